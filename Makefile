@@ -1,0 +1,41 @@
+# NovaAvatar — `make` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-8s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev,review]"
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create or update .venv with the project and its dev tools
+
+demo: $(STAMP) ## Produce two videos from the bundled sample feed, offline
+	$(BIN)/novaavatar demo
+
+test: $(STAMP) ## Run the test suite
+	$(BIN)/python -m pytest -q
+
+check: $(STAMP) ## Lint, format check and type check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP) ## Time each stage of one 30 s video, and a cached rerun
+	$(BIN)/python bench/bench_pipeline.py
+
+clean: ## Remove produced videos, results and the local Prefect database
+	rm -rf storage .prefect
+
+.PHONY: help venv demo test check format bench clean

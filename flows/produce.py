@@ -1,0 +1,250 @@
+"""Produce flows: one item, or many concurrently, from script to the review queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from novaavatar import manifests
+from novaavatar.domain import (
+    ContentItem,
+    FinalVideo,
+    ProduceOptions,
+    QualityReport,
+    RenderConfig,
+    ReviewState,
+    VideoManifest,
+    VideoScript,
+    video_id_for,
+)
+from novaavatar.errors import InputError, NotFoundError
+from novaavatar.settings import Settings, get_settings
+from novaavatar.store import ArtifactStore, get_store, store_from_uri
+from tasks.common import read_stage_records
+from tasks.stages import (
+    check_quality,
+    compose_video,
+    make_background,
+    render_avatar,
+    synthesize_speech,
+    write_script,
+)
+
+
+def render_config(settings: Settings | None = None) -> RenderConfig:
+    s = settings or get_settings()
+    return RenderConfig(
+        store_uri=get_store(s).uri,
+        speech_speed=s.tts_speed,
+        fps=s.avatar_fps,
+        crf=s.video_crf,
+        preset=s.video_preset,
+    )
+
+
+def with_results(settings: Settings) -> dict[str, object]:
+    """Task options that persist results under STORAGE_PATH, so reruns hit the cache."""
+    from prefect.filesystems import LocalFileSystem
+
+    settings.results_path.mkdir(parents=True, exist_ok=True)
+    return {"result_storage": LocalFileSystem(basepath=str(settings.results_path))}
+
+
+def load_item(store: ArtifactStore, item_id: str) -> ContentItem:
+    from novaavatar.domain import validate_key
+
+    try:
+        validate_key(f"items/{item_id}.json")
+        return ContentItem.model_validate_json(store.get_bytes(f"items/{item_id}.json"))
+    except (NotFoundError, ValueError):
+        raise InputError(
+            f"unknown item {item_id!r}: run `novaavatar scrape` and use an id it lists"
+        ) from None
+
+
+@dataclass
+class _Pending:
+    video_id: str
+    item: ContentItem
+    stages: dict[str, PrefectFuture]  # in pipeline order
+
+
+def _submit(item: ContentItem, options: ProduceOptions, cfg: RenderConfig, opts: dict) -> _Pending:
+    """Submit one item's stage graph; independent stages (background, speech) run in parallel."""
+    vid = video_id_for(item, options)
+    script = write_script.with_options(**opts).submit(item, options, vid, cfg)
+    image = make_background.with_options(**opts).submit(script, options, vid, cfg)
+    audio = synthesize_speech.with_options(**opts).submit(script, options, vid, cfg)
+    avatar = render_avatar.with_options(**opts).submit(image, audio, options, vid, cfg)
+    final = compose_video.with_options(**opts).submit(avatar, audio, script, vid, cfg)
+    quality = check_quality.with_options(**opts).submit(final, audio, script, options, vid, cfg)
+    stages = dict(
+        script=script, background=image, speech=audio, avatar=avatar, compose=final, quality=quality
+    )
+    return _Pending(vid, item, stages)
+
+
+@task(name="enqueue-for-review", task_run_name="enqueue {video_id}")
+def enqueue_for_review(
+    video_id: str,
+    item: ContentItem,
+    options: ProduceOptions,
+    store_uri: str,
+    script: VideoScript | None,
+    final: FinalVideo | None,
+    quality: QualityReport | None,
+    error: str | None = None,
+) -> VideoManifest:
+    """Write the manifest: pending review, or failed with the reason.
+
+    A video a reviewer already decided on keeps its decision and history; a rerun only
+    refreshes outputs that are identical anyway (ids and keys are deterministic).
+    """
+    store = store_from_uri(store_uri)
+    run_id = str(flow_run.id) if flow_run.id else None
+    stages = read_stage_records(store, video_id)
+    try:
+        manifest, etag = manifests.load(store, video_id)
+    except NotFoundError:
+        manifest, etag = VideoManifest(video_id=video_id, item=item, options=options), None
+    decided = manifest.state not in (ReviewState.PENDING, ReviewState.FAILED)
+    if error is not None:
+        if decided:  # never let a failed rerun hide an approved or exported video
+            return manifest
+        manifest.state, manifest.error = ReviewState.FAILED, error
+    else:
+        manifest.script, manifest.final, manifest.quality = script, final, quality
+        manifest.error = None
+        if not decided:
+            manifest.state = ReviewState.PENDING
+    manifest.stages, manifest.flow_run_id = stages, run_id
+    manifests.save(store, manifest, etag)
+    _summary_artifact(manifest)
+    return manifest
+
+
+def _summary_artifact(m: VideoManifest) -> None:
+    rows = "\n".join(
+        f"| {name} | {r.provider} | {r.seconds:.2f} | {', '.join(r.keys)} |"
+        for name, r in m.stages.items()
+    )
+    checks = ""
+    if m.quality:
+        checks = "\n".join(
+            f"- {'✅' if c.passed else '❌'} **{c.name}**: {c.value} ({c.detail})"
+            for c in m.quality.checks
+        )
+    text = m.script.text if m.script else ""
+    md = (
+        f"# {m.item.title}\n\nVideo `{m.video_id}` — state **{m.state.value}**"
+        f"{f' — error: {m.error}' if m.error else ''}\n\n"
+        f"Source: [{m.item.source}]({m.item.url})\n\n## Script\n\n> {text}\n\n"
+        f"## Stages\n\n| stage | provider | seconds | keys |\n|---|---|---|---|\n{rows}\n\n"
+        f"## Quality\n\n{checks}\n"
+    )
+    create_markdown_artifact(key=f"video-{m.video_id}", markdown=md, description=m.item.title[:200])
+
+
+def _collect(p: _Pending, options: ProduceOptions, cfg: RenderConfig) -> VideoManifest:
+    """Wait for one item's graph and enqueue it, as pending or as failed with the reason."""
+    last = p.stages["quality"]
+    last.wait()
+    if last.state.is_completed():
+        return enqueue_for_review(
+            p.video_id, p.item, options, cfg.store_uri,
+            p.stages["script"].result(), p.stages["compose"].result(), last.result(),
+        )  # fmt: skip
+    reason = None
+    for name, f in p.stages.items():
+        f.wait()
+        if f.state.is_failed():
+            exc = f.state.result(raise_on_failure=False)
+            reason = f"{name}: {exc}"
+            break
+    return enqueue_for_review(
+        p.video_id, p.item, options, cfg.store_uri, None, None, None,
+        error=reason or f"stage did not complete: {last.state.name}",
+    )  # fmt: skip
+
+
+@flow(
+    name="produce-video",
+    flow_run_name="produce {item_id}",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=4),
+)
+def produce_video(
+    item_id: str,
+    style: str = "news_anchor",
+    duration_s: float = 30,
+    aspect: str = "9:16",
+    voice: str = "en-us",
+    portrait_key: str | None = None,
+) -> str:
+    """Produce one scraped item into a video waiting for review; returns the video id."""
+    settings = get_settings()
+    store = get_store(settings)
+    options = ProduceOptions.model_validate(
+        dict(style=style, duration_s=duration_s, aspect=aspect, voice=voice, portrait_key=portrait_key)
+    )
+    item = load_item(store, item_id)
+    cfg = render_config(settings)
+    manifest = _collect(_submit(item, options, cfg, with_results(settings)), options, cfg)
+    if manifest.state is ReviewState.FAILED:
+        raise RuntimeError(f"video {manifest.video_id} failed: {manifest.error}")
+    print(f"video {manifest.video_id} is {manifest.state.value}: {manifest.final.key if manifest.final else ''}")
+    return manifest.video_id
+
+
+@flow(
+    name="produce-batch",
+    flow_run_name="produce batch of {top}",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=6),
+)
+def produce_batch(
+    item_ids: list[str] | None = None,
+    top: int = 2,
+    style: str = "news_anchor",
+    duration_s: float = 30,
+    aspect: str = "9:16",
+    voice: str = "en-us",
+) -> list[str]:
+    """Produce several items concurrently (the given ids, else the top scraped items).
+
+    One item's failure is recorded in its manifest and the others go on.
+    """
+    logger = get_run_logger()
+    settings = get_settings()
+    store = get_store(settings)
+    options = ProduceOptions.model_validate(
+        dict(style=style, duration_s=duration_s, aspect=aspect, voice=voice)
+    )
+    if not item_ids:
+        item_ids = latest_item_ids(store)[:top]
+    if not item_ids:
+        raise InputError("no items to produce: run `novaavatar scrape` first")
+    cfg = render_config(settings)
+    opts = with_results(settings)
+    pending = []
+    for item_id in item_ids:
+        try:
+            pending.append(_submit(load_item(store, item_id), options, cfg, opts))
+        except InputError as e:
+            logger.error("skipping item %s: %s", item_id, e)
+    done = [_collect(p, options, cfg) for p in pending]
+    for m in done:
+        print(f"{m.video_id}: {m.state.value} {m.error or ''}".rstrip())
+    return [m.video_id for m in done if m.state is not ReviewState.FAILED]
+
+
+def latest_item_ids(store: ArtifactStore) -> list[str]:
+    """Ids of the last scrape's items, best first."""
+    if not store.exists("items/latest.json"):
+        return []
+    return list(store.get_json("items/latest.json")["ids"])

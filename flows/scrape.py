@@ -1,0 +1,60 @@
+"""Scrape flow: fetch the configured sources, rank the items, keep them in the store."""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+
+from novaavatar.domain import ContentItem
+from novaavatar.settings import get_settings
+from novaavatar.store import get_store
+
+
+@task(name="fetch-sources", retries=1, retry_delay_seconds=5)
+def fetch_sources(
+    sources: list[str], keywords: list[str], max_items_per_source: int, timeout: float
+) -> tuple[list[ContentItem], dict[str, str], bool]:
+    """Fetch every source concurrently; unreachable sources fall back to the sample feed."""
+    from tasks.scrape import scrape
+
+    result = scrape(
+        sources,
+        timeout=timeout,
+        max_items_per_source=max_items_per_source,
+        keywords=keywords,
+        fallback_to_sample=True,
+    )
+    return result.items, result.errors, result.used_sample
+
+
+@flow(name="scrape-content", flow_run_name="scrape {sources}", log_prints=True)
+def scrape_content(
+    sources: list[str] | None = None, keywords: list[str] | None = None, limit: int = 20
+) -> list[ContentItem]:
+    """Scrape sources (RSS_FEEDS when none given; the bundled sample when those are empty
+    or unreachable) and store the ranked items under ``items/``."""
+    logger = get_run_logger()
+    settings = get_settings()
+    store = get_store(settings)
+    chosen = list(sources or settings.rss_feeds)
+    items, errors, used_sample = fetch_sources(
+        chosen, list(keywords or []), settings.max_items_per_source, settings.scrape_timeout
+    )
+    for source, reason in errors.items():
+        logger.warning("source %s failed: %s", source, reason)
+    if used_sample:
+        print("using the bundled sample feed (no source configured or none reachable)")
+    items = items[:limit]
+    for item in items:
+        store.put_bytes(f"items/{item.id}.json", item.model_dump_json(indent=2).encode())
+    store.put_json("items/latest.json", {"ids": [i.id for i in items], "errors": errors})
+    create_table_artifact(
+        key="scrape-latest",
+        table=[
+            {"id": i.id, "score": round(i.score, 3), "source": i.source, "title": i.title}
+            for i in items
+        ],
+        description=f"{len(items)} items; {len(errors)} failed sources",
+    )
+    print(f"{len(items)} items scraped ({len(errors)} sources failed)")
+    return items

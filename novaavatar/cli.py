@@ -1,0 +1,278 @@
+"""``novaavatar``: the command line. Every error is one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from novaavatar.errors import NovaAvatarError
+
+app = typer.Typer(
+    help="NovaAvatar: news → short talking-presenter videos, approved by a person.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+StyleOpt = Annotated[
+    str,
+    typer.Option(help="news_anchor, casual, educational, entertaining or professional."),
+]
+DurationOpt = Annotated[float, typer.Option(help="Target length in seconds (15–90).")]
+AspectOpt = Annotated[str, typer.Option(help="9:16, 16:9 or 1:1.")]
+VoiceOpt = Annotated[str, typer.Option(help="eSpeak NG voice, e.g. en-us, en-gb, de, fr.")]
+
+
+def _prefect_defaults() -> None:
+    """Keep Prefect's database and settings inside the project unless the user chose."""
+    from novaavatar.settings import PROJECT_ROOT
+
+    os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+
+
+def _echo_videos(video_ids: list[str]) -> None:
+    from novaavatar import manifests
+    from novaavatar.store import get_store
+
+    store = get_store()
+    for vid in video_ids:
+        m, _ = manifests.load(store, vid)
+        where = store.materialize(m.final.key) if m.final else "-"
+        failed = [c.name for c in m.quality.failed] if m.quality else []
+        qc = "all checks passed" if m.quality and not failed else f"checks failed: {failed}"
+        typer.echo(f"{vid}  {m.state.value:8}  {where}  ({qc})")
+
+
+@app.command()
+def demo(
+    count: Annotated[int, typer.Option(help="How many videos to make.")] = 2,
+    duration: DurationOpt = 30,
+    aspect: AspectOpt = "9:16",
+) -> None:
+    """Scrape the bundled sample feed and produce videos into the review queue."""
+    from flows.produce import produce_batch
+    from flows.scrape import scrape_content
+
+    items = scrape_content(sources=[], limit=max(count, 1) * 3)
+    ids = produce_batch(item_ids=[i.id for i in items[:count]], duration_s=duration, aspect=aspect)
+    typer.echo(f"\n{len(ids)} videos are waiting for review:")
+    _echo_videos(ids)
+    typer.echo("\nApprove with `novaavatar approve VIDEO_ID`, then `novaavatar export`.")
+
+
+@app.command()
+def scrape(
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Feed URL or file (repeatable).")
+    ] = None,
+    keyword: Annotated[list[str] | None, typer.Option(help="Topic keyword (repeatable).")] = None,
+    limit: Annotated[int, typer.Option(help="Keep at most this many items.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the items as JSON.")] = False,
+) -> None:
+    """Fetch sources (or RSS_FEEDS, or the sample feed) and list the ranked items."""
+    from flows.scrape import scrape_content
+
+    items = scrape_content(sources=source or [], keywords=keyword or [], limit=limit)
+    if as_json:
+        typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
+        return
+    for i in items:
+        typer.echo(f"{i.id}  {i.score:5.3f}  {i.source[:24]:24}  {i.title[:80]}")
+
+
+@app.command()
+def produce(
+    item_ids: Annotated[list[str] | None, typer.Argument(help="Item ids from `scrape`.")] = None,
+    top: Annotated[int, typer.Option(help="Without ids: produce the top N items.")] = 1,
+    style: StyleOpt = "news_anchor",
+    duration: DurationOpt = 30,
+    aspect: AspectOpt = "9:16",
+    voice: VoiceOpt = "en-us",
+) -> None:
+    """Produce videos for scraped items; they land in the review queue."""
+    from flows.produce import produce_batch
+
+    ids = produce_batch(
+        item_ids=item_ids or None,
+        top=top,
+        style=style,
+        duration_s=duration,
+        aspect=aspect,
+        voice=voice,
+    )
+    _echo_videos(ids)
+
+
+@app.command()
+def speak(
+    text: Annotated[str, typer.Option(help="What to say.")],
+    out: Annotated[Path, typer.Option(help="Output .wav (16 kHz mono).")],
+    voice: VoiceOpt = "en-us",
+    speed: Annotated[int, typer.Option(help="Words per minute (80–450).")] = 165,
+) -> None:
+    """Speak text with eSpeak NG; writes the wav and a .json of word/phoneme timings."""
+    from tasks.speech import EspeakProvider
+
+    result = EspeakProvider().speak(text, voice, speed, out)
+    timings = out.with_suffix(".json")
+    timings.write_text(
+        json.dumps(
+            {
+                "voice": result.voice,
+                "duration_s": result.duration_s,
+                "words": [w.model_dump() for w in result.words],
+                "phonemes": [p.model_dump() for p in result.phonemes],
+            },
+            indent=2,
+        )
+    )
+    typer.echo(f"{out}  {result.duration_s:.2f} s, {len(result.words)} words  (timings: {timings})")
+
+
+@app.command()
+def render(
+    audio: Annotated[Path, typer.Option(help="Speech audio (wav/mp3/...).")],
+    out: Annotated[Path, typer.Option(help="Output .mp4.")],
+    portrait: Annotated[
+        Path | None, typer.Option(help="Presenter photo; default: the built-in presenter.")
+    ] = None,
+    background: Annotated[Path | None, typer.Option(help="Background image.")] = None,
+    aspect: AspectOpt = "9:16",
+    timings: Annotated[
+        Path | None, typer.Option(help="Timings .json from `speak` (else from the audio).")
+    ] = None,
+) -> None:
+    """Portrait + audio → a talking-presenter video (lite CPU renderer)."""
+    import tempfile
+
+    from novaavatar.domain import ASPECT_SIZES, PhonemeTiming
+    from novaavatar.errors import InputError
+    from tasks.avatar.energy import phonemes_from_audio
+    from tasks.avatar.lite import render_lite
+    from tasks.background import procedural_background
+
+    if aspect not in ASPECT_SIZES:
+        raise InputError(f"unknown aspect {aspect!r}: choose one of {', '.join(ASPECT_SIZES)}")
+    if not audio.is_file():
+        raise InputError(f"audio {audio} does not exist")
+    size = ASPECT_SIZES[aspect]
+    if timings is not None:
+        phonemes = [PhonemeTiming(**p) for p in json.loads(timings.read_text())["phonemes"]]
+    else:
+        phonemes = phonemes_from_audio(audio)
+    with tempfile.TemporaryDirectory() as tmp:
+        bg = background
+        if bg is None:
+            bg = Path(tmp) / "background.png"
+            procedural_background(7, size).save(bg)
+        info = render_lite(bg, audio, phonemes, out, size=size, portrait=portrait)
+    typer.echo(f"{out}  {info.width}x{info.height}, {info.duration_s:.2f} s")
+
+
+@app.command("queue")
+def queue_cmd(
+    state: Annotated[
+        str | None, typer.Option(help="pending, approved, rejected, exported or failed.")
+    ] = None,
+) -> None:
+    """List videos in the review queue, newest first."""
+    from novaavatar import manifests
+    from novaavatar.domain import ReviewState
+    from novaavatar.errors import InputError
+    from novaavatar.store import get_store
+
+    try:
+        wanted = ReviewState(state) if state else None
+    except ValueError:
+        choices = ", ".join(s.value for s in ReviewState)
+        raise InputError(f"unknown state {state!r}: choose one of {choices}") from None
+    rows = manifests.queue(get_store(), wanted)
+    if not rows:
+        typer.echo("the queue is empty")
+    for m in rows:
+        dur = f"{m.final.duration_s:5.1f}s" if m.final else "    - "
+        typer.echo(f"{m.video_id}  {m.state.value:8}  {dur}  {m.item.title[:70]}")
+
+
+def _who(by: str | None) -> str:
+    return by or os.environ.get("USER") or "reviewer"
+
+
+@app.command()
+def approve(
+    video_id: str,
+    by: Annotated[str | None, typer.Option(help="Reviewer name (default: $USER).")] = None,
+    note: Annotated[str, typer.Option(help="Optional note.")] = "",
+) -> None:
+    """Approve a pending video."""
+    from novaavatar import manifests
+    from novaavatar.domain import ReviewState
+    from novaavatar.store import get_store
+
+    m = manifests.decide(get_store(), video_id, ReviewState.APPROVED, by=_who(by), note=note)
+    typer.echo(f"{m.video_id} approved by {m.history[-1].by}")
+
+
+@app.command()
+def reject(
+    video_id: str,
+    note: Annotated[str, typer.Option(help="Why (required).")],
+    by: Annotated[str | None, typer.Option(help="Reviewer name (default: $USER).")] = None,
+) -> None:
+    """Reject a video, with a note saying why."""
+    from novaavatar import manifests
+    from novaavatar.domain import ReviewState
+    from novaavatar.store import get_store
+
+    m = manifests.decide(get_store(), video_id, ReviewState.REJECTED, by=_who(by), note=note)
+    typer.echo(f"{m.video_id} rejected by {m.history[-1].by}: {note}")
+
+
+@app.command()
+def export(
+    video_ids: Annotated[
+        list[str] | None, typer.Argument(help="Approved video ids (default: all approved).")
+    ] = None,
+) -> None:
+    """Export approved videos (MP4, captions, metadata) to the store's exports/ folder."""
+    from flows.review import export_approved, export_one
+    from novaavatar.store import get_store
+
+    store = get_store()
+    ids = video_ids or export_approved()
+    if video_ids:
+        for vid in video_ids:
+            export_one(store, vid)
+    for vid in ids:
+        typer.echo(f"{vid}  {store.materialize(f'exports/{vid}/video.mp4')}")
+    if not ids:
+        typer.echo("no approved videos to export")
+
+
+def main() -> None:
+    _prefect_defaults()
+    try:
+        app()
+    except NovaAvatarError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        typer.echo(f"error: {where}: {first['msg']}", err=True)
+        sys.exit(1)
+    except Exception as e:  # a failed flow run surfaces its cause; keep it to one line
+        typer.echo(f"error: {type(e).__name__}: {e}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

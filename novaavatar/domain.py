@@ -1,0 +1,290 @@
+"""Domain types shared by every stage: what flows between scrape, script, media and review.
+
+Every artifact is referenced by a key in the artifact store (``videos/<id>/final.mp4``),
+never by an absolute path, so manifests stay valid when the store moves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCRIPT_STYLES = ("news_anchor", "casual", "educational", "entertaining", "professional")
+ScriptStyle = Literal["news_anchor", "casual", "educational", "entertaining", "professional"]
+Aspect = Literal["9:16", "16:9", "1:1"]
+MIN_DURATION_S = 15
+MAX_DURATION_S = 90
+SPEECH_SAMPLE_RATE = 16_000
+# Output frame size per aspect ratio (width, height); 720p-class keeps CPU renders quick.
+ASPECT_SIZES: dict[str, tuple[int, int]] = {"9:16": (720, 1280), "16:9": (1280, 720), "1:1": (1080, 1080)}
+
+# Store keys: lowercase path segments of safe characters, no "..", no leading slash.
+_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{2,80}$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def validate_key(key: str) -> str:
+    """Return ``key`` when it is a safe, relative store key; raise ValueError naming it otherwise."""
+    if not isinstance(key, str) or not _KEY_RE.match(key) or ".." in key.split("/"):
+        raise ValueError(
+            f"invalid store key {key!r}: use relative segments of letters, digits, '._-' "
+            "separated by '/', without '..'"
+        )
+    return key
+
+
+def validate_video_id(video_id: str) -> str:
+    if not isinstance(video_id, str) or not _ID_RE.match(video_id):
+        raise ValueError(
+            f"invalid video id {video_id!r}: expected 3-81 lowercase letters, digits or '-'"
+        )
+    return video_id
+
+
+StoreKey = Annotated[str, Field(description="relative key in the artifact store")]
+
+
+def stable_id(prefix: str, *parts: object, length: int = 12) -> str:
+    """A deterministic id from its inputs, so re-running on the same input is idempotent."""
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return f"{prefix}-{hashlib.sha256(blob).hexdigest()[:length]}"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ContentItem(_Frozen):
+    """One news item from a source, cleaned and scored."""
+
+    id: str
+    title: str = Field(min_length=1, max_length=500)
+    summary: str = Field(default="", max_length=5000)
+    url: str = ""
+    source: str = Field(description="source name, e.g. the feed title or 'reddit/r/news'")
+    published: datetime | None = None
+    score: float = Field(default=0.0, description="relevance score, higher is better")
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def make(cls, *, title: str, url: str, source: str, **kw: object) -> ContentItem:
+        return cls(id=stable_id("item", url or title, title), title=title, url=url, source=source, **kw)  # type: ignore[arg-type]
+
+
+class VideoScript(_Frozen):
+    """What the presenter says, plus what the background should show."""
+
+    text: str = Field(min_length=1)
+    style: ScriptStyle
+    target_duration_s: float = Field(ge=MIN_DURATION_S, le=MAX_DURATION_S)
+    title: str = ""
+    scene_description: str = ""
+    keywords: tuple[str, ...] = ()
+    call_to_action: str = ""
+    sources: tuple[str, ...] = Field(default=(), description="URLs the script is based on")
+    provider: str = "template"
+
+    @property
+    def word_count(self) -> int:
+        return len(self.text.split())
+
+
+class GeneratedImage(_Frozen):
+    key: StoreKey
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    prompt: str = ""
+    provider: str = "procedural"
+    seed: int = 0
+
+
+class WordTiming(_Frozen):
+    word: str
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+
+
+class PhonemeTiming(_Frozen):
+    phoneme: str = Field(description="eSpeak phoneme mnemonic")
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+
+
+class GeneratedAudio(_Frozen):
+    """Speech as a 16 kHz mono wav, with word and phoneme timings in seconds."""
+
+    key: StoreKey
+    duration_s: float = Field(gt=0)
+    sample_rate: int = SPEECH_SAMPLE_RATE
+    words: tuple[WordTiming, ...] = ()
+    phonemes: tuple[PhonemeTiming, ...] = ()
+    voice: str = ""
+    provider: str = "espeak-ng"
+
+
+class AvatarVideo(_Frozen):
+    """The presenter over the background, silent or with the speech track."""
+
+    key: StoreKey
+    width: int
+    height: int
+    fps: float
+    duration_s: float
+    provider: str = "lite"
+
+
+class FinalVideo(_Frozen):
+    key: StoreKey
+    srt_key: StoreKey
+    vtt_key: StoreKey
+    width: int
+    height: int
+    fps: float
+    duration_s: float
+    size_bytes: int
+
+
+class QualityCheck(_Frozen):
+    name: str
+    passed: bool
+    value: float | str | None = None
+    detail: str = ""
+
+
+class QualityReport(_Frozen):
+    checks: tuple[QualityCheck, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def failed(self) -> list[QualityCheck]:
+        return [c for c in self.checks if not c.passed]
+
+
+class ProduceOptions(_Frozen):
+    """What the user chooses per video; part of the video id."""
+
+    style: ScriptStyle = "news_anchor"
+    duration_s: float = Field(default=30, ge=MIN_DURATION_S, le=MAX_DURATION_S)
+    aspect: Aspect = "9:16"
+    voice: str = "en-us"
+    portrait_key: StoreKey | None = None
+
+    @field_validator("style", mode="before")
+    @classmethod
+    def _style_name(cls, v: object) -> object:
+        if isinstance(v, str) and v not in SCRIPT_STYLES:
+            raise ValueError(f"unknown style {v!r}: choose one of {', '.join(SCRIPT_STYLES)}")
+        return v
+
+
+class RenderConfig(_Frozen):
+    """Settings that change a stage's output; part of every stage's cache key."""
+
+    store_uri: str = Field(description="where outputs are written, e.g. file:///.../artifacts")
+    speech_speed: int = 165
+    fps: int = 25
+    crf: int = 23
+    preset: str = "veryfast"
+
+
+class ReviewState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPORTED = "exported"
+    FAILED = "failed"
+
+
+# Allowed review transitions; anything else is refused with a clear error.
+REVIEW_TRANSITIONS: dict[ReviewState, set[ReviewState]] = {
+    ReviewState.PENDING: {ReviewState.APPROVED, ReviewState.REJECTED},
+    ReviewState.APPROVED: {ReviewState.EXPORTED, ReviewState.REJECTED},
+    ReviewState.REJECTED: {ReviewState.APPROVED},
+    ReviewState.EXPORTED: set(),
+    ReviewState.FAILED: set(),
+}
+
+
+class ReviewEvent(_Frozen):
+    state: ReviewState
+    by: str
+    at: datetime = Field(default_factory=utcnow)
+    note: str = ""
+
+
+class StageRecord(_Frozen):
+    """What one stage produced, with which provider, and how long it took."""
+
+    provider: str
+    keys: tuple[StoreKey, ...] = ()
+    seconds: float = 0.0
+    cost_usd: float = 0.0
+    detail: str = ""
+
+
+class VideoManifest(BaseModel):
+    """``videos/<video_id>/manifest.json``: inputs, outputs, timings, quality and review."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    video_id: str
+    version: int = Field(default=0, description="incremented on every write; used for conflicts")
+    item: ContentItem
+    options: ProduceOptions
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    flow_run_id: str | None = None
+    stages: dict[str, StageRecord] = Field(default_factory=dict)
+    script: VideoScript | None = None
+    final: FinalVideo | None = None
+    quality: QualityReport | None = None
+    state: ReviewState = ReviewState.PENDING
+    history: list[ReviewEvent] = Field(default_factory=list)
+    error: str | None = None
+
+    @field_validator("video_id")
+    @classmethod
+    def _vid(cls, v: str) -> str:
+        return validate_video_id(v)
+
+    @model_validator(mode="after")
+    def _keys_are_relative(self) -> VideoManifest:
+        for name, rec in self.stages.items():
+            for k in rec.keys:
+                try:
+                    validate_key(k)
+                except ValueError as e:
+                    raise ValueError(f"stage {name}: {e}") from None
+        return self
+
+    @staticmethod
+    def key_for(video_id: str) -> str:
+        return f"videos/{validate_video_id(video_id)}/manifest.json"
+
+    def transition(self, new: ReviewState, by: str, note: str = "") -> None:
+        """Move to ``new`` and record who and why; refuse transitions the workflow forbids."""
+        if new not in REVIEW_TRANSITIONS[self.state]:
+            raise ValueError(
+                f"video {self.video_id} is {self.state.value}; cannot become {new.value}"
+            )
+        if new is ReviewState.REJECTED and not note.strip():
+            raise ValueError("a rejection needs a note saying why")
+        self.state = new
+        self.history.append(ReviewEvent(state=new, by=by, note=note))
+
+
+def video_id_for(item: ContentItem, options: ProduceOptions) -> str:
+    return stable_id("vid", item.id, options.model_dump(mode="json"))

@@ -1,0 +1,138 @@
+"""Settings from the environment and ``.env``; names follow the original NovaAvatar design.
+
+A wrong value raises :class:`SettingsError` naming the variable and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
+
+from novaavatar.domain import MAX_DURATION_S, MIN_DURATION_S, SCRIPT_STYLES
+from novaavatar.errors import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # --- storage -------------------------------------------------------------------------
+    storage_path: Path = Field(
+        default=PROJECT_ROOT / "storage",
+        description="Root folder of the local artifact store and of persisted Prefect results.",
+    )
+    artifact_store: Literal["local"] = Field(default="local", description="Artifact store kind.")
+
+    # --- sources -------------------------------------------------------------------------
+    rss_feeds: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Feed URLs to scrape (JSON list or comma separated). Empty: bundled sample feed.",
+    )
+    scrape_timeout: float = Field(default=10.0, ge=0.5, le=120, description="Seconds per feed.")
+    max_items_per_source: int = Field(default=20, ge=1, le=500)
+    openai_api_key: SecretStr | None = None
+    replicate_api_token: SecretStr | None = None
+    reddit_client_id: SecretStr | None = None
+    reddit_client_secret: SecretStr | None = None
+    newsapi_key: SecretStr | None = None
+
+    # --- script --------------------------------------------------------------------------
+    default_style: str = Field(default="news_anchor", description="Script style.")
+    default_duration: float = Field(default=30, ge=MIN_DURATION_S, le=MAX_DURATION_S)
+    default_aspect: Literal["9:16", "16:9", "1:1"] = "9:16"
+
+    # --- speech --------------------------------------------------------------------------
+    tts_voice: str = Field(default="en-us", description="eSpeak NG voice name.")
+    tts_speed: int = Field(default=165, ge=80, le=450, description="Words per minute for eSpeak.")
+    sample_rate: Literal[16000] = Field(default=16000, description="Speech sample rate (Hz).")
+    dia_model_path: Path | None = None
+
+    # --- avatar / OmniAvatar -------------------------------------------------------------
+    avatar_fps: int = Field(default=25, ge=10, le=60)
+    portrait_path: Path | None = Field(default=None, description="Presenter portrait image.")
+    num_steps: int = Field(default=25, ge=10, le=50, description="OmniAvatar denoising steps.")
+    guidance_scale: float = Field(default=4.5, ge=1, le=10)
+    audio_scale: float = Field(default=4.5, ge=1, le=10)
+    tea_cache_thresh: float = Field(default=0.0, ge=0, le=0.15)
+    use_14b_model: bool = False
+    enable_vram_management: bool = True
+    omniavatar_model_path: Path | None = None
+
+    # --- video ---------------------------------------------------------------------------
+    video_crf: int = Field(default=23, ge=0, le=51, description="x264 quality (lower is better).")
+    video_preset: Literal[
+        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"
+    ] = "veryfast"
+
+    # --- orchestration -------------------------------------------------------------------
+    max_concurrent_jobs: int = Field(default=2, ge=1, le=64)
+    job_timeout: int = Field(default=1800, ge=30, le=86400, description="Seconds per video.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("default_style")
+    @classmethod
+    def _style(cls, v: str) -> str:
+        if v not in SCRIPT_STYLES:
+            raise ValueError(f"choose one of {', '.join(SCRIPT_STYLES)}")
+        return v
+
+    @field_validator("rss_feeds", mode="before")
+    @classmethod
+    def _split_feeds(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            if v.strip().startswith("["):
+                return json.loads(v)
+            return [s.strip() for s in v.split(",") if s.strip()]
+        return v
+
+    @property
+    def results_path(self) -> Path:
+        return self.storage_path / "prefect-results"
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for log redaction."""
+        out = []
+        for name in type(self).model_fields:
+            v = getattr(self, name)
+            if isinstance(v, SecretStr) and v.get_secret_value():
+                out.append(v.get_secret_value())
+        return out
+
+
+def _describe(field: str, err: dict[str, Any]) -> str:
+    info = Settings.model_fields.get(field)
+    allowed = ""
+    if info is not None:
+        lo = hi = None
+        for m in info.metadata:
+            lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
+            hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+        if lo is not None or hi is not None:
+            allowed = f" (allowed range {lo}–{hi})"
+    value = err.get("input")
+    return f"{field.upper()}={value!r} is invalid: {err['msg']}{allowed}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, turning pydantic's error into one line per bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        lines = [_describe(str(err["loc"][0]) if err["loc"] else "?", dict(err)) for err in e.errors()]
+        raise SettingsError("; ".join(lines)) from None
+    except (_SourceError, json.JSONDecodeError) as e:  # a value the source could not parse
+        raise SettingsError(f"{e}: {e.__cause__}" if e.__cause__ else str(e)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

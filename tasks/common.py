@@ -1,0 +1,83 @@
+"""What every stage task shares: retries, cache policy, stage records and scratch folders."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect.cache_policies import INPUTS, TASK_SOURCE
+
+from novaavatar.domain import StageRecord
+from novaavatar.store import ArtifactStore, store_from_uri
+
+# A stage is cached on its inputs (which include RenderConfig: store, speed, quality) and on
+# its code, so editing a stage or changing a setting re-runs it and nothing else.
+STAGE_CACHE = INPUTS + TASK_SOURCE
+STAGE_RETRIES = 2
+STAGE_RETRY_DELAYS = [2, 10]
+
+
+def stage_key(video_id: str, name: str) -> str:
+    return f"videos/{video_id}/{name}"
+
+
+@dataclass
+class StageRun:
+    """Collects what a stage wrote; saved as ``videos/<id>/stages/<stage>.json``."""
+
+    store: ArtifactStore
+    video_id: str
+    stage: str
+    workdir: Path
+    provider: str = ""
+    keys: list[str] = field(default_factory=list)
+    detail: str = ""
+
+    def put_file(self, name: str, path: Path, content_type: str | None = None) -> str:
+        key = self.store.put_file(stage_key(self.video_id, name), path, content_type)
+        self.keys.append(key)
+        return key
+
+
+@contextlib.contextmanager
+def stage_run(store_uri: str, video_id: str, stage: str) -> Iterator[StageRun]:
+    """A scratch folder for the stage; on success its record is written to the store."""
+    store = store_from_uri(store_uri)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"nova-{stage}-") as tmp:
+        run = StageRun(store=store, video_id=video_id, stage=stage, workdir=Path(tmp))
+        yield run
+    record = StageRecord(
+        provider=run.provider,
+        keys=tuple(run.keys),
+        seconds=round(time.perf_counter() - t0, 3),
+        detail=run.detail,
+    )
+    store.put_bytes(
+        stage_key(video_id, f"stages/{stage}.json"),
+        record.model_dump_json().encode(),
+        "application/json",
+    )
+
+
+def read_stage_records(store: ArtifactStore, video_id: str) -> dict[str, StageRecord]:
+    out = {}
+    for key in store.list(f"videos/{video_id}/stages"):
+        name = key.rsplit("/", 1)[-1].removesuffix(".json")
+        out[name] = StageRecord.model_validate_json(store.get_bytes(key))
+    return out
+
+
+def retry_unless_bad_input(task: object, task_run: object, state: object) -> bool:
+    """Retry a failed stage, except when the input itself was bad: that would fail again."""
+    from novaavatar.errors import InputError
+
+    try:
+        exc = state.result(raise_on_failure=False)  # type: ignore[attr-defined]
+    except Exception:
+        return True
+    return not isinstance(exc, InputError)

@@ -1,0 +1,223 @@
+"""The produce pipeline's Prefect tasks, one per stage, each a thin wrapper over its providers.
+
+Provider code lives in the stage packages (``tasks.script`` ...) and runs without Prefect;
+these wrappers add retries, caching on inputs, persisted results and stage records.
+"""
+
+from __future__ import annotations
+
+import json
+
+from prefect import task
+
+from novaavatar.domain import (
+    ASPECT_SIZES,
+    AvatarVideo,
+    ContentItem,
+    FinalVideo,
+    GeneratedAudio,
+    GeneratedImage,
+    ProduceOptions,
+    QualityReport,
+    RenderConfig,
+    VideoScript,
+)
+from novaavatar.providers import run_chain
+from tasks import background, script, speech
+from tasks.common import (
+    STAGE_CACHE,
+    STAGE_RETRIES,
+    STAGE_RETRY_DELAYS,
+    retry_unless_bad_input,
+    stage_run,
+)
+from tasks.speech import espeak
+
+_stage = dict(
+    retries=STAGE_RETRIES,
+    retry_delay_seconds=STAGE_RETRY_DELAYS,
+    retry_condition_fn=retry_unless_bad_input,
+    cache_policy=STAGE_CACHE,
+    persist_result=True,
+)
+
+
+@task(name="write-script", task_run_name="script {video_id}", **_stage)  # type: ignore[call-overload]
+def write_script(
+    item: ContentItem, options: ProduceOptions, video_id: str, cfg: RenderConfig
+) -> VideoScript:
+    """Write the presenter's script for one item."""
+    with stage_run(cfg.store_uri, video_id, "script") as run:
+        wps = espeak.words_per_second(options.voice, cfg.speech_speed)
+        result, provider = run_chain(
+            "script",
+            script.default_providers(),
+            lambda p: p.write(item, options.style, options.duration_s, wps),
+        )
+        run.provider = provider.name
+        run.detail = f"{result.word_count} words at {wps:.2f} words/s"
+        path = run.workdir / "script.json"
+        path.write_text(result.model_dump_json(indent=2))
+        run.put_file("script.json", path, "application/json")
+    return result
+
+
+@task(name="make-background", task_run_name="background {video_id}", **_stage)  # type: ignore[call-overload]
+def make_background(
+    video_script: VideoScript, options: ProduceOptions, video_id: str, cfg: RenderConfig
+) -> GeneratedImage:
+    """Make the backdrop image for the video's aspect ratio."""
+    size = ASPECT_SIZES[options.aspect]
+    with stage_run(cfg.store_uri, video_id, "background") as run:
+        out = run.workdir / "background.png"
+        seed, provider = run_chain(
+            "background",
+            background.default_providers(),
+            lambda p: p.make(video_script.scene_description, video_script.keywords, size, out),
+        )
+        run.provider = provider.name
+        key = run.put_file("background.png", out, "image/png")
+    return GeneratedImage(
+        key=key,
+        width=size[0],
+        height=size[1],
+        prompt=video_script.scene_description,
+        provider=provider.name,
+        seed=seed,
+    )
+
+
+@task(name="synthesize-speech", task_run_name="speech {video_id}", **_stage)  # type: ignore[call-overload]
+def synthesize_speech(
+    video_script: VideoScript, options: ProduceOptions, video_id: str, cfg: RenderConfig
+) -> GeneratedAudio:
+    """Speak the script: 16 kHz mono wav with word and phoneme timings."""
+    with stage_run(cfg.store_uri, video_id, "speech") as run:
+        out = run.workdir / "speech.wav"
+        result, provider = run_chain(
+            "speech",
+            speech.default_providers(),
+            lambda p: p.speak(video_script.text, options.voice, cfg.speech_speed, out),
+        )
+        run.provider = provider.name
+        key = run.put_file("speech.wav", out, "audio/wav")
+        timings = {
+            "words": [w.model_dump() for w in result.words],
+            "phonemes": [p.model_dump() for p in result.phonemes],
+        }
+        t = run.workdir / "timings.json"
+        t.write_text(json.dumps(timings))
+        run.put_file("timings.json", t, "application/json")
+    return GeneratedAudio(
+        key=key,
+        duration_s=result.duration_s,
+        words=result.words,
+        phonemes=result.phonemes,
+        voice=result.voice,
+        provider=provider.name,
+    )
+
+
+@task(name="render-avatar", task_run_name="avatar {video_id}", **_stage)  # type: ignore[call-overload]
+def render_avatar(
+    image: GeneratedImage,
+    audio: GeneratedAudio,
+    options: ProduceOptions,
+    video_id: str,
+    cfg: RenderConfig,
+) -> AvatarVideo:
+    """Animate the presenter over the background, lip-synced to the speech."""
+    from tasks.avatar.lite import render_lite
+
+    with stage_run(cfg.store_uri, video_id, "avatar") as run:
+        store = run.store
+        portrait = store.materialize(options.portrait_key) if options.portrait_key else None
+        out = run.workdir / "avatar.mp4"
+        info = render_lite(
+            store.materialize(image.key),
+            store.materialize(audio.key),
+            audio.phonemes,
+            out,
+            size=(image.width, image.height),
+            fps=cfg.fps,
+            portrait=portrait,
+            seed=image.seed,
+            crf=max(cfg.crf - 5, 0),  # an intermediate: keep quality for the final encode
+            preset="ultrafast",
+        )
+        run.provider = "lite"
+        key = run.put_file("avatar.mp4", out, "video/mp4")
+    return AvatarVideo(
+        key=key,
+        width=info.width,
+        height=info.height,
+        fps=info.fps,
+        duration_s=info.duration_s,
+        provider="lite",
+    )
+
+
+@task(name="compose-video", task_run_name="compose {video_id}", **_stage)  # type: ignore[call-overload]
+def compose_video(
+    avatar: AvatarVideo,
+    audio: GeneratedAudio,
+    video_script: VideoScript,
+    video_id: str,
+    cfg: RenderConfig,
+) -> FinalVideo:
+    """Burn in captions, mix the speech, write the final MP4 and its SRT/VTT files."""
+    from tasks.compose.captions import build_captions, to_srt, to_vtt
+    from tasks.compose.video import compose_final
+
+    with stage_run(cfg.store_uri, video_id, "compose") as run:
+        store = run.store
+        out = run.workdir / "final.mp4"
+        info = compose_final(
+            store.materialize(avatar.key),
+            store.materialize(audio.key),
+            audio.words,
+            out,
+            title=video_script.title,
+            crf=cfg.crf,
+            preset=cfg.preset,
+        )
+        captions = build_captions(audio.words)
+        srt, vtt = run.workdir / "captions.srt", run.workdir / "captions.vtt"
+        srt.write_text(to_srt(captions), encoding="utf-8")
+        vtt.write_text(to_vtt(captions), encoding="utf-8")
+        run.provider = "ffmpeg"
+        key = run.put_file("final.mp4", out, "video/mp4")
+        srt_key = run.put_file("captions.srt", srt, "application/x-subrip")
+        vtt_key = run.put_file("captions.vtt", vtt, "text/vtt")
+    return FinalVideo(
+        key=key,
+        srt_key=srt_key,
+        vtt_key=vtt_key,
+        width=info.width,
+        height=info.height,
+        fps=info.fps,
+        duration_s=info.duration_s,
+        size_bytes=info.size_bytes,
+    )
+
+
+@task(name="check-quality", task_run_name="quality {video_id}", **_stage)  # type: ignore[call-overload]
+def check_quality(
+    final: FinalVideo,
+    audio: GeneratedAudio,
+    video_script: VideoScript,
+    options: ProduceOptions,
+    video_id: str,
+    cfg: RenderConfig,
+) -> QualityReport:
+    """Measure the final video: streams, sync, loudness, frames, captions, length."""
+    from tasks.quality import assess
+
+    with stage_run(cfg.store_uri, video_id, "quality") as run:
+        report = assess(run.store, final, audio, video_script, options)
+        run.provider = "checks"
+        run.detail = f"{sum(c.passed for c in report.checks)}/{len(report.checks)} passed"
+        path = run.workdir / "quality.json"
+        path.write_text(report.model_dump_json(indent=2))
+        run.put_file("quality.json", path, "application/json")
+    return report
