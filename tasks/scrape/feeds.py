@@ -1,0 +1,413 @@
+"""RSS/Atom feeds into ``ContentItem``s: fetch with httpx, parse with feedparser, clean, rank.
+
+Every failure of one feed is an ``InputError`` naming the feed and the reason; ``scrape``
+collects those per source, so one bad feed never hides the others. With no sources, or
+none reachable, the bundled sample feeds keep the pipeline working offline.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import feedparser
+import httpx
+
+from novaavatar.domain import ContentItem, utcnow
+from novaavatar.errors import InputError
+from tasks.scrape.ranking import clean_url, dedup, rank
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "NovaAvatar/0.1 (+news-to-video)"
+MAX_TITLE_CHARS = 300
+MAX_SUMMARY_CHARS = 2000
+MAX_TAGS = 12
+MAX_FEED_BYTES = 10 * 1024 * 1024  # far above any real feed; stops a runaway download
+MAX_CONCURRENT_FETCHES = 8
+DATA_DIR = Path(__file__).parent / "data"
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+
+# feedparser flags these as "bozo" although the feed is perfectly usable.
+_HARMLESS_BOZO: tuple[type[Exception], ...] = (
+    feedparser.CharacterEncodingOverride,
+    feedparser.NonXMLContentType,
+)
+
+
+# --- text cleaning --------------------------------------------------------------------------
+
+
+class _TextExtractor(HTMLParser):
+    """Visible text of an HTML fragment; block tags become spaces, scripts and styles vanish."""
+
+    _SKIP = frozenset({"script", "style", "noscript", "template"})
+    _BREAKS = frozenset(
+        {"br", "p", "div", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6"}
+        | {"blockquote", "figcaption", "img", "hr", "section", "article", "pre", "table"}
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BREAKS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BREAKS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment, entities decoded and whitespace collapsed."""
+    parser = _TextExtractor()
+    parser.feed(fragment)
+    parser.close()
+    return " ".join("".join(parser.parts).split())
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, ending in an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit * 0.6:  # a very long "word" (a URL) is cut hard instead
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-–—") + "…"
+
+
+def _detail_text(entry: Any, key: str) -> str:
+    value = entry.get(key) or ""
+    kind = (entry.get(f"{key}_detail") or {}).get("type", "text/html")
+    return html_to_text(value) if "html" in kind else " ".join(value.split())
+
+
+# --- one feed -------------------------------------------------------------------------------
+
+
+def _is_local(url: str) -> bool:
+    scheme = urlsplit(url).scheme.lower()
+    return scheme in ("", "file") or len(scheme) == 1  # one letter: a Windows drive
+
+
+def _local_path(url: str) -> Path:
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "file":
+        return Path(url2pathname(parts.path))
+    return Path(url).expanduser()
+
+
+def _read_local(url: str) -> bytes:
+    path = _local_path(url)
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise InputError(f"feed {url}: is a directory; give the path of an RSS or Atom file")
+        if size > MAX_FEED_BYTES:
+            raise InputError(
+                f"feed {url}: file is {size} bytes, more than the {MAX_FEED_BYTES} allowed"
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(
+            f"feed {url}: no such file ({path}); a web feed needs its full http(s):// URL"
+        ) from None
+    except OSError as e:
+        raise InputError(f"feed {url}: cannot read file: {e.strerror or e}") from None
+
+
+_TIMEOUT_PHASE: dict[type[Exception], str] = {
+    httpx.ConnectTimeout: " while connecting",
+    httpx.PoolTimeout: " waiting for a free connection",
+    httpx.ReadTimeout: " while reading the response",
+}
+
+
+def _retry_after(response: httpx.Response) -> str:
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return ""
+    return f"; retry after {value} s" if value.isdigit() else f"; retry after {value}"
+
+
+def _download(url: str, client: httpx.Client, timeout: float) -> tuple[bytes, dict[str, str]]:
+    """Body and headers of ``url``, within ``timeout`` seconds in total."""
+    headers = {"Accept": _ACCEPT}
+    if client.headers.get("user-agent", "").startswith("python-httpx"):
+        headers["User-Agent"] = USER_AGENT  # keep a caller's own User-Agent
+    deadline = time.monotonic() + timeout
+    try:
+        with client.stream(
+            "GET", url, headers=headers, timeout=timeout, follow_redirects=True
+        ) as response:
+            if response.status_code >= 400:
+                raise InputError(
+                    f"feed {url}: HTTP {response.status_code} {response.reason_phrase}"
+                    f"{_retry_after(response)}"
+                )
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_FEED_BYTES:
+                raise InputError(
+                    f"feed {url}: response is {declared} bytes, more than the "
+                    f"{MAX_FEED_BYTES} allowed"
+                )
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_FEED_BYTES:
+                    raise InputError(
+                        f"feed {url}: response exceeds the {MAX_FEED_BYTES} bytes allowed"
+                    )
+                # httpx times each read; this bounds a server that trickles bytes forever.
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout("total time exceeded")
+            final = dict(response.headers)
+            final["content-location"] = str(response.url)
+            return bytes(body), final
+    except httpx.TimeoutException as e:
+        phase = _TIMEOUT_PHASE.get(type(e), "")
+        raise InputError(f"feed {url}: timed out after {timeout:g} s{phase}") from None
+    except httpx.TooManyRedirects:
+        raise InputError(f"feed {url}: too many redirects") from None
+    except httpx.InvalidURL as e:
+        raise InputError(f"feed {url}: invalid URL ({e})") from None
+    except httpx.HTTPError as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise InputError(f"feed {url}: could not connect ({reason})") from None
+
+
+def _published(entry: Any) -> datetime | None:
+    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    if not parsed:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), UTC)  # parsed is already UTC
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _tags(entry: Any) -> tuple[str, ...]:
+    tags: list[str] = []
+    for tag in entry.get("tags") or ():
+        text = " ".join(html_to_text(tag.get("label") or tag.get("term") or "").split())
+        if text and text.casefold() not in (t.casefold() for t in tags):
+            tags.append(text[:60])
+    return tuple(tags[:MAX_TAGS])
+
+
+def _item(entry: Any, source: str) -> ContentItem | None:
+    summary = _detail_text(entry, "summary")
+    if not summary and entry.get("content"):
+        content = entry["content"][0]
+        value = content.get("value") or ""
+        summary = html_to_text(value) if "html" in content.get("type", "html") else value
+        summary = " ".join(summary.split())
+    title = _detail_text(entry, "title") or truncate(summary, 120)
+    if not title:
+        return None
+    return ContentItem.make(
+        title=truncate(title, MAX_TITLE_CHARS),
+        url=clean_url(entry.get("link") or ""),
+        source=source,
+        summary=truncate(summary, MAX_SUMMARY_CHARS),
+        published=_published(entry),
+        tags=_tags(entry),
+    )
+
+
+def _looks_like_html(body: bytes, content_type: str) -> bool:
+    head = body[:512].lstrip().lower()
+    return "html" in content_type or head.startswith((b"<!doctype html", b"<html"))
+
+
+def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None) -> list[ContentItem]:
+    """Items of an RSS/Atom document; ``url`` names it in errors and resolves relative links."""
+    headers = {"content-location": url, **(headers or {})}
+    content_type = headers.get("content-type", "").lower()
+    if not body.strip():
+        raise InputError(f"feed {url}: empty response; expected an RSS or Atom document")
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    error = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if isinstance(error, _HARMLESS_BOZO):
+        error = None
+
+    title = html_to_text(parsed.feed.get("title") or "")
+    source = truncate(title, 120) or urlsplit(url).hostname or _local_path(url).stem or url
+    items = [item for entry in parsed.entries if (item := _item(entry, source))]
+    if items:
+        if error is not None:
+            log.warning("feed %s is not well-formed (%s); kept %d items", url, error, len(items))
+        return items
+    if not parsed.get("version") and (error is None or _looks_like_html(body, content_type)):
+        got = f"got {content_type.split(';')[0]}" if content_type else "no feed element"
+        raise InputError(f"feed {url}: not an RSS or Atom feed ({got})")
+    if error is not None:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise InputError(f"feed {url}: malformed XML ({reason}); expected an RSS or Atom document")
+    return []  # a valid feed that has nothing in it right now
+
+
+def _client(timeout: float) -> httpx.Client:
+    return httpx.Client(
+        headers={"User-Agent": USER_AGENT},
+        timeout=timeout,
+        follow_redirects=True,
+        limits=httpx.Limits(max_connections=MAX_CONCURRENT_FETCHES),
+    )
+
+
+def fetch_feed(
+    url: str,
+    *,
+    client: httpx.Client | None = None,
+    timeout: float = 10.0,
+    max_items: int = 20,
+) -> list[ContentItem]:
+    """The first ``max_items`` items of the feed at ``url`` (http(s), ``file://`` or a local path).
+
+    Raises ``InputError`` naming ``url`` when it cannot be fetched or is not a usable
+    feed; a valid feed without entries gives ``[]``.
+    """
+    url = url.strip()
+    if max_items < 0:
+        raise ValueError(f"max_items must be >= 0, got {max_items}")
+    if _is_local(url):
+        body, headers = _read_local(url), {"content-location": url}
+    elif urlsplit(url).scheme.lower() in ("http", "https"):
+        if client is None:
+            with _client(timeout) as own:
+                body, headers = _download(url, own, timeout)
+        else:
+            body, headers = _download(url, client, timeout)
+    else:
+        raise InputError(
+            f"feed {url}: unsupported scheme {urlsplit(url).scheme!r}; "
+            "use http(s)://, file:// or a local path"
+        )
+    return parse_feed(body, url, headers)[:max_items]
+
+
+# --- sample feeds ---------------------------------------------------------------------------
+
+
+def sample_feed_path() -> Path:
+    """The bundled RSS sample feed: fictional, neutral news used when no source is reachable."""
+    return DATA_DIR / "sample_feed.xml"
+
+
+def sample_feed_paths() -> list[Path]:
+    """Every bundled sample feed (RSS first, then the Atom one)."""
+    return [
+        sample_feed_path(),
+        *sorted(p for p in DATA_DIR.glob("*.xml") if p.name != "sample_feed.xml"),
+    ]
+
+
+def load_sample_items(max_items: int = 20) -> list[ContentItem]:
+    """Items of all bundled sample feeds, up to ``max_items`` from each, not yet deduplicated."""
+    return [
+        item for path in sample_feed_paths() for item in fetch_feed(str(path), max_items=max_items)
+    ]
+
+
+# --- many feeds -----------------------------------------------------------------------------
+
+
+@dataclass
+class ScrapeResult:
+    """What one scrape produced: ranked unique items, and why any source gave nothing."""
+
+    items: list[ContentItem] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # source -> one-line reason
+    used_sample: bool = False
+
+
+def scrape(
+    sources: Sequence[str],
+    *,
+    timeout: float = 10.0,
+    max_items_per_source: int = 20,
+    keywords: Sequence[str] = (),
+    fallback_to_sample: bool = True,
+    client: httpx.Client | None = None,
+    now: datetime | None = None,
+    source_weights: Mapping[str, float] | None = None,
+) -> ScrapeResult:
+    """Fetch ``sources`` concurrently, then deduplicate and rank what they gave.
+
+    A failing source is recorded in ``errors`` and the others go on. When there are no
+    sources, or every one failed, and ``fallback_to_sample`` is set, the bundled
+    sample feeds are used instead (``used_sample``). ``now`` (default: the current
+    time) and ``source_weights`` feed :func:`tasks.scrape.ranking.score`.
+    """
+    unique = list(dict.fromkeys(s.strip() for s in sources if s and s.strip()))
+    result = ScrapeResult()
+    fetched: list[ContentItem] = []
+    succeeded = 0
+
+    if unique:
+        own = client is None
+        http = client if client is not None else _client(timeout)
+
+        def one(source: str) -> list[ContentItem]:
+            return fetch_feed(source, client=http, timeout=timeout, max_items=max_items_per_source)
+
+        try:
+            with ThreadPoolExecutor(
+                max_workers=min(MAX_CONCURRENT_FETCHES, len(unique)),
+                thread_name_prefix="scrape",
+            ) as pool:
+                futures = {source: pool.submit(one, source) for source in unique}
+                for source, future in futures.items():  # source order: a stable result
+                    try:
+                        fetched.extend(future.result())
+                        succeeded += 1
+                    except InputError as e:
+                        result.errors[source] = " ".join(str(e).split())
+                        log.warning("%s", result.errors[source])
+                    except Exception as e:  # a bug for one feed must not lose the others
+                        log.exception("feed %s failed unexpectedly", source)
+                        result.errors[source] = (
+                            f"feed {source}: unexpected {type(e).__name__}: "
+                            + (" ".join(str(e).split()))
+                        )
+        finally:
+            if own:
+                http.close()
+
+    if succeeded == 0 and fallback_to_sample:
+        fetched = load_sample_items(max_items=max_items_per_source)
+        result.used_sample = True
+
+    result.items = rank(
+        dedup(fetched),
+        now=now or utcnow(),
+        keywords=keywords,
+        source_weights=source_weights,
+    )
+    return result
