@@ -51,8 +51,14 @@ def with_results(settings: Settings) -> dict[str, object]:
     """Task options that persist results under STORAGE_PATH, so reruns hit the cache."""
     from prefect.filesystems import LocalFileSystem
 
-    settings.results_path.mkdir(parents=True, exist_ok=True)
-    return {"result_storage": LocalFileSystem(basepath=str(settings.results_path))}
+    from novaavatar.domain import stable_id
+
+    path = settings.results_path.resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    # Prefect wants result storage saved server-side; one block per results folder
+    name = stable_id("novaavatar-results", str(path), length=10)
+    LocalFileSystem(basepath=str(path)).save(name, overwrite=True)
+    return {"result_storage": f"local-file-system/{name}"}
 
 
 def load_item(store: ArtifactStore, item_id: str) -> ContentItem:
@@ -74,13 +80,30 @@ class _Pending:
     stages: dict[str, PrefectFuture]  # in pipeline order
 
 
-def _submit(item: ContentItem, options: ProduceOptions, cfg: RenderConfig, opts: dict) -> _Pending:
-    """Submit one item's stage graph; independent stages (background, speech) run in parallel."""
+def _submit(
+    item: ContentItem,
+    options: ProduceOptions,
+    cfg: RenderConfig,
+    opts: dict,
+    takes: dict[str, int] | None = None,
+) -> _Pending:
+    """Submit one item's stage graph; independent stages (background, speech) run in parallel.
+
+    ``takes`` numbers regenerated stages: a new take is a new cache key, so that stage and
+    everything downstream of it run again while the other stages come from the cache.
+    """
+    t = takes or {}
     vid = video_id_for(item, options)
-    script = write_script.with_options(**opts).submit(item, options, vid, cfg)
-    image = make_background.with_options(**opts).submit(script, options, vid, cfg)
-    audio = synthesize_speech.with_options(**opts).submit(script, options, vid, cfg)
-    avatar = render_avatar.with_options(**opts).submit(image, audio, options, vid, cfg)
+    script = write_script.with_options(**opts).submit(item, options, vid, cfg, t.get("script", 0))
+    image = make_background.with_options(**opts).submit(
+        script, options, vid, cfg, t.get("background", 0)
+    )
+    audio = synthesize_speech.with_options(**opts).submit(
+        script, options, vid, cfg, t.get("speech", 0)
+    )
+    avatar = render_avatar.with_options(**opts).submit(
+        image, audio, options, vid, cfg, t.get("avatar", 0)
+    )
     final = compose_video.with_options(**opts).submit(avatar, audio, script, vid, cfg)
     quality = check_quality.with_options(**opts).submit(final, audio, script, options, vid, cfg)
     stages = dict(
@@ -99,6 +122,8 @@ def enqueue_for_review(
     final: FinalVideo | None,
     quality: QualityReport | None,
     error: str | None = None,
+    takes: dict[str, int] | None = None,
+    regenerated_by: str | None = None,
 ) -> VideoManifest:
     """Write the manifest: pending review, or failed with the reason.
 
@@ -112,6 +137,10 @@ def enqueue_for_review(
         manifest, etag = manifests.load(store, video_id)
     except NotFoundError:
         manifest, etag = VideoManifest(video_id=video_id, item=item, options=options), None
+    if regenerated_by is not None and error is None:
+        changed = [k for k, v in (takes or {}).items() if v != manifest.takes.get(k, 0)]
+        manifest.reopen(by=regenerated_by, note=f"regenerated: {', '.join(changed) or 'nothing'}")
+    manifest.takes = dict(takes or manifest.takes)
     decided = manifest.state not in (ReviewState.PENDING, ReviewState.FAILED)
     if error is not None:
         if decided:  # never let a failed rerun hide an approved or exported video
@@ -150,7 +179,13 @@ def _summary_artifact(m: VideoManifest) -> None:
     create_markdown_artifact(key=f"video-{m.video_id}", markdown=md, description=m.item.title[:200])
 
 
-def _collect(p: _Pending, options: ProduceOptions, cfg: RenderConfig) -> VideoManifest:
+def _collect(
+    p: _Pending,
+    options: ProduceOptions,
+    cfg: RenderConfig,
+    takes: dict[str, int] | None = None,
+    regenerated_by: str | None = None,
+) -> VideoManifest:
     """Wait for one item's graph and enqueue it, as pending or as failed with the reason."""
     last = p.stages["quality"]
     last.wait()
@@ -158,6 +193,7 @@ def _collect(p: _Pending, options: ProduceOptions, cfg: RenderConfig) -> VideoMa
         return enqueue_for_review(
             p.video_id, p.item, options, cfg.store_uri,
             p.stages["script"].result(), p.stages["compose"].result(), last.result(),
+            takes=takes, regenerated_by=regenerated_by,
         )  # fmt: skip
     reason = None
     for name, f in p.stages.items():
@@ -185,8 +221,14 @@ def produce_video(
     aspect: str = "9:16",
     voice: str = "en-us",
     portrait_key: str | None = None,
+    regenerate: list[str] | None = None,
+    reviewer: str = "system",
 ) -> str:
-    """Produce one scraped item into a video waiting for review; returns the video id."""
+    """Produce one scraped item into a video waiting for review; returns the video id.
+
+    ``regenerate`` (script, background, speech, avatar) makes a new take of those stages for
+    an existing video; the stages they feed re-run, the others come from the cache.
+    """
     settings = get_settings()
     store = get_store(settings)
     options = ProduceOptions.model_validate(
@@ -194,7 +236,11 @@ def produce_video(
     )
     item = load_item(store, item_id)
     cfg = render_config(settings)
-    manifest = _collect(_submit(item, options, cfg, with_results(settings)), options, cfg)
+    takes, regenerated_by = _next_takes(store, video_id_for(item, options), regenerate), None
+    if regenerate:
+        regenerated_by = reviewer
+    pending = _submit(item, options, cfg, with_results(settings), takes)
+    manifest = _collect(pending, options, cfg, takes, regenerated_by)
     if manifest.state is ReviewState.FAILED:
         raise RuntimeError(f"video {manifest.video_id} failed: {manifest.error}")
     print(f"video {manifest.video_id} is {manifest.state.value}: {manifest.final.key if manifest.final else ''}")
@@ -234,13 +280,48 @@ def produce_batch(
     pending = []
     for item_id in item_ids:
         try:
-            pending.append(_submit(load_item(store, item_id), options, cfg, opts))
+            item = load_item(store, item_id)
         except InputError as e:
             logger.error("skipping item %s: %s", item_id, e)
-    done = [_collect(p, options, cfg) for p in pending]
+            continue
+        takes = _next_takes(store, video_id_for(item, options), None)
+        pending.append((_submit(item, options, cfg, opts, takes), takes))
+    done = [_collect(p, options, cfg, takes) for p, takes in pending]
     for m in done:
         print(f"{m.video_id}: {m.state.value} {m.error or ''}".rstrip())
     return [m.video_id for m in done if m.state is not ReviewState.FAILED]
+
+
+def _next_takes(
+    store: ArtifactStore, video_id: str, regenerate: list[str] | None
+) -> dict[str, int]:
+    """The video's current takes, with one more for each stage to regenerate."""
+    from tasks.stages import REGENERABLE
+
+    unknown = sorted(set(regenerate or []) - set(REGENERABLE))
+    if unknown:
+        raise InputError(f"cannot regenerate {unknown}: choose from {', '.join(REGENERABLE)}")
+    try:
+        manifest, _ = manifests.load(store, video_id)
+        takes = dict(manifest.takes)
+    except NotFoundError:
+        if regenerate:
+            raise InputError(f"no video {video_id!r} to regenerate: produce it first") from None
+        takes = {}
+    for stage in regenerate or []:
+        takes[stage] = takes.get(stage, 0) + 1
+    return takes
+
+
+def regenerate_video(video_id: str, stages: list[str], reviewer: str) -> str:
+    """Regenerate stages of an existing video with the options it was made with."""
+    store = get_store()
+    manifest, _ = manifests.load(store, video_id)
+    o = manifest.options
+    return produce_video(
+        manifest.item.id, style=o.style, duration_s=o.duration_s, aspect=o.aspect,
+        voice=o.voice, portrait_key=o.portrait_key, regenerate=stages, reviewer=reviewer,
+    )  # fmt: skip
 
 
 def latest_item_ids(store: ArtifactStore) -> list[str]:

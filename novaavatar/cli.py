@@ -33,7 +33,8 @@ def _prefect_defaults() -> None:
     """Keep Prefect's database and settings inside the project unless the user chose."""
     from novaavatar.settings import PROJECT_ROOT
 
-    os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
+    home = os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
+    Path(home).expanduser().mkdir(parents=True, exist_ok=True)  # SQLite needs the folder
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
 

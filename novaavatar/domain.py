@@ -253,6 +253,9 @@ class VideoManifest(BaseModel):
     quality: QualityReport | None = None
     state: ReviewState = ReviewState.PENDING
     history: list[ReviewEvent] = Field(default_factory=list)
+    takes: dict[str, int] = Field(
+        default_factory=dict, description="how often each stage was regenerated"
+    )
     error: str | None = None
 
     @field_validator("video_id")
@@ -284,6 +287,16 @@ class VideoManifest(BaseModel):
             raise ValueError("a rejection needs a note saying why")
         self.state = new
         self.history.append(ReviewEvent(state=new, by=by, note=note))
+
+
+    def reopen(self, by: str, note: str) -> None:
+        """Back to pending after a regeneration; approved or exported videos stay as they are."""
+        if self.state in (ReviewState.APPROVED, ReviewState.EXPORTED):
+            raise ValueError(
+                f"video {self.video_id} is {self.state.value}; reject it before regenerating"
+            )
+        self.state = ReviewState.PENDING
+        self.history.append(ReviewEvent(state=ReviewState.PENDING, by=by, note=note))
 
 
 def video_id_for(item: ContentItem, options: ProduceOptions) -> str:

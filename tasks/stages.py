@@ -21,6 +21,7 @@ from novaavatar.domain import (
     QualityReport,
     RenderConfig,
     VideoScript,
+    stable_id,
 )
 from novaavatar.providers import run_chain
 from tasks import background, script, speech
@@ -33,6 +34,26 @@ from tasks.common import (
 )
 from tasks.speech import espeak
 
+# Stages a reviewer can regenerate; each new "take" gets new file names and a new cache key.
+REGENERABLE = ("script", "background", "speech", "avatar")
+_VOICE_VARIANTS = ("", "+m3", "+f2", "+m7", "+f4", "+m1", "+f1")
+
+
+def take_name(name: str, take: int) -> str:
+    """``background.png`` for the first take, ``background-t2.png`` for the second..."""
+    if take == 0:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}-t{take}{dot}{ext}"
+
+
+def voice_for_take(voice: str, take: int) -> str:
+    """A regenerated voice is another eSpeak variant of the same language."""
+    if take == 0 or "+" in voice:
+        return voice
+    return voice + _VOICE_VARIANTS[take % len(_VOICE_VARIANTS)]
+
+
 _stage = dict(
     retries=STAGE_RETRIES,
     retry_delay_seconds=STAGE_RETRY_DELAYS,
@@ -44,7 +65,7 @@ _stage = dict(
 
 @task(name="write-script", task_run_name="script {video_id}", **_stage)  # type: ignore[call-overload]
 def write_script(
-    item: ContentItem, options: ProduceOptions, video_id: str, cfg: RenderConfig
+    item: ContentItem, options: ProduceOptions, video_id: str, cfg: RenderConfig, take: int = 0
 ) -> VideoScript:
     """Write the presenter's script for one item."""
     with stage_run(cfg.store_uri, video_id, "script") as run:
@@ -52,19 +73,23 @@ def write_script(
         result, provider = run_chain(
             "script",
             script.default_providers(),
-            lambda p: p.write(item, options.style, options.duration_s, wps),
+            lambda p: p.write(item, options.style, options.duration_s, wps, variant=take),
         )
         run.provider = provider.name
         run.detail = f"{result.word_count} words at {wps:.2f} words/s"
         path = run.workdir / "script.json"
         path.write_text(result.model_dump_json(indent=2))
-        run.put_file("script.json", path, "application/json")
+        run.put_file(take_name("script.json", take), path, "application/json")
     return result
 
 
 @task(name="make-background", task_run_name="background {video_id}", **_stage)  # type: ignore[call-overload]
 def make_background(
-    video_script: VideoScript, options: ProduceOptions, video_id: str, cfg: RenderConfig
+    video_script: VideoScript,
+    options: ProduceOptions,
+    video_id: str,
+    cfg: RenderConfig,
+    take: int = 0,
 ) -> GeneratedImage:
     """Make the backdrop image for the video's aspect ratio."""
     size = ASPECT_SIZES[options.aspect]
@@ -73,10 +98,12 @@ def make_background(
         seed, provider = run_chain(
             "background",
             background.default_providers(),
-            lambda p: p.make(video_script.scene_description, video_script.keywords, size, out),
+            lambda p: p.make(
+                video_script.scene_description, video_script.keywords, size, out, variant=take
+            ),
         )
         run.provider = provider.name
-        key = run.put_file("background.png", out, "image/png")
+        key = run.put_file(take_name("background.png", take), out, "image/png")
     return GeneratedImage(
         key=key,
         width=size[0],
@@ -89,7 +116,11 @@ def make_background(
 
 @task(name="synthesize-speech", task_run_name="speech {video_id}", **_stage)  # type: ignore[call-overload]
 def synthesize_speech(
-    video_script: VideoScript, options: ProduceOptions, video_id: str, cfg: RenderConfig
+    video_script: VideoScript,
+    options: ProduceOptions,
+    video_id: str,
+    cfg: RenderConfig,
+    take: int = 0,
 ) -> GeneratedAudio:
     """Speak the script: 16 kHz mono wav with word and phoneme timings."""
     with stage_run(cfg.store_uri, video_id, "speech") as run:
@@ -97,17 +128,19 @@ def synthesize_speech(
         result, provider = run_chain(
             "speech",
             speech.default_providers(),
-            lambda p: p.speak(video_script.text, options.voice, cfg.speech_speed, out),
+            lambda p: p.speak(
+                video_script.text, voice_for_take(options.voice, take), cfg.speech_speed, out
+            ),
         )
         run.provider = provider.name
-        key = run.put_file("speech.wav", out, "audio/wav")
+        key = run.put_file(take_name("speech.wav", take), out, "audio/wav")
         timings = {
             "words": [w.model_dump() for w in result.words],
             "phonemes": [p.model_dump() for p in result.phonemes],
         }
         t = run.workdir / "timings.json"
         t.write_text(json.dumps(timings))
-        run.put_file("timings.json", t, "application/json")
+        run.put_file(take_name("timings.json", take), t, "application/json")
     return GeneratedAudio(
         key=key,
         duration_s=result.duration_s,
@@ -125,6 +158,7 @@ def render_avatar(
     options: ProduceOptions,
     video_id: str,
     cfg: RenderConfig,
+    take: int = 0,
 ) -> AvatarVideo:
     """Animate the presenter over the background, lip-synced to the speech."""
     from tasks.avatar.lite import render_lite
@@ -141,12 +175,15 @@ def render_avatar(
             size=(image.width, image.height),
             fps=cfg.fps,
             portrait=portrait,
-            seed=image.seed,
+            seed=image.seed + 7919 * take,
             crf=max(cfg.crf - 5, 0),  # an intermediate: keep quality for the final encode
             preset="ultrafast",
         )
         run.provider = "lite"
-        key = run.put_file("avatar.mp4", out, "video/mp4")
+        # named after its inputs, so a regenerated background or voice never overwrites
+        # the file a cached result of another take points to
+        tag = stable_id("", image.key, audio.key, take, length=8)
+        key = run.put_file(f"avatar{tag}.mp4", out, "video/mp4")
     return AvatarVideo(
         key=key,
         width=info.width,
@@ -186,9 +223,11 @@ def compose_video(
         srt.write_text(to_srt(captions), encoding="utf-8")
         vtt.write_text(to_vtt(captions), encoding="utf-8")
         run.provider = "ffmpeg"
-        key = run.put_file("final.mp4", out, "video/mp4")
-        srt_key = run.put_file("captions.srt", srt, "application/x-subrip")
-        vtt_key = run.put_file("captions.vtt", vtt, "text/vtt")
+        # named by the avatar take, so a regenerated video never overwrites a cached one
+        tag = avatar.key.rsplit("/", 1)[-1].removeprefix("avatar").removesuffix(".mp4")
+        key = run.put_file(f"final{tag}.mp4", out, "video/mp4")
+        srt_key = run.put_file(f"captions{tag}.srt", srt, "application/x-subrip")
+        vtt_key = run.put_file(f"captions{tag}.vtt", vtt, "text/vtt")
     return FinalVideo(
         key=key,
         srt_key=srt_key,
@@ -219,5 +258,5 @@ def check_quality(
         run.detail = f"{sum(c.passed for c in report.checks)}/{len(report.checks)} passed"
         path = run.workdir / "quality.json"
         path.write_text(report.model_dump_json(indent=2))
-        run.put_file("quality.json", path, "application/json")
+        run.keys.append(run.store.put_file(f"videos/{video_id}/quality.json", path))
     return report

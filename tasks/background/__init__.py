@@ -27,13 +27,20 @@ class BackgroundProvider(Protocol):
 
     def available(self) -> bool: ...
 
-    def make(self, prompt: str, keywords: tuple[str, ...], size: tuple[int, int], out: Path) -> int:
+    def make(
+        self,
+        prompt: str,
+        keywords: tuple[str, ...],
+        size: tuple[int, int],
+        out: Path,
+        variant: int = 0,
+    ) -> int:
         """Write the image to ``out``; return the seed used."""
         ...
 
 
-def seed_for(prompt: str, keywords: tuple[str, ...], size: tuple[int, int]) -> int:
-    blob = f"{prompt}|{','.join(keywords)}|{size[0]}x{size[1]}".encode()
+def seed_for(prompt: str, keywords: tuple[str, ...], size: tuple[int, int], variant: int = 0) -> int:
+    blob = f"{prompt}|{','.join(keywords)}|{size[0]}x{size[1]}|{variant}".encode()
     return int.from_bytes(hashlib.sha256(blob).digest()[:4], "big")
 
 
@@ -83,8 +90,15 @@ class ProceduralBackgroundProvider:
     def available(self) -> bool:
         return True
 
-    def make(self, prompt: str, keywords: tuple[str, ...], size: tuple[int, int], out: Path) -> int:
-        seed = seed_for(prompt, keywords, size)
+    def make(
+        self,
+        prompt: str,
+        keywords: tuple[str, ...],
+        size: tuple[int, int],
+        out: Path,
+        variant: int = 0,
+    ) -> int:
+        seed = seed_for(prompt, keywords, size, variant)
         out.parent.mkdir(parents=True, exist_ok=True)
         procedural_background(seed, size).save(out, format="PNG", optimize=False)
         return seed

@@ -69,7 +69,12 @@ class ScriptProvider(Protocol):
     def available(self) -> bool: ...
 
     def write(
-        self, item: ContentItem, style: str, duration_s: float, words_per_second: float
+        self,
+        item: ContentItem,
+        style: str,
+        duration_s: float,
+        words_per_second: float,
+        variant: int = 0,
     ) -> VideoScript: ...
 
 
@@ -110,10 +115,19 @@ class TemplateScriptProvider:
         return True
 
     def write(
-        self, item: ContentItem, style: str, duration_s: float, words_per_second: float
+        self,
+        item: ContentItem,
+        style: str,
+        duration_s: float,
+        words_per_second: float,
+        variant: int = 0,
     ) -> VideoScript:
         _check(style, duration_s)
-        frame = STYLE_FRAMES[style]
+        # a regenerated script ("variant") borrows the opening and closing of another style
+        frame = dict(STYLE_FRAMES[style])
+        if variant:
+            other = STYLE_FRAMES[SCRIPT_STYLES[(SCRIPT_STYLES.index(style) + variant) % 5]]
+            frame.update(open=other["open"], close=other["close"])
         kws = keywords_of(item)
         topic = " and ".join(kws[:2]) if kws else "the news"
         fill = {"source": item.source or "our newsroom", "topic": topic}

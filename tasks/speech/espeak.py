@@ -198,8 +198,8 @@ def _timings(
         cursor = t0
         for _, _, tok in group:
             span = (t_end - t0) * len(tok) / max(chars, 1)
-            word = re.sub(r"^\W+|\W+$", "", tok) or tok
-            words.append((word, round(cursor, 3), round(max(cursor + span, cursor + 0.01), 3)))
+            # punctuation stays on the word: captions break lines at sentence ends
+            words.append((tok, round(cursor, 3), round(max(cursor + span, cursor + 0.01), 3)))
             cursor += span
     for k, (_, t0, _, _, name) in enumerate(phon_ev):
         t1 = phon_ev[k + 1][1] if k + 1 < len(phon_ev) else total
