@@ -156,7 +156,6 @@ def render(
 
     from novaavatar.domain import ASPECT_SIZES, PhonemeTiming
     from novaavatar.errors import InputError
-    from tasks.avatar.energy import phonemes_from_audio
     from tasks.avatar.lite import render_lite
     from tasks.background import procedural_background
 
@@ -165,10 +164,10 @@ def render(
     if not audio.is_file():
         raise InputError(f"audio {audio} does not exist")
     size = ASPECT_SIZES[aspect]
+    # without timings the renderer follows the audio's loudness
+    phonemes = []
     if timings is not None:
         phonemes = [PhonemeTiming(**p) for p in json.loads(timings.read_text())["phonemes"]]
-    else:
-        phonemes = phonemes_from_audio(audio)
     with tempfile.TemporaryDirectory() as tmp:
         bg = background
         if bg is None:

@@ -1,0 +1,896 @@
+"""The "lite" CPU presenter: a drawn (or user-portrait) presenter lip-synced to phoneme timings.
+
+How it stays fast: the background and the static body are composed once; per frame only the
+head (illustrated) or the face panel (portrait) is pasted, from patches cached by quantised
+mouth × blink state, then nudged by a tiny deterministic head motion.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
+
+from novaavatar.domain import PhonemeTiming
+from novaavatar.errors import InputError
+from novaavatar.media import FrameWriter, read_audio
+
+AUDIO_RATE = 16000
+TRACK_RATE = 100  # mouth targets are laid out at 100 Hz, smoothed, then sampled per frame
+COARTIC_SIGMA_S = 0.035  # Gaussian co-articulation: neighbouring visemes blend over ~70 ms
+OPEN_LEVELS = 8
+WIDTH_LEVELS = 5
+BLINK_LEVELS = 4
+
+
+@dataclass(frozen=True)
+class AvatarInfo:
+    """What :func:`render_lite` wrote."""
+
+    width: int
+    height: int
+    fps: int
+    duration_s: float
+    frames: int
+
+
+# --- visemes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MouthShape:
+    """A mouth pose: open 0..1 (jaw drop), width -1 (rounded) .. +1 (spread), teeth/tongue 0..1."""
+
+    open: float
+    width: float = 0.0
+    teeth: float = 0.0
+    tongue: float = 0.0
+
+
+_REST = MouthShape(0.0, 0.0)
+_V = MouthShape
+# eSpeak NG English mnemonics; unknown ones fall back by their first letter (see viseme_for).
+VISEMES: dict[str, MouthShape] = {
+    # silence and lips pressed together
+    "_": _REST, "_:": _REST, "_!": _REST, "_|": _REST, "||": _REST, "|": _REST,
+    "p": _V(0.0, 0.05), "b": _V(0.0, 0.05), "m": _V(0.0, 0.1),
+    # lower lip under the upper teeth
+    "f": _V(0.08, 0.2, teeth=1), "v": _V(0.08, 0.2, teeth=1),
+    # tongue between the teeth
+    "T": _V(0.16, 0.15, teeth=1, tongue=1), "D": _V(0.16, 0.15, teeth=1, tongue=1),
+    # sibilants: teeth together, lips spread (s) or pushed forward (sh)
+    "s": _V(0.1, 0.45, teeth=1), "z": _V(0.1, 0.45, teeth=1),
+    "S": _V(0.14, -0.45, teeth=1), "Z": _V(0.14, -0.45, teeth=1),
+    "tS": _V(0.15, -0.4, teeth=1), "dZ": _V(0.15, -0.4, teeth=1),
+    # tongue-tip and back consonants
+    "t": _V(0.2, 0.25, teeth=1), "d": _V(0.2, 0.25, teeth=1), "n": _V(0.18, 0.2, teeth=1),
+    "l": _V(0.25, 0.15, tongue=1), "L": _V(0.25, 0.15, tongue=1),
+    "k": _V(0.3, 0.1), "g": _V(0.3, 0.1), "N": _V(0.22, 0.1), "h": _V(0.35, 0.05),
+    "r": _V(0.2, -0.5), "r-": _V(0.2, -0.5), "R": _V(0.2, -0.5), "w": _V(0.12, -1.0),
+    "j": _V(0.2, 0.55, teeth=1), "x": _V(0.3, 0.1), "?": _V(0.1, 0.0),
+    # vowels
+    "a": _V(0.85, 0.25), "a#": _V(0.75, 0.2), "A": _V(0.9, 0.0), "A:": _V(0.9, 0.0),
+    "A@": _V(0.8, -0.1), "V": _V(0.65, 0.1), "&": _V(0.7, 0.5, teeth=1),
+    "@": _V(0.35, 0.0), "@2": _V(0.35, 0.0), "@5": _V(0.3, -0.3), "3": _V(0.4, -0.2),
+    "3:": _V(0.4, -0.3), "@L": _V(0.35, 0.1, tongue=1),
+    "e": _V(0.5, 0.55, teeth=1), "E": _V(0.55, 0.5, teeth=1),
+    "i": _V(0.25, 0.8, teeth=1), "i:": _V(0.25, 0.85, teeth=1), "I": _V(0.3, 0.6, teeth=1),
+    "I2": _V(0.3, 0.6, teeth=1), "i@": _V(0.3, 0.6, teeth=1),
+    "o": _V(0.55, -0.65), "O": _V(0.65, -0.5), "O:": _V(0.65, -0.55), "0": _V(0.7, -0.3),
+    "u": _V(0.25, -0.9), "u:": _V(0.25, -0.95), "U": _V(0.3, -0.75),
+}  # fmt: skip
+# Diphthongs glide between two targets within their duration.
+DIPHTHONGS: dict[str, tuple[str, str]] = {
+    "aI": ("a", "I"), "aU": ("a", "U"), "eI": ("e", "I"), "oU": ("o", "U"), "OI": ("O", "I"),
+    "e@": ("E", "@"), "I@": ("I", "@"), "U@": ("U", "@"), "aI@": ("a", "@"), "aU@": ("a", "@"),
+    "O@": ("O", "@"), "o@": ("o", "@"), "i@3": ("I", "@"), "eI@": ("e", "@"),
+}  # fmt: skip
+_VOWEL_FALLBACK = {
+    "a": "a", "A": "A", "e": "e", "E": "E", "i": "i", "I": "I", "o": "o", "O": "O",
+    "u": "u", "U": "U", "V": "V", "@": "@", "3": "3", "&": "&", "0": "0", "y": "u", "Y": "u",
+}  # fmt: skip
+_NEUTRAL_CONSONANT = MouthShape(0.2, 0.1)
+
+
+def viseme_for(phoneme: str) -> tuple[MouthShape, ...]:
+    """Mouth targets for an eSpeak phoneme (two for diphthongs); unknown ones degrade gracefully."""
+    ph = phoneme.strip().lstrip("',%=").rstrip(";")
+    if not ph or ph.startswith("_") or ph in ("|", "||"):
+        return (_REST,)
+    if ph in DIPHTHONGS:
+        return tuple(VISEMES[p] for p in DIPHTHONGS[ph])
+    for cand in (ph, ph.rstrip(":"), ph.rstrip("#"), ph.replace(":", "").replace("#", "")):
+        if cand in VISEMES:
+            return (VISEMES[cand],)
+        if cand in DIPHTHONGS:
+            return tuple(VISEMES[p] for p in DIPHTHONGS[cand])
+    if ph[0] in _VOWEL_FALLBACK:
+        return (VISEMES[_VOWEL_FALLBACK[ph[0]]],)
+    if ph[0] in VISEMES:
+        return (VISEMES[ph[0]],)
+    return (_NEUTRAL_CONSONANT,)
+
+
+def _gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Smooth along axis 0 with edge padding (sigma in samples)."""
+    if sigma <= 0 or len(x) < 2:
+        return x
+    radius = max(1, int(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    k /= k.sum()
+    pad = np.pad(x, [(radius, radius)] + [(0, 0)] * (x.ndim - 1), mode="edge")
+    if x.ndim == 1:
+        return np.convolve(pad, k, mode="valid")
+    return np.stack([np.convolve(pad[:, j], k, mode="valid") for j in range(x.shape[1])], axis=1)
+
+
+def mouth_track(
+    phonemes: Sequence[PhonemeTiming],
+    n_frames: int,
+    fps: float,
+    audio: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per-frame mouth pose (n_frames × 4: open, width, teeth, tongue), co-articulated.
+
+    Without phoneme timings (a TTS that gives none), the audio loudness drives the jaw instead.
+    """
+    duration = n_frames / fps
+    n = math.ceil(duration * TRACK_RATE) + 1
+    target = np.zeros((n, 4), dtype=np.float64)
+    if phonemes:
+        for ph in sorted(phonemes, key=lambda p: p.start):
+            shapes = viseme_for(ph.phoneme)
+            i0 = round(ph.start * TRACK_RATE)
+            i1 = max(i0 + 1, round(ph.end * TRACK_RATE))
+            i0, i1 = min(i0, n), min(i1, n)
+            bounds = np.linspace(i0, i1, len(shapes) + 1).round().astype(int)
+            for shape, a, b in zip(shapes, bounds[:-1], bounds[1:], strict=True):
+                target[a:b] = (shape.open, shape.width, shape.teeth, shape.tongue)
+    elif audio is not None and audio.size:
+        hop = AUDIO_RATE // TRACK_RATE
+        m = min(n, audio.size // hop)
+        rms = np.sqrt(np.mean(audio[: m * hop].reshape(m, hop) ** 2, axis=1) + 1e-12)
+        ref = float(np.percentile(rms, 95)) or 1.0
+        level = np.clip((rms / ref - 0.1) / 0.8, 0, 1)
+        target[:m, 0] = level * 0.8
+        target[:m, 1] = 0.15
+    smooth = _gaussian_smooth(target, COARTIC_SIGMA_S * TRACK_RATE)
+    # smoothing flattens short vowels; give the jaw back some of their peak
+    smooth[:, 0] = np.clip(smooth[:, 0] * 1.2, 0, 1)
+    t = (np.arange(n_frames) + 0.5) / fps * TRACK_RATE
+    idx = np.clip(t, 0, n - 1)
+    lo = np.floor(idx).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = (idx - lo)[:, None]
+    return smooth[lo] * (1 - frac) + smooth[hi] * frac
+
+
+def blink_track(n_frames: int, fps: float, rng: np.random.Generator) -> np.ndarray:
+    """Per-frame eyelid closure 0..1: ~120 ms blinks every 2–6 s, placed by ``rng``."""
+    closure = np.zeros(n_frames)
+    n_blink = max(3, round(0.12 * fps))
+    profile = np.sin(np.pi * (np.arange(n_blink) + 0.5) / n_blink)
+    t = float(rng.uniform(0.8, 2.5))
+    while True:
+        start = round(t * fps)
+        if start + n_blink > n_frames:
+            break
+        closure[start : start + n_blink] = np.maximum(closure[start : start + n_blink], profile)
+        t += float(rng.uniform(2.0, 6.0))
+    return closure
+
+
+def head_motion(
+    n_frames: int, fps: float, rng: np.random.Generator, openness: np.ndarray
+) -> np.ndarray:
+    """Per-frame (dx, dy, angle°) idle sway: slow sinusoids with seeded phases plus a speech nod."""
+    t = np.arange(n_frames) / fps
+    out = np.zeros((n_frames, 3))
+    for axis, amp in enumerate((1.0, 0.6, 0.7)):
+        for freq in rng.uniform(0.07, 0.35, size=3):
+            out[:, axis] += amp / 3 * np.sin(2 * np.pi * freq * t + rng.uniform(0, 2 * np.pi))
+    # Speakers nod slightly into stressed, open syllables.
+    nod = _gaussian_smooth(openness.astype(np.float64), 0.15 * fps)
+    out[:, 1] += 0.8 * nod
+    out[:, 2] += 0.4 * nod
+    return out
+
+
+def _quantise_mouth(pose: np.ndarray) -> tuple[int, int, int, int]:
+    o = round(float(np.clip(pose[0], 0, 1)) * (OPEN_LEVELS - 1))
+    w = round((float(np.clip(pose[1], -1, 1)) + 1) / 2 * (WIDTH_LEVELS - 1))
+    teeth = int(pose[2] > 0.5) if o > 0 else 0
+    tongue = int(pose[3] > 0.5) if o > 0 else 0
+    return o, w, teeth, tongue
+
+
+def _dequantise_mouth(key: tuple[int, int, int, int]) -> MouthShape:
+    o, w, teeth, tongue = key
+    return MouthShape(o / (OPEN_LEVELS - 1), w / (WIDTH_LEVELS - 1) * 2 - 1, teeth, tongue)
+
+
+def _quantise_blink(c: float) -> int:
+    return round(float(np.clip(c, 0, 1)) * (BLINK_LEVELS - 1))
+
+
+# --- image helpers ---------------------------------------------------------------------------
+
+
+def _load_image(path: Path, what: str, hint: str) -> Image.Image:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} {str(p)!r} does not exist; {hint}")
+    try:
+        with Image.open(p) as im:
+            im.load()
+            img = ImageOps.exif_transpose(im).convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
+        raise InputError(f"{what} {str(p)!r} is not a readable image ({e}); {hint}") from None
+    return img
+
+
+def _cover(img: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """Scale and centre-crop ``img`` so it covers ``size`` exactly."""
+    fitted = ImageOps.fit(img, size, Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+    return np.asarray(fitted, dtype=np.uint8).copy()
+
+
+def _premultiply(rgba: np.ndarray) -> np.ndarray:
+    out = rgba.astype(np.uint16)
+    out[..., :3] = (out[..., :3] * out[..., 3:4] + 127) // 255
+    return out.astype(np.uint8)
+
+
+def _blend_premultiplied(dst: np.ndarray, src: np.ndarray, x: int, y: int) -> None:
+    """Alpha-blend a premultiplied RGBA ``src`` into RGB ``dst`` at (x, y), clipped to ``dst``."""
+    h, w = src.shape[:2]
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + w, dst.shape[1]), min(y + h, dst.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    s = src[y0 - y : y1 - y, x0 - x : x1 - x]
+    d = dst[y0:y1, x0:x1]
+    inv = 255 - s[..., 3:4].astype(np.uint16)
+    mixed = d.astype(np.uint16) * inv + 128
+    d[...] = ((mixed + (mixed >> 8)) >> 8) + s[..., :3]
+
+
+def _rgb(c: tuple[int, int, int], a: int = 255) -> tuple[int, int, int, int]:
+    return (c[0], c[1], c[2], a)
+
+
+# --- illustrated presenter -------------------------------------------------------------------
+
+SKIN = (233, 184, 150)
+SKIN_SHADE = (210, 156, 124)
+BLUSH = (236, 140, 130)
+HAIR = (58, 38, 32)
+HAIR_SHINE = (92, 62, 50)
+SUIT = (34, 52, 92)
+SUIT_SHADE = (24, 38, 70)
+BLOUSE = (244, 244, 248)
+BLOUSE_SHADE = (214, 218, 230)
+LIPS = (196, 92, 96)
+LIPS_DARK = (160, 64, 74)
+MOUTH_IN = (92, 30, 42)
+TEETH = (250, 250, 246)
+TONGUE = (214, 104, 112)
+EYE_WHITE = (252, 252, 252)
+IRIS = (86, 58, 40)
+PUPIL = (28, 20, 18)
+LINE = (52, 34, 30)
+
+SS = 4  # supersampling factor for anti-aliased drawing; box-reduced afterwards
+
+
+def _arc_pts(
+    cx: float, cy: float, rx: float, ry: float, a0: float, a1: float, n: int = 48
+) -> list[tuple[float, float]]:
+    ang = np.linspace(a0, a1, n)
+    return [(cx + rx * math.cos(t), cy + ry * math.sin(t)) for t in ang]
+
+
+class IllustratedPresenter:
+    """A flat-illustration news presenter drawn with Pillow; units are the face half-width ``a``."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        w, h = size
+        self.size = size
+        tall = h / w > 1.2
+        head_h = min(0.36 * h, 0.40 * w)
+        self.a = a = head_h / 2.85
+        self.cx = w / 2
+        self.cy = h * (0.5 if tall else 0.42)
+        # head patch: face-centred box in a-units, with a margin for the idle motion
+        self.hx0, self.hx1, self.hy0, self.hy1 = -1.5, 1.5, -1.8, 1.5
+        margin = 6
+        self.px0 = math.floor(self.cx + self.hx0 * a) - margin
+        self.py0 = math.floor(self.cy + self.hy0 * a) - margin
+        self.pw = math.ceil((self.hx1 - self.hx0) * a) + 2 * margin
+        self.ph = math.ceil((self.hy1 - self.hy0) * a) + 2 * margin
+        # rotation pivot (the neck) in patch pixels
+        self.pivot = (self.cx - self.px0, self.cy + 1.25 * a - self.py0)
+        self._head_base_hi = self._draw_head_base()
+        self._head_base = np.asarray(self._head_base_hi.reduce(SS), dtype=np.uint8).copy()
+        self.eye_box = self._box(-0.74, -0.36, 0.74, 0.02)
+        self.mouth_box = self._box(-0.5, 0.36, 0.5, 0.98)
+        self._eyes: dict[int, np.ndarray] = {}
+        self._mouths: dict[tuple[int, int, int, int], np.ndarray] = {}
+        self._patches: dict[tuple[tuple[int, int, int, int], int], np.ndarray] = {}
+
+    # coordinates
+    def _P(self, x: float, y: float) -> tuple[float, float]:
+        """a-units relative to the face centre → supersampled head-patch pixels."""
+        return ((self.cx + x * self.a - self.px0) * SS, (self.cy + y * self.a - self.py0) * SS)
+
+    def _pts(self, pts: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+        return [self._P(x, y) for x, y in pts]
+
+    def _box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[int, int, int, int]:
+        """A patch-pixel box (left, top, right, bottom) around an a-unit rectangle."""
+        lx, t = self._P(x0, y0)
+        r, b = self._P(x1, y1)
+        return (int(lx // SS), int(t // SS), math.ceil(r / SS), math.ceil(b / SS))
+
+    def _ell(self, draw: ImageDraw.ImageDraw, cx: float, cy: float, rx: float, ry: float, fill: tuple[int, ...]) -> None:  # fmt: skip
+        x0, y0 = self._P(cx - rx, cy - ry)
+        x1, y1 = self._P(cx + rx, cy + ry)
+        draw.ellipse((x0, y0, x1, y1), fill=fill)
+
+    def _face_outline(self) -> list[tuple[float, float]]:
+        pts = []
+        for t in np.linspace(0, 2 * np.pi, 120, endpoint=False):
+            s = math.sin(t)
+            x = math.cos(t) * (1 - 0.2 * max(s, 0) ** 2)
+            y = 1.3 * s if s > 0 else 1.2 * s
+            pts.append((x, y))
+        return pts
+
+    def _draw_head_base(self) -> Image.Image:
+        img = Image.new("RGBA", (self.pw * SS, self.ph * SS), (0, 0, 0, 0))
+        d = ImageDraw.Draw(img)
+        # hair behind the head: a bob ending at the jaw
+        back = [
+            *_arc_pts(0, -0.35, 1.3, 1.3, math.pi, 2 * math.pi),
+            (1.32, 0.2), (1.24, 0.72), (1.0, 0.92), (0.8, 0.86),
+            (-0.8, 0.86), (-1.0, 0.92), (-1.24, 0.72), (-1.32, 0.2),
+        ]  # fmt: skip
+        d.polygon(self._pts(back), fill=_rgb(HAIR))
+        # ears
+        for sx in (-1, 1):
+            self._ell(d, sx * 0.98, 0.02, 0.16, 0.25, _rgb(SKIN_SHADE))
+            self._ell(d, sx * 1.0, 0.04, 0.08, 0.15, _rgb((196, 140, 112)))
+        d.polygon(self._pts(self._face_outline()), fill=_rgb(SKIN))
+        # soft shading: cheeks and under the fringe
+        overlay = Image.new("RGBA", img.size, (0, 0, 0, 0))
+        od = ImageDraw.Draw(overlay)
+        for sx in (-1, 1):
+            self._ell(od, sx * 0.56, 0.34, 0.17, 0.09, _rgb(BLUSH, 45))
+        overlay = overlay.filter(ImageFilter.GaussianBlur(radius=0.08 * self.a * SS))
+        img.alpha_composite(overlay)
+        d = ImageDraw.Draw(img)
+        # fringe: swept from a side parting
+        fringe = [
+            *_arc_pts(0, -0.42, 1.16, 1.22, math.pi * 1.02, 2 * math.pi * 0.99),
+            (1.12, 0.1), (1.02, -0.35), (0.82, -0.7), (0.45, -0.86), (0.05, -0.84),
+            (-0.3, -0.76), (-0.62, -0.6), (-0.88, -0.32), (-1.04, 0.1), (-1.14, 0.05),
+        ]  # fmt: skip
+        d.polygon(self._pts(fringe), fill=_rgb(HAIR))
+        shine = _arc_pts(-0.25, -1.0, 0.55, 0.35, math.pi * 1.15, math.pi * 1.55, 20)
+        d.line(
+            self._pts(shine), fill=_rgb(HAIR_SHINE), width=int(0.07 * self.a * SS), joint="curve"
+        )
+        # eyebrows: tapered arcs
+        for sx in (-1, 1):
+            xs = np.linspace(-0.22, 0.22, 24)
+            top = [(sx * 0.4 + x, -0.47 - 0.07 * (1 - (x / 0.22) ** 2) - 0.02 * sx * x) for x in xs]
+            thick = [0.055 * (1 - 0.55 * ((x * sx + 0.22) / 0.44)) + 0.012 for x in xs]
+            bot = [(px, py + th) for (px, py), th in zip(top, thick, strict=True)]
+            d.polygon(self._pts(top + bot[::-1]), fill=_rgb(LINE))
+        # nose: a soft tip shadow and nostrils
+        d.arc(
+            (*self._P(-0.12, 0.12), *self._P(0.12, 0.34)), 20, 160,
+            fill=_rgb(SKIN_SHADE), width=int(0.045 * self.a * SS),
+        )  # fmt: skip
+        for sx in (-1, 1):
+            self._ell(d, sx * 0.065, 0.29, 0.035, 0.022, _rgb((180, 120, 100)))
+        return img
+
+    # eyes
+    def _eye_curves(self, sx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s = np.linspace(-1, 1, 32)
+        x = sx * 0.4 + 0.21 * s
+        upper = -0.18 - 0.135 * (1 - s**2) ** 0.8 - 0.015 * s * sx
+        lower = -0.18 + 0.085 * (1 - s**2) ** 0.9
+        return x, upper, lower
+
+    def _eye_patch(self, blink_q: int) -> np.ndarray:
+        if blink_q in self._eyes:
+            return self._eyes[blink_q]
+        lx, t, r, b = self.eye_box
+        img = self._head_base_hi.crop((lx * SS, t * SS, r * SS, b * SS))
+        off = (lx * SS, t * SS)
+        closure = blink_q / (BLINK_LEVELS - 1)
+        lw = int(0.045 * self.a * SS)
+
+        def P(x: float, y: float) -> tuple[float, float]:
+            px, py = self._P(x, y)
+            return (px - off[0], py - off[1])
+
+        d = ImageDraw.Draw(img)
+        for sx in (-1, 1):
+            x, upper, lower = self._eye_curves(sx)
+            almond = [P(a, b) for a, b in zip(x, upper, strict=True)] + [
+                P(a, b) for a, b in zip(x[::-1], lower[::-1], strict=True)
+            ]
+            mask = Image.new("L", img.size, 0)
+            ImageDraw.Draw(mask).polygon(almond, fill=255)
+            eye = Image.new("RGBA", img.size, _rgb(EYE_WHITE))
+            ed = ImageDraw.Draw(eye)
+            ecx, ecy = sx * 0.4, -0.19
+            for rad, col in ((0.112, IRIS), (0.055, PUPIL)):
+                ed.ellipse((*P(ecx - rad, ecy - rad), *P(ecx + rad, ecy + rad)), fill=_rgb(col))
+            ed.ellipse(
+                (*P(ecx + 0.01, ecy - 0.06), *P(ecx + 0.05, ecy - 0.02)), fill=_rgb(EYE_WHITE)
+            )
+            img.paste(eye, (0, 0), mask)
+            lid = upper + closure * (lower - upper)
+            if closure > 0:
+                cover = [P(a, b - 0.04) for a, b in zip(x, upper, strict=True)] + [
+                    P(a, b) for a, b in zip(x[::-1], lid[::-1], strict=True)
+                ]
+                d.polygon(cover, fill=_rgb(SKIN))
+            # lid line with a small flick at the outer corner
+            line = [P(a, b) for a, b in zip(x, lid, strict=True)]
+            outer = line[-1] if sx > 0 else line[0]
+            flick = P(sx * 0.66, -0.26 + 0.06 * closure)
+            d.line(line, fill=_rgb(LINE), width=lw, joint="curve")
+            d.line([outer, flick], fill=_rgb(LINE), width=lw)
+            if closure < 0.99:
+                d.line(
+                    [P(a, b) for a, b in zip(x[4:-4], lower[4:-4], strict=True)],
+                    fill=_rgb(SKIN_SHADE), width=max(1, lw // 3),
+                )  # fmt: skip
+        patch = np.asarray(img.reduce(SS), dtype=np.uint8).copy()
+        self._eyes[blink_q] = patch
+        return patch
+
+    # mouth
+    def _mouth_patch(self, key: tuple[int, int, int, int]) -> np.ndarray:
+        if key in self._mouths:
+            return self._mouths[key]
+        shape = _dequantise_mouth(key)
+        lx, t, r, b = self.mouth_box
+        img = self._head_base_hi.crop((lx * SS, t * SS, r * SS, b * SS))
+        off = (lx * SS, t * SS)
+
+        def P(x: float, y: float) -> tuple[float, float]:
+            px, py = self._P(x, y)
+            return (px - off[0], py - off[1])
+
+        self._draw_mouth(img, P, shape)
+        patch = np.asarray(img.reduce(SS), dtype=np.uint8).copy()
+        self._mouths[key] = patch
+        return patch
+
+    def _draw_mouth(
+        self, img: Image.Image, P: Callable[[float, float], tuple[float, float]], m: MouthShape
+    ) -> None:
+        d = ImageDraw.Draw(img)
+        my = 0.64
+        rnd = max(0.0, -m.width)
+        half_w = 0.27 * (1 + 0.2 * m.width) * (1 - 0.1 * rnd)
+        opening = 0.34 * m.open
+        y_up, y_lo = my - 0.28 * opening, my + 0.72 * opening
+        s = np.linspace(-1, 1, 41)
+        bulge = (1 - s**2) ** (0.42 + 0.2 * rnd)
+        xs = s * half_w
+        smile = -0.025 * (1 - rnd) * s**2  # corners slightly up
+        bow = 0.014 * np.exp(-(((np.abs(s) - 0.35) / 0.2) ** 2)) - 0.012 * np.exp(
+            -((s / 0.14) ** 2)
+        )
+        lip_up = (0.07 + bow) * (1 - s**2) ** 0.5 * (1 + 0.3 * rnd)
+        lip_lo = 0.085 * (1 - s**2) ** 0.6 * (1 + 0.3 * rnd)
+        in_up = my + smile - (my - y_up) * bulge
+        in_lo = my + smile + (y_lo - my) * bulge
+        outer_up = in_up - lip_up
+        outer_lo = in_lo + lip_lo
+        lips = [P(x, y) for x, y in zip(xs, outer_up, strict=True)] + [
+            P(x, y) for x, y in zip(xs[::-1], outer_lo[::-1], strict=True)
+        ]
+        d.polygon(lips, fill=_rgb(LIPS))
+        # lower lip is lighter: a soft highlight band
+        d.line(
+            [P(x, y - 0.5 * ll) for x, y, ll in zip(xs[10:-10], outer_lo[10:-10], lip_lo[10:-10], strict=True)],
+            fill=_rgb((214, 118, 118)), width=max(1, int(0.03 * self.a * SS)), joint="curve",
+        )  # fmt: skip
+        if opening < 0.02:
+            d.line(
+                [P(x, y) for x, y in zip(xs, in_up, strict=True)],
+                fill=_rgb(LIPS_DARK), width=max(1, int(0.028 * self.a * SS)), joint="curve",
+            )  # fmt: skip
+            return
+        inner = [P(x, y) for x, y in zip(xs, in_up, strict=True)] + [
+            P(x, y) for x, y in zip(xs[::-1], in_lo[::-1], strict=True)
+        ]
+        mask = Image.new("L", img.size, 0)
+        ImageDraw.Draw(mask).polygon(inner, fill=255)
+        mouth = Image.new("RGBA", img.size, _rgb(MOUTH_IN))
+        md = ImageDraw.Draw(mouth)
+        teeth_h = 0.06 if m.teeth > 0.5 else 0.035
+        md.rectangle((*P(-half_w, y_up - 0.1), *P(half_w, y_up + teeth_h)), fill=_rgb(TEETH))
+        if m.teeth > 0.5 and opening < 0.12:
+            md.rectangle((*P(-half_w, y_lo - 0.04), *P(half_w, y_lo + 0.1)), fill=_rgb(TEETH))
+        if m.tongue > 0.5:
+            tw, ty = 0.6 * half_w, y_up + 0.45 * (y_lo - y_up)
+            md.ellipse((*P(-tw, ty), *P(tw, y_lo + 0.3 * opening)), fill=_rgb(TONGUE))
+        elif m.open > 0.3:
+            tw = 0.7 * half_w
+            md.ellipse(
+                (*P(-tw, y_lo - 0.3 * opening), *P(tw, y_lo + 0.4 * opening)), fill=_rgb(TONGUE)
+            )
+        img.paste(mouth, (0, 0), mask)
+        d.line(
+            [P(x, y) for x, y in zip(xs, in_up, strict=True)],
+            fill=_rgb(LIPS_DARK), width=max(1, int(0.02 * self.a * SS)), joint="curve",
+        )  # fmt: skip
+
+    # body
+    def compose_base(self, background: np.ndarray) -> np.ndarray:
+        """Background with the neck, shoulders and suit drawn once."""
+        w, h = self.size
+        a = self.a
+        # body region in frame pixels
+        bx0 = max(0, int(self.cx - 3.2 * a))
+        bx1 = min(w, math.ceil(self.cx + 3.2 * a))
+        by0 = max(0, int(self.cy + 0.3 * a))
+        ss = 3
+        img = Image.new("RGBA", ((bx1 - bx0) * ss, (h - by0) * ss), (0, 0, 0, 0))
+        d = ImageDraw.Draw(img)
+
+        def P(x: float, y: float) -> tuple[float, float]:
+            return ((self.cx + x * a - bx0) * ss, (self.cy + y * a - by0) * ss)
+
+        bottom = (h - self.cy) / a + 0.5
+        # neck with a shadow under the jaw
+        d.polygon([P(-0.4, 0.6), P(0.4, 0.6), P(0.45, 2.1), P(-0.45, 2.1)], fill=_rgb(SKIN))
+        d.chord((*P(-0.42, 0.55), *P(0.42, 1.45)), 0, 180, fill=_rgb(SKIN_SHADE))
+        d.rectangle((*P(-0.42, 0.6), *P(0.42, 1.0)), fill=_rgb(SKIN_SHADE))
+
+        def side(sx: int) -> list[tuple[float, float]]:
+            pts = [(0.5, 1.78), (1.1, 1.95), (1.75, 2.17)]
+            pts += [
+                (1.95 + 0.5 * math.sin(t), 2.85 - 0.62 * math.cos(t))
+                for t in np.linspace(0.15, math.pi / 2, 10)
+            ]
+            pts += [(2.55, bottom)]
+            return [(sx * x, y) for x, y in pts]
+
+        right = side(1)
+        left = side(-1)[::-1]
+        d.polygon([P(x, y) for x, y in left + right], fill=_rgb(SUIT))
+        for sx in (-1, 1):  # sleeves: a darker seam where the arm meets the body
+            d.line([P(sx * 1.98, 3.3), P(sx * 2.05, bottom)], fill=_rgb(SUIT_SHADE), width=ss * 3)
+        # blouse in the V of the jacket
+        d.polygon([P(-0.62, 1.8), P(0.62, 1.8), P(0.0, 3.35)], fill=_rgb(BLOUSE))
+        d.polygon([P(-0.62, 1.8), P(-0.1, 1.95), P(-0.3, 2.35)], fill=_rgb(BLOUSE_SHADE))
+        d.polygon([P(0.62, 1.8), P(0.1, 1.95), P(0.3, 2.35)], fill=_rgb(BLOUSE_SHADE))
+        # neckline on the blouse
+        d.polygon([P(-0.4, 1.72), P(0.4, 1.72), P(0.0, 2.2)], fill=_rgb(SKIN))
+        # lapels
+        for sx in (-1, 1):
+            lapel = [(0.62, 1.78), (0.95, 1.95), (0.72, 2.55), (1.0, 2.75), (0.0, 3.6), (0.0, 3.35)]
+            d.polygon([P(sx * x, y) for x, y in lapel], fill=_rgb(SUIT_SHADE))
+            d.line([P(sx * 0.62, 1.8), P(0.0, 3.35)], fill=_rgb(BLOUSE_SHADE), width=ss * 2)
+        # button and a clip-on microphone
+        d.ellipse((*P(-0.08, 4.0), *P(0.08, 4.16)), fill=_rgb((20, 28, 50)))
+        d.rounded_rectangle(
+            (*P(-0.86, 2.42), *P(-0.74, 2.62)), radius=ss * 3, fill=_rgb((25, 25, 28))
+        )
+        body = np.asarray(img.reduce(ss), dtype=np.uint8)
+        base = background.copy()
+        _blend_premultiplied(base, _premultiply(body), bx0, by0)
+        return base
+
+    def frame(
+        self,
+        base: np.ndarray,
+        mouth: tuple[int, int, int, int],
+        blink: int,
+        motion: np.ndarray,
+    ) -> np.ndarray:
+        """One frame: the cached head patch for this state, swayed by ``motion``, over ``base``."""
+        patch = self._patch(mouth, blink)
+        dx, dy, angle = (float(v) for v in motion)
+        m = cv2.getRotationMatrix2D(self.pivot, angle, 1.0)
+        m[0, 2] += dx
+        m[1, 2] += dy
+        moved = cv2.warpAffine(
+            patch, m, (self.pw, self.ph), flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0),
+        )  # fmt: skip
+        out = base.copy()
+        _blend_premultiplied(out, moved, self.px0, self.py0)
+        return out
+
+    def _patch(self, mouth: tuple[int, int, int, int], blink: int) -> np.ndarray:
+        key = (mouth, blink)
+        if key not in self._patches:
+            head = self._head_base.copy()
+            for box, sub in ((self.eye_box, self._eye_patch(blink)), (self.mouth_box, self._mouth_patch(mouth))):  # fmt: skip
+                lx, t, r, b = box
+                head[t:b, lx:r] = sub
+            self._patches[key] = _premultiply(head)
+        return self._patches[key]
+
+
+# --- user portrait ---------------------------------------------------------------------------
+
+_PORTRAIT_HINT = "use a JPEG or PNG photo showing one face, looking at the camera"
+_MAX_PORTRAIT_SIDE = 1600
+
+
+def load_portrait(path: Path) -> Image.Image:
+    """Open a portrait photo upright, shrunk to a workable size; InputError naming it if unusable."""
+    img = _load_image(path, "portrait", _PORTRAIT_HINT)
+    if max(img.size) > _MAX_PORTRAIT_SIDE:
+        img.thumbnail((_MAX_PORTRAIT_SIDE, _MAX_PORTRAIT_SIDE), Image.Resampling.LANCZOS)
+    if min(img.size) < 64:
+        raise InputError(f"portrait {str(path)!r} is {img.size[0]}x{img.size[1]}; {_PORTRAIT_HINT} at least 256 px wide")  # fmt: skip
+    return img
+
+
+def _cascade_path() -> str:
+    data_dir: str = cv2.data.haarcascades  # type: ignore[attr-defined]
+    return str(Path(data_dir) / "haarcascade_frontalface_default.xml")
+
+
+def detect_face(img: np.ndarray, name: str = "portrait") -> tuple[int, int, int, int]:
+    """The one dominant face box (x, y, w, h) in an RGB image, by OpenCV's bundled Haar cascade."""
+    cascade = cv2.CascadeClassifier(_cascade_path())  # fmt: skip
+    gray = cv2.equalizeHist(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
+    min_side = max(24, min(gray.shape) // 10)
+    found = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side))  # fmt: skip
+    faces = sorted(
+        (tuple(int(v) for v in f) for f in found), key=lambda f: f[2] * f[3], reverse=True
+    )
+    if not faces:
+        raise InputError(f"no face found in portrait {name!r}; {_PORTRAIT_HINT}")
+    if len(faces) > 1 and faces[0][2] * faces[0][3] < 2.0 * faces[1][2] * faces[1][3]:
+        raise InputError(
+            f"portrait {name!r} shows {len(faces)} faces of similar size; "
+            "use a photo with a single presenter"
+        )
+    x, y, w, h = faces[0]
+    return (x, y, w, h)
+
+
+class PortraitPresenter:
+    """A user's photo in a framed panel; mouth opened by warping the jaw, blinks by eyelid blend."""
+
+    def __init__(self, image: np.ndarray, face: tuple[int, int, int, int], size: tuple[int, int]) -> None:  # fmt: skip
+        w, h = size
+        self.size = size
+        aspect = h / w
+        ph = h * (0.56 if aspect > 1.2 else 0.7 if aspect > 0.85 else 0.8)
+        pw = min(ph * 0.8, w * 0.86)
+        self.pw, self.ph = int(pw) // 2 * 2, int(ph) // 2 * 2
+        self.px0 = (w - self.pw) // 2
+        self.py0 = int(h * (0.2 if aspect > 1.2 else 0.08 if aspect > 0.85 else 0.06))
+        self.panel, self.face = self._crop_panel(image, face)
+        fx, fy, fw, fh = self.face
+        self.mouth_c = (fx + 0.5 * fw, fy + 0.8 * fh)
+        self.eye_cs = [(fx + 0.31 * fw, fy + 0.4 * fh), (fx + 0.69 * fw, fy + 0.4 * fh)]
+        self.mouth_box = self._clip_box(
+            fx - 0.05 * fw, fy + 0.55 * fh, fx + 1.05 * fw, fy + 1.4 * fh
+        )
+        self.eye_box = self._clip_box(fx + 0.1 * fw, fy + 0.28 * fh, fx + 0.9 * fw, fy + 0.52 * fh)
+        radius = max(4, int(0.04 * self.pw))
+        mask = Image.new("L", (self.pw, self.ph), 0)
+        ImageDraw.Draw(mask).rounded_rectangle((0, 0, self.pw - 1, self.ph - 1), radius=radius, fill=255)  # fmt: skip
+        self.alpha = np.asarray(mask, dtype=np.uint8)[..., None]
+        self.pivot = (fx + 0.5 * fw, min(self.ph - 1.0, fy + 1.2 * fh))
+        self._mouths: dict[tuple[int, int], np.ndarray] = {}
+        self._eyes: dict[int, np.ndarray] = {}
+
+    def _clip_box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[int, int, int, int]:
+        return (
+            int(max(0, x0)), int(max(0, y0)),
+            int(min(self.pw, math.ceil(x1))), int(min(self.ph, math.ceil(y1))),
+        )  # fmt: skip
+
+    def _crop_panel(
+        self, image: np.ndarray, face: tuple[int, int, int, int]
+    ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+        ih, iw = image.shape[:2]
+        fx, fy, fw, fh = face
+        scale = max(0.42 * self.pw / fw, self.pw / iw, self.ph / ih)
+        cw, ch = self.pw / scale, self.ph / scale
+        x0 = min(max(0.0, fx + fw / 2 - cw / 2), iw - cw)
+        y0 = min(max(0.0, fy + fh / 2 - 0.42 * ch), ih - ch)
+        m = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], dtype=np.float64)
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        panel = cv2.warpAffine(image, m, (self.pw, self.ph), flags=interp, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        return panel, ((fx - x0) * scale, (fy - y0) * scale, fw * scale, fh * scale)
+
+    def compose_base(self, background: np.ndarray) -> np.ndarray:
+        """Background with the panel's drop shadow and white frame drawn once."""
+        base = background.copy()
+        w, h = self.size
+        pad = max(3, int(0.012 * self.pw))
+        shadow = Image.new("L", (w, h), 0)
+        sd = ImageDraw.Draw(shadow)
+        off = int(0.02 * self.pw)
+        r = max(4, int(0.04 * self.pw))
+        sd.rounded_rectangle((self.px0 - pad + off, self.py0 - pad + off, self.px0 + self.pw + pad + off, self.py0 + self.ph + pad + off), radius=r + pad, fill=110)  # fmt: skip
+        sh = np.asarray(shadow.filter(ImageFilter.GaussianBlur(radius=2 * off + 2)), dtype=np.uint16)[..., None]  # fmt: skip
+        base[...] = (base.astype(np.uint16) * (255 - sh) // 255).astype(np.uint8)
+        frame = Image.new("L", (w, h), 0)
+        ImageDraw.Draw(frame).rounded_rectangle((self.px0 - pad, self.py0 - pad, self.px0 + self.pw + pad - 1, self.py0 + self.ph + pad - 1), radius=r + pad, fill=255)  # fmt: skip
+        fa = np.asarray(frame, dtype=np.uint16)[..., None]
+        base[...] = ((base.astype(np.uint16) * (255 - fa) + 250 * fa) // 255).astype(np.uint8)
+        return base
+
+    def mouth_state(self, open_: float, width: float) -> np.ndarray:
+        """The lower face with the jaw dropped by ``open_`` (0..1) and the lips spread/rounded."""
+        lx, t, r, b = self.mouth_box
+        _fx, fy, fw, fh = self.face
+        mx, my = self.mouth_c
+        ys, xs = np.mgrid[t:b, lx:r].astype(np.float32)
+        drop = open_ * 0.11 * fh
+        u = np.abs(xs - mx) / (0.45 * fw)
+        wx = np.where(u < 0.5, 1.0, np.where(u < 1, np.cos((u - 0.5) * np.pi) ** 2, 0.0))
+        chin = fy + 1.05 * fh
+        ramp_in = np.clip((ys - (my - 0.015 * fh)) / (0.05 * fh), 0, 1)
+        ramp_out = np.clip(1 - (ys - chin) / (0.3 * fh), 0, 1)
+        wy = ramp_in * ramp_out
+        map_y = ys - drop * wx * wy
+        near = np.exp(-(((xs - mx) / (0.3 * fw)) ** 2) - ((ys - my) / (0.14 * fh)) ** 2)
+        map_x = mx + (xs - mx) * (1 + 0.18 * (-width) * near)
+        region = cv2.remap(self.panel, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        if drop >= 1.0:
+            half_w = 0.17 * fw * (1 + 0.2 * width)
+            mask = np.zeros(region.shape[:2], dtype=np.float32)
+            cy = my + drop * 0.45
+            cv2.ellipse(mask, (int(mx - lx), int(cy - t)), (int(half_w), max(1, int(drop * 0.55))), 0, 0, 360, 1.0, -1)  # fmt: skip
+            k = max(3, int(0.02 * fw) | 1)
+            mask = cv2.GaussianBlur(mask, (k, k), 0)[..., None]
+            interior = np.empty_like(region, dtype=np.float32)
+            interior[...] = MOUTH_IN
+            teeth_band = (ys - t < my - t + 0.3 * drop) & (np.abs(xs - mx) < 0.8 * half_w)
+            interior[teeth_band[..., None].repeat(3, axis=2)] = 225.0
+            region = (region * (1 - mask * 0.92) + interior * mask * 0.92).astype(np.uint8)
+        return region
+
+    def eye_state(self, closure: float) -> np.ndarray:
+        """The eye band with the upper lids lowered by ``closure`` (0..1)."""
+        lx, t, r, b = self.eye_box
+        region = self.panel[t:b, lx:r].astype(np.float32)
+        if closure <= 0:
+            return region.astype(np.uint8)
+        _fx, _fy, fw, fh = self.face
+        ys, xs = np.mgrid[t:b, lx:r].astype(np.float32)
+        rx, ry = 0.13 * fw, 0.06 * fh
+        for ex, ey in self.eye_cs:
+            above = self.panel[int(max(0, ey - 2.6 * ry)) : int(max(1, ey - 1.6 * ry)), int(ex - rx) : int(ex + rx)]  # fmt: skip
+            px = above.reshape(-1, 3).astype(np.float32)
+            if len(px) == 0:
+                continue
+            lum = px.mean(axis=1)
+            lid = px[lum >= np.median(lum)].mean(axis=0)
+            inside = ((xs - ex) / rx) ** 2 + ((ys - ey) / ry) ** 2
+            lid_line = ey - ry + 2 * ry * closure
+            cover = np.clip((1.15 - inside) / 0.3, 0, 1) * np.clip((lid_line - ys) / (0.3 * ry) + 0.5, 0, 1)  # fmt: skip
+            region = region * (1 - cover[..., None]) + lid * cover[..., None]
+            lash = np.exp(-(((ys - lid_line) / (0.18 * ry)) ** 2)) * np.clip(1.1 - inside, 0, 1) * closure  # fmt: skip
+            region = region * (1 - 0.7 * lash[..., None]) + 40 * 0.7 * lash[..., None]
+        return np.clip(region, 0, 255).astype(np.uint8)
+
+    def frame(
+        self,
+        base: np.ndarray,
+        mouth: tuple[int, int, int, int],
+        blink: int,
+        motion: np.ndarray,
+    ) -> np.ndarray:
+        """One frame: the panel with this mouth/blink state, swayed slightly, pasted over ``base``."""
+        mkey = (mouth[0], mouth[1])
+        if mkey not in self._mouths:
+            shape = _dequantise_mouth(mouth)
+            self._mouths[mkey] = self.mouth_state(shape.open, shape.width)
+        if blink not in self._eyes:
+            self._eyes[blink] = self.eye_state(blink / (BLINK_LEVELS - 1))
+        panel = self.panel.copy()
+        for (lx, t, r, b), sub in ((self.mouth_box, self._mouths[mkey]), (self.eye_box, self._eyes[blink])):  # fmt: skip
+            panel[t:b, lx:r] = sub
+        dx, dy, angle = (float(v) * 0.6 for v in motion)
+        m = cv2.getRotationMatrix2D(self.pivot, angle, 1.0)
+        m[0, 2] += dx
+        m[1, 2] += dy
+        panel = cv2.warpAffine(panel, m, (self.pw, self.ph), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        out = base.copy()
+        region = out[self.py0 : self.py0 + self.ph, self.px0 : self.px0 + self.pw]
+        a = self.alpha.astype(np.uint16)
+        region[...] = ((panel.astype(np.uint16) * a + region.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)  # fmt: skip
+        return out
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def _check_size(size: tuple[int, int], fps: int) -> tuple[int, int]:
+    w, h = int(size[0]), int(size[1])
+    if w < 64 or h < 64 or w % 2 or h % 2 or w > 4096 or h > 4096:
+        raise InputError(f"video size {w}x{h}: use even width and height between 64 and 4096, e.g. 720x1280")  # fmt: skip
+    if not 1 <= fps <= 120:
+        raise InputError(f"fps {fps}: use a frame rate between 1 and 120, e.g. 25")
+    return w, h
+
+
+def lite_frames(
+    background: Path,
+    phonemes: Sequence[PhonemeTiming],
+    duration_s: float,
+    *,
+    size: tuple[int, int],
+    fps: int = 25,
+    portrait: Path | None = None,
+    seed: int = 0,
+    audio_samples: np.ndarray | None = None,
+) -> Iterator[np.ndarray]:
+    """The presenter's frames (H×W×3 uint8 RGB), deterministic for a given ``seed``.
+
+    Inputs are checked (and the portrait's face found) before this returns, not on first frame.
+    """
+    w, h = _check_size(size, fps)
+    bg = _cover(_load_image(background, "background image", "use a PNG or JPEG image"), (w, h))
+    presenter: IllustratedPresenter | PortraitPresenter
+    if portrait is not None:
+        img = np.asarray(load_portrait(portrait), dtype=np.uint8)
+        presenter = PortraitPresenter(img, detect_face(img, str(portrait)), (w, h))
+    else:
+        presenter = IllustratedPresenter((w, h))
+    n = max(1, round(duration_s * fps))
+    rng = np.random.default_rng(seed)
+    mouth = mouth_track(phonemes, n, fps, audio_samples)
+    blink = blink_track(n, fps, rng)
+    motion = head_motion(n, fps, rng, mouth[:, 0])
+    base = presenter.compose_base(bg)
+    return (
+        presenter.frame(base, _quantise_mouth(mouth[i]), _quantise_blink(blink[i]), motion[i])
+        for i in range(n)
+    )
+
+
+def render_lite(
+    background: Path,
+    audio: Path,
+    phonemes: Sequence[PhonemeTiming],
+    out: Path,
+    *,
+    size: tuple[int, int],
+    fps: int = 25,
+    portrait: Path | None = None,
+    seed: int = 0,
+    crf: int = 23,
+    preset: str = "veryfast",
+) -> AvatarInfo:
+    """Render the presenter over ``background``, lip-synced to ``phonemes``, with ``audio`` muxed in."""
+    samples = read_audio(audio, AUDIO_RATE)
+    duration = samples.size / AUDIO_RATE
+    if duration < 0.1:
+        raise InputError(f"audio {str(audio)!r} lasts {duration:.2f}s; the speech must last at least 0.1 s")  # fmt: skip
+    frames = lite_frames(
+        background, phonemes, duration, size=size, fps=fps, portrait=portrait, seed=seed,
+        audio_samples=samples,
+    )  # fmt: skip
+    w, h = _check_size(size, fps)
+    with FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return AvatarInfo(width=w, height=h, fps=fps, duration_s=writer.frames / fps, frames=writer.frames)  # fmt: skip

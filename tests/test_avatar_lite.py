@@ -1,0 +1,230 @@
+"""The lite presenter renderer: real MP4s, lip movement, blinks, determinism, portrait errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image, ImageDraw, ImageFilter
+
+from novaavatar.domain import PhonemeTiming
+from novaavatar.errors import InputError
+from novaavatar.media import extract_frame, probe
+from tasks.avatar.lite import (
+    BLINK_LEVELS,
+    IllustratedPresenter,
+    PortraitPresenter,
+    _quantise_mouth,
+    blink_track,
+    detect_face,
+    lite_frames,
+    mouth_track,
+    render_lite,
+    viseme_for,
+)
+
+SR = 16000
+SIZE = (360, 640)
+FPS = 25
+# closed lips for the first half second, a wide-open vowel for the next
+PHONEMES = [
+    PhonemeTiming(phoneme="_:", start=0.0, end=0.2),
+    PhonemeTiming(phoneme="m", start=0.2, end=0.5),
+    PhonemeTiming(phoneme="A:", start=0.5, end=1.0),
+    PhonemeTiming(phoneme="oU", start=1.0, end=1.4),
+    PhonemeTiming(phoneme="s", start=1.4, end=1.6),
+    PhonemeTiming(phoneme="'i:", start=1.6, end=2.0),
+]
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("lite")
+    t = np.arange(int(2.0 * SR)) / SR
+    sf.write(d / "speech.wav", (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), SR)
+    bg = Image.new("RGB", (300, 200))
+    ImageDraw.Draw(bg).rectangle((0, 100, 300, 200), fill=(40, 90, 60))
+    bg.save(d / "bg.png")
+    return {"dir": d, "audio": d / "speech.wav", "bg": d / "bg.png"}
+
+
+def synthetic_face(size: tuple[int, int] = (320, 400), cx: float = 0.5, scale: float = 1.0) -> Image.Image:  # fmt: skip
+    """A soft, shaded face that OpenCV's frontal-face Haar cascade detects."""
+    w, h = size
+    img = Image.new("RGB", size, (70, 90, 120))
+    d = ImageDraw.Draw(img)
+    x, y = w * cx, h * 0.45
+    fw, fh = w * 0.36 * scale, h * 0.34 * scale
+    d.ellipse((x - fw * 1.15, y - fh * 1.25, x + fw * 1.15, y + fh * 0.3), fill=(50, 35, 30))
+    d.ellipse((x - fw, y - fh, x + fw, y + fh), fill=(205, 160, 130))
+    for sx in (-1, 1):
+        ex, ey = x + sx * fw * 0.42, y - fh * 0.18
+        d.ellipse(
+            (ex - fw * 0.3, ey - fh * 0.2, ex + fw * 0.3, ey + fh * 0.12), fill=(150, 110, 90)
+        )
+        d.rectangle(
+            (ex - fw * 0.3, ey - fh * 0.34, ex + fw * 0.3, ey - fh * 0.26), fill=(60, 40, 30)
+        )
+        d.ellipse(
+            (ex - fw * 0.2, ey - fh * 0.07, ex + fw * 0.2, ey + fh * 0.07), fill=(240, 240, 240)
+        )
+        d.ellipse(
+            (ex - fw * 0.08, ey - fh * 0.07, ex + fw * 0.08, ey + fh * 0.07), fill=(40, 30, 25)
+        )
+    d.polygon(
+        [(x - fw * 0.1, y - fh * 0.1), (x + fw * 0.1, y - fh * 0.1),
+         (x + fw * 0.16, y + fh * 0.3), (x - fw * 0.16, y + fh * 0.3)],
+        fill=(225, 185, 155),
+    )  # fmt: skip
+    d.ellipse((x - fw * 0.16, y + fh * 0.24, x + fw * 0.16, y + fh * 0.34), fill=(150, 100, 85))
+    d.ellipse((x - fw * 0.4, y + fh * 0.48, x + fw * 0.4, y + fh * 0.62), fill=(150, 70, 70))
+    d.rectangle((x - fw * 0.35, y + fh * 0.9, x + fw * 0.35, h), fill=(190, 145, 118))
+    return img.filter(ImageFilter.GaussianBlur(2))
+
+
+def _mouth_and_eye_rows(p: IllustratedPresenter) -> tuple[slice, slice, slice]:
+    cols = slice(int(p.cx - 0.6 * p.a), int(p.cx + 0.6 * p.a))
+    mouth = slice(int(p.cy + 0.35 * p.a), int(p.cy + 1.0 * p.a))
+    eyes = slice(int(p.cy - 0.4 * p.a), int(p.cy + 0.02 * p.a))
+    return mouth, eyes, cols
+
+
+def test_render_lite_writes_mp4_with_audio(media: dict[str, Path]) -> None:
+    out = media["dir"] / "avatar.mp4"
+    info = render_lite(media["bg"], media["audio"], PHONEMES, out, size=SIZE, fps=FPS, preset="ultrafast")  # fmt: skip
+    assert (info.width, info.height, info.fps, info.frames) == (360, 640, 25, 50)
+    assert info.duration_s == pytest.approx(2.0, abs=0.05)
+    probed = probe(out)
+    assert probed.video_codec == "h264" and probed.audio_codec == "aac"
+    assert (probed.width, probed.height) == SIZE
+    assert probed.duration_s == pytest.approx(2.0, abs=0.1)
+    # the mouth in the file moves: closed "m" vs open "A:"
+    p = IllustratedPresenter(SIZE)
+    rows, _, cols = _mouth_and_eye_rows(p)
+    closed = extract_frame(out, 0.36)[rows, cols].astype(int)
+    opened = extract_frame(out, 0.80)[rows, cols].astype(int)
+    assert np.abs(closed - opened).mean() > 3
+
+
+def test_open_vowel_opens_the_mouth_and_only_the_mouth() -> None:
+    track = mouth_track(PHONEMES, 50, FPS)
+    closed_key, open_key = _quantise_mouth(track[9]), _quantise_mouth(track[20])  # "m", "A:"
+    assert closed_key[0] == 0 and open_key[0] >= 5
+    p = IllustratedPresenter(SIZE)
+    base = p.compose_base(np.full((640, 360, 3), 90, np.uint8))
+    closed = p.frame(base, closed_key, 0, np.zeros(3)).astype(int)
+    opened = p.frame(base, open_key, 0, np.zeros(3)).astype(int)
+    mouth, eyes, cols = _mouth_and_eye_rows(p)
+    assert np.abs(closed[mouth, cols] - opened[mouth, cols]).mean() > 5
+    assert np.array_equal(closed[eyes, cols], opened[eyes, cols])
+
+
+def test_blink_closes_the_eyes_only() -> None:
+    p = IllustratedPresenter(SIZE)
+    base = p.compose_base(np.full((640, 360, 3), 90, np.uint8))
+    still = np.zeros(3)
+    rest = (0, 2, 0, 0)
+    open_eyes = p.frame(base, rest, 0, still).astype(int)
+    shut = p.frame(base, rest, BLINK_LEVELS - 1, still).astype(int)
+    mouth, eyes, cols = _mouth_and_eye_rows(p)
+    assert np.abs(open_eyes[eyes, cols] - shut[eyes, cols]).mean() > 3
+    assert np.array_equal(open_eyes[mouth, cols], shut[mouth, cols])
+
+
+def test_blinks_are_natural_and_seeded() -> None:
+    rng = np.random.default_rng(7)
+    track = blink_track(25 * 30, 25, rng)
+    closed = np.flatnonzero(track > 0.99)
+    assert 5 <= len(closed) <= 15  # one fully closed frame per blink over 30 s
+    gaps = np.diff(closed) / 25
+    assert gaps.min() >= 2.0 and gaps.max() <= 6.2
+    assert np.count_nonzero(track > 0) <= 3 * len(closed)  # ~120 ms each
+    assert np.array_equal(track, blink_track(25 * 30, 25, np.random.default_rng(7)))
+
+
+def test_same_seed_same_frames(media: dict[str, Path]) -> None:
+    a = list(lite_frames(media["bg"], PHONEMES, 1.0, size=SIZE, seed=5))
+    b = list(lite_frames(media["bg"], PHONEMES, 1.0, size=SIZE, seed=5))
+    c = list(lite_frames(media["bg"], PHONEMES, 1.0, size=SIZE, seed=6))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert any(not np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+
+
+def test_visemes_map_espeak_phonemes_gracefully() -> None:
+    assert viseme_for("m")[0].open == 0
+    assert viseme_for("_:")[0].open == 0
+    assert viseme_for("A:")[0].open > 0.7
+    assert viseme_for("u:")[0].width < -0.5 and viseme_for("i:")[0].width > 0.5
+    assert len(viseme_for("aI")) == 2 and len(viseme_for("oU")) == 2
+    for odd in ("'a:", ",e", "@#", "Q", "", "zz9", "ɐ"):
+        assert len(viseme_for(odd)) >= 1
+
+
+def test_mouth_track_is_smooth() -> None:
+    # alternating 40 ms open/closed phonemes must not make the mouth flicker
+    flicker = [
+        PhonemeTiming(phoneme="a" if i % 2 else "m", start=i * 0.04, end=(i + 1) * 0.04)
+        for i in range(50)
+    ]
+    track = mouth_track(flicker, 50, 25)
+    assert np.abs(np.diff(track[:, 0])).max() < 0.25
+    assert mouth_track([], 10, 25)[:, 0].max() == 0  # no phonemes, no audio: lips stay closed
+    loud = np.tile(np.r_[np.zeros(1600), 0.5 * np.ones(1600)], 5).astype(np.float32)
+    assert mouth_track([], 25, 25, loud)[:, 0].max() > 0.3  # loudness drives the jaw instead
+
+
+@pytest.mark.parametrize("size", [(720, 1280), (1280, 720), (1080, 1080)])
+def test_layout_keeps_mouth_above_captions(size: tuple[int, int]) -> None:
+    p = IllustratedPresenter(size)
+    w, h = size
+    assert p.py0 >= 0 and p.px0 >= 0 and p.px0 + p.pw <= w
+    assert p.cy + 0.9 * p.a < 0.78 * h  # lower lip above the caption band
+    if h > w:
+        assert h / 3 <= p.cy <= 2 * h / 3  # head in the middle third for 9:16
+
+
+def test_portrait_not_an_image(media: dict[str, Path]) -> None:
+    bad = media["dir"] / "my_portrait.png"
+    bad.write_text("not really a png")
+    with pytest.raises(InputError, match=r"my_portrait\.png.*not a readable image"):
+        lite_frames(media["bg"], PHONEMES, 1.0, size=SIZE, portrait=bad)
+
+
+def test_portrait_without_face(media: dict[str, Path]) -> None:
+    blank = media["dir"] / "landscape.jpg"
+    Image.new("RGB", (400, 300), (120, 160, 200)).save(blank)
+    with pytest.raises(InputError, match=r"no face found in portrait .*landscape\.jpg"):
+        render_lite(media["bg"], media["audio"], PHONEMES, media["dir"] / "x.mp4", size=SIZE, portrait=blank)  # fmt: skip
+    assert not (media["dir"] / "x.mp4").exists()
+
+
+def test_portrait_with_two_similar_faces() -> None:
+    two = Image.new("RGB", (640, 400))
+    two.paste(synthetic_face((320, 400)), (0, 0))
+    two.paste(synthetic_face((320, 400)), (320, 0))
+    with pytest.raises(InputError, match="2 faces"):
+        detect_face(np.asarray(two), "group.jpg")
+
+
+def test_portrait_face_is_animated(media: dict[str, Path]) -> None:
+    path = media["dir"] / "face.png"
+    synthetic_face().save(path)
+    frames = list(lite_frames(media["bg"], PHONEMES, 2.0, size=SIZE, fps=FPS, portrait=path, seed=2))  # fmt: skip
+    img = np.asarray(Image.open(path).convert("RGB"))
+    p = PortraitPresenter(img, detect_face(img), SIZE)
+    fx, fy, fw, fh = p.face
+    y0, x0 = p.py0, p.px0
+    mouth = (slice(int(y0 + fy + 0.65 * fh), int(y0 + fy + 1.0 * fh)), slice(int(x0 + fx + 0.2 * fw), int(x0 + fx + 0.8 * fw)))  # fmt: skip
+    diff = np.abs(frames[9].astype(int)[mouth] - frames[20].astype(int)[mouth]).mean()
+    assert diff > 3
+
+
+def test_portrait_warp_with_given_face_box() -> None:
+    img = np.asarray(synthetic_face((320, 400)))
+    p = PortraitPresenter(img, (40, 60, 240, 240), SIZE)
+    shut, wide = p.mouth_state(0.0, 0.0), p.mouth_state(1.0, 0.0)
+    assert shut.shape == wide.shape
+    assert np.abs(shut.astype(int) - wide.astype(int)).mean() > 2
+    assert np.abs(p.eye_state(1.0).astype(int) - p.eye_state(0.0).astype(int)).mean() > 2

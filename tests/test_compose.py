@@ -1,0 +1,111 @@
+"""Captions (grouping, SRT/VTT, wrapping) and the final composed MP4."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from novaavatar.domain import WordTiming
+from novaavatar.media import FrameWriter, extract_frame, probe, read_audio
+from tasks.compose.captions import Caption, build_captions, to_srt, to_vtt
+from tasks.compose.video import CaptionPainter, caption_font, compose_final, wrap_words
+
+SR = 16000
+
+
+def words_of(text: str, start: float = 0.0, step: float = 0.3) -> list[WordTiming]:
+    out = []
+    t = start
+    for w in text.split():
+        out.append(WordTiming(word=w, start=round(t, 3), end=round(t + step * 0.8, 3)))
+        t += step
+    return out
+
+
+def test_captions_break_at_sentences_pauses_and_limits() -> None:
+    words = words_of("Hello there. This is a rather long line of words that keeps going on")
+    words.append(WordTiming(word="later", start=10.0, end=10.4))
+    caps = build_captions(words, max_chars=32, max_words=6)
+    texts = [c.text for c in caps]
+    assert texts[0] == "Hello there."
+    assert texts[-1] == "later"  # a long pause starts a new caption
+    assert all(len(c.words) <= 6 and len(c.text) <= 32 for c in caps)
+    assert [w.word for c in caps for w in c.words] == [w.word for w in words]
+    for a, b in itertools.pairwise(caps):
+        assert a.start < a.end <= b.start
+    assert [c.index for c in caps] == list(range(1, len(caps) + 1))
+
+
+def test_srt_format() -> None:
+    caps = [
+        Caption(1, 0.0, 1.5, tuple(words_of("Good evening"))),
+        Caption(2, 3661.2345, 3662.0, (WordTiming(word="late", start=3661.3, end=3661.9),)),
+    ]
+    srt = to_srt(caps)
+    assert srt.startswith("1\n00:00:00,000 --> 00:00:01,500\nGood evening\n\n2\n")
+    assert "01:01:01,234 --> 01:01:02,000\nlate\n" in srt
+    assert re.fullmatch(r"(\d+\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n.+\n\n?)+", srt)
+
+
+def test_vtt_format() -> None:
+    vtt = to_vtt(build_captions(words_of("One two three. Four five")))
+    assert vtt.startswith("WEBVTT\n\n00:00:00.000 --> ")
+    cues = re.findall(r"(\d\d:\d\d:\d\d\.\d{3}) --> (\d\d:\d\d:\d\d\.\d{3})\n(.+)", vtt)
+    assert [c[2] for c in cues] == ["One two three.", "Four five"]
+    assert "," not in "".join(c[0] + c[1] for c in cues)
+
+
+def test_very_long_word_wraps_inside_the_width() -> None:
+    font = caption_font(40)
+    word = "Donaudampfschifffahrtsgesellschaftskapitänswitwe"
+    lines = wrap_words(["The", word, "spoke"], font, 300)
+    assert len(lines) > 2
+    for line in lines:
+        assert sum(font.getlength(t) for _, t in line) + font.getlength(" ") * (len(line) - 1) <= 300  # fmt: skip
+    pieces = [t for line in lines for i, t in line if i == 1]
+    assert "".join(p.rstrip("-") for p in pieces) == word
+
+
+@pytest.mark.parametrize("size", [(360, 640), (640, 360), (400, 400)])
+def test_caption_box_sits_in_the_lower_band_inside_the_frame(size: tuple[int, int]) -> None:
+    w, h = size
+    painter = CaptionPainter(w, h)
+    cap = build_captions(words_of("Internationalisation supercalifragilisticexpialidocious news"))[
+        0
+    ]
+    img, x, y = painter.render(cap, 0)
+    assert x >= 0.05 * w and x + img.shape[1] <= 0.95 * w
+    assert y >= 0.7 * h and y + img.shape[0] <= h
+    other, _, _ = painter.render(cap, 1)
+    assert not np.array_equal(img, other)  # the highlighted word changes colour
+    assert painter.render(cap, 0)[0] is img  # cached
+
+
+def test_compose_final_burns_captions_and_normalises_audio(tmp_path: Path) -> None:
+    w, h = 360, 640
+    t = np.arange(int(2.0 * SR)) / SR
+    audio = tmp_path / "speech.wav"
+    fade = np.clip(np.minimum(t, t[-1] - t) / 0.05, 0, 1)  # speech starts and ends softly
+    sf.write(audio, (0.1 * fade * np.sin(2 * np.pi * 220 * t)).astype(np.float32), SR)
+    avatar = tmp_path / "avatar.mp4"
+    with FrameWriter(avatar, (w, h), 25, audio=audio, preset="ultrafast") as writer:
+        for _ in range(50):
+            writer.write(np.full((h, w, 3), 128, np.uint8))
+    out = tmp_path / "final.mp4"
+    info = compose_final(avatar, audio, words_of("Breaking news from the town hall", 0.1), out, title="Town hall votes", preset="ultrafast")  # fmt: skip
+    assert (info.width, info.height, info.fps) == (w, h, 25)
+    assert info.duration_s == pytest.approx(2.0, abs=0.1)
+    assert info.size_bytes == out.stat().st_size > 0
+    probed = probe(out)
+    assert probed.video_codec == "h264" and probed.audio_codec == "aac"
+    frame = extract_frame(out, 0.5).astype(int)
+    assert np.abs(frame[int(0.78 * h) :, :] - 128).max() > 100  # caption text burnt in
+    assert np.abs(frame[: int(0.15 * h), :] - 128).max() > 100  # title bar
+    assert np.abs(frame[int(0.3 * h) : int(0.6 * h)] - 128).max() < 12  # middle untouched
+    peak_db = 20 * np.log10(np.abs(read_audio(out)).max())
+    assert peak_db == pytest.approx(-1.0, abs=1.5)

@@ -1,0 +1,83 @@
+"""The produce, scrape and export flows on a real (temporary) Prefect server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from novaavatar import manifests
+from novaavatar.domain import ReviewState
+from novaavatar.media import extract_frame, probe
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _scrape(n: int = 3) -> list[str]:
+    from flows.scrape import scrape_content
+
+    return [i.id for i in scrape_content(sources=[], limit=n)]
+
+
+def _stage_stamps(store, video_id: str) -> dict[str, bytes]:
+    return {k: store.get_bytes(k) for k in store.list(f"videos/{video_id}/stages")}
+
+
+def test_batch_produces_reviewable_videos_and_rerun_is_cached(store, storage: Path) -> None:
+    from flows.produce import produce_batch
+
+    ids = _scrape()
+    # one good item, one unknown id: the batch goes on without it
+    state = produce_batch(item_ids=[ids[0], "item-doesnotexist"], duration_s=15, aspect="16:9", return_state=True)
+    assert state.is_completed()
+    videos = state.result()
+    assert len(videos) == 1
+    m, _ = manifests.load(store, videos[0])
+    assert m.state is ReviewState.PENDING and m.final is not None and m.quality is not None
+    assert {"script", "background", "speech", "avatar", "compose", "quality"} <= set(m.stages)
+    assert m.quality.passed, m.quality.failed
+    info = probe(store.materialize(m.final.key))
+    assert info.has_audio and info.has_video and (info.width, info.height) == (1280, 720)
+    assert abs(info.duration_s - m.final.duration_s) < 0.2
+    frame = extract_frame(store.materialize(m.final.key), 3.0)
+    assert frame.mean() > 20
+    srt = store.get_bytes(m.final.srt_key).decode()
+    assert "-->" in srt and "," in srt.splitlines()[1]
+    # manifests hold keys, never absolute paths
+    raw = store.get_bytes(f"videos/{m.video_id}/manifest.json").decode()
+    assert str(storage) not in raw
+
+    before = _stage_stamps(store, m.video_id)
+    again = produce_batch(item_ids=[ids[0]], duration_s=15, aspect="16:9")
+    assert again == videos
+    assert _stage_stamps(store, m.video_id) == before  # no stage ran again
+
+
+def test_decisions_survive_a_rerun_and_export(store) -> None:
+    from flows.produce import produce_video
+    from flows.review import export_approved
+
+    ids = _scrape()
+    vid = produce_video(ids[1], duration_s=15, aspect="1:1")
+    manifests.decide(store, vid, ReviewState.APPROVED, by="ann")
+    assert produce_video(ids[1], duration_s=15, aspect="1:1") == vid
+    m, _ = manifests.load(store, vid)
+    assert m.state is ReviewState.APPROVED  # the rerun did not reset the decision
+    assert export_approved() == [vid]
+    assert store.exists(f"exports/{vid}/video.mp4") and store.exists(f"exports/{vid}/captions.vtt")
+    meta = store.get_json(f"exports/{vid}/metadata.json")
+    assert meta["approved_by"] == "ann" and meta["ai_generated"] is True
+    m, _ = manifests.load(store, vid)
+    assert m.state is ReviewState.EXPORTED
+
+
+def test_bad_portrait_fails_only_that_video(store, tmp_path: Path) -> None:
+    from flows.produce import produce_batch, produce_video
+
+    ids = _scrape()
+    store.put_bytes("uploads/not-an-image.png", b"this is text, not a picture")
+    state = produce_video(ids[2], duration_s=15, aspect="1:1", portrait_key="uploads/not-an-image.png", return_state=True)
+    assert state.is_failed()
+    failed = manifests.queue(store, ReviewState.FAILED)
+    assert len(failed) == 1 and "not-an-image" in (failed[0].error or "")
+    assert produce_batch(item_ids=[ids[2]], duration_s=15, aspect="1:1")  # same item, no portrait: fine

@@ -1,0 +1,102 @@
+"""ffmpeg helpers against real files: probe, frames, audio, and the MP4 writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from novaavatar.errors import InputError
+from novaavatar.media import FrameWriter, extract_frame, ffmpeg_exe, probe, read_audio
+
+SR = 16000
+
+
+@pytest.fixture
+def tone(tmp_path: Path) -> Path:
+    t = np.arange(int(2.0 * SR)) / SR
+    path = tmp_path / "tone.wav"
+    sf.write(path, (0.25 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), SR)
+    return path
+
+
+def _solid_video(path: Path, audio: Path | None, size: tuple[int, int] = (160, 96)) -> Path:
+    w, h = size
+    with FrameWriter(path, size, 25, audio=audio, preset="ultrafast") as writer:
+        for i in range(50):
+            colour = (220, 30, 30) if i < 25 else (30, 30, 220)
+            writer.write(np.full((h, w, 3), colour, dtype=np.uint8))
+    return path
+
+
+def test_ffmpeg_exe_is_an_executable() -> None:
+    assert Path(ffmpeg_exe()).is_file()
+
+
+def test_frame_writer_makes_h264_aac_mp4(tmp_path: Path, tone: Path) -> None:
+    out = _solid_video(tmp_path / "out" / "v.mp4", tone)
+    info = probe(out)
+    assert (info.width, info.height) == (160, 96)
+    assert info.has_video and info.has_audio
+    assert info.video_codec == "h264" and info.audio_codec == "aac"
+    assert info.pix_fmt == "yuv420p"
+    assert info.fps == pytest.approx(25)
+    assert info.duration_s == pytest.approx(2.0, abs=0.1)
+    assert [p.name for p in out.parent.iterdir()] == ["v.mp4"]  # no temp file left behind
+
+
+def test_extract_frame_returns_rgb_at_time(tmp_path: Path) -> None:
+    out = _solid_video(tmp_path / "v.mp4", None)
+    first, last = extract_frame(out, 0.2), extract_frame(out, 1.6)
+    assert first.shape == (96, 160, 3) and first.dtype == np.uint8
+    assert first[..., 0].mean() > 180 and first[..., 2].mean() < 70
+    assert last[..., 2].mean() > 180 and last[..., 0].mean() < 70
+    with pytest.raises(InputError, match="no frame"):
+        extract_frame(out, 30.0)
+
+
+def test_read_audio_decodes_mono_float(tone: Path, tmp_path: Path) -> None:
+    samples = read_audio(tone)
+    assert samples.dtype == np.float32 and samples.ndim == 1
+    assert samples.size == pytest.approx(2 * SR, abs=50)
+    assert np.abs(samples).max() == pytest.approx(0.25, abs=0.02)
+    # the same audio from inside an MP4, resampled
+    mp4 = _solid_video(tmp_path / "v.mp4", tone)
+    assert read_audio(mp4, 8000).size == pytest.approx(2 * 8000, abs=1200)
+
+
+def test_probe_audio_only(tone: Path) -> None:
+    info = probe(tone)
+    assert info.has_audio and not info.has_video
+    assert info.duration_s == pytest.approx(2.0, abs=0.02)
+
+
+def test_probe_rejects_unreadable_files(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.mp4"
+    junk.write_text("this is not a video")
+    with pytest.raises(InputError, match=r"notes\.mp4"):
+        probe(junk)
+    with pytest.raises(InputError, match=r"missing\.wav"):
+        probe(tmp_path / "missing.wav")
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match=r"empty\.wav.*0 bytes"):
+        read_audio(empty)
+
+
+def test_frame_writer_leaves_nothing_when_interrupted(tmp_path: Path) -> None:
+    out = tmp_path / "v.mp4"
+    with pytest.raises(KeyboardInterrupt), FrameWriter(out, (64, 64), 25) as writer:
+        writer.write(np.zeros((64, 64, 3), np.uint8))
+        raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_frame_writer_checks_frames_and_size(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="even"):
+        FrameWriter(tmp_path / "v.mp4", (63, 64), 25)
+    with pytest.raises(ValueError, match="expected"), FrameWriter(tmp_path / "v.mp4", (64, 64), 25) as w:  # fmt: skip
+        w.write(np.zeros((32, 64, 3), np.uint8))
+    assert not (tmp_path / "v.mp4").exists()
