@@ -212,7 +212,7 @@ def _collect(
     name="produce-video",
     flow_run_name="produce {item_id}",
     log_prints=True,
-    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
 )
 def produce_video(
     item_id: str,
@@ -232,7 +232,13 @@ def produce_video(
     settings = get_settings()
     store = get_store(settings)
     options = ProduceOptions.model_validate(
-        dict(style=style, duration_s=duration_s, aspect=aspect, voice=voice, portrait_key=portrait_key)
+        dict(
+            style=style,
+            duration_s=duration_s,
+            aspect=aspect,
+            voice=voice,
+            portrait_key=portrait_key,
+        )
     )
     item = load_item(store, item_id)
     cfg = render_config(settings)
@@ -243,7 +249,9 @@ def produce_video(
     manifest = _collect(pending, options, cfg, takes, regenerated_by)
     if manifest.state is ReviewState.FAILED:
         raise RuntimeError(f"video {manifest.video_id} failed: {manifest.error}")
-    print(f"video {manifest.video_id} is {manifest.state.value}: {manifest.final.key if manifest.final else ''}")
+    print(
+        f"video {manifest.video_id} is {manifest.state.value}: {manifest.final.key if manifest.final else ''}"
+    )
     return manifest.video_id
 
 
@@ -251,7 +259,7 @@ def produce_video(
     name="produce-batch",
     flow_run_name="produce batch of {top}",
     log_prints=True,
-    task_runner=ThreadPoolTaskRunner(max_workers=6),
+    task_runner=ThreadPoolTaskRunner(max_workers=6),  # type: ignore[arg-type]
 )
 def produce_batch(
     item_ids: list[str] | None = None,

@@ -38,15 +38,15 @@ def export_one(store: ArtifactStore, video_id: str, by: str = "export") -> list[
     """Copy one approved video's files to ``exports/<id>/`` and mark it exported."""
     m, _ = manifests.load(store, video_id)
     if m.state is not ReviewState.APPROVED or m.final is None:
-        raise ConflictError(f"video {video_id} is {m.state.value}; only approved videos are exported")
+        raise ConflictError(
+            f"video {video_id} is {m.state.value}; only approved videos are exported"
+        )
     base = f"exports/{video_id}"
     keys = [
         store.put_file(f"{base}/video.mp4", store.materialize(m.final.key), "video/mp4"),
         store.put_bytes(f"{base}/captions.srt", store.get_bytes(m.final.srt_key)),
         store.put_bytes(f"{base}/captions.vtt", store.get_bytes(m.final.vtt_key)),
-        store.put_bytes(
-            f"{base}/metadata.json", json.dumps(export_metadata(m), indent=2).encode()
-        ),
+        store.put_bytes(f"{base}/metadata.json", json.dumps(export_metadata(m), indent=2).encode()),
     ]
     manifests.update(store, video_id, lambda mm: mm.transition(ReviewState.EXPORTED, by=by))
     return keys

@@ -22,7 +22,11 @@ MIN_DURATION_S = 15
 MAX_DURATION_S = 90
 SPEECH_SAMPLE_RATE = 16_000
 # Output frame size per aspect ratio (width, height); 720p-class keeps CPU renders quick.
-ASPECT_SIZES: dict[str, tuple[int, int]] = {"9:16": (720, 1280), "16:9": (1280, 720), "1:1": (1080, 1080)}
+ASPECT_SIZES: dict[str, tuple[int, int]] = {
+    "9:16": (720, 1280),
+    "16:9": (1280, 720),
+    "1:1": (1080, 1080),
+}
 
 # Store keys: lowercase path segments of safe characters, no "..", no leading slash.
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
@@ -78,7 +82,9 @@ class ContentItem(_Frozen):
 
     @classmethod
     def make(cls, *, title: str, url: str, source: str, **kw: object) -> ContentItem:
-        return cls(id=stable_id("item", url or title, title), title=title, url=url, source=source, **kw)  # type: ignore[arg-type]
+        return cls(
+            id=stable_id("item", url or title, title), title=title, url=url, source=source, **kw
+        )  # type: ignore[arg-type]
 
 
 class VideoScript(_Frozen):
@@ -287,7 +293,6 @@ class VideoManifest(BaseModel):
             raise ValueError("a rejection needs a note saying why")
         self.state = new
         self.history.append(ReviewEvent(state=new, by=by, note=note))
-
 
     def reopen(self, by: str, note: str) -> None:
         """Back to pending after a regeneration; approved or exported videos stay as they are."""

@@ -127,7 +127,9 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as e:
-        lines = [_describe(str(err["loc"][0]) if err["loc"] else "?", dict(err)) for err in e.errors()]
+        lines = [
+            _describe(str(err["loc"][0]) if err["loc"] else "?", dict(err)) for err in e.errors()
+        ]
         raise SettingsError("; ".join(lines)) from None
     except (_SourceError, json.JSONDecodeError) as e:  # a value the source could not parse
         raise SettingsError(f"{e}: {e.__cause__}" if e.__cause__ else str(e)) from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from novaavatar.domain import (
@@ -48,9 +50,19 @@ def assess(
         "H.264 video and an audio track",
     )
     want = ASPECT_SIZES[options.aspect]
-    add("resolution", (info.width, info.height) == want, f"{info.width}x{info.height}", f"expected {want[0]}x{want[1]}")
+    add(
+        "resolution",
+        (info.width, info.height) == want,
+        f"{info.width}x{info.height}",
+        f"expected {want[0]}x{want[1]}",
+    )
     drift = abs(info.duration_s - audio.duration_s)
-    add("av_sync", drift <= SYNC_TOLERANCE_S, round(drift, 3), f"video and speech lengths differ by ≤ {SYNC_TOLERANCE_S} s")
+    add(
+        "av_sync",
+        drift <= SYNC_TOLERANCE_S,
+        round(drift, 3),
+        f"video and speech lengths differ by ≤ {SYNC_TOLERANCE_S} s",
+    )
     ratio = audio.duration_s / video_script.target_duration_s
     add(
         "duration",
@@ -61,13 +73,18 @@ def assess(
     samples = read_audio(path)
     level = _dbfs(samples)
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    add("audio_level", level > SILENCE_DBFS, round(level, 1), f"speech RMS above {SILENCE_DBFS} dBFS")
+    add(
+        "audio_level",
+        level > SILENCE_DBFS,
+        round(level, 1),
+        f"speech RMS above {SILENCE_DBFS} dBFS",
+    )
     add("audio_clipping", peak < 0.999, round(peak, 3), "no clipped samples")
     times = [info.duration_s * f for f in (0.2, 0.5, 0.8)]
     frames = [extract_frame(path, t).astype(np.float32) for t in times]
     brightness = min(float(f.mean()) for f in frames)
     add("not_black", brightness > 12, round(brightness, 1), "frames are not black")
-    motion = max(float(np.abs(a - b).mean()) for a, b in zip(frames, frames[1:], strict=False))
+    motion = max(float(np.abs(a - b).mean()) for a, b in itertools.pairwise(frames))
     add("not_frozen", motion > 0.05, round(motion, 3), "frames change over time")
     covered = sum(w.end - w.start for w in audio.words)
     add(

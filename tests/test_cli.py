@@ -21,19 +21,33 @@ def run_cli(*args: str, storage: Path, timeout: float = 300) -> subprocess.Compl
 
 
 def test_help_on_every_command(tmp_path: Path) -> None:
-    for cmd in ["demo", "scrape", "produce", "speak", "render", "queue", "approve", "reject", "export"]:
+    for cmd in [
+        "demo",
+        "scrape",
+        "produce",
+        "speak",
+        "render",
+        "queue",
+        "approve",
+        "reject",
+        "export",
+    ]:
         r = run_cli(cmd, "--help", storage=tmp_path)
         assert r.returncode == 0 and "Usage" in r.stdout, (cmd, r.stderr)
 
 
 def test_speak_then_render(tmp_path: Path) -> None:
     wav = tmp_path / "hello.wav"
-    r = run_cli("speak", "--text", "Hello, and welcome to the news.", "--out", str(wav), storage=tmp_path)
+    r = run_cli(
+        "speak", "--text", "Hello, and welcome to the news.", "--out", str(wav), storage=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     timings = json.loads(wav.with_suffix(".json").read_text())
     assert timings["words"][0]["word"] == "Hello,"
     out = tmp_path / "talk.mp4"
-    r = run_cli("render", "--audio", str(wav), "--out", str(out), "--aspect", "1:1", storage=tmp_path)
+    r = run_cli(
+        "render", "--audio", str(wav), "--out", str(out), "--aspect", "1:1", storage=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     from novaavatar.media import probe
 
@@ -48,11 +62,16 @@ def test_speak_then_render(tmp_path: Path) -> None:
         (["approve", "../../etc/passwd"], "invalid video id"),
         (["queue", "--state", "lost"], "unknown state 'lost'"),
         (["speak", "--text", " ", "--out", "x.wav"], "text to speak is empty"),
-        (["render", "--audio", "missing.wav", "--out", "x.mp4"], "audio missing.wav does not exist"),
+        (
+            ["render", "--audio", "missing.wav", "--out", "x.mp4"],
+            "audio missing.wav does not exist",
+        ),
         (["reject", "vid-nothere", "--note", "bad"], "no video"),
     ],
 )
-def test_errors_are_one_line_without_traceback(tmp_path: Path, args: list[str], message: str) -> None:
+def test_errors_are_one_line_without_traceback(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
     r = run_cli(*args, storage=tmp_path)
     assert r.returncode != 0
     assert message in r.stderr
@@ -61,10 +80,21 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path, args: list[str], 
 
 def test_render_refuses_a_non_image_portrait(tmp_path: Path) -> None:
     wav = tmp_path / "a.wav"
-    assert run_cli("speak", "--text", "Hi there.", "--out", str(wav), storage=tmp_path).returncode == 0
+    assert (
+        run_cli("speak", "--text", "Hi there.", "--out", str(wav), storage=tmp_path).returncode == 0
+    )
     bad = tmp_path / "portrait.jpg"
     bad.write_text("not an image")
-    r = run_cli("render", "--audio", str(wav), "--portrait", str(bad), "--out", str(tmp_path / "o.mp4"), storage=tmp_path)
+    r = run_cli(
+        "render",
+        "--audio",
+        str(wav),
+        "--portrait",
+        str(bad),
+        "--out",
+        str(tmp_path / "o.mp4"),
+        storage=tmp_path,
+    )
     assert r.returncode == 1 and "portrait.jpg" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "o.mp4").exists()
 

@@ -28,7 +28,9 @@ def test_batch_produces_reviewable_videos_and_rerun_is_cached(store, storage: Pa
 
     ids = _scrape()
     # one good item, one unknown id: the batch goes on without it
-    state = produce_batch(item_ids=[ids[0], "item-doesnotexist"], duration_s=15, aspect="16:9", return_state=True)
+    state = produce_batch(
+        item_ids=[ids[0], "item-doesnotexist"], duration_s=15, aspect="16:9", return_state=True
+    )
     assert state.is_completed()
     videos = state.result()
     assert len(videos) == 1
@@ -76,8 +78,16 @@ def test_bad_portrait_fails_only_that_video(store, tmp_path: Path) -> None:
 
     ids = _scrape()
     store.put_bytes("uploads/not-an-image.png", b"this is text, not a picture")
-    state = produce_video(ids[2], duration_s=15, aspect="1:1", portrait_key="uploads/not-an-image.png", return_state=True)
+    state = produce_video(
+        ids[2],
+        duration_s=15,
+        aspect="1:1",
+        portrait_key="uploads/not-an-image.png",
+        return_state=True,
+    )
     assert state.is_failed()
     failed = manifests.queue(store, ReviewState.FAILED)
     assert len(failed) == 1 and "not-an-image" in (failed[0].error or "")
-    assert produce_batch(item_ids=[ids[2]], duration_s=15, aspect="1:1")  # same item, no portrait: fine
+    assert produce_batch(
+        item_ids=[ids[2]], duration_s=15, aspect="1:1"
+    )  # same item, no portrait: fine

@@ -25,7 +25,7 @@ def test_put_get_list_delete(tmp_path: Path) -> None:
     assert s.size("videos/v2/c.bin") == 3000
     s.delete("videos/v1/a.txt")
     assert not s.exists("videos/v1/a.txt")
-    with pytest.raises(NotFoundError, match="videos/v1/a.txt"):
+    with pytest.raises(NotFoundError, match=r"videos/v1/a\.txt"):
         s.get_bytes("videos/v1/a.txt")
 
 
@@ -99,10 +99,17 @@ def test_concurrent_reviewer_decision_is_reported_not_overwritten(tmp_path: Path
     s = LocalArtifactStore(root=str(tmp_path))
     manifests.save(s, _manifest(), None)
     seen, _ = manifests.load(s, "vid-000111222")
-    manifests.decide(s, seen.video_id, ReviewState.APPROVED, by="ann", expected_version=seen.version)
+    manifests.decide(
+        s, seen.video_id, ReviewState.APPROVED, by="ann", expected_version=seen.version
+    )
     with pytest.raises(ConflictError, match="by ann"):
         manifests.decide(
-            s, seen.video_id, ReviewState.REJECTED, by="bob", note="no", expected_version=seen.version
+            s,
+            seen.video_id,
+            ReviewState.REJECTED,
+            by="bob",
+            note="no",
+            expected_version=seen.version,
         )
     m, _ = manifests.load(s, seen.video_id)
     assert m.state is ReviewState.APPROVED and len(m.history) == 1

@@ -39,7 +39,9 @@ class BackgroundProvider(Protocol):
         ...
 
 
-def seed_for(prompt: str, keywords: tuple[str, ...], size: tuple[int, int], variant: int = 0) -> int:
+def seed_for(
+    prompt: str, keywords: tuple[str, ...], size: tuple[int, int], variant: int = 0
+) -> int:
     blob = f"{prompt}|{','.join(keywords)}|{size[0]}x{size[1]}|{variant}".encode()
     return int.from_bytes(hashlib.sha256(blob).digest()[:4], "big")
 
@@ -50,9 +52,11 @@ def procedural_background(seed: int, size: tuple[int, int]) -> Image.Image:
     rng = random.Random(seed)
     top, bottom, accent = _PALETTES[seed % len(_PALETTES)]
     t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
-    grad = (np.array(top, np.float32) * (1 - t) + np.array(bottom, np.float32) * t).repeat(w, axis=1)
+    grad = (np.array(top, np.float32) * (1 - t) + np.array(bottom, np.float32) * t).repeat(
+        w, axis=1
+    )
     # horizon glow behind the presenter's shoulders
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy, _xx = np.mgrid[0:h, 0:w].astype(np.float32)
     cy = h * rng.uniform(0.45, 0.6)
     glow = np.exp(-(((yy - cy) / (h * 0.18)) ** 2)) * 0.35
     grad += glow[..., None] * (np.array(accent, np.float32) - grad) * 0.6
@@ -72,7 +76,9 @@ def procedural_background(seed: int, size: tuple[int, int]) -> Image.Image:
         spread = rng.uniform(0.05, 0.12) * w
         angle = math.radians(rng.uniform(15, 35)) * (1 if k % 2 else -1)
         x1 = x0 + math.tan(angle) * h
-        draw.polygon([(x0, 0), (x0 + spread, 0), (x1 + spread * 3, h), (x1, h)], fill=(255, 255, 255, 10))
+        draw.polygon(
+            [(x0, 0), (x0 + spread, 0), (x1 + spread * 3, h), (x1, h)], fill=(255, 255, 255, 10)
+        )
     lights = lights.filter(ImageFilter.GaussianBlur(radius=max(w, h) / 120))
     # a floor band gives depth
     floor = Image.new("RGBA", size, (0, 0, 0, 0))

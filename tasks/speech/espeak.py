@@ -93,7 +93,12 @@ class _Engine:
         self.lib = ctypes.CDLL(str(espeakng_loader.get_library_path()))
         data = str(espeakng_loader.get_data_path()).encode()
         self.lib.espeak_Initialize.restype = ctypes.c_int
-        self.lib.espeak_Initialize.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int)
+        self.lib.espeak_Initialize.argtypes = (
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
+        )
         self.lib.espeak_SetVoiceByName.argtypes = (ctypes.c_char_p,)
         self.lib.espeak_SetParameter.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int)
         self.lib.espeak_Synth.argtypes = (
@@ -189,7 +194,7 @@ def _timings(
     for g, idx in enumerate(group_starts):
         nxt = group_starts[g + 1] if g + 1 < len(group_starts) else len(tokens)
         t0 = first_tok[idx]
-        t1 = first_tok[nxt] if nxt in first_tok else total
+        t1 = first_tok.get(nxt, total)
         # speech ends at the last pause before the next group, when there is one
         inner_pauses = [p for p in pauses if t0 < p < t1]
         t_end = inner_pauses[0] if inner_pauses else t1
@@ -218,7 +223,9 @@ def _get_engine() -> _Engine:
     return _engine
 
 
-def synthesize(text: str, voice: str = "en-us", rate_wpm: int = 165, pitch: int = 50) -> EspeakSpeech:
+def synthesize(
+    text: str, voice: str = "en-us", rate_wpm: int = 165, pitch: int = 50
+) -> EspeakSpeech:
     """Speak ``text`` with eSpeak NG; returns native-rate samples and timings."""
     if not text or not text.strip():
         raise InputError("text to speak is empty: give at least one word")
