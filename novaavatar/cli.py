@@ -52,6 +52,16 @@ def _echo_videos(video_ids: list[str]) -> None:
         typer.echo(f"{vid}  {m.state.value:8}  {where}  ({qc})")
 
 
+def _check_voice(voice: str) -> None:
+    from novaavatar.errors import InputError
+    from tasks.speech import espeak
+
+    known = espeak.list_voices()
+    if voice not in known and voice.split("+")[0] not in known:
+        some = ", ".join(v for v in known if "/" not in v and len(v) <= 5)
+        raise InputError(f"unknown eSpeak voice {voice!r}; choose one of: {some}")
+
+
 @app.command()
 def demo(
     count: Annotated[int, typer.Option(help="How many videos to make.")] = 2,
@@ -61,7 +71,9 @@ def demo(
     """Scrape the bundled sample feed and produce videos into the review queue."""
     from flows.produce import produce_batch
     from flows.scrape import scrape_content
+    from novaavatar.domain import ProduceOptions
 
+    ProduceOptions.model_validate(dict(duration_s=duration, aspect=aspect))
     items = scrape_content(sources=[], limit=max(count, 1) * 3)
     ids = produce_batch(item_ids=[i.id for i in items[:count]], duration_s=duration, aspect=aspect)
     typer.echo(f"\n{len(ids)} videos are waiting for review:")
@@ -99,7 +111,17 @@ def produce(
     voice: VoiceOpt = "en-us",
 ) -> None:
     """Produce videos for scraped items; they land in the review queue."""
-    from flows.produce import produce_batch
+    from flows.produce import load_item, produce_batch
+    from novaavatar.domain import ProduceOptions
+    from novaavatar.store import get_store
+
+    # check the inputs here, so a mistake is one line and not a failed flow run
+    ProduceOptions.model_validate(
+        dict(style=style, duration_s=duration, aspect=aspect, voice=voice)
+    )
+    _check_voice(voice)
+    for item_id in item_ids or []:
+        load_item(get_store(), item_id)
 
     ids = produce_batch(
         item_ids=item_ids or None,
@@ -237,6 +259,23 @@ def reject(
 
 
 @app.command()
+def regenerate(
+    video_id: str,
+    stage: Annotated[
+        list[str], typer.Option(help="script, background, speech or avatar (repeatable).")
+    ],
+    by: Annotated[str | None, typer.Option(help="Reviewer name (default: $USER).")] = None,
+) -> None:
+    """Make a new take of some stages of a video; it goes back to pending review."""
+    from flows.produce import regenerate_video
+    from novaavatar import manifests
+    from novaavatar.store import get_store
+
+    manifests.load(get_store(), video_id)  # a clear error for an unknown id, before any run
+    _echo_videos([regenerate_video(video_id, stage, reviewer=_who(by))])
+
+
+@app.command()
 def export(
     video_ids: Annotated[
         list[str] | None, typer.Argument(help="Approved video ids (default: all approved).")
@@ -267,7 +306,7 @@ def main() -> None:
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
-        typer.echo(f"error: {where}: {first['msg']}", err=True)
+        typer.echo(f"error: {where}={first.get('input')!r}: {first['msg']}", err=True)
         sys.exit(1)
     except Exception as e:  # a failed flow run surfaces its cause; keep it to one line
         typer.echo(f"error: {type(e).__name__}: {e}", err=True)

@@ -239,24 +239,29 @@ class FrameWriter:
         self._frame_bytes = width * height * 3
 
     def _command(self) -> list[str]:
+        """The ffmpeg command line, built as a filter graph with ffmpeg-python."""
+        import ffmpeg  # ffmpeg-python
+
         w, h = self.size
-        cmd = [
-            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
-            "-framerate", _rate_arg(self.fps), "-i", "pipe:0",
-        ]  # fmt: skip
+        rate = _rate_arg(self.fps)
+        video = ffmpeg.input(
+            "pipe:0", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", framerate=rate
+        )
+        streams = [video.video]
+        out_args: dict[str, object] = dict(
+            vcodec="libx264", preset=self.preset, crf=self.crf, pix_fmt="yuv420p", r=rate,
+            movflags="+faststart", format="mp4",
+        )  # fmt: skip
         if self.audio is not None:
-            cmd += ["-i", str(self.audio), "-map", "0:v:0", "-map", "1:a:0"]
-        cmd += [
-            "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf),
-            "-pix_fmt", "yuv420p", "-r", _rate_arg(self.fps),
-        ]  # fmt: skip
-        if self.audio is not None:
+            audio = ffmpeg.input(str(self.audio)).audio
             if self.audio_filter:
-                cmd += ["-af", self.audio_filter]
-            cmd += ["-c:a", "aac", "-b:a", self.audio_bitrate, "-ar", str(self.audio_rate)]
-        cmd += ["-movflags", "+faststart", "-f", "mp4", str(self._tmp)]
-        return cmd
+                out_args["af"] = self.audio_filter
+            streams.append(audio)
+            out_args.update(acodec="aac", audio_bitrate=self.audio_bitrate, ar=self.audio_rate)
+        graph = ffmpeg.output(*streams, str(self._tmp), **out_args).global_args(
+            "-hide_banner", "-nostdin", "-loglevel", "error"
+        )
+        return list(graph.overwrite_output().compile(cmd=ffmpeg_exe()))
 
     def __enter__(self) -> FrameWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)

@@ -67,6 +67,11 @@ def test_speak_then_render(tmp_path: Path) -> None:
             "audio missing.wav does not exist",
         ),
         (["reject", "vid-nothere", "--note", "bad"], "no video"),
+        (["produce", "--duration", "200"], "duration_s=200.0"),
+        (["produce", "--style", "poetic"], "unknown style 'poetic'"),
+        (["produce", "--aspect", "4:3"], "aspect='4:3'"),
+        (["produce", "--voice", "xx-klingon"], "unknown eSpeak voice 'xx-klingon'"),
+        (["produce", "item-unknown"], "unknown item 'item-unknown'"),
     ],
 )
 def test_errors_are_one_line_without_traceback(

@@ -91,3 +91,31 @@ def test_bad_portrait_fails_only_that_video(store, tmp_path: Path) -> None:
     assert produce_batch(
         item_ids=[ids[2]], duration_s=15, aspect="1:1"
     )  # same item, no portrait: fine
+
+
+def test_regenerate_reruns_only_the_stage_and_what_depends_on_it(store) -> None:
+    from flows.produce import produce_video, regenerate_video
+
+    ids = _scrape()
+    vid = produce_video(ids[0], duration_s=15, aspect="1:1")
+    first, _ = manifests.load(store, vid)
+    manifests.decide(store, vid, ReviewState.REJECTED, by="ann", note="background too dark")
+    stamps = _stage_stamps(store, vid)
+    assert regenerate_video(vid, ["background"], reviewer="ann") == vid
+    m, _ = manifests.load(store, vid)
+    assert m.state is ReviewState.PENDING and m.takes == {"background": 1}
+    assert m.history[-1].note == "regenerated: background" and m.history[-1].by == "ann"
+    after = _stage_stamps(store, vid)
+    for stage in ("script", "speech"):  # upstream or independent: from the cache
+        assert (
+            after[f"videos/{vid}/stages/{stage}.json"]
+            == stamps[f"videos/{vid}/stages/{stage}.json"]
+        )
+    for stage in ("background", "avatar", "compose"):
+        assert (
+            after[f"videos/{vid}/stages/{stage}.json"]
+            != stamps[f"videos/{vid}/stages/{stage}.json"]
+        )
+    assert m.final is not None and first.final is not None and m.final.key != first.final.key
+    assert store.exists(first.final.key)  # the earlier take is kept, not overwritten
+    assert "background-t1.png" in m.stages["background"].keys[0]
