@@ -279,6 +279,11 @@ class VideoManifest(BaseModel):
                     raise ValueError(f"stage {name}: {e}") from None
         return self
 
+    @property
+    def needs_attention(self) -> bool:
+        """Pending, but a quality check failed: the reviewer should look closely."""
+        return self.state is ReviewState.PENDING and bool(self.quality and self.quality.failed)
+
     @staticmethod
     def key_for(video_id: str) -> str:
         return f"videos/{validate_video_id(video_id)}/manifest.json"
