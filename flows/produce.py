@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -47,7 +48,7 @@ def render_config(settings: Settings | None = None) -> RenderConfig:
     )
 
 
-def with_results(settings: Settings) -> dict[str, object]:
+def with_results(settings: Settings) -> dict[str, Any]:
     """Task options that persist results under STORAGE_PATH, so reruns hit the cache."""
     from prefect.filesystems import LocalFileSystem
 
@@ -86,21 +87,28 @@ def _submit(
     cfg: RenderConfig,
     opts: dict,
     takes: dict[str, int] | None = None,
+    script: PrefectFuture | None = None,
+    audio: PrefectFuture | None = None,
 ) -> _Pending:
     """Submit one item's stage graph; independent stages (background, speech) run in parallel.
 
     ``takes`` numbers regenerated stages: a new take is a new cache key, so that stage and
     everything downstream of it run again while the other stages come from the cache.
+    ``script`` and ``audio`` replace those stages (manual creation from an upload).
     """
     t = takes or {}
     vid = video_id_for(item, options)
-    script = write_script.with_options(**opts).submit(item, options, vid, cfg, t.get("script", 0))
+    if script is None:
+        script = write_script.with_options(**opts).submit(
+            item, options, vid, cfg, t.get("script", 0)
+        )
     image = make_background.with_options(**opts).submit(
         script, options, vid, cfg, t.get("background", 0)
     )
-    audio = synthesize_speech.with_options(**opts).submit(
-        script, options, vid, cfg, t.get("speech", 0)
-    )
+    if audio is None:
+        audio = synthesize_speech.with_options(**opts).submit(
+            script, options, vid, cfg, t.get("speech", 0)
+        )
     avatar = render_avatar.with_options(**opts).submit(
         image, audio, options, vid, cfg, t.get("avatar", 0)
     )

@@ -199,6 +199,45 @@ def render(
     typer.echo(f"{out}  {info.width}x{info.height}, {info.duration_s:.2f} s")
 
 
+@app.command()
+def create(
+    title: Annotated[str, typer.Option(help="Title of the video.")],
+    portrait: Annotated[
+        Path | None, typer.Option(help="Presenter photo; default: the built-in presenter.")
+    ] = None,
+    audio: Annotated[Path | None, typer.Option(help="Speech to lip-sync (≤ 10 min).")] = None,
+    text: Annotated[str | None, typer.Option(help="Text to speak instead of audio.")] = None,
+    prompt: Annotated[str, typer.Option(help="What the background should show.")] = "",
+    aspect: AspectOpt = "9:16",
+    voice: VoiceOpt = "en-us",
+) -> None:
+    """Manual creation: portrait + audio or text → a video in the review queue."""
+    from flows.manual import manual_create
+    from novaavatar.errors import InputError
+    from novaavatar.store import get_store
+    from novaavatar.uploads import store_audio, store_portrait
+
+    store = get_store()
+    for path, what in ((portrait, "portrait"), (audio, "audio")):
+        if path is not None and not path.is_file():
+            raise InputError(f"{what} {path} does not exist")
+    if audio is None and not (text and text.strip()):
+        raise InputError("give --audio FILE or --text 'what to say'")
+    _check_voice(voice)
+    portrait_key = store_portrait(store, portrait.read_bytes(), str(portrait)) if portrait else None
+    audio_key = store_audio(store, audio.read_bytes(), str(audio)) if audio else None
+    vid = manual_create(
+        title=title,
+        portrait_key=portrait_key,
+        audio_key=audio_key,
+        text=text,
+        prompt=prompt,
+        aspect=aspect,
+        voice=voice,
+    )
+    _echo_videos([vid])
+
+
 @app.command("queue")
 def queue_cmd(
     state: Annotated[

@@ -60,7 +60,7 @@ def procedural_background(seed: int, size: tuple[int, int]) -> Image.Image:
     cy = h * rng.uniform(0.45, 0.6)
     glow = np.exp(-(((yy - cy) / (h * 0.18)) ** 2)) * 0.35
     grad += glow[..., None] * (np.array(accent, np.float32) - grad) * 0.6
-    base = Image.fromarray(np.clip(grad, 0, 255).astype(np.uint8), "RGB")
+    base = Image.fromarray(np.clip(grad, 0, 255).astype(np.uint8))
 
     lights = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(lights)

@@ -1,0 +1,137 @@
+"""Manual creation: an uploaded portrait with uploaded audio or typed text → the review queue."""
+
+from __future__ import annotations
+
+import numpy as np
+from prefect import flow, task
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from novaavatar.domain import (
+    MAX_DURATION_S,
+    MIN_DURATION_S,
+    ContentItem,
+    GeneratedAudio,
+    ProduceOptions,
+    RenderConfig,
+    ReviewState,
+    VideoScript,
+    stable_id,
+    video_id_for,
+)
+from novaavatar.errors import InputError
+from novaavatar.settings import get_settings
+from novaavatar.store import get_store
+from novaavatar.uploads import MAX_AUDIO_S
+from tasks.common import STAGE_CACHE, retry_unless_bad_input, stage_run
+
+SILENCE_RMS = 1e-3
+
+
+@task(
+    name="import-speech",
+    task_run_name="import speech {video_id}",
+    cache_policy=STAGE_CACHE,
+    persist_result=True,
+    retries=1,
+    retry_condition_fn=retry_unless_bad_input,
+)
+def import_speech(audio_key: str, video_id: str, cfg: RenderConfig) -> GeneratedAudio:
+    """Turn an uploaded audio file into the 16 kHz mono speech track."""
+    from novaavatar.media import read_audio
+    from tasks.speech import write_wav_16k
+
+    with stage_run(cfg.store_uri, video_id, "speech") as run:
+        samples = read_audio(run.store.materialize(audio_key), 16000)
+        duration = len(samples) / 16000
+        if duration < 0.5:
+            raise InputError(
+                f"audio {audio_key!r} lasts {duration:.2f} s: at least 0.5 s is needed"
+            )
+        if duration > MAX_AUDIO_S:
+            raise InputError(
+                f"audio {audio_key!r} lasts {duration:.0f} s: the limit is {MAX_AUDIO_S:.0f} s"
+            )
+        if float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) < SILENCE_RMS:
+            raise InputError(f"audio {audio_key!r} is silent: nothing to lip-sync")
+        out = run.workdir / "speech.wav"
+        write_wav_16k(samples, 16000, out)
+        run.provider = "upload"
+        key = run.put_file("speech.wav", out, "audio/wav")
+    return GeneratedAudio(key=key, duration_s=duration, voice="upload", provider="upload")
+
+
+@task(name="given-script", task_run_name="given script {video_id}", cache_policy=STAGE_CACHE)
+def given_script(video_script: VideoScript, video_id: str, cfg: RenderConfig) -> VideoScript:
+    """Keep the script the user typed (or the title, for uploaded audio)."""
+    with stage_run(cfg.store_uri, video_id, "script") as run:
+        path = run.workdir / "script.json"
+        path.write_text(video_script.model_dump_json(indent=2))
+        run.provider = "manual"
+        run.put_file("script.json", path, "application/json")
+    return video_script
+
+
+def _clamp(x: float) -> float:
+    return float(min(max(x, MIN_DURATION_S), MAX_DURATION_S))
+
+
+@flow(
+    name="manual-create",
+    flow_run_name="manual {title}",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=3),  # type: ignore[arg-type]
+)
+def manual_create(
+    title: str,
+    portrait_key: str | None = None,
+    audio_key: str | None = None,
+    text: str | None = None,
+    prompt: str = "",
+    aspect: str = "9:16",
+    voice: str = "en-us",
+) -> str:
+    """Render an uploaded portrait (or the built-in presenter) speaking uploaded audio or
+    the given text (spoken by the TTS); the video enters the review queue."""
+    from flows.produce import _collect, _submit, render_config, with_results
+    from tasks.speech import espeak
+
+    if not title.strip():
+        raise InputError("title is empty: give the video a title")
+    if not audio_key and not (text and text.strip()):
+        raise InputError("give either an uploaded audio (audio_key) or a text to speak")
+    settings = get_settings()
+    store = get_store(settings)
+    for key in (portrait_key, audio_key):
+        if key and not store.exists(key):
+            raise InputError(f"upload {key!r} is not in the store: upload it first")
+    words = len((text or "").split())
+    est = words / espeak.words_per_second(voice, settings.tts_speed) if words else MIN_DURATION_S
+    item = ContentItem(
+        id=stable_id("manual", title, text, audio_key, portrait_key, prompt),
+        title=title.strip()[:500],
+        summary=(text or "")[:5000],
+        source="manual upload",
+    )
+    options = ProduceOptions.model_validate(
+        dict(style="professional", duration_s=_clamp(est), aspect=aspect, voice=voice,
+             portrait_key=portrait_key)
+    )  # fmt: skip
+    vid = video_id_for(item, options)
+    cfg = render_config(settings)
+    opts = with_results(settings)
+    script = VideoScript(
+        text=(text or "").strip() or title.strip(),
+        style="professional",
+        target_duration_s=options.duration_s,
+        title=item.title,
+        scene_description=prompt or "A clean modern studio backdrop; calm lighting; no text.",
+        provider="manual",
+    )
+    script_future = given_script.with_options(**opts).submit(script, vid, cfg)
+    audio = import_speech.with_options(**opts).submit(audio_key, vid, cfg) if audio_key else None
+    pending = _submit(item, options, cfg, opts, script=script_future, audio=audio)
+    manifest = _collect(pending, options, cfg)
+    if manifest.state is ReviewState.FAILED:
+        raise InputError(f"video {vid} failed: {manifest.error}")
+    print(f"video {vid} is {manifest.state.value}")
+    return vid
