@@ -19,7 +19,7 @@ from novaavatar.domain import (
     video_id_for,
 )
 from novaavatar.errors import InputError
-from novaavatar.settings import get_settings
+from novaavatar.logs import run_settings
 from novaavatar.store import get_store
 from novaavatar.uploads import MAX_AUDIO_S
 from tasks.common import STAGE_CACHE, retry_unless_bad_input, stage_run
@@ -99,7 +99,7 @@ def manual_create(
         raise InputError("title is empty: give the video a title")
     if not audio_key and not (text and text.strip()):
         raise InputError("give either an uploaded audio (audio_key) or a text to speak")
-    settings = get_settings()
+    settings = run_settings()
     store = get_store(settings)
     for key in (portrait_key, audio_key):
         if key and not store.exists(key):

@@ -24,6 +24,7 @@ from novaavatar.domain import (
     video_id_for,
 )
 from novaavatar.errors import InputError, NotFoundError
+from novaavatar.logs import run_settings
 from novaavatar.settings import Settings, get_settings
 from novaavatar.store import ArtifactStore, get_store, store_from_uri
 from tasks.common import read_stage_records
@@ -237,7 +238,7 @@ def produce_video(
     ``regenerate`` (script, background, speech, avatar) makes a new take of those stages for
     an existing video; the stages they feed re-run, the others come from the cache.
     """
-    settings = get_settings()
+    settings = run_settings()
     store = get_store(settings)
     options = ProduceOptions.model_validate(
         dict(
@@ -282,7 +283,7 @@ def produce_batch(
     One item's failure is recorded in its manifest and the others go on.
     """
     logger = get_run_logger()
-    settings = get_settings()
+    settings = run_settings()
     store = get_store(settings)
     options = ProduceOptions.model_validate(
         dict(style=style, duration_s=duration_s, aspect=aspect, voice=voice)

@@ -6,7 +6,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from novaavatar.domain import ContentItem
-from novaavatar.settings import get_settings
+from novaavatar.logs import run_settings
 from novaavatar.store import get_store
 
 
@@ -34,7 +34,7 @@ def scrape_content(
     """Scrape sources (RSS_FEEDS when none given; the bundled sample when those are empty
     or unreachable) and store the ranked items under ``items/``."""
     logger = get_run_logger()
-    settings = get_settings()
+    settings = run_settings()
     store = get_store(settings)
     chosen = list(sources or settings.rss_feeds)
     items, errors, used_sample = fetch_sources(

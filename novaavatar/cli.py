@@ -335,9 +335,60 @@ def export(
         typer.echo("no approved videos to export")
 
 
+@app.command()
+def doctor() -> None:
+    """Check this install (ffmpeg, eSpeak, store, Prefect API, keys, models, GPU)."""
+    from novaavatar.doctor import run_checks
+    from novaavatar.settings import get_settings
+
+    checks = run_checks(get_settings())
+    for c in checks:
+        mark = "ok  " if c.ok else ("FAIL" if c.essential else "warn")
+        typer.echo(f"{mark}  {c.name:22} {c.detail}")
+        if c.fix and not c.ok:
+            typer.echo(f"      fix: {c.fix}")
+    broken = [c for c in checks if c.essential and not c.ok]
+    if broken:
+        typer.echo(f"\n{len(broken)} problem(s) need fixing", err=True)
+        raise typer.Exit(1)
+    typer.echo("\neverything needed works")
+
+
+@app.command()
+def stats(
+    days: Annotated[int, typer.Option(help="How many days back.")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Usage figures: videos per day and state, stage times (p50/p95), providers, cost."""
+    from novaavatar import manifests
+    from novaavatar.stats import usage
+    from novaavatar.store import get_store
+
+    u = usage(manifests.all_manifests(get_store()), days=days)
+    if as_json:
+        typer.echo(json.dumps(u.as_dict(), indent=2))
+        return
+    states = ["pending", "approved", "rejected", "exported", "failed"]
+    typer.echo("day          " + " ".join(f"{st:>9}" for st in states))
+    for day, counts in u.days.items():
+        typer.echo(f"{day}   " + " ".join(f"{counts.get(st, 0):9d}" for st in states))
+    typer.echo(f"\nneeds attention: {u.needs_attention}   cost so far: ${u.cost_usd:.2f}")
+    typer.echo("\nstage         p50 s    p95 s   runs")
+    for name, (p50, p95, n) in u.stage_seconds.items():
+        typer.echo(f"{name:12} {p50:6.2f}   {p95:6.2f}   {n:4d}")
+    if u.providers:
+        typer.echo("\nproviders: " + ", ".join(f"{k} ×{v}" for k, v in sorted(u.providers.items())))
+    if u.failures:
+        typer.echo("failures: " + ", ".join(f"{k} ×{v}" for k, v in u.failures.items()))
+
+
 def main() -> None:
     _prefect_defaults()
     try:
+        from novaavatar.logs import configure_logging
+        from novaavatar.settings import get_settings
+
+        configure_logging(get_settings(), component="cli")
         app()
     except NovaAvatarError as e:
         typer.echo(f"error: {e}", err=True)

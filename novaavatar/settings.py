@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     max_concurrent_jobs: int = Field(default=2, ge=1, le=64)
     job_timeout: int = Field(default=1800, ge=30, le=86400, description="Seconds per video.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_dir: Path | None = Field(
+        default=None, description="Log folder (default STORAGE_PATH/logs)."
+    )
+    log_retention_days: int = Field(default=7, ge=1, le=365, description="Daily log files kept.")
 
     @field_validator("default_style")
     @classmethod
@@ -93,6 +97,10 @@ class Settings(BaseSettings):
                 return json.loads(v)
             return [s.strip() for s in v.split(",") if s.strip()]
         return v
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_dir or self.storage_path / "logs"
 
     @property
     def results_path(self) -> Path:
