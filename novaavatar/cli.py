@@ -336,6 +336,24 @@ def export(
 
 
 @app.command()
+def review(
+    port: Annotated[int, typer.Option(help="Port of the review page.")] = 8501,
+    address: Annotated[
+        str, typer.Option(help="Listen address; anything but 127.0.0.1 needs REVIEW_PASSWORD.")
+    ] = "127.0.0.1",
+) -> None:
+    """Open the Streamlit review page (approve, reject, regenerate, export)."""
+    from novaavatar.errors import InputError
+    from novaavatar.settings import get_settings
+    from review_app.launch import main as launch
+
+    if address not in ("127.0.0.1", "localhost", "::1") and get_settings().review_password is None:
+        raise InputError(f"--address {address} exposes the page: set REVIEW_PASSWORD first")
+    typer.echo(f"review page: http://{address}:{port}")
+    launch(["--port", str(port), "--address", address])
+
+
+@app.command()
 def doctor() -> None:
     """Check this install (ffmpeg, eSpeak, store, Prefect API, keys, models, GPU)."""
     from novaavatar.doctor import run_checks

@@ -73,6 +73,14 @@ class Settings(BaseSettings):
         "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"
     ] = "veryfast"
 
+    # --- review page ---------------------------------------------------------------------
+    review_password: SecretStr | None = Field(
+        default=None, description="When set, the review page asks reviewers to sign in."
+    )
+    reviewers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Names allowed to sign in (comma separated); empty: any."
+    )
+
     # --- orchestration -------------------------------------------------------------------
     max_concurrent_jobs: int = Field(default=2, ge=1, le=64)
     job_timeout: int = Field(default=1800, ge=30, le=86400, description="Seconds per video.")
@@ -89,7 +97,7 @@ class Settings(BaseSettings):
             raise ValueError(f"choose one of {', '.join(SCRIPT_STYLES)}")
         return v
 
-    @field_validator("rss_feeds", mode="before")
+    @field_validator("rss_feeds", "reviewers", mode="before")
     @classmethod
     def _split_feeds(cls, v: Any) -> Any:
         if isinstance(v, str):

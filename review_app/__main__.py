@@ -1,0 +1,3 @@
+from review_app.launch import main
+
+main()

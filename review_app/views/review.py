@@ -1,0 +1,374 @@
+"""Review queue: watch, read, check quality, then approve, reject with a note, or regenerate.
+
+Keys (shown on the buttons): A approve · N jump to the note, Enter rejects with it ·
+J next · K previous · G regenerate the chosen stage · Esc leaves the note field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Literal
+
+import pandas as pd
+import streamlit as st
+
+from novaavatar import manifests
+from novaavatar.domain import ReviewState, VideoManifest
+from novaavatar.errors import ConflictError, NovaAvatarError
+from novaavatar.store import ArtifactStore
+from review_app import access, actions, ui
+from review_app.data import QUEUE_FILTERS, StoreUnavailable, VideoNotFound, load_video
+
+# Stage names a reviewer sees, mapped to the pipeline's stage ids.
+REGENERATE = {"script": "script", "background": "background", "voice": "speech", "avatar": "avatar"}
+NOTE_KEY = "review_note"
+
+# Approving is the happy path: green, not the theme's alarm-red primary colour.
+_STYLE = """
+<style>
+.st-key-approve button { background-color: #15803d; border-color: #15803d; color: white; }
+.st-key-approve button:hover { background-color: #166534; border-color: #166534; color: white; }
+</style>
+"""
+
+# "N" focuses the note (Streamlit shortcuts cannot focus a text field); Esc leaves it so the
+# single-key shortcuts work again. Installed once per browser tab.
+_NOTE_KEYS_JS = """
+<script>
+(() => {
+  const doc = window.parent && window.parent.document ? window.parent.document : document;
+  if (doc.__novaNoteKeys) return;
+  doc.__novaNoteKeys = true;
+  const note = () => doc.querySelector('input[aria-label^="Note — why reject"]');
+  doc.addEventListener('keydown', (e) => {
+    const t = e.target;
+    const typing = t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
+    if (e.key === 'Escape' && typing) { t.blur(); return; }
+    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === 'n' || e.key === 'N') {
+      const el = note();
+      if (el) { e.preventDefault(); el.focus(); }
+    }
+  }, true);
+})();
+</script>
+"""
+
+
+def flash(kind: str, text: str) -> None:
+    st.session_state["review_flash"] = (kind, text)
+
+
+def show_flash() -> None:
+    kind, text = st.session_state.pop("review_flash", (None, ""))
+    if kind == "success":
+        st.success(text, icon=":material/check_circle:")
+    elif kind == "conflict":
+        st.error(f"**Conflict — not saved.** {text}", icon=":material/sync_problem:")
+    elif kind == "error":
+        st.error(text, icon=":material/error:")
+
+
+def go_to(video_id: str | None) -> None:
+    if video_id:
+        st.query_params["video"] = video_id
+    else:
+        st.query_params.pop("video", None)
+    st.session_state[NOTE_KEY] = ""
+
+
+def decide(
+    store: ArtifactStore, video_id: str, seen_version: int, state: ReviewState, then: str | None
+) -> None:
+    """Record a decision on the version the reviewer saw; someone else's change is a conflict."""
+    by = access.reviewer()
+    note = str(st.session_state.get(NOTE_KEY, "")).strip() if state is ReviewState.REJECTED else ""
+    if by is None:
+        flash("error", "Enter your name in the sidebar first: it is recorded with the decision.")
+        return
+    if state is ReviewState.REJECTED and not note:
+        flash("error", "A rejection needs a note: press N, type why, then Enter.")
+        return
+    try:
+        manifests.decide(store, video_id, state, by=by, note=note, expected_version=seen_version)
+    except ConflictError as e:
+        flash("conflict", str(e))
+        return
+    except (NovaAvatarError, ValueError, OSError) as e:
+        flash("error", f"Not saved: {e}")
+        return
+    flash("success", f"{state.value.capitalize()} `{video_id}` as {by}.")
+    go_to(then)
+
+
+def regenerate(m: VideoManifest) -> None:
+    by = access.reviewer()
+    label = st.session_state.get("regen_stage", "background")
+    if by is None:
+        flash(
+            "error", "Enter your name in the sidebar first: it is recorded with the regeneration."
+        )
+        return
+    o = m.options
+    params: dict[str, Any] = dict(
+        item_id=m.item.id, style=o.style, duration_s=o.duration_s, aspect=o.aspect,
+        voice=o.voice, portrait_key=o.portrait_key,
+    )  # fmt: skip
+    job = actions.regenerate(m.video_id, [REGENERATE[label]], by, params)
+    flash("success", f"Regenerating the {label} of `{m.video_id}` ({job.where}).")
+
+
+def quality_section(m: VideoManifest) -> None:
+    st.subheader("Quality report")
+    if m.quality is None:
+        st.warning("No quality report: the video did not reach the quality checks.")
+        return
+    failed = m.quality.failed
+    if failed:
+        names = ", ".join(c.name for c in failed)
+        st.error(f"**{len(failed)} of {len(m.quality.checks)} checks failed:** {names}")
+    else:
+        st.success(f"All {len(m.quality.checks)} checks passed.")
+    # Plain words, not emoji: the table is drawn on a canvas with whatever fonts the machine has.
+    rows = pd.DataFrame(
+        [
+            {
+                "result": "passed" if c.passed else "FAILED",
+                "check": c.name,
+                "value": str(c.value),
+                "detail": c.detail,
+            }
+            for c in sorted(m.quality.checks, key=lambda c: c.passed)
+        ]
+    )
+
+    def highlight(row: pd.Series) -> list[str]:
+        bad = row["result"] == "FAILED"
+        return ["background-color: rgba(255, 75, 75, 0.18)" if bad else ""] * len(row)
+
+    st.dataframe(rows.style.apply(highlight, axis=1), hide_index=True, width="stretch")
+
+
+def stages_section(m: VideoManifest) -> None:
+    st.subheader("Stages")
+    if not m.stages:
+        st.caption("No stage records.")
+        return
+    rows = [
+        {
+            "stage": name,
+            "provider": r.provider,
+            "seconds": round(r.seconds, 2),
+            "cost $": round(r.cost_usd, 4),
+            "take": m.takes.get(name, 0) + 1,
+            "detail": r.detail,
+        }
+        for name, r in m.stages.items()
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    total = sum(r.seconds for r in m.stages.values())
+    link = actions.flow_run_link(m.flow_run_id)
+    run = f" · [flow run in Prefect]({link})" if link else ""
+    st.caption(f"{total:.1f} s in all{run}")
+
+
+def history_section(m: VideoManifest) -> None:
+    st.subheader("History")
+    if not m.history:
+        st.caption("No decisions yet.")
+    for e in reversed(m.history):
+        note = f" — “{e.note}”" if e.note else ""
+        st.markdown(f"{ui.badge(e.state)} {ui.when(e.at)} by **{e.by}**{note}")
+
+
+def player(store: ArtifactStore, m: VideoManifest) -> None:
+    if m.final is None:
+        st.warning(
+            f"No video: {m.error or 'the render did not finish'}.", icon=":material/videocam_off:"
+        )
+        return
+    try:
+        path = store.materialize(m.final.key)
+    except (NovaAvatarError, OSError) as e:
+        st.error(f"The video file is missing from the store: {e}")
+        return
+    subtitles = None
+    with contextlib.suppress(NovaAvatarError, OSError):
+        subtitles = store.materialize(m.final.vtt_key)
+    # A portrait video as wide as its column would push everything below the fold.
+    width: int | Literal["stretch"] = {"9:16": 320, "1:1": 420}.get(m.options.aspect, "stretch")
+    st.video(path, subtitles=subtitles, width=width)
+    f = m.final
+    st.caption(
+        f"{f.duration_s:.1f} s · {f.width}×{f.height} · {f.fps:g} fps · {f.size_bytes / 1e6:.1f} MB"
+    )
+
+
+def script_section(m: VideoManifest) -> None:
+    item = m.item
+    source = f"[{item.source}]({item.url})" if item.url else item.source
+    published = f" · published {ui.when(item.published)}" if item.published else ""
+    st.markdown(f"From {source}{published} · relevance {item.score:.2f}")
+    if m.script is None:
+        st.warning("No script.")
+        return
+    with st.container(border=True):
+        st.markdown(m.script.text)
+    o = m.options
+    meta = (
+        f"{m.script.word_count} words · {o.style.replace('_', ' ')} · {o.aspect} · voice {o.voice}"
+    )
+    st.caption(meta)
+    links = list(dict.fromkeys([*m.script.sources, *([item.url] if item.url else [])]))
+    if links:
+        st.markdown("**Sources:** " + " · ".join(f"[{_short(u)}]({u})" for u in links))
+
+
+def _short(url: str) -> str:
+    host = url.split("//", 1)[-1]
+    return host if len(host) <= 60 else host[:57] + "…"
+
+
+def decision_controls(
+    store: ArtifactStore, m: VideoManifest, prev_id: str | None, next_id: str | None
+) -> None:
+    decidable = m.state in (ReviewState.PENDING, ReviewState.REJECTED, ReviewState.APPROVED)
+    if access.reviewer() is None:
+        st.warning("Enter your name in the sidebar to decide.", icon=":material/badge:")
+    after = next_id or prev_id
+    approve_col, prev_col, next_col = st.columns([2, 1, 1])
+    approve_col.button(
+        "Approve", icon=":material/check:", type="primary", width="stretch", shortcut="A", key="approve",
+        disabled=not decidable or ReviewState.APPROVED not in _allowed(m),
+        on_click=decide, args=(store, m.video_id, m.version, ReviewState.APPROVED, after),
+    )  # fmt: skip
+    prev_col.button(
+        "Previous", icon=":material/arrow_back:", shortcut="K", width="stretch",
+        disabled=prev_id is None, on_click=go_to, args=(prev_id,),
+    )  # fmt: skip
+    next_col.button(
+        "Next", icon=":material/arrow_forward:", shortcut="J", width="stretch",
+        disabled=next_id is None, on_click=go_to, args=(next_id,),
+    )  # fmt: skip
+    if decidable and ReviewState.REJECTED in _allowed(m):
+        # Only the rejection lives in the form: Enter in the note submits the form's first
+        # button in page order, and that must never be an approval.
+        with st.form("reject", border=False):
+            note_col, reject_col = st.columns([4, 1], vertical_alignment="bottom")
+            note_col.text_input(
+                "Note — why reject? (N to type, Enter rejects)",
+                key=NOTE_KEY,
+                placeholder="e.g. wrong name in the second sentence",
+            )
+            reject_col.form_submit_button(
+                "Reject", icon=":material/close:", width="stretch",
+                on_click=decide, args=(store, m.video_id, m.version, ReviewState.REJECTED, after),
+            )  # fmt: skip
+
+    running = actions.running_for(m.video_id)
+    can_regenerate = m.state in (ReviewState.PENDING, ReviewState.REJECTED, ReviewState.FAILED)
+    stage_col, button_col = st.columns([3, 2], vertical_alignment="bottom")
+    stage_col.selectbox("Regenerate one stage", list(REGENERATE), index=1, key="regen_stage")
+    button_col.button(
+        "Regenerate", icon=":material/refresh:", shortcut="G", width="stretch",
+        disabled=running is not None or not can_regenerate, on_click=regenerate, args=(m,),
+    )  # fmt: skip
+    if running is not None:
+        st.info(
+            f"{running.label}: running… the video returns to the queue when done.",
+            icon=":material/sync:",
+        )
+    elif not can_regenerate:
+        st.caption(f"A {m.state.value} video is not regenerated; reject it first.")
+    st.caption(
+        "Keys: **A** approve · **N** note, **Enter** reject · **J** next · **K** previous · **G** regenerate · **Esc** leave the note"
+    )
+
+
+def _allowed(m: VideoManifest) -> set[ReviewState]:
+    from novaavatar.domain import REVIEW_TRANSITIONS
+
+    return REVIEW_TRANSITIONS[m.state]
+
+
+def main() -> None:
+    st.title("Review queue")
+    _settings, store = ui.store_or_stop()
+    queue = ui.queue_or_stop(store)
+    counts = queue.counts()
+    show_flash()
+
+    view = st.segmented_control(
+        "Show", QUEUE_FILTERS, default="pending", required=True, key="review_view",
+        format_func=lambda v: f"{v} · {counts.get(v, len(queue.videos))}",
+        label_visibility="collapsed",
+    )  # fmt: skip
+    videos = queue.select(view or "pending")
+    ids = [m.video_id for m in videos]
+
+    raw = st.query_params.get("video")
+    try:
+        current = load_video(store, raw) if raw else (videos[0] if videos else None)
+    except VideoNotFound as e:
+        st.error(
+            f"**Not found.** {e.args[0]}. Pick a video from the queue instead.",
+            icon=":material/search_off:",
+        )
+        st.button(
+            "Open the first video in the queue", on_click=go_to, args=(ids[0] if ids else None,)
+        )
+        return
+    except StoreUnavailable as e:
+        st.error(f"**Store unavailable.** {e}", icon=":material/cloud_off:")
+        return
+    if current is None:
+        st.info(
+            f"No {view} videos. Produce some from **Sources**, or pick another view.",
+            icon=":material/inbox:",
+        )
+        return
+    if raw != current.video_id:
+        st.query_params["video"] = current.video_id
+
+    if current.video_id in ids:
+        i = ids.index(current.video_id)
+        position = f"{i + 1} of {len(ids)} {view}"
+        prev_id, next_id = (
+            (ids[i - 1] if i > 0 else None),
+            (ids[i + 1] if i + 1 < len(ids) else None),
+        )
+    else:
+        position = f"not in the {view} view"
+        prev_id, next_id = None, (ids[0] if ids else None)
+
+    wide = current.options.aspect == "16:9"
+    video_col, info_col = st.columns([3, 2] if wide else [2, 3], gap="large")
+    with video_col:
+        player(store, current)
+        quality_section(current)
+    with info_col:
+        st.subheader(ui.title_of(current), anchor=False)
+        st.markdown(
+            f"{ui.badge(current.state)} {position} · `{current.video_id}` · made {ui.when(current.created_at)}"
+        )
+        if current.error:
+            st.error(f"Failed: {current.error}")
+        for c in current.quality.failed if current.quality else []:
+            st.error(
+                f"**Quality check failed — {c.name}:** {c.value} ({c.detail})",
+                icon=":material/warning:",
+            )
+        script_section(current)
+        decision_controls(store, current, prev_id, next_id)
+
+    st.divider()
+    stages_col, history_col = st.columns(2, gap="large")
+    with stages_col:
+        stages_section(current)
+    with history_col:
+        history_section(current)
+    st.html(_STYLE)
+    st.html(_NOTE_KEYS_JS, unsafe_allow_javascript=True)
+
+
+main()

@@ -1,0 +1,127 @@
+"""Sources: scrape now, see the ranked items, and produce the chosen ones as a batch."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from novaavatar.domain import MAX_DURATION_S, MIN_DURATION_S, SCRIPT_STYLES
+from review_app import actions, ui
+from review_app.data import StoreUnavailable, load_items
+
+ASPECTS = ("9:16", "16:9", "1:1")
+
+
+def start_scrape() -> None:
+    feeds = [s.strip() for s in st.session_state.get("scrape_feeds", "").splitlines() if s.strip()]
+    words = [w.strip() for w in st.session_state.get("scrape_keywords", "").split(",") if w.strip()]
+    actions.scrape(feeds, words, int(st.session_state.get("scrape_limit", 20)))
+
+
+def start_produce() -> None:
+    chosen = list(st.session_state.get("produce_items", []))
+    if not chosen:
+        st.session_state["sources_flash"] = "Choose at least one item to produce."
+        return
+    actions.produce(
+        chosen,
+        style=st.session_state["produce_style"],
+        duration_s=float(st.session_state["produce_duration"]),
+        aspect=st.session_state["produce_aspect"],
+    )
+    st.session_state["produce_items"] = []
+
+
+def main() -> None:
+    st.title("Sources")
+    settings, store = ui.store_or_stop()
+
+    with (
+        st.expander("Scrape now", expanded=False, icon=":material/rss_feed:"),
+        st.form("scrape"),
+    ):
+        st.text_area(
+                "Feeds (one URL a line; empty: RSS_FEEDS, else the bundled sample)",
+                value="\n".join(settings.rss_feeds), key="scrape_feeds", height=90,
+            )  # fmt: skip
+        st.text_input("Keywords that raise relevance (comma separated)", key="scrape_keywords")
+        st.number_input("Keep the best", 1, 200, 20, key="scrape_limit")
+        st.form_submit_button(
+            "Scrape", icon=":material/download:", type="primary", on_click=start_scrape
+        )
+
+    try:
+        scraped = load_items(store)
+    except StoreUnavailable as e:
+        st.error(f"**Store unavailable.** {e}", icon=":material/cloud_off:")
+        return
+    for source, reason in scraped.errors.items():
+        st.warning(f"Source `{source}` failed in the last scrape: {reason}")
+    if scraped.unreadable:
+        st.warning(
+            f"{len(scraped.unreadable)} item(s) of the last scrape could not be read: {', '.join(scraped.unreadable)}"
+        )
+    if not scraped.items:
+        st.info("No items yet: open **Scrape now** above.", icon=":material/inbox:")
+        return
+
+    st.subheader(f"Latest items · {len(scraped.items)}")
+    table = pd.DataFrame(
+        [
+            {
+                "score": round(i.score, 3),
+                "title": i.title,
+                "source": i.source,
+                "published": ui.when(i.published),
+                "link": i.url,
+                "id": i.id,
+            }
+            for i in scraped.items
+        ]
+    )
+    st.dataframe(
+        table, hide_index=True, width="stretch",
+        column_config={
+            "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=max(1.0, float(table["score"].max())), format="%.2f"),
+            "link": st.column_config.LinkColumn("link", display_text="open"),
+        },
+    )  # fmt: skip
+
+    titles = {i.id: i.title for i in scraped.items}
+    if message := st.session_state.pop("sources_flash", None):
+        st.error(message)
+    with st.form("produce"):
+        st.subheader("Produce videos")
+        st.multiselect(
+            "Items",
+            list(titles),
+            format_func=lambda i: titles[i],
+            key="produce_items",
+            placeholder="choose items (best first)",
+        )
+        style_col, duration_col, aspect_col = st.columns(3)
+        style_col.selectbox(
+            "Style",
+            SCRIPT_STYLES,
+            index=SCRIPT_STYLES.index(settings.default_style),
+            key="produce_style",
+            format_func=lambda s: s.replace("_", " "),
+        )
+        duration_col.slider(
+            "Duration (s)",
+            MIN_DURATION_S,
+            MAX_DURATION_S,
+            int(settings.default_duration),
+            step=5,
+            key="produce_duration",
+        )
+        aspect_col.selectbox(
+            "Aspect", ASPECTS, index=ASPECTS.index(settings.default_aspect), key="produce_aspect"
+        )
+        st.form_submit_button(
+            "Produce", icon=":material/movie:", type="primary", on_click=start_produce
+        )
+    st.caption("Produced videos enter the review queue; progress shows in the sidebar.")
+
+
+main()

@@ -1,0 +1,142 @@
+"""The review page in a real browser: `streamlit run` + Debian's Chromium driven by Playwright.
+
+A reviewer approves one video with the keyboard and rejects another with a note; the
+manifests must say so. Screenshots go to docs/screenshots/ for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_review_app_support import add_video, tiny_mp4
+
+from novaavatar import manifests
+from novaavatar.domain import ReviewState
+from novaavatar.store import ArtifactStore
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        "no Chromium at /usr/bin/chromium: apt-get install chromium (CI does)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the playwright package is not installed: pip install playwright"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
+
+
+@pytest.fixture
+def review_server(store: ArtifactStore, storage: Path, tmp_path: Path) -> Iterator[str]:
+    """`streamlit run` on a free loopback port over a store with two pending videos."""
+    from review_app.launch import command
+
+    mp4 = tiny_mp4(tmp_path / "tiny.mp4")
+    add_video(store, 0, mp4, failed_check=True)
+    add_video(store, 1, mp4)
+    port = free_port()
+    env = {**os.environ, "STORAGE_PATH": str(storage), "PREFECT_API_URL": ""}
+    env.pop("REVIEW_PASSWORD", None)
+    log = (tmp_path / "streamlit.log").open("wb")
+    proc = subprocess.Popen(command(port), env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_reviewer_approves_one_and_rejects_another(
+    review_server: str, store: ArtifactStore
+) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(60_000)  # a busy 2-core CI machine is slow to draw
+        expect = sync_api.expect
+
+        page.goto(f"{review_server}/review")
+        expect(page.get_by_role("heading", name="Library lends out telescopes")).to_be_visible()
+        name = page.get_by_role("textbox", name="Reviewer name")
+        name.fill("Ada")
+        name.press("Enter")
+        expect(page.get_by_text("Enter your name in the sidebar to decide")).to_have_count(0)
+        approve = page.get_by_role("button", name="Approve")
+        expect(approve).to_be_enabled()  # its shortcut works once the button is drawn
+        page.wait_for_function("document.querySelector('video')?.readyState >= 4")
+        page.mouse.click(700, 30)  # away from every input, so the keys go to the page
+        page.screenshot(path=str(SHOTS / "review-queue.png"))
+
+        # Approve the first with the keyboard: A.
+        page.keyboard.press("a")
+        expect(page.get_by_text("Approved vid-test0001 as Ada.")).to_be_visible()
+        expect(page.get_by_role("heading", name="Harbour bridge reopens")).to_be_visible()
+        expect(approve).to_be_enabled()
+        page.wait_for_function("document.querySelector('video')?.readyState >= 4")
+        page.screenshot(path=str(SHOTS / "review-quality-failed.png"))
+
+        # Reject the second: N jumps to the note, Enter rejects with it.
+        page.keyboard.press("n")
+        page.keyboard.type("the loudness is far too low")
+        page.keyboard.press("Enter")
+        expect(page.get_by_text("Rejected vid-test0000 as Ada.")).to_be_visible()
+        expect(page.get_by_text("No pending videos")).to_be_visible()
+
+        page.get_by_role("link", name="Dashboard").click()
+        expect(page.get_by_text("Recent runs")).to_be_visible()
+        expect(
+            page.locator(
+                "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg"
+            ).first
+        ).to_be_visible()
+        page.wait_for_timeout(500)  # let the chart and tables finish drawing
+        page.screenshot(path=str(SHOTS / "dashboard.png"))
+        browser.close()
+
+    approved, _ = manifests.load(store, "vid-test0001")
+    rejected, _ = manifests.load(store, "vid-test0000")
+    assert (approved.state, approved.history[-1].by) == (ReviewState.APPROVED, "Ada")
+    assert rejected.state is ReviewState.REJECTED
+    assert (rejected.history[-1].by, rejected.history[-1].note) == (
+        "Ada",
+        "the loudness is far too low",
+    )
