@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,10 @@ class LocalArtifactStore(Block):
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.materialize(key), dest)
         return dest
+
+    def presigned_url(self, key: str, expires: timedelta = timedelta(hours=1)) -> str:
+        """A file:// URL to the artifact (a local folder needs no signature or expiry)."""
+        return self.materialize(key).as_uri()
 
     def list(self, prefix: str = "") -> list[str]:
         """Keys under ``prefix`` (a folder-like prefix), sorted; temp files are not listed."""

@@ -50,10 +50,30 @@ def render_config(settings: Settings | None = None) -> RenderConfig:
 
 
 def with_results(settings: Settings) -> dict[str, Any]:
-    """Task options that persist results under STORAGE_PATH, so reruns hit the cache."""
-    from prefect.filesystems import LocalFileSystem
+    """Task options that persist results next to the artifacts, so reruns hit the cache.
 
+    With ``ARTIFACT_STORE=s3`` results go to the same bucket (``<prefix>/prefect-results``),
+    so a worker on another host finds them; else under STORAGE_PATH.
+    """
     from novaavatar.domain import stable_id
+
+    if settings.artifact_store == "s3":
+        from blocks.s3_store import S3ResultStorage
+
+        prefix = "/".join(p for p in (settings.s3_prefix.strip("/"), "prefect-results") if p)
+        block = S3ResultStorage(
+            endpoint=settings.s3_endpoint,
+            bucket=settings.s3_bucket,
+            prefix=prefix,
+            region=settings.s3_region,
+            secure=settings.s3_secure,
+        )
+        where = f"{settings.s3_endpoint}/{settings.s3_bucket}/{prefix}"
+        name = stable_id("novaavatar-results", where, length=10)
+        block.save(name, overwrite=True)  # no credentials in it: workers use their settings
+        return {"result_storage": f"{block.get_block_type_slug()}/{name}"}
+
+    from prefect.filesystems import LocalFileSystem
 
     path = settings.results_path.resolve()
     path.mkdir(parents=True, exist_ok=True)

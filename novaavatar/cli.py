@@ -400,6 +400,40 @@ def stats(
         typer.echo("failures: " + ", ".join(f"{k} ×{v}" for k, v in u.failures.items()))
 
 
+store_app = typer.Typer(help="The artifact store: local folder or S3/MinIO.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("sync")
+def store_sync(
+    to: Annotated[str, typer.Option(help="s3: local store → S3; local: S3 → local store.")],
+    prefix: Annotated[str, typer.Option(help="Only keys under this folder, e.g. videos.")] = "",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be copied.")
+    ] = False,
+) -> None:
+    """Copy the local store to S3/MinIO or back; a rerun skips objects already copied."""
+    from tqdm import tqdm
+
+    from novaavatar.errors import InputError
+    from novaavatar.store import store_of_kind
+    from novaavatar.store_sync import sync
+
+    if to not in ("s3", "local"):
+        raise InputError(f"--to {to!r}: choose s3 (local → S3) or local (S3 → local)")
+    src = store_of_kind("local" if to == "s3" else "s3")
+    dst = store_of_kind("s3" if to == "s3" else "local")
+    with tqdm(total=len(src.list(prefix)), unit="obj", disable=None) as bar:
+        report = sync(src, dst, prefix, dry_run=dry_run, on_key=lambda _k, _c: bar.update())
+    verb = "would copy" if dry_run else "copied"
+    for key in report.copied if dry_run else []:
+        typer.echo(key)
+    typer.echo(
+        f"{verb} {len(report.copied)} objects ({report.bytes_copied / 1e6:.1f} MB) "
+        f"from {src.uri} to {dst.uri}; {len(report.skipped)} already there"
+    )
+
+
 def main() -> None:
     _prefect_defaults()
     try:

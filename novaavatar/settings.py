@@ -30,7 +30,19 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "storage",
         description="Root folder of the local artifact store and of persisted Prefect results.",
     )
-    artifact_store: Literal["local"] = Field(default="local", description="Artifact store kind.")
+    artifact_store: Literal["local", "s3"] = Field(
+        default="local", description="Artifact store: a folder under STORAGE_PATH, or S3/MinIO."
+    )
+    s3_endpoint: str = Field(
+        default="s3.amazonaws.com", description="S3/MinIO API host[:port], without scheme."
+    )
+    s3_bucket: str = Field(default="novaavatar", description="Bucket of the artifact store.")
+    s3_prefix: str = Field(default="", description="Folder inside the bucket; empty: its root.")
+    s3_region: str = Field(default="us-east-1", description="Bucket region.")
+    s3_secure: bool = Field(default=True, description="Use HTTPS for S3.")
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_create_bucket: bool = Field(default=False, description="Create the bucket when missing.")
 
     # --- sources -------------------------------------------------------------------------
     rss_feeds: Annotated[list[str], NoDecode] = Field(
@@ -113,6 +125,11 @@ class Settings(BaseSettings):
     @property
     def results_path(self) -> Path:
         return self.storage_path / "prefect-results"
+
+    @property
+    def s3_cache_path(self) -> Path:
+        """Where S3 objects that a stage reads as files are kept, one copy per version."""
+        return self.storage_path / "s3-cache"
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for log redaction."""
