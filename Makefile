@@ -35,7 +35,13 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 bench: $(STAMP) ## Time each stage of one 30 s video, and a cached rerun
 	$(BIN)/python bench/bench_pipeline.py
 
+up: $(STAMP) ## Start (or reuse) the Prefect server, pools, deployments, workers and review page
+	$(BIN)/python -m novaavatar.stack up
+
+down: $(STAMP) ## Stop everything `make up` started
+	$(BIN)/python -m novaavatar.stack down
+
 clean: ## Remove produced videos, results and the local Prefect database
 	rm -rf storage .prefect
 
-.PHONY: help venv demo test check format bench clean
+.PHONY: help venv demo test check format bench up down clean

@@ -11,6 +11,7 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.render_avatar import avatar_stage
 from novaavatar import manifests
 from novaavatar.domain import (
     ContentItem,
@@ -32,7 +33,6 @@ from tasks.stages import (
     check_quality,
     compose_video,
     make_background,
-    render_avatar,
     synthesize_speech,
     write_script,
 )
@@ -46,7 +46,25 @@ def render_config(settings: Settings | None = None) -> RenderConfig:
         fps=s.avatar_fps,
         crf=s.video_crf,
         preset=s.video_preset,
+        providers=provider_fingerprint(s),
     )
+
+
+def provider_fingerprint(s: Settings) -> str:
+    """The first available provider of each stage (with its model), e.g. ``script:openai``."""
+    from tasks import background, script, speech
+
+    chains: dict[str, list[Any]] = {
+        "script": script.default_providers(),
+        "background": background.default_providers(),
+        "speech": speech.default_providers(),
+    }
+    models = {"openai": s.openai_model, "flux": s.flux_model}
+    out = []
+    for stage, chain in chains.items():
+        first = next((p.name for p in chain if p.available()), "none")
+        out.append(f"{stage}:{first}" + (f":{models[first]}" if first in models else ""))
+    return ",".join(out)
 
 
 def with_results(settings: Settings) -> dict[str, Any]:
@@ -130,8 +148,10 @@ def _submit(
         audio = synthesize_speech.with_options(**opts).submit(
             script, options, vid, cfg, t.get("speech", 0)
         )
-    avatar = render_avatar.with_options(**opts).submit(
-        image, audio, options, vid, cfg, t.get("avatar", 0)
+    avatar = (
+        avatar_stage()
+        .with_options(**opts)
+        .submit(image, audio, options, vid, cfg, t.get("avatar", 0))
     )
     final = compose_video.with_options(**opts).submit(avatar, audio, script, vid, cfg)
     quality = check_quality.with_options(**opts).submit(final, audio, script, options, vid, cfg)

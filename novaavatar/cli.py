@@ -36,6 +36,11 @@ def _prefect_defaults() -> None:
     home = os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
     Path(home).expanduser().mkdir(parents=True, exist_ok=True)  # SQLite needs the folder
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # with `make up` running, runs go to its server instead of a temporary one
+    from novaavatar.stack import running_api_url
+
+    if "PREFECT_API_URL" not in os.environ and (url := running_api_url()):
+        os.environ["PREFECT_API_URL"] = url
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
 
 

@@ -99,6 +99,9 @@ class VideoScript(_Frozen):
     call_to_action: str = ""
     sources: tuple[str, ...] = Field(default=(), description="URLs the script is based on")
     provider: str = "template"
+    ungrounded: tuple[str, ...] = Field(
+        default=(), description="sentences stating facts not found in the sources"
+    )
 
     @property
     def word_count(self) -> int:
@@ -204,6 +207,9 @@ class RenderConfig(_Frozen):
     fps: int = 25
     crf: int = 23
     preset: str = "veryfast"
+    providers: str = Field(
+        default="", description="which providers are configured, so adding a key re-runs stages"
+    )
 
 
 class ReviewState(StrEnum):

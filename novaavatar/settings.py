@@ -61,6 +61,44 @@ class Settings(BaseSettings):
     default_style: str = Field(default="news_anchor", description="Script style.")
     default_duration: float = Field(default=30, ge=MIN_DURATION_S, le=MAX_DURATION_S)
     default_aspect: Literal["9:16", "16:9", "1:1"] = "9:16"
+    openai_base_url: str | None = Field(
+        default=None, description="OpenAI API base URL; empty: https://api.openai.com/v1."
+    )
+    openai_model: str = Field(
+        default="gpt-4.1-mini", description="Chat model for scripts (needs structured outputs)."
+    )
+    openai_timeout: float = Field(default=30, ge=1, le=300, description="Seconds per request.")
+    openai_max_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries on 429 (after Retry-After), 5xx, timeouts."
+    )
+    openai_deadline: float = Field(
+        default=120, ge=5, le=900, description="Seconds for one script, retries included."
+    )
+    openai_credentials_block: str = Field(
+        default="", description="Prefect block with the key, used when OPENAI_API_KEY is unset."
+    )
+
+    # --- background ----------------------------------------------------------------------
+    replicate_base_url: str | None = Field(
+        default=None, description="Replicate API base URL; empty: https://api.replicate.com."
+    )
+    flux_model: Literal["schnell", "dev"] = Field(
+        default="schnell", description="Flux schnell (fast, $0.003) or dev (quality, $0.025)."
+    )
+    background_candidates: int = Field(
+        default=1, ge=1, le=4, description="Images per background; the calmest is kept."
+    )
+    background_style: Literal["studio", "photo", "cinematic", "illustration", "abstract"] = Field(
+        default="studio", description="Style preset appended to the scene description."
+    )
+    replicate_timeout: float = Field(default=30, ge=1, le=300, description="Seconds per request.")
+    replicate_deadline: float = Field(
+        default=180, ge=5, le=1800, description="Seconds for one background, polling included."
+    )
+    replicate_credentials_block: str = Field(
+        default="",
+        description="Prefect block with the token, used when REPLICATE_API_TOKEN is unset.",
+    )
 
     # --- speech --------------------------------------------------------------------------
     tts_voice: str = Field(default="en-us", description="eSpeak NG voice name.")
@@ -94,6 +132,21 @@ class Settings(BaseSettings):
     )
 
     # --- orchestration -------------------------------------------------------------------
+    avatar_backend: Literal["lite", "omniavatar"] = Field(
+        default="lite", description="lite: CPU renderer in-process; omniavatar: the gpu work pool."
+    )
+    gpu_concurrency: int = Field(
+        default=1, ge=1, le=64, description="Runs at once on the gpu pool."
+    )
+    scrape_cron: str = Field(default="0 * * * *", description="Schedule of scrape-content.")
+    scrape_timezone: str = Field(default="UTC", description="Time zone of SCRAPE_CRON.")
+    auto_produce_threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=2,
+        description="Produce scraped items scoring at least this; unset: off.",
+    )
+    auto_produce_max: int = Field(default=3, ge=0, le=50, description="Cap per scrape run.")
     max_concurrent_jobs: int = Field(default=2, ge=1, le=64)
     job_timeout: int = Field(default=1800, ge=30, le=86400, description="Seconds per video.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -36,6 +36,7 @@ class StageRun:
     provider: str = ""
     keys: list[str] = field(default_factory=list)
     detail: str = ""
+    cost_usd: float = 0.0
 
     def put_file(self, name: str, path: Path, content_type: str | None = None) -> str:
         key = self.store.put_file(stage_key(self.video_id, name), path, content_type)
@@ -55,6 +56,7 @@ def stage_run(store_uri: str, video_id: str, stage: str) -> Iterator[StageRun]:
         provider=run.provider,
         keys=tuple(run.keys),
         seconds=round(time.perf_counter() - t0, 3),
+        cost_usd=round(run.cost_usd, 6),
         detail=run.detail,
     )
     store.put_bytes(

@@ -7,6 +7,8 @@ these wrappers add retries, caching on inputs, persisted results and stage recor
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from prefect import task
 
@@ -23,7 +25,8 @@ from novaavatar.domain import (
     VideoScript,
     stable_id,
 )
-from novaavatar.providers import run_chain
+from novaavatar.errors import InputError
+from novaavatar.providers import Provider, run_chain
 from tasks import background, script, speech
 from tasks.common import (
     STAGE_CACHE,
@@ -54,6 +57,31 @@ def voice_for_take(voice: str, take: int) -> str:
     return voice + _VOICE_VARIANTS[take % len(_VOICE_VARIANTS)]
 
 
+P = TypeVar("P", bound=Provider)
+T = TypeVar("T")
+
+
+def run_providers(
+    stage: str, providers: Sequence[P], call: Callable[[P], T]
+) -> tuple[T, P, float, list[str]]:
+    """``run_chain``, plus the cost every provider estimated (failed attempts are billed
+    too) and the failures before the one that produced the output."""
+    failed: list[str] = []
+
+    def tracked(p: P) -> T:
+        try:
+            return call(p)
+        except InputError:
+            raise
+        except Exception as e:
+            failed.append(f"{p.name} failed: {e}")
+            raise
+
+    result, provider = run_chain(stage, providers, tracked)
+    cost = sum(float(getattr(p, "cost_usd", 0.0)) for p in providers)
+    return result, provider, cost, failed
+
+
 _stage = dict(
     retries=STAGE_RETRIES,
     retry_delay_seconds=STAGE_RETRY_DELAYS,
@@ -70,13 +98,16 @@ def write_script(
     """Write the presenter's script for one item."""
     with stage_run(cfg.store_uri, video_id, "script") as run:
         wps = espeak.words_per_second(options.voice, cfg.speech_speed)
-        result, provider = run_chain(
+        result, provider, run.cost_usd, failed = run_providers(
             "script",
             script.default_providers(),
             lambda p: p.write(item, options.style, options.duration_s, wps, variant=take),
         )
         run.provider = provider.name
-        run.detail = f"{result.word_count} words at {wps:.2f} words/s"
+        notes = [*failed, *getattr(provider, "notes", [])]
+        if ungrounded := getattr(provider, "ungrounded", ()):
+            notes.append(f"{len(ungrounded)} sentence(s) state facts not in the item")
+        run.detail = "; ".join([f"{result.word_count} words at {wps:.2f} words/s", *notes])
         path = run.workdir / "script.json"
         path.write_text(result.model_dump_json(indent=2))
         run.put_file(take_name("script.json", take), path, "application/json")
@@ -95,7 +126,7 @@ def make_background(
     size = ASPECT_SIZES[options.aspect]
     with stage_run(cfg.store_uri, video_id, "background") as run:
         out = run.workdir / "background.png"
-        seed, provider = run_chain(
+        seed, provider, run.cost_usd, failed = run_providers(
             "background",
             background.default_providers(),
             lambda p: p.make(
@@ -103,6 +134,7 @@ def make_background(
             ),
         )
         run.provider = provider.name
+        run.detail = "; ".join([*failed, *getattr(provider, "notes", [])])
         key = run.put_file(take_name("background.png", take), out, "image/png")
     return GeneratedImage(
         key=key,

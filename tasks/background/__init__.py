@@ -111,4 +111,22 @@ class ProceduralBackgroundProvider:
 
 
 def default_providers() -> list[BackgroundProvider]:
-    return [ProceduralBackgroundProvider()]
+    """Flux on Replicate when a token is configured (env or Prefect block), then procedural."""
+    from blocks.credentials import replicate_credentials
+    from novaavatar.settings import get_settings
+    from tasks.background.flux import FluxBackgroundProvider
+
+    s = get_settings()
+    token, base_url = replicate_credentials(
+        s.replicate_api_token, s.replicate_base_url, s.replicate_credentials_block
+    )
+    flux = FluxBackgroundProvider(
+        token,
+        model=s.flux_model,
+        base_url=base_url,
+        candidates=s.background_candidates,
+        style=s.background_style,
+        timeout_s=s.replicate_timeout,
+        deadline_s=s.replicate_deadline,
+    )
+    return [flux, ProceduralBackgroundProvider()]

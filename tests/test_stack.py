@@ -1,0 +1,168 @@
+"""The whole local stack on 127.0.0.1: a real Prefect server, the cpu and gpu pools, the
+deployments from prefect.yaml and one process worker per pool, as ``make up`` starts them."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from novaavatar import manifests
+from novaavatar.domain import ReviewState
+from novaavatar.settings import load_settings
+from novaavatar.stack import Stack
+from novaavatar.store import get_store
+
+# Bounded: the server, two workers and two flow runs on 2 cores take about a minute.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(230)]
+
+EXPECTED = {
+    "scrape-content": "cpu",
+    "produce-video": "cpu",
+    "produce-batch": "cpu",
+    "render-avatar": "gpu",
+    "export-approved": "cpu",
+    "manual-create": "cpu",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    s = Stack(
+        home=home,
+        port=_free_port(),
+        review_port=_free_port(),
+        ui=False,
+        settings=load_settings(storage_path=home / "storage"),
+        extra_env={
+            "AVATAR_BACKEND": "omniavatar",  # a GPU backend: produce sends the avatar to the gpu pool
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+            "PREFECT_LOGGING_LEVEL": "INFO",
+        },
+    )
+    try:
+        s.up(scrape=True, review=False)
+        yield s
+    finally:
+        s.down()
+        for name in ("server", "worker-cpu", "worker-gpu"):
+            assert s.running_pid(s.component(name)) is None, f"{name} still runs"
+
+
+def _wait_final(stack: Stack, run_id: UUID, timeout_s: float = 150) -> Any:
+    deadline = time.monotonic() + timeout_s
+    with stack.client() as client:
+        while time.monotonic() < deadline:
+            run = client.read_flow_run(run_id)
+            if run.state is not None and run.state.is_final():
+                return run
+            time.sleep(0.5)
+    logs = "\n".join(p.read_text()[-3000:] for p in sorted(stack.log_dir.glob("worker-*.log")))
+    raise AssertionError(f"flow run {run_id} did not finish in {timeout_s} s\n{logs}")
+
+
+def _flow_runs(stack: Stack, flow: str) -> list[Any]:
+    """The runs of ``flow`` that started or were asked for now (not the schedule's future ones)."""
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    with stack.client() as client:
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow])))
+    return [r for r in runs if r.auto_scheduled is not True]
+
+
+def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        stack.prefect(*args), cwd=stack.root, env=stack.env(), capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_pools_deployments_and_the_scrape_schedule(stack: Stack) -> None:
+    with stack.client() as client:
+        pools = {p: client.read_work_pool(p) for p in ("cpu", "gpu")}
+        assert all(p.type == "process" for p in pools.values())
+        assert pools["gpu"].concurrency_limit == 1
+        for flow, pool in EXPECTED.items():
+            dep = client.read_deployment_by_name(f"{flow}/default")
+            assert dep.work_pool_name == pool, flow
+            assert dep.enforce_parameter_schema, flow
+            # prefect.yaml holds no path; the deployer's NOVAAVATAR_HOME is filled in
+            assert dep.pull_steps == [
+                {"prefect.deployments.steps.set_working_directory": {"directory": str(stack.root)}}
+            ]
+        schedules = client.read_deployment_by_name("scrape-content/default").schedules
+    assert [s.schedule.cron for s in schedules] == ["0 * * * *"]
+    assert all(s.active for s in schedules)
+
+
+def test_produce_video_renders_on_the_gpu_pool_and_lands_in_review(stack: Stack) -> None:
+    scrapes = _flow_runs(stack, "scrape-content")
+    assert scrapes, "make up triggers a first scrape"
+    assert _wait_final(stack, scrapes[0].id).state.is_completed()
+    store = get_store(stack.settings)
+    item_id = store.get_json("items/latest.json")["ids"][0]
+
+    out = _cli(
+        stack, "deployment", "run", "produce-video/default",
+        "-p", f"item_id={item_id}", "-p", "duration_s=15", "-p", "aspect=1:1",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    run_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out.stdout).group(1))  # type: ignore[union-attr]
+    produce = _wait_final(stack, run_id)
+    assert produce.state.is_completed(), produce.state.message
+
+    renders = _flow_runs(stack, "render-avatar")
+    assert len(renders) == 1, "the avatar stage ran as its own flow run"
+    render = renders[0]
+    assert render.work_pool_name == "gpu" and render.state.is_completed()
+    with stack.client() as client:  # a sub-run of the produce run
+        assert client.read_task_run(render.parent_task_run_id).flow_run_id == produce.id
+
+    (m,) = manifests.queue(store, ReviewState.PENDING)
+    assert m.item.id == item_id and m.flow_run_id == str(produce.id)
+    assert m.final is not None and m.stages["avatar"].provider == "lite"
+    assert store.exists(m.final.key)
+
+
+def test_a_wrong_or_missing_parameter_is_a_schema_error(stack: Stack) -> None:
+    wrong = _cli(
+        stack,
+        "deployment",
+        "run",
+        "produce-video/default",
+        "-p",
+        "item_id=x",
+        "-p",
+        "duration_s=abc",
+    )
+    assert wrong.returncode != 0
+    assert "Validation failed for field 'duration_s'" in " ".join(
+        (wrong.stdout + wrong.stderr).split()
+    )
+    missing = _cli(stack, "deployment", "run", "produce-video/default", "-p", "style=casual")
+    assert missing.returncode != 0
+    assert "item_id" in missing.stdout + missing.stderr
+
+
+def test_up_again_reuses_every_process(stack: Stack, tmp_path: Path) -> None:
+    before = {c.name: stack.running_pid(c) for c in stack.components()[:3]}
+    assert all(before.values())
+    stack.up(scrape=True, review=False, echo=lambda *_: None)
+    after = {c.name: stack.running_pid(c) for c in stack.components()[:3]}
+    assert after == before
+    assert len(_flow_runs(stack, "scrape-content")) == 1, "no second first-scrape"
