@@ -7,6 +7,7 @@ from prefect.artifacts import create_table_artifact
 
 from novaavatar.domain import ContentItem
 from novaavatar.logs import run_settings
+from novaavatar.settings import get_settings
 from novaavatar.store import get_store
 
 
@@ -27,7 +28,14 @@ def fetch_sources(
     return result.items, result.errors, result.used_sample
 
 
-@flow(name="scrape-content", flow_run_name="scrape {sources}", log_prints=True)
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    sources = flow_run.parameters.get("sources") or []
+    return f"scrape {len(sources)} sources" if sources else "scrape configured sources"
+
+
+@flow(name="scrape-content", flow_run_name=_run_name, log_prints=True)
 def scrape_content(
     sources: list[str] | None = None, keywords: list[str] | None = None, limit: int = 20
 ) -> list[ContentItem]:
@@ -57,4 +65,34 @@ def scrape_content(
         description=f"{len(items)} items; {len(errors)} failed sources",
     )
     print(f"{len(items)} items scraped ({len(errors)} sources failed)")
+    if settings.auto_produce_threshold is not None:
+        auto_produce(items, settings.auto_produce_threshold, settings.auto_produce_max)
     return items
+
+
+def auto_produce(items: list[ContentItem], threshold: float, cap: int) -> list[str]:
+    """Produce, without a click, the items scoring at least ``threshold`` that have no video
+    yet (at most ``cap`` per run), with the default options from the settings."""
+    from flows.produce import produce_batch
+    from novaavatar.domain import ProduceOptions, VideoManifest, video_id_for
+
+    s = get_settings()
+    store = get_store(s)
+    options = ProduceOptions.model_validate(
+        dict(style=s.default_style, duration_s=s.default_duration, aspect=s.default_aspect,
+             voice=s.tts_voice)
+    )  # fmt: skip
+    chosen = [
+        i.id
+        for i in items
+        if i.score >= threshold
+        and not store.exists(VideoManifest.key_for(video_id_for(i, options)))
+    ][:cap]
+    if not chosen:
+        print(f"auto-produce: no new item scores {threshold} or more")
+        return []
+    print(f"auto-produce: {len(chosen)} item(s) at or above {threshold}")
+    return produce_batch(
+        item_ids=chosen, top=len(chosen), style=options.style, duration_s=options.duration_s,
+        aspect=options.aspect, voice=options.voice,
+    )  # fmt: skip

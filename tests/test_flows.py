@@ -119,3 +119,20 @@ def test_regenerate_reruns_only_the_stage_and_what_depends_on_it(store) -> None:
     assert m.final is not None and first.final is not None and m.final.key != first.final.key
     assert store.exists(first.final.key)  # the earlier take is kept, not overwritten
     assert "background-t1.png" in m.stages["background"].keys[0]
+
+
+def test_scrape_auto_produces_items_above_the_threshold(
+    store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.scrape import scrape_content
+    from novaavatar.settings import get_settings
+
+    monkeypatch.setenv("AUTO_PRODUCE_THRESHOLD", "0")
+    monkeypatch.setenv("AUTO_PRODUCE_MAX", "1")
+    monkeypatch.setenv("DEFAULT_DURATION", "15")
+    get_settings.cache_clear()
+    items = scrape_content(sources=[], limit=3)
+    made = manifests.queue(store)
+    assert len(made) == 1 and made[0].item.id == items[0].id  # the cap holds
+    scrape_content(sources=[], limit=3)
+    assert len(manifests.queue(store)) == 2  # the next run takes the next new item
