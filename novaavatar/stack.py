@@ -135,24 +135,10 @@ class Stack:
             )
             for pool in POOLS
         ]
+        from review_app.launch import command as review_command
+
         review = Component(
-            "review",
-            (
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(REVIEW_APP),
-                "--server.address",
-                self.host,
-                "--server.port",
-                str(self.review_port),
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ),
-            "streamlit run",
+            "review", tuple(review_command(self.review_port, self.host)), "streamlit run"
         )
         return [server, *workers, review]
 

@@ -6,7 +6,6 @@ J next · K previous · G regenerate the chosen stage · Esc leaves the note fie
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any, Literal
 
 import pandas as pd
@@ -192,12 +191,10 @@ def player(store: ArtifactStore, m: VideoManifest) -> None:
     except (NovaAvatarError, OSError) as e:
         st.error(f"The video file is missing from the store: {e}")
         return
-    subtitles = None
-    with contextlib.suppress(NovaAvatarError, OSError):
-        subtitles = store.materialize(m.final.vtt_key)
+    # Captions are burned into the picture; a subtitle track on top would show them twice.
     # A portrait video as wide as its column would push everything below the fold.
     width: int | Literal["stretch"] = {"9:16": 320, "1:1": 420}.get(m.options.aspect, "stretch")
-    st.video(path, subtitles=subtitles, width=width)
+    st.video(path, width=width)
     f = m.final
     st.caption(
         f"{f.duration_s:.1f} s · {f.width}×{f.height} · {f.fps:g} fps · {f.size_bytes / 1e6:.1f} MB"
