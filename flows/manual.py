@@ -92,7 +92,7 @@ def manual_create(
 ) -> str:
     """Render an uploaded portrait (or the built-in presenter) speaking uploaded audio or
     the given text (spoken by the TTS); the video enters the review queue."""
-    from flows.produce import _collect, _submit, render_config, with_results
+    from flows.produce import _collect, _submit, ensure_render_limit, render_config, with_results
     from tasks.speech import espeak
 
     if not title.strip():
@@ -119,6 +119,7 @@ def manual_create(
     vid = video_id_for(item, options)
     cfg = render_config(settings)
     opts = with_results(settings)
+    ensure_render_limit(settings)
     script = VideoScript(
         text=(text or "").strip() or title.strip(),
         style="professional",

@@ -67,6 +67,19 @@ def provider_fingerprint(s: Settings) -> str:
     return ",".join(out)
 
 
+def ensure_render_limit(settings: Settings) -> None:
+    """A Prefect tag concurrency limit: at most MAX_CONCURRENT_JOBS renders at once,
+    across every worker (not a home-made semaphore)."""
+    from prefect.client.orchestration import get_client
+
+    from tasks.common import RENDER_TAG
+
+    with get_client(sync_client=True) as client:
+        client.create_concurrency_limit(
+            tag=RENDER_TAG, concurrency_limit=settings.max_concurrent_jobs
+        )
+
+
 def with_results(settings: Settings) -> dict[str, Any]:
     """Task options that persist results next to the artifacts, so reruns hit the cache.
 
@@ -294,6 +307,7 @@ def produce_video(
     takes, regenerated_by = _next_takes(store, video_id_for(item, options), regenerate), None
     if regenerate:
         regenerated_by = reviewer
+    ensure_render_limit(settings)
     pending = _submit(item, options, cfg, with_results(settings), takes)
     manifest = _collect(pending, options, cfg, takes, regenerated_by)
     if manifest.state is ReviewState.FAILED:
@@ -334,6 +348,7 @@ def produce_batch(
         raise InputError("no items to produce: run `novaavatar scrape` first")
     cfg = render_config(settings)
     opts = with_results(settings)
+    ensure_render_limit(settings)
     pending = []
     for item_id in item_ids:
         try:

@@ -19,6 +19,20 @@ from novaavatar.store import ArtifactStore, store_from_uri
 STAGE_CACHE = INPUTS + TASK_SOURCE
 STAGE_RETRIES = 2
 STAGE_RETRY_DELAYS = [2, 10]
+# The heavy stages carry this tag; a Prefect tag concurrency limit of MAX_CONCURRENT_JOBS
+# on it bounds how many render at once across every worker and process.
+RENDER_TAG = "novaavatar-render"
+
+
+def job_timeout() -> float:
+    """JOB_TIMEOUT in seconds, read when the tasks are defined (default when unset/invalid)."""
+    from novaavatar.errors import SettingsError
+    from novaavatar.settings import get_settings
+
+    try:
+        return float(get_settings().job_timeout)
+    except SettingsError:  # the CLI and flows report bad settings themselves
+        return 1800.0
 
 
 def stage_key(video_id: str, name: str) -> str:

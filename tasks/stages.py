@@ -29,9 +29,11 @@ from novaavatar.errors import InputError
 from novaavatar.providers import Provider, run_chain
 from tasks import background, script, speech
 from tasks.common import (
+    RENDER_TAG,
     STAGE_CACHE,
     STAGE_RETRIES,
     STAGE_RETRY_DELAYS,
+    job_timeout,
     retry_unless_bad_input,
     stage_run,
 )
@@ -83,6 +85,7 @@ def run_providers(
 
 
 _stage = dict(
+    timeout_seconds=job_timeout(),
     retries=STAGE_RETRIES,
     retry_delay_seconds=STAGE_RETRY_DELAYS,
     retry_condition_fn=retry_unless_bad_input,
@@ -183,7 +186,7 @@ def synthesize_speech(
     )
 
 
-@task(name="render-avatar", task_run_name="avatar {video_id}", **_stage)  # type: ignore[call-overload]
+@task(name="render-avatar", task_run_name="avatar {video_id}", tags=[RENDER_TAG], **_stage)  # type: ignore[call-overload]
 def render_avatar(
     image: GeneratedImage,
     audio: GeneratedAudio,
@@ -226,7 +229,7 @@ def render_avatar(
     )
 
 
-@task(name="compose-video", task_run_name="compose {video_id}", **_stage)  # type: ignore[call-overload]
+@task(name="compose-video", task_run_name="compose {video_id}", tags=[RENDER_TAG], **_stage)  # type: ignore[call-overload]
 def compose_video(
     avatar: AvatarVideo,
     audio: GeneratedAudio,

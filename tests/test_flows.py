@@ -13,7 +13,7 @@ from novaavatar.media import extract_frame, probe
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def _scrape(n: int = 3) -> list[str]:
+def _scrape(n: int = 4) -> list[str]:
     from flows.scrape import scrape_content
 
     return [i.id for i in scrape_content(sources=[], limit=n)]
@@ -23,17 +23,40 @@ def _stage_stamps(store, video_id: str) -> dict[str, bytes]:
     return {k: store.get_bytes(k) for k in store.list(f"videos/{video_id}/stages")}
 
 
-def test_batch_produces_reviewable_videos_and_rerun_is_cached(store, storage: Path) -> None:
-    from flows.produce import produce_batch
+def _render_spans(names: set[str]) -> list[tuple[float, float]]:
+    from prefect.client.orchestration import get_client
 
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs()
+    return [
+        (r.start_time.timestamp(), r.end_time.timestamp())
+        for r in runs
+        if r.name in names and r.start_time and r.end_time
+    ]
+
+
+def test_batch_produces_reviewable_videos_and_rerun_is_cached(
+    store, storage: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.produce import produce_batch
+    from novaavatar.settings import get_settings
+
+    monkeypatch.setenv("MAX_CONCURRENT_JOBS", "1")
+    get_settings.cache_clear()
     ids = _scrape()
-    # one good item, one unknown id: the batch goes on without it
+    # two good items, one unknown id: the batch goes on without it
     state = produce_batch(
-        item_ids=[ids[0], "item-doesnotexist"], duration_s=15, aspect="16:9", return_state=True
+        item_ids=[ids[0], "item-doesnotexist", ids[3]],
+        duration_s=15,
+        aspect="16:9",
+        return_state=True,
     )
     assert state.is_completed()
     videos = state.result()
-    assert len(videos) == 1
+    assert len(videos) == 2
+    # MAX_CONCURRENT_JOBS=1 is a Prefect tag limit: the two renders never overlapped
+    spans = sorted(_render_spans({f"avatar {v}" for v in videos}))
+    assert len(spans) == 2 and spans[0][1] <= spans[1][0] + 0.05, spans
     m, _ = manifests.load(store, videos[0])
     assert m.state is ReviewState.PENDING and m.final is not None and m.quality is not None
     assert {"script", "background", "speech", "avatar", "compose", "quality"} <= set(m.stages)
@@ -51,7 +74,7 @@ def test_batch_produces_reviewable_videos_and_rerun_is_cached(store, storage: Pa
 
     before = _stage_stamps(store, m.video_id)
     again = produce_batch(item_ids=[ids[0]], duration_s=15, aspect="16:9")
-    assert again == videos
+    assert again == videos[:1]
     assert _stage_stamps(store, m.video_id) == before  # no stage ran again
 
 
