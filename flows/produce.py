@@ -59,7 +59,12 @@ def provider_fingerprint(s: Settings) -> str:
         "background": background.default_providers(),
         "speech": speech.default_providers(),
     }
-    models = {"openai": s.openai_model, "flux": s.flux_model}
+    models = {
+        "openai": s.openai_model,
+        "flux": f"{s.flux_model}:{s.background_style}:{s.background_candidates}",
+        "openai-tts": f"{s.openai_tts_model}:{s.openai_tts_voice}",
+        "dia": f"{s.dia_model_path}:{s.dia_seed}:{s.dia_reference_audio}",
+    }
     out = []
     for stage, chain in chains.items():
         first = next((p.name for p in chain if p.available()), "none")

@@ -143,17 +143,54 @@ def produce(
 def speak(
     text: Annotated[str, typer.Option(help="What to say.")],
     out: Annotated[Path, typer.Option(help="Output .wav (16 kHz mono).")],
-    voice: VoiceOpt = "en-us",
+    voice: Annotated[
+        str,
+        typer.Option(help="eSpeak NG voice (en-us, de, fr...) or, for openai, alloy, nova..."),
+    ] = "en-us",
     speed: Annotated[int, typer.Option(help="Words per minute (80–450).")] = 165,
+    backend: Annotated[
+        str | None,
+        typer.Option(help="auto, dia, openai or espeak (default: TTS_BACKEND, else auto)."),
+    ] = None,
+    reference_audio: Annotated[
+        Path | None, typer.Option(help="5–15 s clip of a voice for Dia to clone.")
+    ] = None,
+    reference_text: Annotated[
+        str | None, typer.Option(help="What the reference clip says (with --reference-audio).")
+    ] = None,
 ) -> None:
-    """Speak text with eSpeak NG; writes the wav and a .json of word/phoneme timings."""
-    from tasks.speech import EspeakProvider
+    """Speak text (Dia, OpenAI TTS or eSpeak NG); writes the wav and a .json of timings."""
+    from novaavatar.errors import InputError
+    from novaavatar.providers import run_chain
+    from novaavatar.settings import load_settings
+    from tasks.speech import default_providers
 
-    result = EspeakProvider().speak(text, voice, speed, out)
+    overrides: dict[str, object] = {}
+    if backend is not None:
+        if backend not in ("auto", "dia", "openai", "espeak"):
+            raise InputError(f"--backend {backend!r}: choose auto, dia, openai or espeak")
+        overrides["tts_backend"] = backend
+    if (reference_audio is None) != (reference_text is None):
+        raise InputError("--reference-audio and --reference-text go together: give both")
+    if reference_audio is not None:
+        if backend not in (None, "dia"):
+            raise InputError(f"--reference-audio clones a voice with Dia, not --backend {backend}")
+        if not reference_audio.is_file():
+            raise InputError(f"reference audio {reference_audio} does not exist")
+        overrides |= {
+            "tts_backend": "dia",
+            "dia_reference_audio": reference_audio,
+            "dia_reference_text": reference_text,
+        }
+    settings = load_settings(**overrides)
+    result, provider = run_chain(
+        "speech", default_providers(settings), lambda p: p.speak(text, voice, speed, out)
+    )
     timings = out.with_suffix(".json")
     timings.write_text(
         json.dumps(
             {
+                "provider": provider.name,
                 "voice": result.voice,
                 "duration_s": result.duration_s,
                 "words": [w.model_dump() for w in result.words],
@@ -162,7 +199,10 @@ def speak(
             indent=2,
         )
     )
-    typer.echo(f"{out}  {result.duration_s:.2f} s, {len(result.words)} words  (timings: {timings})")
+    typer.echo(
+        f"{out}  {result.duration_s:.2f} s, {len(result.words)} words, {provider.name} "
+        f"({result.voice})  (timings: {timings})"
+    )
 
 
 @app.command()

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 
@@ -101,10 +101,48 @@ class Settings(BaseSettings):
     )
 
     # --- speech --------------------------------------------------------------------------
+    tts_backend: Literal["auto", "dia", "openai", "espeak"] = Field(
+        default="auto",
+        description="auto: Dia if DIA_MODEL_PATH, then OpenAI if OPENAI_API_KEY, then eSpeak NG.",
+    )
     tts_voice: str = Field(default="en-us", description="eSpeak NG voice name.")
     tts_speed: int = Field(default=165, ge=80, le=450, description="Words per minute for eSpeak.")
     sample_rate: Literal[16000] = Field(default=16000, description="Speech sample rate (Hz).")
-    dia_model_path: Path | None = None
+    dia_model_path: Path | None = Field(
+        default=None, description="Local Dia checkpoint folder (published layout); never fetched."
+    )
+    dia_codec_path: Path | None = Field(
+        default=None, description="Local DAC codec folder, when the checkpoint names a Hub id."
+    )
+    dia_device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    dia_dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        default="auto", description="auto: bfloat16 on a GPU that has it, else float32."
+    )
+    dia_seed: int = Field(default=0, ge=0, description="Same text + seed → same voice and audio.")
+    dia_guidance_scale: float = Field(default=3.0, ge=1, le=10, description="CFG scale.")
+    dia_temperature: float = Field(default=1.8, gt=0, le=3)
+    dia_top_p: float = Field(default=0.90, gt=0, le=1)
+    dia_top_k: int = Field(default=45, ge=1, le=1024)
+    dia_max_new_tokens: int = Field(
+        default=3072, ge=24, le=8192, description="Cap on decoder steps per chunk (86 ≈ 1 s)."
+    )
+    dia_reference_audio: Path | None = Field(
+        default=None, description="5–15 s clip of the voice to clone (with DIA_REFERENCE_TEXT)."
+    )
+    dia_reference_text: str = Field(
+        default="", validate_default=True, description="What the reference clip says."
+    )
+    openai_tts_model: Literal["tts-1", "tts-1-hd", "gpt-4o-mini-tts"] = "gpt-4o-mini-tts"
+    openai_tts_voice: Literal[
+        "alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer",
+        "verse",
+    ] = "alloy"  # fmt: skip
+    openai_tts_format: Literal["wav", "pcm", "mp3"] = "wav"
+    openai_tts_instructions: str = Field(
+        default="", description="Tone for gpt-4o-mini-tts, e.g. 'a calm news anchor'."
+    )
+    openai_tts_timeout: float = Field(default=60, ge=1, le=600, description="Seconds per request.")
+    openai_tts_max_retries: int = Field(default=2, ge=0, le=10)
 
     # --- avatar / OmniAvatar -------------------------------------------------------------
     avatar_fps: int = Field(default=25, ge=10, le=60)
@@ -160,6 +198,16 @@ class Settings(BaseSettings):
     def _style(cls, v: str) -> str:
         if v not in SCRIPT_STYLES:
             raise ValueError(f"choose one of {', '.join(SCRIPT_STYLES)}")
+        return v
+
+    @field_validator("dia_reference_text")
+    @classmethod
+    def _reference_pair(cls, v: str, info: ValidationInfo) -> str:
+        if (info.data.get("dia_reference_audio") is None) != (not v.strip()):
+            raise ValueError(
+                "DIA_REFERENCE_AUDIO and DIA_REFERENCE_TEXT go together: set the clip and the "
+                "words it says, or neither"
+            )
         return v
 
     @field_validator("rss_feeds", "reviewers", mode="before")

@@ -38,6 +38,7 @@ from tasks.common import (
     stage_run,
 )
 from tasks.speech import espeak
+from tasks.speech.audio import native_wav_path
 
 # Stages a reviewer can regenerate; each new "take" gets new file names and a new cache key.
 REGENERABLE = ("script", "background", "speech", "avatar")
@@ -168,7 +169,11 @@ def synthesize_speech(
             ),
         )
         run.provider = provider.name
+        run.detail = result.voice
         key = run.put_file(take_name("speech.wav", take), out, "audio/wav")
+        native = native_wav_path(out)  # Dia's 44.1 kHz / OpenAI's 24 kHz, for the final mix
+        if native.is_file():
+            run.put_file(take_name("speech-native.wav", take), native, "audio/wav")
         timings = {
             "words": [w.model_dump() for w in result.words],
             "phonemes": [p.model_dump() for p in result.phonemes],

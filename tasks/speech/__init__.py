@@ -1,17 +1,25 @@
-"""Speech stage: text → 16 kHz mono wav with word and phoneme timings."""
+"""Speech stage: text → 16 kHz mono wav with word and phoneme timings.
+
+The chain is Dia (a local model) → OpenAI TTS (a key) → eSpeak NG (always); ``TTS_BACKEND``
+forces one. eSpeak reports its own timings; the others get theirs from ``tasks.speech.align``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import soundfile as sf
 import soxr
 
 from novaavatar.domain import SPEECH_SAMPLE_RATE, PhonemeTiming, WordTiming
+from novaavatar.errors import SettingsError
 from tasks.speech import espeak
+
+if TYPE_CHECKING:
+    from novaavatar.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,9 @@ class SpeechOutput:
 
 
 class SpeechProvider(Protocol):
+    """Speaks ``text`` into ``out_wav`` (16 kHz mono) with word and phoneme timings; a provider
+    whose native rate differs also writes ``<stem>-native.wav`` beside it."""
+
     name: str
 
     def available(self) -> bool: ...
@@ -58,5 +69,58 @@ class EspeakProvider:
         return SpeechOutput(duration_s=duration, words=words, phonemes=phonemes, voice=voice)
 
 
-def default_providers() -> list[SpeechProvider]:
-    return [EspeakProvider()]
+def default_providers(settings: Settings | None = None) -> list[SpeechProvider]:
+    """Dia when DIA_MODEL_PATH is set, then OpenAI TTS when OPENAI_API_KEY is set, then eSpeak
+    NG; ``TTS_BACKEND`` keeps only the one it names. Nothing heavy is imported here."""
+    from novaavatar.settings import get_settings
+    from tasks.speech.dia import DiaOptions, DiaProvider
+    from tasks.speech.openai_tts import OpenAITTSOptions, OpenAITTSProvider
+
+    s = settings or get_settings()
+    backend = s.tts_backend
+    align_voice = s.tts_voice.partition("+")[0]
+    chain: list[SpeechProvider] = []
+    if backend in ("auto", "dia"):
+        if s.dia_model_path is None and backend == "dia":
+            raise SettingsError(
+                "TTS_BACKEND=dia needs DIA_MODEL_PATH: a local Dia checkpoint folder"
+            )
+        dia = None
+        if s.dia_model_path is not None:
+            dia = DiaOptions(
+                model_path=s.dia_model_path,
+                codec_path=s.dia_codec_path,
+                device=s.dia_device,
+                dtype=s.dia_dtype,
+                seed=s.dia_seed,
+                guidance_scale=s.dia_guidance_scale,
+                temperature=s.dia_temperature,
+                top_p=s.dia_top_p,
+                top_k=s.dia_top_k,
+                max_new_tokens=s.dia_max_new_tokens,
+                reference_audio=s.dia_reference_audio,
+                reference_text=s.dia_reference_text,
+                align_voice=align_voice,
+            )
+        chain.append(DiaProvider(dia))
+    if backend in ("auto", "openai"):
+        key = s.openai_api_key.get_secret_value() if s.openai_api_key else ""
+        if not key and backend == "openai":
+            raise SettingsError("TTS_BACKEND=openai needs OPENAI_API_KEY")
+        openai_opts = None
+        if key:
+            openai_opts = OpenAITTSOptions(
+                api_key=key,
+                model=s.openai_tts_model,
+                voice=s.openai_tts_voice,
+                response_format=s.openai_tts_format,
+                base_url=s.openai_base_url,
+                instructions=s.openai_tts_instructions,
+                timeout_s=s.openai_tts_timeout,
+                max_retries=s.openai_tts_max_retries,
+                align_voice=align_voice,
+            )
+        chain.append(OpenAITTSProvider(openai_opts))
+    if backend in ("auto", "espeak"):
+        chain.append(EspeakProvider())
+    return chain
