@@ -12,7 +12,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev,review]"
+	$(BIN)/python -m pip install -q -e ".[dev,review,bench]"
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create or update .venv with the project and its dev tools
@@ -32,8 +32,9 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP) ## Time each stage of one 30 s video, and a cached rerun
-	$(BIN)/python bench/bench_pipeline.py
+bench: $(STAMP) ## Stage times of one 30 s video + cached rerun; lite renderer vs moviepy
+	$(BIN)/python bench/bench_pipeline.py --runs 3
+	$(BIN)/python bench/bench_render.py
 
 up: $(STAMP) ## Start (or reuse) the Prefect server, pools, deployments, workers and review page
 	$(BIN)/python -m novaavatar.stack up

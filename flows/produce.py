@@ -169,7 +169,7 @@ def _submit(
     avatar = (
         avatar_stage()
         .with_options(**opts)
-        .submit(image, audio, options, vid, cfg, t.get("avatar", 0))
+        .submit(image, audio, options, vid, cfg, t.get("avatar", 0), script)
     )
     final = compose_video.with_options(**opts).submit(avatar, audio, script, vid, cfg)
     quality = check_quality.with_options(**opts).submit(final, audio, script, options, vid, cfg)
@@ -290,6 +290,7 @@ def produce_video(
     portrait_key: str | None = None,
     regenerate: list[str] | None = None,
     reviewer: str = "system",
+    layout: str = "studio",
 ) -> str:
     """Produce one scraped item into a video waiting for review; returns the video id.
 
@@ -305,6 +306,7 @@ def produce_video(
             aspect=aspect,
             voice=voice,
             portrait_key=portrait_key,
+            layout=layout,
         )
     )
     item = load_item(store, item_id)
@@ -336,6 +338,7 @@ def produce_batch(
     duration_s: float = 30,
     aspect: str = "9:16",
     voice: str = "en-us",
+    layout: str = "studio",
 ) -> list[str]:
     """Produce several items concurrently (the given ids, else the top scraped items).
 
@@ -345,7 +348,7 @@ def produce_batch(
     settings = run_settings()
     store = get_store(settings)
     options = ProduceOptions.model_validate(
-        dict(style=style, duration_s=duration_s, aspect=aspect, voice=voice)
+        dict(style=style, duration_s=duration_s, aspect=aspect, voice=voice, layout=layout)
     )
     if not item_ids:
         item_ids = latest_item_ids(store)[:top]
@@ -398,6 +401,7 @@ def regenerate_video(video_id: str, stages: list[str], reviewer: str) -> str:
     return produce_video(
         manifest.item.id, style=o.style, duration_s=o.duration_s, aspect=o.aspect,
         voice=o.voice, portrait_key=o.portrait_key, regenerate=stages, reviewer=reviewer,
+        layout=o.layout,
     )  # fmt: skip
 
 

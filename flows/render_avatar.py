@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
 from novaavatar.domain import (
@@ -21,6 +20,7 @@ from novaavatar.domain import (
     GeneratedImage,
     ProduceOptions,
     RenderConfig,
+    VideoScript,
 )
 from novaavatar.settings import Settings, get_settings
 from tasks.stages import render_avatar
@@ -69,19 +69,14 @@ def render_avatar_flow(
     video_id: str,
     cfg: RenderConfig,
     take: int = 0,
+    video_script: VideoScript | None = None,
 ) -> AvatarVideo:
     """Animate the presenter over the background on this worker; returns the AvatarVideo."""
     settings = get_settings()
-    progress = cast(
-        UUID,
-        create_progress_artifact(
-            progress=0.0, description=f"avatar {video_id}: {audio.duration_s:.1f} s of speech"
-        ),
-    )
+    # the stage task reports its own progress artifact while it renders
     video = render_avatar.with_options(**_stage_options(settings))(
-        image, audio, options, video_id, cfg, take
+        image, audio, options, video_id, cfg, take, video_script
     )
-    update_progress_artifact(progress, 100.0)
     print(f"avatar {video_id}: {video.key} ({video.provider}, {video.duration_s:.1f} s)")
     return video
 
@@ -93,14 +88,17 @@ def render_avatar_step(
     video_id: str,
     cfg: RenderConfig,
     take: int = 0,
+    video_script: VideoScript | None = None,
 ) -> AvatarVideo:
     """Render the avatar on the ``gpu`` pool when the backend needs a GPU and the deployment
     exists; in this process otherwise."""
     settings = get_settings()
     if avatar_backend(settings) in GPU_BACKENDS and gpu_deployment_id() is not None:
-        return _render_on_gpu_pool(image, audio, options, video_id, cfg, take, settings)
+        return _render_on_gpu_pool(
+            image, audio, options, video_id, cfg, take, video_script, settings
+        )
     return render_avatar.with_options(**_stage_options(settings))(
-        image, audio, options, video_id, cfg, take
+        image, audio, options, video_id, cfg, take, video_script
     )
 
 
@@ -111,6 +109,7 @@ def _render_on_gpu_pool(
     video_id: str,
     cfg: RenderConfig,
     take: int,
+    video_script: VideoScript | None,
     settings: Settings,
 ) -> AvatarVideo:
     from prefect.deployments import run_deployment
@@ -123,6 +122,7 @@ def _render_on_gpu_pool(
         video_id=video_id,
         cfg=cfg.model_dump(mode="json"),
         take=take,
+        video_script=video_script.model_dump(mode="json") if video_script else None,
     )
     run = cast(
         "FlowRun",
@@ -162,9 +162,10 @@ def dispatch_render_avatar(
     video_id: str,
     cfg: RenderConfig,
     take: int = 0,
+    video_script: VideoScript | None = None,
 ) -> AvatarVideo:
     """Run the avatar stage as a ``render-avatar`` flow run on the gpu pool and wait for it."""
-    return render_avatar_step(image, audio, options, video_id, cfg, take)
+    return render_avatar_step(image, audio, options, video_id, cfg, take, video_script)
 
 
 def avatar_stage(settings: Settings | None = None) -> Any:

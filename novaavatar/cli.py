@@ -27,6 +27,9 @@ StyleOpt = Annotated[
 DurationOpt = Annotated[float, typer.Option(help="Target length in seconds (15–90).")]
 AspectOpt = Annotated[str, typer.Option(help="9:16, 16:9 or 1:1.")]
 VoiceOpt = Annotated[str, typer.Option(help="eSpeak NG voice, e.g. en-us, en-gb, de, fr.")]
+LayoutOpt = Annotated[
+    str, typer.Option(help="studio (presenter in front), pip (window at the side) or full.")
+]
 
 
 def _prefect_defaults() -> None:
@@ -114,6 +117,7 @@ def produce(
     duration: DurationOpt = 30,
     aspect: AspectOpt = "9:16",
     voice: VoiceOpt = "en-us",
+    layout: LayoutOpt = "studio",
 ) -> None:
     """Produce videos for scraped items; they land in the review queue."""
     from flows.produce import load_item, produce_batch
@@ -122,7 +126,7 @@ def produce(
 
     # check the inputs here, so a mistake is one line and not a failed flow run
     ProduceOptions.model_validate(
-        dict(style=style, duration_s=duration, aspect=aspect, voice=voice)
+        dict(style=style, duration_s=duration, aspect=aspect, voice=voice, layout=layout)
     )
     _check_voice(voice)
     for item_id in item_ids or []:
@@ -135,6 +139,7 @@ def produce(
         duration_s=duration,
         aspect=aspect,
         voice=voice,
+        layout=layout,
     )
     _echo_videos(ids)
 
@@ -217,6 +222,10 @@ def render(
     timings: Annotated[
         Path | None, typer.Option(help="Timings .json from `speak` (else from the audio).")
     ] = None,
+    layout: LayoutOpt = "studio",
+    face_index: Annotated[
+        int | None, typer.Option(help="Which face of a group photo (0 = largest).")
+    ] = None,
 ) -> None:
     """Portrait + audio → a talking-presenter video (lite CPU renderer)."""
     import tempfile
@@ -240,7 +249,10 @@ def render(
         if bg is None:
             bg = Path(tmp) / "background.png"
             procedural_background(7, size).save(bg)
-        info = render_lite(bg, audio, phonemes, out, size=size, portrait=portrait)
+        info = render_lite(
+            bg, audio, phonemes, out, size=size, portrait=portrait, layout=layout,
+            face_index=face_index,
+        )  # fmt: skip
     typer.echo(f"{out}  {info.width}x{info.height}, {info.duration_s:.2f} s")
 
 

@@ -150,6 +150,9 @@ class AvatarVideo(_Frozen):
     fps: float
     duration_s: float
     provider: str = "lite"
+    captions_burnt: bool = Field(
+        default=False, description="captions and title already drawn (compose adds only sound)"
+    )
 
 
 class FinalVideo(_Frozen):
@@ -190,6 +193,8 @@ class ProduceOptions(_Frozen):
     aspect: Aspect = "9:16"
     voice: str = "en-us"
     portrait_key: StoreKey | None = None
+    layout: Literal["studio", "pip", "full"] = "studio"
+    caption_style: Literal["highlight", "plain", "none"] = "highlight"
 
     @field_validator("style", mode="before")
     @classmethod

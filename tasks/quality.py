@@ -1,9 +1,15 @@
-"""Quality checks on a finished video; the report goes into the manifest and the review page."""
+"""Quality checks on a finished video; the report goes into the manifest and the review page.
+
+Every check measures the final file itself (decoded frames, decoded audio, the SRT in the store),
+so it holds for any avatar provider. A check that cannot be measured fails; it never passes silently.
+"""
 
 from __future__ import annotations
 
-import itertools
+import re
+from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from novaavatar.domain import (
@@ -15,17 +21,122 @@ from novaavatar.domain import (
     QualityReport,
     VideoScript,
 )
-from novaavatar.media import extract_frame, probe, read_audio
+from novaavatar.media import iter_frames, measure_loudness, probe, read_audio
 from novaavatar.store import ArtifactStore
 
 SYNC_TOLERANCE_S = 0.25
 DURATION_TOLERANCE = 0.35  # ±35 % of the requested length
 SILENCE_DBFS = -45.0
+TARGET_LUFS = -16.0
+LUFS_TOLERANCE = 1.0
+MAX_TRUE_PEAK_DBTP = -1.0
+LIP_SYNC_MIN_R = 0.25  # |correlation| of the best mouth-like region with the speech envelope
+LIP_SYNC_MAX_OFFSET_S = 0.12  # about 3 frames at 25 fps: viewers notice more
+BLACK_LUMA = 16.0  # mean 8-bit luma of a black frame
+MAX_BLACK_S = 0.5
+MAX_FROZEN_S = 2.0
+FROZEN_CHANGE = 2.0  # no analysis cell changes its mean luma by this much: encoder noise only
+MIN_CAPTION_COVERAGE = 0.9
+
+ANALYSIS_WIDTH = 192  # frames are analysed scaled to this width, in luma only
+CELL = 6  # px of the analysis frame per motion cell
+_SRT_TIME = re.compile(r"(\d+):(\d\d):(\d\d)[,.](\d{3})\s*-->\s*(\d+):(\d\d):(\d\d)[,.](\d{3})")
 
 
-def _dbfs(x: np.ndarray) -> float:
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
-    return 20 * np.log10(max(rms, 1e-9))
+@dataclass(frozen=True)
+class FrameStats:
+    """What the frame checks need, from one decoding pass over the video."""
+
+    fps: float
+    cells: np.ndarray  # n × rows × cols mean luma per cell
+    mean_luma: np.ndarray  # n
+    change: np.ndarray  # n-1: largest per-cell mean luma change between consecutive frames
+
+
+def frame_stats(path: object, fps: float) -> FrameStats:
+    """Decode the video once at low resolution; per-frame cell lumas, brightness and change."""
+    cells, means = [], []
+    for gray in iter_frames(path, width=ANALYSIS_WIDTH, gray=True):  # type: ignore[arg-type]
+        h, w = gray.shape
+        cells.append(cv2.resize(gray, (w // CELL, h // CELL), interpolation=cv2.INTER_AREA))
+        means.append(float(gray.mean()))
+    arr = np.asarray(cells, dtype=np.float32)
+    change = np.abs(np.diff(arr, axis=0)).max(axis=(1, 2)) if len(arr) > 1 else np.zeros(0)
+    return FrameStats(fps=fps, cells=arr, mean_luma=np.asarray(means), change=change)
+
+
+def _longest_run(mask: np.ndarray) -> int:
+    best = run = 0
+    for v in mask:
+        run = run + 1 if v else 0
+        best = max(best, run)
+    return best
+
+
+def speech_envelope(samples: np.ndarray, rate: int, n_frames: int, fps: float) -> np.ndarray:
+    """Per-video-frame loudness of the speech in dB, floored 30 dB under its loudest frame."""
+    hop = rate / fps
+    idx = (np.arange(n_frames + 1) * hop).astype(int)
+    sq = np.concatenate([[0.0], np.cumsum(samples.astype(np.float64) ** 2)])
+    idx = np.minimum(idx, samples.size)
+    power = (sq[idx[1:]] - sq[idx[:-1]]) / np.maximum(idx[1:] - idx[:-1], 1)
+    db = 10 * np.log10(power + 1e-12)
+    return np.maximum(db, db.max() - 30.0)
+
+
+def _detrend(x: np.ndarray, width: int) -> np.ndarray:
+    """Remove what changes slower than ``width`` frames (head sway, fades) along axis 0."""
+    k = np.ones(width) / width
+    pad = np.pad(x, [(width // 2, width - 1 - width // 2)] + [(0, 0)] * (x.ndim - 1), mode="edge")
+    slow = np.apply_along_axis(lambda v: np.convolve(v, k, mode="valid"), 0, pad)
+    return x - slow
+
+
+def lip_sync(stats: FrameStats, envelope: np.ndarray) -> tuple[float, float]:
+    """(|r|, offset s): how well the most mouth-like region follows the speech, and at which lag.
+
+    The speaking mouth is the region whose brightness correlates best with the speech loudness;
+    the caption band (lowest 32 %) and the title strip (top 15 %) are left out, since captions
+    also come and go with the speech.
+    """
+    n = min(len(stats.cells), len(envelope))
+    if n < 3 * stats.fps:
+        return 0.0, 0.0
+    rows = stats.cells.shape[1]
+    cells = stats.cells[:n, int(0.15 * rows) : int(0.68 * rows)].reshape(n, -1).astype(np.float64)
+    width = max(3, round(stats.fps))
+    x = _detrend(cells, width)
+    e = _detrend(envelope[:n].astype(np.float64), width)
+    x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+    e = (e - e.mean()) / (e.std() + 1e-9)
+    max_lag = round(0.6 * stats.fps)
+    best_r, best_lag, best_cell = 0.0, 0, 0
+    for lag in range(-max_lag, max_lag + 1):
+        # lag > 0: the picture comes after the sound
+        a = x[lag:] if lag >= 0 else x[:lag]
+        b = e[: n - lag] if lag >= 0 else e[-lag:]
+        r = np.abs(a.T @ b) / len(b)
+        cell = int(np.argmax(r))
+        if r[cell] > best_r:
+            best_r, best_lag, best_cell = float(r[cell]), lag, cell
+    at_zero = float(abs(x[:, best_cell] @ e) / n)
+    return at_zero, best_lag / stats.fps
+
+
+def caption_coverage(srt: str, envelope: np.ndarray, fps: float) -> float:
+    """Share of the frames with speech (within 25 dB of the loudest) that show a caption."""
+    spans = []
+    for m in _SRT_TIME.finditer(srt):
+        g = [int(v) for v in m.groups()]
+        spans.append((g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000, g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000))  # fmt: skip
+    voiced = envelope > envelope.max() - 25.0
+    if not voiced.any():
+        return 0.0
+    t = (np.arange(len(envelope)) + 0.5) / fps
+    shown = np.zeros(len(envelope), dtype=bool)
+    for a, b in spans:
+        shown |= (t >= a) & (t < b)
+    return float((shown & voiced).sum() / voiced.sum())
 
 
 def assess(
@@ -63,34 +174,65 @@ def assess(
         round(drift, 3),
         f"video and speech lengths differ by ≤ {SYNC_TOLERANCE_S} s",
     )
-    ratio = audio.duration_s / video_script.target_duration_s
+    ratio = info.duration_s / video_script.target_duration_s
+    if video_script.provider == "manual":  # the upload or typed text sets the length
+        add("duration", True, round(info.duration_s, 2), "manual creation: no target length")
+    else:
+        add(
+            "duration",
+            abs(ratio - 1) <= DURATION_TOLERANCE,
+            round(info.duration_s, 2),
+            f"target {video_script.target_duration_s:g} s ±{DURATION_TOLERANCE:.0%}",
+        )
     add(
-        "duration",
-        abs(ratio - 1) <= DURATION_TOLERANCE,
-        round(audio.duration_s, 2),
-        f"target {video_script.target_duration_s:g} s ±{DURATION_TOLERANCE:.0%}",
+        "grounding",
+        not video_script.ungrounded,
+        len(video_script.ungrounded),
+        "; ".join(video_script.ungrounded)[:500]
+        or "every number, name and quote is in the sources",
     )
-    samples = read_audio(path)
-    level = _dbfs(samples)
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    rate = 16000
+    samples = read_audio(path, rate) if info.has_audio else np.zeros(0, np.float32)
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
+    level = 20 * np.log10(max(rms, 1e-9))
+    add("audio_level", level > SILENCE_DBFS, round(level, 1), f"speech RMS above {SILENCE_DBFS} dBFS")  # fmt: skip
+    # BS.1770 at the file's own rate: resampling to 16 kHz would hide true peaks
+    loud = (
+        measure_loudness(read_audio(path, 48000), 48000)
+        if info.has_audio
+        else measure_loudness(samples, rate)
+    )
+    lufs = round(loud.integrated_lufs, 1) if np.isfinite(loud.integrated_lufs) else None
     add(
-        "audio_level",
-        level > SILENCE_DBFS,
-        round(level, 1),
-        f"speech RMS above {SILENCE_DBFS} dBFS",
+        "loudness",
+        lufs is not None and abs(lufs - TARGET_LUFS) <= LUFS_TOLERANCE,
+        lufs,
+        f"integrated {TARGET_LUFS:g} ±{LUFS_TOLERANCE:g} LUFS",
     )
-    add("audio_clipping", peak < 0.999, round(peak, 3), "no clipped samples")
-    times = [info.duration_s * f for f in (0.2, 0.5, 0.8)]
-    frames = [extract_frame(path, t).astype(np.float32) for t in times]
-    brightness = min(float(f.mean()) for f in frames)
-    add("not_black", brightness > 12, round(brightness, 1), "frames are not black")
-    motion = max(float(np.abs(a - b).mean()) for a, b in itertools.pairwise(frames))
-    add("not_frozen", motion > 0.05, round(motion, 3), "frames change over time")
-    covered = sum(w.end - w.start for w in audio.words)
+    tp = round(loud.true_peak_dbtp, 1) if np.isfinite(loud.true_peak_dbtp) else None
+    add("true_peak", tp is None or tp <= MAX_TRUE_PEAK_DBTP, tp, f"true peak ≤ {MAX_TRUE_PEAK_DBTP:g} dBTP")  # fmt: skip
+
+    fps = info.fps if info.fps > 0 else 25.0
+    stats = frame_stats(path, fps)
+    n = len(stats.mean_luma)
+    black = _longest_run(stats.mean_luma < BLACK_LUMA) / fps
+    add("not_black", n > 0 and black <= MAX_BLACK_S, round(black, 2), f"no black stretch over {MAX_BLACK_S} s")  # fmt: skip
+    frozen = (_longest_run(stats.change < FROZEN_CHANGE) + 1) / fps if n > 1 else n / fps
+    add("not_frozen", n > 1 and frozen <= MAX_FROZEN_S, round(frozen, 2), f"the picture never stands still over {MAX_FROZEN_S} s")  # fmt: skip
+    envelope = speech_envelope(samples, rate, n, fps) if samples.size else np.zeros(n)
+    score, offset = lip_sync(stats, envelope) if samples.size and rms > 0 else (0.0, 0.0)
+    add(
+        "lip_sync",
+        score >= LIP_SYNC_MIN_R and abs(offset) <= LIP_SYNC_MAX_OFFSET_S,
+        round(score, 2),
+        f"mouth follows the speech: |r| ≥ {LIP_SYNC_MIN_R} (offset {offset:+.2f} s, at most ±{LIP_SYNC_MAX_OFFSET_S} s)",
+    )
+    srt = store.get_bytes(final.srt_key).decode("utf-8", "replace") if store.exists(final.srt_key) else ""  # fmt: skip
+    coverage = caption_coverage(srt, envelope, fps) if n and samples.size and rms > 0 else 0.0
     add(
         "captions",
-        bool(audio.words) and store.exists(final.srt_key),
-        len(audio.words),
-        f"word timings cover {covered:.1f} s of speech",
+        bool(audio.words) and coverage >= MIN_CAPTION_COVERAGE,
+        round(coverage, 2),
+        f"captions on screen for ≥ {MIN_CAPTION_COVERAGE:.0%} of the speech ({len(audio.words)} timed words)",
     )
     return QualityReport(checks=tuple(checks))

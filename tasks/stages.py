@@ -45,12 +45,12 @@ REGENERABLE = ("script", "background", "speech", "avatar")
 _VOICE_VARIANTS = ("", "+m3", "+f2", "+m7", "+f4", "+m1", "+f1")
 
 
-def take_name(name: str, take: int) -> str:
-    """``background.png`` for the first take, ``background-t2.png`` for the second..."""
-    if take == 0:
-        return name
+def output_name(name: str, *inputs: object) -> str:
+    """``background.png`` → ``background-1a2b3c4d.png``, named after what produced it, so a
+    regenerated take or a changed upstream stage never overwrites a file that a cached
+    result of another run still points to."""
     stem, dot, ext = name.rpartition(".")
-    return f"{stem}-t{take}{dot}{ext}"
+    return f"{stem}{stable_id('', *inputs, length=8)}{dot}{ext}"
 
 
 def voice_for_take(voice: str, take: int) -> str:
@@ -114,7 +114,7 @@ def write_script(
         run.detail = "; ".join([f"{result.word_count} words at {wps:.2f} words/s", *notes])
         path = run.workdir / "script.json"
         path.write_text(result.model_dump_json(indent=2))
-        run.put_file(take_name("script.json", take), path, "application/json")
+        run.put_file(output_name("script.json", item.id, options, take), path, "application/json")
     return result
 
 
@@ -139,7 +139,10 @@ def make_background(
         )
         run.provider = provider.name
         run.detail = "; ".join([*failed, *getattr(provider, "notes", [])])
-        key = run.put_file(take_name("background.png", take), out, "image/png")
+        name = output_name(
+            "background.png", video_script.scene_description, video_script.keywords, size, take
+        )
+        key = run.put_file(name, out, "image/png")
     return GeneratedImage(
         key=key,
         width=size[0],
@@ -170,17 +173,18 @@ def synthesize_speech(
         )
         run.provider = provider.name
         run.detail = result.voice
-        key = run.put_file(take_name("speech.wav", take), out, "audio/wav")
+        tag = stable_id("", video_script.text, options.voice, cfg.speech_speed, take, length=8)
+        key = run.put_file(f"speech{tag}.wav", out, "audio/wav")
         native = native_wav_path(out)  # Dia's 44.1 kHz / OpenAI's 24 kHz, for the final mix
         if native.is_file():
-            run.put_file(take_name("speech-native.wav", take), native, "audio/wav")
+            run.put_file(f"speech-native{tag}.wav", native, "audio/wav")
         timings = {
             "words": [w.model_dump() for w in result.words],
             "phonemes": [p.model_dump() for p in result.phonemes],
         }
         t = run.workdir / "timings.json"
         t.write_text(json.dumps(timings))
-        run.put_file(take_name("timings.json", take), t, "application/json")
+        run.put_file(f"timings{tag}.json", t, "application/json")
     return GeneratedAudio(
         key=key,
         duration_s=result.duration_s,
@@ -199,9 +203,25 @@ def render_avatar(
     video_id: str,
     cfg: RenderConfig,
     take: int = 0,
+    video_script: VideoScript | None = None,
 ) -> AvatarVideo:
-    """Animate the presenter over the background, lip-synced to the speech."""
+    """Animate the presenter over the background, lip-synced to the speech.
+
+    With the script, captions and title are drawn in the same pass (one encode for the
+    whole video); compose then only adds the levelled speech.
+    """
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
     from tasks.avatar.lite import render_lite
+
+    progress_id = create_progress_artifact(0.0, description=f"avatar {video_id}")
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        pct = 100.0 * done / max(total, 1)
+        if pct - last[0] >= 10 or done == total:  # a few updates, not one per frame
+            last[0] = pct
+            update_progress_artifact(progress_id, pct)  # type: ignore[arg-type]
 
     with stage_run(cfg.store_uri, video_id, "avatar") as run:
         store = run.store
@@ -216,13 +236,17 @@ def render_avatar(
             fps=cfg.fps,
             portrait=portrait,
             seed=image.seed + 7919 * take,
-            crf=max(cfg.crf - 5, 0),  # an intermediate: keep quality for the final encode
-            preset="ultrafast",
+            crf=cfg.crf,
+            preset=cfg.preset,
+            layout=options.layout,
+            words=audio.words if video_script is not None else None,
+            title=video_script.title if video_script is not None else "",
+            caption_style=options.caption_style,
+            progress=progress,
         )
         run.provider = "lite"
-        # named after its inputs, so a regenerated background or voice never overwrites
-        # the file a cached result of another take points to
-        tag = stable_id("", image.key, audio.key, take, length=8)
+        run.detail = f"layout {options.layout}"
+        tag = stable_id("", image.key, audio.key, options, take, video_script, length=8)
         key = run.put_file(f"avatar{tag}.mp4", out, "video/mp4")
     return AvatarVideo(
         key=key,
@@ -231,6 +255,7 @@ def render_avatar(
         fps=info.fps,
         duration_s=info.duration_s,
         provider="lite",
+        captions_burnt=info.captions_burnt,
     )
 
 
@@ -257,6 +282,7 @@ def compose_video(
             title=video_script.title,
             crf=cfg.crf,
             preset=cfg.preset,
+            burn_captions=not avatar.captions_burnt,
         )
         captions = build_captions(audio.words)
         srt, vtt = run.workdir / "captions.srt", run.workdir / "captions.vtt"

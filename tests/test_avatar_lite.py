@@ -9,17 +9,22 @@ import pytest
 import soundfile as sf
 from PIL import Image, ImageDraw, ImageFilter
 
-from novaavatar.domain import PhonemeTiming
+from novaavatar.domain import PhonemeTiming, WordTiming
 from novaavatar.errors import InputError
 from novaavatar.media import extract_frame, probe
 from tasks.avatar.lite import (
     BLINK_LEVELS,
+    LAYOUTS,
+    OPEN_LEVELS,
     IllustratedPresenter,
     PortraitPresenter,
     _quantise_mouth,
     blink_track,
     detect_face,
     lite_frames,
+    load_portrait,
+    locate_face,
+    make_presenter,
     mouth_track,
     render_lite,
     viseme_for,
@@ -228,3 +233,227 @@ def test_portrait_warp_with_given_face_box() -> None:
     assert shut.shape == wide.shape
     assert np.abs(shut.astype(int) - wide.astype(int)).mean() > 2
     assert np.abs(p.eye_state(1.0).astype(int) - p.eye_state(0.0).astype(int)).mean() > 2
+
+
+# --- mouth follows the audio -------------------------------------------------------------------
+
+
+def test_mouth_track_side_file_follows_phonemes(media: dict[str, Path]) -> None:
+    track_file = media["dir"] / "mouth.npy"
+    seen: list[tuple[int, int]] = []
+    render_lite(
+        media["bg"], media["audio"], PHONEMES, media["dir"] / "t.mp4", size=(128, 128),
+        preset="ultrafast", mouth_track_out=track_file, progress=lambda *a: seen.append(a),
+    )  # fmt: skip
+    assert seen[0] == (0, 50) and seen[-1] == (50, 50)
+    track = np.load(track_file)
+    assert track.shape == (50,)
+    assert track[:3].max() < 0.05  # silence at the start: closed
+    assert track[9] < 0.1  # the "m": lips together
+    assert track[18:23].min() > 0.6  # "A:": wide open
+    assert track[36:39].max() < track[20]  # "s": teeth nearly closed
+
+
+def test_mouth_follows_loudness_without_timings() -> None:
+    # 0.2 s bursts of sound with 0.2 s of silence between them, no phoneme timings
+    burst = np.r_[np.zeros(3200), 0.4 * np.sin(np.arange(3200) / 3)].astype(np.float32)
+    track = mouth_track([], 50, 25, np.tile(burst, 5))[:, 0]
+    quiet = [i for i in range(50) if (i // 5) % 2 == 0 and i % 5 == 2]
+    loud = [i for i in range(50) if (i // 5) % 2 == 1 and i % 5 == 2]
+    assert max(track[quiet]) < 0.15 and min(track[loud]) > 0.4
+
+
+# --- layouts -----------------------------------------------------------------------------------
+
+LAYOUT_SIZES = [(180, 320), (320, 180), (240, 240)]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("size", LAYOUT_SIZES)
+def test_every_layout_moves_the_mouth_above_the_captions(layout: str, size: tuple[int, int], media: dict[str, Path]) -> None:  # fmt: skip
+    w, h = size
+    presenter = make_presenter(size, layout)
+    base = presenter.compose_base(np.full((h, w, 3), 60, np.uint8))
+    closed = presenter.frame(base, (0, 2, 0, 0), 0, np.zeros(3)).astype(int)
+    opened = presenter.frame(base, (OPEN_LEVELS - 1, 2, 0, 0), 0, np.zeros(3)).astype(int)
+    diff = np.abs(closed - opened).sum(axis=2)
+    ys, xs = np.nonzero(diff > 30)
+    assert len(ys) > 5, "the mouth must visibly open"
+    assert ys.max() < 0.7 * h  # the mouth stays above the caption band
+    if layout == "pip":  # a small window on the right; the background dominates
+        assert xs.min() > w / 2 - 0.1 * w
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_portrait_layouts(layout: str, media: dict[str, Path]) -> None:
+    path = media["dir"] / "face.png"
+    synthetic_face().save(path)
+    frames = list(lite_frames(media["bg"], PHONEMES, 1.0, size=(180, 320), portrait=path, layout=layout))  # fmt: skip
+    assert len(frames) == 25 and frames[0].shape == (320, 180, 3)
+    img = np.asarray(load_portrait(path))
+    presenter = make_presenter((180, 320), layout, img)
+    base = presenter.compose_base(np.full((320, 180, 3), 60, np.uint8))
+    closed = presenter.frame(base, (0, 2, 0, 0), 0, np.zeros(3)).astype(int)
+    opened = presenter.frame(base, (OPEN_LEVELS - 1, 2, 0, 0), 0, np.zeros(3)).astype(int)
+    ys, _xs = np.nonzero(np.abs(closed - opened).sum(axis=2) > 30)
+    assert len(ys) > 5 and ys.max() < 0.7 * 320
+    background_left = (closed == 60).all(axis=2).mean()
+    assert background_left < 0.01 if layout == "full" else background_left > 0.2
+
+
+def test_unknown_layout_is_refused(media: dict[str, Path]) -> None:
+    with pytest.raises(InputError, match="layout 'sideways'.*studio, pip, full"):
+        lite_frames(media["bg"], PHONEMES, 1.0, size=SIZE, layout="sideways")
+
+
+def test_render_burns_captions_in_one_pass(media: dict[str, Path]) -> None:
+    words = [WordTiming(word="Hello", start=0.1, end=0.6), WordTiming(word="world", start=0.7, end=1.2)]  # fmt: skip
+    out = media["dir"] / "captioned.mp4"
+    info = render_lite(media["bg"], media["audio"], PHONEMES, out, size=SIZE, preset="ultrafast", words=words, title="News")  # fmt: skip
+    assert info.captions_burnt
+    plain = media["dir"] / "plain.mp4"
+    render_lite(media["bg"], media["audio"], PHONEMES, plain, size=SIZE, preset="ultrafast")
+    a, b = extract_frame(out, 0.5).astype(int), extract_frame(plain, 0.5).astype(int)
+    h = SIZE[1]
+    assert np.abs(a[int(0.75 * h) :] - b[int(0.75 * h) :]).max() > 100  # caption
+    assert np.abs(a[: int(0.12 * h)] - b[: int(0.12 * h)]).max() > 100  # title
+
+
+# --- portrait preparation ------------------------------------------------------------------------
+
+
+def _face_file(path: Path, img: Image.Image, **save: object) -> Path:
+    img.save(path, **save)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK", "P", "RGBA", "LA", "I;16"])
+def test_portrait_modes_are_accepted(mode: str, tmp_path: Path) -> None:
+    face = synthetic_face()
+    if mode == "RGBA":
+        img = face.convert("RGBA")
+        img.putalpha(Image.new("L", face.size, 255).point(lambda v: v))
+        a = np.asarray(img).copy()
+        a[:40, :, 3] = 0  # a transparent strip at the top
+        img = Image.fromarray(a)
+    elif mode == "I;16":
+        img = Image.fromarray(np.asarray(face.convert("L"), np.uint16) * 257)
+    else:
+        img = face.convert(mode)
+    ext = "jpg" if mode == "CMYK" else "png"
+    path = _face_file(tmp_path / f"face.{ext}", img)
+    loaded = load_portrait(path)
+    assert loaded.mode == "RGB" and loaded.size == face.size
+    locate_face(np.asarray(loaded), path.name)
+    if mode == "RGBA":
+        assert np.asarray(loaded)[5, 5].tolist() == [128, 128, 128]  # transparency shows grey
+
+
+@pytest.mark.parametrize("orientation", [6, 8, 3])
+def test_exif_rotated_photo_is_turned_upright(orientation: int, tmp_path: Path) -> None:
+    face = synthetic_face()
+    turn = {6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270, 3: Image.Transpose.ROTATE_180}  # fmt: skip
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = _face_file(tmp_path / "phone.jpg", face.transpose(turn[orientation]), exif=exif, quality=95)  # fmt: skip
+    loaded = load_portrait(path)
+    assert loaded.size == face.size
+    locate_face(np.asarray(loaded), path.name)
+
+
+@pytest.mark.parametrize("side", [128, 3840])
+def test_small_and_4k_portraits(side: int, tmp_path: Path) -> None:
+    face = synthetic_face((320, 400)).resize((side, side * 5 // 4), Image.Resampling.LANCZOS)
+    path = _face_file(tmp_path / "face.jpg", face, quality=92)
+    loaded = load_portrait(path)
+    assert max(loaded.size) <= 1600  # big photos are shrunk before anything else
+    marks = locate_face(np.asarray(loaded), path.name)
+    _fx, _fy, fw, _fh = marks.box
+    assert fw > 0.3 * loaded.size[0]
+    p = PortraitPresenter(np.asarray(loaded), marks, (180, 320))
+    assert p.mouth_state(1.0, 0.0).shape == p.mouth_state(0.0, 0.0).shape
+
+
+def test_tiny_corrupt_and_empty_portraits_are_refused(tmp_path: Path) -> None:
+    tiny = _face_file(tmp_path / "tiny.png", synthetic_face((60, 75)))
+    with pytest.raises(InputError, match=r"tiny\.png.*60x75.*at least 96"):
+        load_portrait(tiny)
+    whole = tmp_path / "whole.jpg"
+    synthetic_face().save(whole, quality=90)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[:300])
+    with pytest.raises(InputError, match=r"cut\.jpg.*not a readable image"):
+        load_portrait(cut)
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match=r"empty\.png"):
+        load_portrait(empty)
+
+
+def test_group_photo_names_the_count_and_face_index_chooses() -> None:
+    two = Image.new("RGB", (640, 400))
+    two.paste(synthetic_face((320, 400)), (0, 0))
+    two.paste(synthetic_face((320, 400)), (320, 0))
+    img = np.asarray(two)
+    with pytest.raises(InputError, match=r"group\.jpg.*2 faces.*face_index"):
+        locate_face(img, "group.jpg")
+    left, right = locate_face(img, face_index=0), locate_face(img, face_index=1)
+    assert left.box[0] < 320 <= right.box[0]
+    with pytest.raises(InputError, match="face_index 2 is out of range 0..1"):
+        locate_face(img, face_index=2)
+
+
+def test_real_photo_landmarks() -> None:
+    data = pytest.importorskip("skimage.data")
+    img = data.astronaut()  # NASA portrait, public domain
+    marks = locate_face(img, "astronaut")
+    x, y, w, h = marks.box
+    (lx, ly), (rx, ry) = marks.eyes
+    mx, my = marks.mouth
+    assert x < lx < x + w / 2 < rx < x + w  # one eye each side of the face
+    assert y + 0.2 * h < ly < y + 0.55 * h and abs(ly - ry) < 0.1 * h
+    assert y + 0.65 * h < my < y + 1.05 * h and abs(mx - (lx + rx) / 2) < 0.1 * w
+    # the face in the video: the mouth opens there, and only there
+    p = PortraitPresenter(img, marks, (360, 640))
+    lx0, t, r, b = p.mouth_box
+    assert np.abs(p.mouth_state(1.0, 0.0).astype(int) - p.mouth_state(0.0, 0.0).astype(int)).max() > 60  # fmt: skip
+    pmx, pmy = p.mouth_c
+    assert lx0 < pmx < r and t < pmy < b
+
+
+# --- bad audio -----------------------------------------------------------------------------------
+
+
+def _long_wav(path: Path, seconds: int, rate: int = 8000) -> Path:
+    """A valid 8-bit wav header claiming ``seconds`` of audio, stored sparse (no disk used)."""
+    n = seconds * rate
+    header = b"RIFF" + (36 + n).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+    header += (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + rate.to_bytes(4, "little")
+    header += rate.to_bytes(4, "little") + (1).to_bytes(2, "little") + (8).to_bytes(2, "little")
+    header += b"data" + n.to_bytes(4, "little")
+    with path.open("wb") as f:
+        f.write(header)
+        f.truncate(len(header) + n)
+    return path
+
+
+def test_bad_audio_is_refused_and_nothing_is_written(media: dict[str, Path], tmp_path: Path) -> None:  # fmt: skip
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(SR), SR)
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk" * 10)
+    two_hours = _long_wav(tmp_path / "two_hours.wav", 2 * 3600)
+    cases = {
+        empty: r"empty\.wav.*0 bytes",
+        silent: r"silent\.wav.*is silent",
+        corrupt: r"corrupt\.wav",
+        two_hours: r"two_hours\.wav.*7200 s; the limit is 600 s \(10 min\)",
+    }
+    for audio, message in cases.items():
+        with pytest.raises(InputError, match=message):
+            render_lite(media["bg"], audio, PHONEMES, out_dir / "v.mp4", size=(128, 128))
+    assert list(out_dir.iterdir()) == []

@@ -11,7 +11,8 @@ import pytest
 import soundfile as sf
 
 from novaavatar.domain import WordTiming
-from novaavatar.media import FrameWriter, extract_frame, probe, read_audio
+from novaavatar.errors import InputError
+from novaavatar.media import FrameWriter, extract_frame, measure_loudness, probe, read_audio
 from tasks.compose.captions import Caption, build_captions, to_srt, to_vtt
 from tasks.compose.video import CaptionPainter, caption_font, compose_final, wrap_words
 
@@ -107,5 +108,73 @@ def test_compose_final_burns_captions_and_normalises_audio(tmp_path: Path) -> No
     assert np.abs(frame[int(0.78 * h) :, :] - 128).max() > 100  # caption text burnt in
     assert np.abs(frame[: int(0.15 * h), :] - 128).max() > 100  # title bar
     assert np.abs(frame[int(0.3 * h) : int(0.6 * h)] - 128).max() < 12  # middle untouched
-    peak_db = 20 * np.log10(np.abs(read_audio(out)).max())
-    assert peak_db == pytest.approx(-1.0, abs=1.5)
+    loud = measure_loudness(read_audio(out, 48000), 48000)
+    assert loud.integrated_lufs == pytest.approx(-16.0, abs=0.5)
+    assert loud.true_peak_dbtp <= -1.0
+
+
+def _speech(path: Path, seconds: float = 2.0, amplitude: float = 0.1) -> Path:
+    t = np.arange(int(seconds * SR)) / SR
+    syllables = np.clip(np.sin(2 * np.pi * 3 * t), 0, 1)  # speech-like bursts and gaps
+    sf.write(path, (amplitude * syllables * np.sin(2 * np.pi * 220 * t)).astype(np.float32), SR)
+    return path
+
+
+def _grey_avatar(path: Path, audio: Path, size: tuple[int, int] = (160, 288)) -> Path:
+    w, h = size
+    with FrameWriter(path, size, 25, audio=audio, preset="ultrafast") as writer:
+        for _ in range(50):
+            writer.write(np.full((h, w, 3), 128, np.uint8))
+    return path
+
+
+@pytest.mark.parametrize("amplitude", [0.01, 0.9])
+def test_loudness_is_normalised_from_quiet_or_loud_speech(tmp_path: Path, amplitude: float) -> None:  # fmt: skip
+    audio = _speech(tmp_path / "speech.wav", amplitude=amplitude)
+    out = tmp_path / "final.mp4"
+    compose_final(_grey_avatar(tmp_path / "a.mp4", audio), audio, words_of("one two"), out, preset="ultrafast")  # fmt: skip
+    loud = measure_loudness(read_audio(out, 48000), 48000)
+    assert loud.integrated_lufs == pytest.approx(-16.0, abs=0.5)
+    assert loud.true_peak_dbtp <= -1.0
+    # an independent meter agrees (pyloudnorm, BS.1770-4)
+    pyln = pytest.importorskip("pyloudnorm")
+    other = pyln.Meter(48000).integrated_loudness(read_audio(out, 48000).astype(np.float64))
+    assert other == pytest.approx(loud.integrated_lufs, abs=0.2)
+
+
+def test_caption_styles_and_copying_a_captioned_avatar(tmp_path: Path) -> None:
+    audio = _speech(tmp_path / "speech.wav")
+    avatar = _grey_avatar(tmp_path / "a.mp4", audio)
+    words = words_of("Breaking news tonight", 0.1)
+    lower = slice(int(0.75 * 288), None)
+    frames = {}
+    for style in ("highlight", "plain", "none"):
+        out = tmp_path / f"{style}.mp4"
+        compose_final(avatar, audio, words, out, preset="ultrafast", caption_style=style)
+        frames[style] = extract_frame(out, 0.5)[lower].astype(int)
+    assert np.abs(frames["none"] - 128).max() < 12
+    assert np.abs(frames["plain"] - 128).max() > 100
+    yellow = (frames["highlight"][..., 2] < 90) & (frames["highlight"][..., 0] > 200)
+    assert yellow.sum() > 10 and not ((frames["plain"][..., 2] < 90) & (frames["plain"][..., 0] > 200)).any()  # fmt: skip
+    with pytest.raises(InputError, match="caption style 'fancy'"):
+        compose_final(avatar, audio, words, tmp_path / "x.mp4", caption_style="fancy")
+    # an avatar that already carries its captions: the picture is copied, the speech normalised
+    copied = tmp_path / "copied.mp4"
+    info = compose_final(avatar, audio, words, copied, burn_captions=False)
+    assert info.duration_s == pytest.approx(2.0, abs=0.1)
+    assert np.abs(extract_frame(copied, 0.5).astype(int) - 128).max() < 12
+    assert measure_loudness(read_audio(copied, 48000), 48000).integrated_lufs == pytest.approx(-16, abs=0.5)  # fmt: skip
+
+
+def test_silent_or_empty_speech_is_refused_and_nothing_written(tmp_path: Path) -> None:
+    audio = _speech(tmp_path / "speech.wav")
+    avatar = _grey_avatar(tmp_path / "a.mp4", audio)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(SR, np.float32), SR)
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    out_dir = tmp_path / "out"
+    for bad, message in ((silent, r"silent\.wav.*is silent"), (empty, r"empty\.wav.*0 bytes")):
+        with pytest.raises(InputError, match=message):
+            compose_final(avatar, bad, words_of("hi"), out_dir / "final.mp4")
+    assert not out_dir.exists() or list(out_dir.iterdir()) == []

@@ -141,7 +141,8 @@ def test_regenerate_reruns_only_the_stage_and_what_depends_on_it(store) -> None:
         )
     assert m.final is not None and first.final is not None and m.final.key != first.final.key
     assert store.exists(first.final.key)  # the earlier take is kept, not overwritten
-    assert "background-t1.png" in m.stages["background"].keys[0]
+    new_bg, old_bg = m.stages["background"].keys[0], first.stages["background"].keys[0]
+    assert new_bg != old_bg and store.exists(old_bg)  # a new take gets a new file
 
 
 def test_scrape_auto_produces_items_above_the_threshold(

@@ -9,7 +9,18 @@ import pytest
 import soundfile as sf
 
 from novaavatar.errors import InputError
-from novaavatar.media import FrameWriter, extract_frame, ffmpeg_exe, probe, read_audio
+from novaavatar.media import (
+    MAX_AUDIO_S,
+    FrameWriter,
+    extract_frame,
+    ffmpeg_exe,
+    iter_frames,
+    measure_loudness,
+    normalise_loudness,
+    probe,
+    read_audio,
+    rgb_to_i420,
+)
 
 SR = 16000
 
@@ -100,3 +111,46 @@ def test_frame_writer_checks_frames_and_size(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="expected"), FrameWriter(tmp_path / "v.mp4", (64, 64), 25) as w:  # fmt: skip
         w.write(np.zeros((32, 64, 3), np.uint8))
     assert not (tmp_path / "v.mp4").exists()
+
+
+def test_frames_travel_as_i420_with_true_colours(tmp_path: Path) -> None:
+    colours = [(220, 30, 30), (30, 200, 60), (20, 40, 230), (250, 250, 250), (5, 5, 5), (128, 90, 60)]  # fmt: skip
+    out = tmp_path / "c.mp4"
+    with FrameWriter(out, (64, 64), 25, preset="ultrafast", crf=10) as writer:
+        for c in colours:
+            writer.write(np.full((64, 64, 3), c, np.uint8))
+    decoded = list(iter_frames(out))
+    assert len(decoded) == len(colours)
+    for frame, c in zip(decoded, colours, strict=True):
+        assert np.abs(frame[32, 32].astype(int) - c).max() <= 4
+    gray = next(iter(iter_frames(out, width=32, gray=True)))
+    assert gray.shape == (32, 32)
+    assert rgb_to_i420(np.zeros((4, 6, 3), np.uint8)).shape == (6, 6)
+    with FrameWriter(tmp_path / "d.mp4", (64, 64), 25) as writer:
+        with pytest.raises(ValueError, match="I420"):
+            writer.write_i420(np.zeros((64, 64), np.uint8))
+        writer.write_i420(rgb_to_i420(np.zeros((64, 64, 3), np.uint8)))
+
+
+def test_loudness_of_a_reference_sine() -> None:
+    # BS.1770: a 997 Hz sine of peak -20 dBFS has mean square -23.01 dB; K-weighting adds
+    # +0.69 dB there, cancelling the -0.691 offset: -23.0 LUFS; its true peak is -20 dBTP
+    rate = 48000
+    t = np.arange(10 * rate) / rate
+    loud = measure_loudness(0.1 * np.sin(2 * np.pi * 997 * t), rate)
+    assert loud.integrated_lufs == pytest.approx(-23.0, abs=0.05)
+    assert loud.true_peak_dbtp == pytest.approx(-20.0, abs=0.1)
+    assert measure_loudness(np.zeros(rate), rate).integrated_lufs == -np.inf
+    # the normaliser hits -16 LUFS and holds true peaks under its ceiling, even for spiky input
+    spiky = 0.05 * np.sin(2 * np.pi * 220 * t)
+    spiky[::4800] = 0.9
+    level = normalise_loudness(spiky.astype(np.float32), rate, -16.0, -1.5)
+    after = measure_loudness(level, rate)
+    assert after.integrated_lufs == pytest.approx(-16.0, abs=0.2)
+    assert after.true_peak_dbtp <= -1.45
+
+
+def test_read_audio_refuses_audio_over_the_limit(tone: Path) -> None:
+    with pytest.raises(InputError, match=r"tone\.wav.*lasts 2 s; the limit is 1 s"):
+        read_audio(tone, max_seconds=1.0)
+    assert read_audio(tone, max_seconds=MAX_AUDIO_S).size == pytest.approx(2 * SR, abs=50)

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
 
-from novaavatar.domain import PhonemeTiming
+from novaavatar.domain import PhonemeTiming, WordTiming
 from novaavatar.errors import InputError
-from novaavatar.media import FrameWriter, read_audio
+from novaavatar.media import MAX_AUDIO_S, FrameWriter, i420_planes, read_audio, rgb_to_i420
 
 AUDIO_RATE = 16000
 TRACK_RATE = 100  # mouth targets are laid out at 100 Hz, smoothed, then sampled per frame
@@ -37,6 +37,7 @@ class AvatarInfo:
     fps: int
     duration_s: float
     frames: int
+    captions_burnt: bool = False  # rendered with captions/title: compose only adds the speech
 
 
 # --- visemes ---------------------------------------------------------------------------------
@@ -264,6 +265,20 @@ def _rgb(c: tuple[int, int, int], a: int = 255) -> tuple[int, int, int, int]:
     return (c[0], c[1], c[2], a)
 
 
+def _even_box(x: int, y: int, w: int, h: int, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) covering the rectangle, clipped to the frame, corners on even pixels."""
+    x0, y0 = max(0, x) // 2 * 2, max(0, y) // 2 * 2
+    x1 = min(shape[1], (x + w + 1) // 2 * 2)
+    y1 = min(shape[0], (y + h + 1) // 2 * 2)
+    return x0, y0, max(x0, x1), max(y0, y1)
+
+
+def _paste(base: np.ndarray, x: int, y: int, region: np.ndarray) -> np.ndarray:
+    out = base.copy()
+    out[y : y + region.shape[0], x : x + region.shape[1]] = region
+    return out
+
+
 # --- illustrated presenter -------------------------------------------------------------------
 
 SKIN = (233, 184, 150)
@@ -298,11 +313,11 @@ def _arc_pts(
 class IllustratedPresenter:
     """A flat-illustration news presenter drawn with Pillow; units are the face half-width ``a``."""
 
-    def __init__(self, size: tuple[int, int]) -> None:
+    def __init__(self, size: tuple[int, int], zoom: float = 1.0) -> None:
         w, h = size
         self.size = size
         tall = h / w > 1.2
-        head_h = min(0.36 * h, 0.40 * w)
+        head_h = min(0.36 * h, 0.40 * w) * zoom
         self.a = a = head_h / 2.85
         self.cx = w / 2
         self.cy = h * (0.5 if tall else 0.42)
@@ -605,6 +620,16 @@ class IllustratedPresenter:
         motion: np.ndarray,
     ) -> np.ndarray:
         """One frame: the cached head patch for this state, swayed by ``motion``, over ``base``."""
+        return _paste(base, *self.region(base, mouth, blink, motion))
+
+    def region(
+        self,
+        base: np.ndarray,
+        mouth: tuple[int, int, int, int],
+        blink: int,
+        motion: np.ndarray,
+    ) -> tuple[int, int, np.ndarray]:
+        """The only part of the frame that changes: (x, y, RGB pixels), on the even 2×2 grid."""
         patch = self._patch(mouth, blink)
         dx, dy, angle = (float(v) for v in motion)
         m = cv2.getRotationMatrix2D(self.pivot, angle, 1.0)
@@ -614,9 +639,10 @@ class IllustratedPresenter:
             patch, m, (self.pw, self.ph), flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0),
         )  # fmt: skip
-        out = base.copy()
-        _blend_premultiplied(out, moved, self.px0, self.py0)
-        return out
+        x0, y0, x1, y1 = _even_box(self.px0, self.py0, self.pw, self.ph, base.shape)
+        out = base[y0:y1, x0:x1].copy()
+        _blend_premultiplied(out, moved, self.px0 - x0, self.py0 - y0)
+        return x0, y0, out
 
     def _patch(self, mouth: tuple[int, int, int, int], blink: int) -> np.ndarray:
         key = (mouth, blink)
@@ -632,69 +658,194 @@ class IllustratedPresenter:
 # --- user portrait ---------------------------------------------------------------------------
 
 _PORTRAIT_HINT = "use a JPEG or PNG photo showing one face, looking at the camera"
-_MAX_PORTRAIT_SIDE = 1600
+_MAX_PORTRAIT_SIDE = 1600  # bigger photos are shrunk first: the panel never needs more
+_MIN_PORTRAIT_SIDE = 96
+_DETECT_SIDE = 640  # faces are searched on a copy about this size: fast on 4K, finds small faces
+_BACKDROP = (128, 128, 128)  # what shows through transparent parts of a portrait
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    """Where a portrait's face is, in image pixels: the face box, both eye centres, the mouth centre."""
+
+    box: tuple[float, float, float, float]
+    eyes: tuple[tuple[float, float], tuple[float, float]]
+    mouth: tuple[float, float]
+
+    def scaled(self, s: float, dx: float = 0.0, dy: float = 0.0) -> FaceLandmarks:
+        x, y, w, h = self.box
+        (lx, ly), (rx, ry) = self.eyes
+        mx, my = self.mouth
+        return FaceLandmarks(
+            ((x - dx) * s, (y - dy) * s, w * s, h * s),
+            (((lx - dx) * s, (ly - dy) * s), ((rx - dx) * s, (ry - dy) * s)),
+            ((mx - dx) * s, (my - dy) * s),
+        )
 
 
 def load_portrait(path: Path) -> Image.Image:
-    """Open a portrait photo upright, shrunk to a workable size; InputError naming it if unusable."""
-    img = _load_image(path, "portrait", _PORTRAIT_HINT)
+    """Open a portrait photo upright as RGB, shrunk to a workable size; InputError naming it if unusable.
+
+    EXIF orientation is applied; grayscale, 16-bit, CMYK, palette and transparent images are accepted
+    (transparency shows a neutral grey).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"portrait {str(p)!r} does not exist; {_PORTRAIT_HINT}")
+    try:
+        with Image.open(p) as im:
+            im.draft(
+                "RGB", (_MAX_PORTRAIT_SIDE, _MAX_PORTRAIT_SIDE)
+            )  # JPEG: decode at 1/2..1/8 size
+            im.load()
+            img = ImageOps.exif_transpose(im)
+            if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+                arr = np.asarray(img, dtype=np.float64)
+                img = Image.fromarray((255 * arr / max(float(arr.max()), 1.0)).astype(np.uint8))
+            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+                rgba = img.convert("RGBA")
+                flat = Image.new("RGBA", rgba.size, (*_BACKDROP, 255))
+                img = Image.alpha_composite(flat, rgba)
+            img = img.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:  # fmt: skip
+        raise InputError(f"portrait {str(p)!r} is not a readable image ({e}); {_PORTRAIT_HINT}") from None  # fmt: skip
     if max(img.size) > _MAX_PORTRAIT_SIDE:
         img.thumbnail((_MAX_PORTRAIT_SIDE, _MAX_PORTRAIT_SIDE), Image.Resampling.LANCZOS)
-    if min(img.size) < 64:
-        raise InputError(f"portrait {str(path)!r} is {img.size[0]}x{img.size[1]}; {_PORTRAIT_HINT} at least 256 px wide")  # fmt: skip
+    if min(img.size) < _MIN_PORTRAIT_SIDE:
+        raise InputError(f"portrait {str(p)!r} is {img.size[0]}x{img.size[1]} px; {_PORTRAIT_HINT}, at least {_MIN_PORTRAIT_SIDE} px on each side (256 or more looks better)")  # fmt: skip
     return img
 
 
-def _cascade_path() -> str:
+def _cascade(name: str) -> cv2.CascadeClassifier:
     data_dir: str = cv2.data.haarcascades  # type: ignore[attr-defined]
-    return str(Path(data_dir) / "haarcascade_frontalface_default.xml")
+    return cv2.CascadeClassifier(str(Path(data_dir) / name))
 
 
-def detect_face(img: np.ndarray, name: str = "portrait") -> tuple[int, int, int, int]:
-    """The one dominant face box (x, y, w, h) in an RGB image, by OpenCV's bundled Haar cascade."""
-    cascade = cv2.CascadeClassifier(_cascade_path())  # fmt: skip
-    gray = cv2.equalizeHist(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY))
+def _find_faces(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     min_side = max(24, min(gray.shape) // 10)
-    found = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side))  # fmt: skip
-    faces = sorted(
-        (tuple(int(v) for v in f) for f in found), key=lambda f: f[2] * f[3], reverse=True
+    found = _cascade("haarcascade_frontalface_default.xml").detectMultiScale(
+        gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)
     )
+    faces = [(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
+    return sorted(faces, key=lambda f: f[2] * f[3], reverse=True)
+
+
+def _refine(gray: np.ndarray, box: tuple[float, float, float, float]) -> FaceLandmarks:
+    """Eye centres from OpenCV's eye cascade (when it finds one eye each side), mouth on the lip line."""
+    x, y, w, h = box
+    eyes = ((x + 0.31 * w, y + 0.39 * h), (x + 0.69 * w, y + 0.39 * h))
+    x0, y0 = int(x), int(y + 0.15 * h)
+    upper = gray[y0 : int(y + 0.58 * h), x0 : int(x + w)]
+    side = max(8, int(0.14 * w))
+    found = _cascade("haarcascade_eye.xml").detectMultiScale(upper, 1.1, 4, minSize=(side, side))
+    left = [f for f in found if f[0] + f[2] / 2 < 0.5 * w]
+    right = [f for f in found if f[0] + f[2] / 2 >= 0.5 * w]
+    if left and right:
+        lf = max(left, key=lambda f: f[2])
+        rf = max(right, key=lambda f: f[2])
+        cand = tuple((x0 + f[0] + f[2] / 2, y0 + f[1] + f[3] * 0.55) for f in (lf, rf))
+        dist = cand[1][0] - cand[0][0]
+        if 0.25 * w < dist < 0.6 * w and abs(cand[1][1] - cand[0][1]) < 0.15 * w:
+            eyes = (cand[0], cand[1])
+    ex, ey = (eyes[0][0] + eyes[1][0]) / 2, (eyes[0][1] + eyes[1][1]) / 2
+    # the mouth line is the darkest row a little more than one eye distance below the eyes
+    iod = eyes[1][0] - eyes[0][0]
+    ys0, ys1 = int(ey + 0.85 * iod), int(min(gray.shape[0] - 1, ey + 1.35 * iod))
+    xs0, xs1 = int(ex - 0.25 * iod), int(ex + 0.25 * iod)
+    my = ey + 1.1 * iod
+    if ys1 - ys0 > 3 and xs1 > xs0:
+        win = cv2.GaussianBlur(gray[ys0:ys1, xs0:xs1], (0, 0), max(1.0, 0.02 * iod))
+        my = ys0 + float(np.argmin(win.mean(axis=1)))
+        # a smile showing teeth: the darkest row is the top of the teeth; centre on the teeth
+        teeth = (win > np.percentile(win, 90) * 0.97).mean(axis=1) > 0.4
+        if teeth.any() and win.max() > 1.25 * np.median(win):
+            rows = np.flatnonzero(teeth)
+            my = ys0 + float(rows.mean())
+    return FaceLandmarks((x, y, w, h), eyes, (ex, my))
+
+
+def detect_face(img: np.ndarray, name: str = "portrait", *, face_index: int | None = None) -> tuple[int, int, int, int]:  # fmt: skip
+    """The one dominant face box (x, y, w, h) in an RGB image, by OpenCV's bundled Haar cascade."""
+    x, y, w, h = locate_face(img, name, face_index=face_index).box
+    return (round(x), round(y), round(w), round(h))
+
+
+def locate_face(img: np.ndarray, name: str = "portrait", *, face_index: int | None = None) -> FaceLandmarks:  # fmt: skip
+    """Face box, eyes and mouth of the one dominant face; InputError when none or several similar.
+
+    ``face_index`` picks a face (0 = leftmost) when the photo shows several.
+    """
+    gray_full = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    s = _DETECT_SIDE / max(gray_full.shape)
+    s = min(s, 4.0)
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+    gray = cv2.resize(gray_full, None, fx=s, fy=s, interpolation=interp) if abs(s - 1) > 0.05 else gray_full  # fmt: skip
+    s = gray.shape[1] / gray_full.shape[1]
+    gray = cv2.equalizeHist(gray)
+    faces = _find_faces(gray)
     if not faces:
         raise InputError(f"no face found in portrait {name!r}; {_PORTRAIT_HINT}")
-    if len(faces) > 1 and faces[0][2] * faces[0][3] < 2.0 * faces[1][2] * faces[1][3]:
-        raise InputError(
-            f"portrait {name!r} shows {len(faces)} faces of similar size; "
-            "use a photo with a single presenter"
-        )
-    x, y, w, h = faces[0]
-    return (x, y, w, h)
+    if face_index is not None:
+        ordered = sorted(faces, key=lambda f: f[0])
+        if not 0 <= face_index < len(ordered):
+            raise InputError(f"portrait {name!r} shows {len(ordered)} face(s); face_index {face_index} is out of range 0..{len(ordered) - 1}")  # fmt: skip
+        chosen = ordered[face_index]
+    else:
+        similar = [f for f in faces if f[2] * f[3] >= 0.5 * faces[0][2] * faces[0][3]]
+        if len(similar) > 1:
+            raise InputError(
+                f"portrait {name!r} shows {len(similar)} faces of similar size; use a photo with a "
+                "single presenter, crop it, or choose one with face_index (0 = leftmost)"
+            )
+        chosen = faces[0]
+    return _refine(gray, tuple(float(v) for v in chosen)).scaled(1 / s)  # type: ignore[arg-type]
 
 
 class PortraitPresenter:
-    """A user's photo in a framed panel; mouth opened by warping the jaw, blinks by eyelid blend."""
+    """A user's photo in a panel; the jaw is warped open with a shaded mouth, the lids slide to blink.
 
-    def __init__(self, image: np.ndarray, face: tuple[int, int, int, int], size: tuple[int, int]) -> None:  # fmt: skip
+    ``rect`` (x, y, w, h) places the panel in the frame (default: the studio layout); ``framed``
+    draws a white frame, rounded corners and a shadow around it.
+    """
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        face: tuple[int, int, int, int] | FaceLandmarks,
+        size: tuple[int, int],
+        *,
+        rect: tuple[int, int, int, int] | None = None,
+        framed: bool = True,
+    ) -> None:
         w, h = size
         self.size = size
-        aspect = h / w
-        ph = h * (0.56 if aspect > 1.2 else 0.7 if aspect > 0.85 else 0.8)
-        pw = min(ph * 0.8, w * 0.86)
-        self.pw, self.ph = int(pw) // 2 * 2, int(ph) // 2 * 2
-        self.px0 = (w - self.pw) // 2
-        self.py0 = int(h * (0.2 if aspect > 1.2 else 0.08 if aspect > 0.85 else 0.06))
-        self.panel, self.face = self._crop_panel(image, face)
-        fx, fy, fw, fh = self.face
-        self.mouth_c = (fx + 0.5 * fw, fy + 0.8 * fh)
-        self.eye_cs = [(fx + 0.31 * fw, fy + 0.4 * fh), (fx + 0.69 * fw, fy + 0.4 * fh)]
-        self.mouth_box = self._clip_box(
-            fx - 0.05 * fw, fy + 0.55 * fh, fx + 1.05 * fw, fy + 1.4 * fh
-        )
-        self.eye_box = self._clip_box(fx + 0.1 * fw, fy + 0.28 * fh, fx + 0.9 * fw, fy + 0.52 * fh)
-        radius = max(4, int(0.04 * self.pw))
-        mask = Image.new("L", (self.pw, self.ph), 0)
-        ImageDraw.Draw(mask).rounded_rectangle((0, 0, self.pw - 1, self.ph - 1), radius=radius, fill=255)  # fmt: skip
-        self.alpha = np.asarray(mask, dtype=np.uint8)[..., None]
-        self.pivot = (fx + 0.5 * fw, min(self.ph - 1.0, fy + 1.2 * fh))
+        self.framed = framed
+        if rect is None:
+            aspect = h / w
+            ph = h * (0.56 if aspect > 1.2 else 0.7 if aspect > 0.85 else 0.8)
+            pw = min(ph * 0.8, w * 0.86)
+            rect = ((w - int(pw) // 2 * 2) // 2, int(h * (0.2 if aspect > 1.2 else 0.08 if aspect > 0.85 else 0.06)), int(pw), int(ph))  # fmt: skip
+        self.px0, self.py0 = int(rect[0]), int(rect[1])
+        self.pw, self.ph = int(rect[2]) // 2 * 2, int(rect[3]) // 2 * 2
+        marks = face if isinstance(face, FaceLandmarks) else _refine(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), tuple(float(v) for v in face))  # type: ignore[arg-type]  # fmt: skip
+        self.panel, self.marks = self._crop_panel(image, marks)
+        self.face = self.marks.box
+        self.mouth_c = self.marks.mouth
+        self.eye_cs = list(self.marks.eyes)
+        iod = self.eye_cs[1][0] - self.eye_cs[0][0]
+        self.iod = iod
+        mx, my = self.mouth_c
+        self.mouth_box = self._clip_box(mx - 0.95 * iod, my - 0.3 * iod, mx + 0.95 * iod, my + 1.0 * iod)  # fmt: skip
+        ex, ey = (self.eye_cs[0][0] + self.eye_cs[1][0]) / 2, self.eye_cs[0][1]
+        self.eye_box = self._clip_box(ex - 0.95 * iod, ey - 0.45 * iod, ex + 0.95 * iod, ey + 0.3 * iod)  # fmt: skip
+        if framed:
+            radius = max(4, int(0.04 * self.pw))
+            mask = Image.new("L", (self.pw, self.ph), 0)
+            ImageDraw.Draw(mask).rounded_rectangle((0, 0, self.pw - 1, self.ph - 1), radius=radius, fill=255)  # fmt: skip
+            self.alpha: np.ndarray | None = np.asarray(mask, dtype=np.uint8)[..., None]
+        else:
+            self.alpha = None
+        self.pivot = (mx, min(self.ph - 1.0, my + 0.9 * iod))
         self._mouths: dict[tuple[int, int], np.ndarray] = {}
         self._eyes: dict[int, np.ndarray] = {}
 
@@ -704,92 +855,120 @@ class PortraitPresenter:
             int(min(self.pw, math.ceil(x1))), int(min(self.ph, math.ceil(y1))),
         )  # fmt: skip
 
-    def _crop_panel(
-        self, image: np.ndarray, face: tuple[int, int, int, int]
-    ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    def _crop_panel(self, image: np.ndarray, marks: FaceLandmarks) -> tuple[np.ndarray, FaceLandmarks]:  # fmt: skip
+        """The photo scaled so the face is ~42 % of the panel width, eyes 40 % down.
+
+        Where the photo does not reach the panel's edges at that scale, a blurred, darkened
+        enlargement of it fills the rest (as vertical-video editors do), never a smear.
+        """
         ih, iw = image.shape[:2]
-        fx, fy, fw, fh = face
-        scale = max(0.42 * self.pw / fw, self.pw / iw, self.ph / ih)
+        fw = marks.box[2]
+        scale = min(0.42 * self.pw, 0.36 * self.ph) / fw
+        eye_x = (marks.eyes[0][0] + marks.eyes[1][0]) / 2
+        eye_y = (marks.eyes[0][1] + marks.eyes[1][1]) / 2
         cw, ch = self.pw / scale, self.ph / scale
-        x0 = min(max(0.0, fx + fw / 2 - cw / 2), iw - cw)
-        y0 = min(max(0.0, fy + fh / 2 - 0.42 * ch), ih - ch)
+        x0, y0 = eye_x - cw / 2, eye_y - 0.4 * ch
+        if x0 >= 0 and y0 >= 0 and x0 + cw <= iw and y0 + ch <= ih:
+            backdrop = None
+        else:
+            cover = max(self.pw / iw, self.ph / ih)
+            if cover <= scale * 1.15:  # nearly covers: shift the crop inside the photo instead
+                scale = max(scale, cover)
+                cw, ch = self.pw / scale, self.ph / scale
+                x0 = min(max(0.0, eye_x - cw / 2), iw - cw)
+                y0 = min(max(0.0, eye_y - 0.4 * ch), ih - ch)
+                backdrop = None
+            else:
+                fill = cv2.resize(image, (max(1, round(iw * cover)), max(1, round(ih * cover))), interpolation=cv2.INTER_AREA)  # fmt: skip
+                fy0 = (fill.shape[0] - self.ph) // 2
+                fx0 = (fill.shape[1] - self.pw) // 2
+                fill = fill[fy0 : fy0 + self.ph, fx0 : fx0 + self.pw]
+                fill = cv2.GaussianBlur(fill, (0, 0), max(2.0, 0.04 * self.pw))
+                backdrop = (fill.astype(np.float32) * 0.6).astype(np.uint8)
         m = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], dtype=np.float64)
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
         panel = cv2.warpAffine(image, m, (self.pw, self.ph), flags=interp, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        return panel, ((fx - x0) * scale, (fy - y0) * scale, fw * scale, fh * scale)
+        if backdrop is not None:
+            inside = cv2.warpAffine(np.full((ih, iw), 255, np.uint8), m, (self.pw, self.ph), flags=cv2.INTER_LINEAR)  # fmt: skip
+            feather = max(3, int(0.03 * self.pw) | 1)
+            inside = cv2.GaussianBlur(cv2.erode(inside, np.ones((feather, feather), np.uint8)), (feather * 2 + 1, feather * 2 + 1), 0)  # fmt: skip
+            a = inside[..., None].astype(np.uint16)
+            panel = ((panel.astype(np.uint16) * a + backdrop.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)  # fmt: skip
+        return panel, marks.scaled(scale, x0, y0)
 
     def compose_base(self, background: np.ndarray) -> np.ndarray:
         """Background with the panel's drop shadow and white frame drawn once."""
-        base = background.copy()
-        w, h = self.size
-        pad = max(3, int(0.012 * self.pw))
-        shadow = Image.new("L", (w, h), 0)
-        sd = ImageDraw.Draw(shadow)
-        off = int(0.02 * self.pw)
-        r = max(4, int(0.04 * self.pw))
-        sd.rounded_rectangle((self.px0 - pad + off, self.py0 - pad + off, self.px0 + self.pw + pad + off, self.py0 + self.ph + pad + off), radius=r + pad, fill=110)  # fmt: skip
-        sh = np.asarray(shadow.filter(ImageFilter.GaussianBlur(radius=2 * off + 2)), dtype=np.uint16)[..., None]  # fmt: skip
-        base[...] = (base.astype(np.uint16) * (255 - sh) // 255).astype(np.uint8)
-        frame = Image.new("L", (w, h), 0)
-        ImageDraw.Draw(frame).rounded_rectangle((self.px0 - pad, self.py0 - pad, self.px0 + self.pw + pad - 1, self.py0 + self.ph + pad - 1), radius=r + pad, fill=255)  # fmt: skip
-        fa = np.asarray(frame, dtype=np.uint16)[..., None]
-        base[...] = ((base.astype(np.uint16) * (255 - fa) + 250 * fa) // 255).astype(np.uint8)
-        return base
+        if not self.framed:
+            return background.copy()
+        return _framed_base(background, (self.px0, self.py0, self.pw, self.ph))
 
     def mouth_state(self, open_: float, width: float) -> np.ndarray:
-        """The lower face with the jaw dropped by ``open_`` (0..1) and the lips spread/rounded."""
+        """The lower face with the jaw dropped by ``open_`` (0..1), lips spread (+) or rounded (−)."""
         lx, t, r, b = self.mouth_box
-        _fx, fy, fw, fh = self.face
+        iod = self.iod
         mx, my = self.mouth_c
         ys, xs = np.mgrid[t:b, lx:r].astype(np.float32)
-        drop = open_ * 0.11 * fh
-        u = np.abs(xs - mx) / (0.45 * fw)
-        wx = np.where(u < 0.5, 1.0, np.where(u < 1, np.cos((u - 0.5) * np.pi) ** 2, 0.0))
-        chin = fy + 1.05 * fh
-        ramp_in = np.clip((ys - (my - 0.015 * fh)) / (0.05 * fh), 0, 1)
-        ramp_out = np.clip(1 - (ys - chin) / (0.3 * fh), 0, 1)
-        wy = ramp_in * ramp_out
+        drop = open_ * 0.2 * iod
+        half_w = 0.32 * iod * (1 + 0.15 * width)
+        # the jaw: everything below the lip line moves down, fading out sideways and under the chin
+        u = np.abs(xs - mx) / (1.1 * half_w + 0.25 * iod)
+        wx = np.clip(1.5 - u, 0, 1) ** 2 * (3 - 2 * np.clip(1.5 - u, 0, 1))
+        wy = np.clip((ys - my) / (0.06 * iod) + 0.5, 0, 1) * np.clip(1 - (ys - my - 0.5 * iod) / (0.45 * iod), 0, 1)  # fmt: skip
         map_y = ys - drop * wx * wy
-        near = np.exp(-(((xs - mx) / (0.3 * fw)) ** 2) - ((ys - my) / (0.14 * fh)) ** 2)
-        map_x = mx + (xs - mx) * (1 + 0.18 * (-width) * near)
-        region = cv2.remap(self.panel, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        if drop >= 1.0:
-            half_w = 0.17 * fw * (1 + 0.2 * width)
-            mask = np.zeros(region.shape[:2], dtype=np.float32)
-            cy = my + drop * 0.45
-            cv2.ellipse(mask, (int(mx - lx), int(cy - t)), (int(half_w), max(1, int(drop * 0.55))), 0, 0, 360, 1.0, -1)  # fmt: skip
-            k = max(3, int(0.02 * fw) | 1)
-            mask = cv2.GaussianBlur(mask, (k, k), 0)[..., None]
-            interior = np.empty_like(region, dtype=np.float32)
-            interior[...] = MOUTH_IN
-            teeth_band = (ys - t < my - t + 0.3 * drop) & (np.abs(xs - mx) < 0.8 * half_w)
-            interior[teeth_band[..., None].repeat(3, axis=2)] = 225.0
-            region = (region * (1 - mask * 0.92) + interior * mask * 0.92).astype(np.uint8)
-        return region
+        near = np.exp(-(((xs - mx) / (1.2 * half_w)) ** 2) - ((ys - my) / (0.3 * iod)) ** 2)
+        map_x = mx + (xs - mx) * (1 - 0.12 * width * near)
+        region = cv2.remap(self.panel, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
+        if drop < 0.8:
+            return region.astype(np.uint8)
+        # the opening: a lens between the lips, shaded like the inside of a mouth
+        s = np.clip((xs - mx) / half_w, -1.5, 1.5)
+        inside_w = np.clip(1 - s**2, 0, 1)
+        top = my - 0.25 * drop * inside_w
+        bottom = my + 0.8 * drop * inside_w
+        soft = max(1.0, 0.035 * iod)
+        mask = np.clip((ys - top) / soft, 0, 1) * np.clip((bottom - ys) / soft, 0, 1) * np.clip((1 - np.abs(s)) / 0.35, 0, 1)  # fmt: skip
+        depth = np.clip((ys - top) / np.maximum(bottom - top, 1), 0, 1)
+        lip = region[np.abs(ys - my) < 0.1 * iod].reshape(-1, 3)
+        lip_col = np.percentile(lip, 25, axis=0) if lip.size else np.array([150.0, 80.0, 80.0])
+        dark = lip_col * 0.3 + np.array([22.0, 6.0, 8.0])
+        # darkest in the middle of the opening; the lips' shade near its edges, a tongue below
+        edge = (1 - 4 * depth * (1 - depth))[..., None] ** 2
+        tongue = np.clip((depth - 0.6) / 0.3, 0, 1)[..., None] * inside_w[..., None]
+        interior = dark * (1 - 0.45 * edge) + lip_col * 0.45 * edge
+        interior = (
+            interior * (1 - 0.5 * tongue) + lip_col * np.array([0.85, 0.6, 0.62]) * 0.5 * tongue
+        )
+        if open_ > 0.35:  # upper teeth show as a soft light band under the upper lip
+            teeth = np.exp(-(((ys - top - 0.12 * (bottom - top)) / (0.12 * (bottom - top) + 0.5)) ** 2)) * (inside_w > 0.15)  # fmt: skip
+            interior = interior * (1 - 0.7 * teeth[..., None]) + np.array([225, 218, 205]) * 0.7 * teeth[..., None]  # fmt: skip
+        m3 = mask[..., None]
+        return (region * (1 - m3) + interior * m3).clip(0, 255).astype(np.uint8)
 
     def eye_state(self, closure: float) -> np.ndarray:
-        """The eye band with the upper lids lowered by ``closure`` (0..1)."""
+        """The eye band with the upper lids slid down by ``closure`` (0..1): skin from above covers the eye."""
         lx, t, r, b = self.eye_box
         region = self.panel[t:b, lx:r].astype(np.float32)
         if closure <= 0:
             return region.astype(np.uint8)
-        _fx, _fy, fw, fh = self.face
         ys, xs = np.mgrid[t:b, lx:r].astype(np.float32)
-        rx, ry = 0.13 * fw, 0.06 * fh
+        rx, ry = 0.25 * self.iod, 0.09 * self.iod
+        map_y = ys.copy()
+        lash = np.zeros_like(ys)
         for ex, ey in self.eye_cs:
-            above = self.panel[int(max(0, ey - 2.6 * ry)) : int(max(1, ey - 1.6 * ry)), int(ex - rx) : int(ex + rx)]  # fmt: skip
-            px = above.reshape(-1, 3).astype(np.float32)
-            if len(px) == 0:
-                continue
-            lum = px.mean(axis=1)
-            lid = px[lum >= np.median(lum)].mean(axis=0)
-            inside = ((xs - ex) / rx) ** 2 + ((ys - ey) / ry) ** 2
-            lid_line = ey - ry + 2 * ry * closure
-            cover = np.clip((1.15 - inside) / 0.3, 0, 1) * np.clip((lid_line - ys) / (0.3 * ry) + 0.5, 0, 1)  # fmt: skip
-            region = region * (1 - cover[..., None]) + lid * cover[..., None]
-            lash = np.exp(-(((ys - lid_line) / (0.18 * ry)) ** 2)) * np.clip(1.1 - inside, 0, 1) * closure  # fmt: skip
-            region = region * (1 - 0.7 * lash[..., None]) + 40 * 0.7 * lash[..., None]
-        return np.clip(region, 0, 255).astype(np.uint8)
+            e = np.sqrt(np.clip(1 - ((xs - ex) / rx) ** 2, 0, 1))
+            top = ey - ry * e  # the open upper lid
+            lid = top + closure * (ey + 0.45 * ry * e - top)  # slides down towards the lower lid
+            crease = top - 1.2 * ry
+            # skin between the crease and the open lid is stretched down to the new lid edge
+            inside = (ys >= crease) & (ys <= lid) & (e > 0)
+            src = crease + (ys - crease) * (top - crease) / np.maximum(lid - crease, 1e-3)
+            map_y = np.where(inside, src, map_y)
+            lash = np.maximum(
+                lash, np.exp(-(((ys - lid) / max(0.7, 0.12 * ry)) ** 2)) * e * closure
+            )
+        warped = cv2.remap(self.panel, xs, map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
+        warped = warped * (1 - 0.55 * lash[..., None]) + 40 * 0.55 * lash[..., None]
+        return warped.clip(0, 255).astype(np.uint8)
 
     def frame(
         self,
@@ -799,6 +978,16 @@ class PortraitPresenter:
         motion: np.ndarray,
     ) -> np.ndarray:
         """One frame: the panel with this mouth/blink state, swayed slightly, pasted over ``base``."""
+        return _paste(base, *self.region(base, mouth, blink, motion))
+
+    def region(
+        self,
+        base: np.ndarray,
+        mouth: tuple[int, int, int, int],
+        blink: int,
+        motion: np.ndarray,
+    ) -> tuple[int, int, np.ndarray]:
+        """The panel rectangle of this frame: (x, y, RGB pixels), on the even 2×2 grid."""
         mkey = (mouth[0], mouth[1])
         if mkey not in self._mouths:
             shape = _dequantise_mouth(mouth)
@@ -813,14 +1002,117 @@ class PortraitPresenter:
         m[0, 2] += dx
         m[1, 2] += dy
         panel = cv2.warpAffine(panel, m, (self.pw, self.ph), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        out = base.copy()
-        region = out[self.py0 : self.py0 + self.ph, self.px0 : self.px0 + self.pw]
-        a = self.alpha.astype(np.uint16)
-        region[...] = ((panel.astype(np.uint16) * a + region.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)  # fmt: skip
-        return out
+        x0, y0, x1, y1 = _even_box(self.px0, self.py0, self.pw, self.ph, base.shape)
+        out = base[y0:y1, x0:x1].copy()
+        ox, oy = self.px0 - x0, self.py0 - y0
+        h = min(self.ph, out.shape[0] - oy)
+        w = min(self.pw, out.shape[1] - ox)
+        dst = out[oy : oy + h, ox : ox + w]
+        if self.alpha is None:
+            dst[...] = panel[:h, :w]
+        else:
+            a = self.alpha[:h, :w].astype(np.uint16)
+            dst[...] = ((panel[:h, :w].astype(np.uint16) * a + dst.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)  # fmt: skip
+        return x0, y0, out
+
+
+def _framed_base(background: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
+    """The background with a white rounded frame and soft drop shadow around ``rect``."""
+    base = background.copy()
+    h, w = base.shape[:2]
+    x0, y0, pw, ph = rect
+    pad = max(3, int(0.012 * pw))
+    off = int(0.02 * pw)
+    r = max(4, int(0.04 * pw))
+    shadow = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(shadow).rounded_rectangle((x0 - pad + off, y0 - pad + off, x0 + pw + pad + off, y0 + ph + pad + off), radius=r + pad, fill=110)  # fmt: skip
+    sh = np.asarray(shadow.filter(ImageFilter.GaussianBlur(radius=2 * off + 2)), dtype=np.uint16)[..., None]  # fmt: skip
+    base[...] = (base.astype(np.uint16) * (255 - sh) // 255).astype(np.uint8)
+    frame = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(frame).rounded_rectangle((x0 - pad, y0 - pad, x0 + pw + pad - 1, y0 + ph + pad - 1), radius=r + pad, fill=255)  # fmt: skip
+    fa = np.asarray(frame, dtype=np.uint16)[..., None]
+    base[...] = ((base.astype(np.uint16) * (255 - fa) + 250 * fa) // 255).astype(np.uint8)
+    return base
+
+
+# --- layouts ---------------------------------------------------------------------------------
+
+LAYOUTS = ("studio", "pip", "full")
+Presenter = IllustratedPresenter | PortraitPresenter
+
+
+def pip_rect(size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The picture-in-picture window: right side, above the caption band, below the title bar."""
+    w, h = size
+    ph = int(min(0.55 * min(w, h), 0.52 * h)) // 2 * 2
+    pw = int(0.8 * ph) // 2 * 2
+    margin = int(0.05 * w) // 2 * 2
+    return (w - pw - margin, max(int(0.16 * h), int(0.68 * h) - ph), pw, ph)
+
+
+class WindowedPresenter:
+    """The illustrated presenter in a framed window (picture-in-picture) over the background."""
+
+    def __init__(self, size: tuple[int, int], rect: tuple[int, int, int, int]) -> None:
+        self.size = size
+        self.px0, self.py0, self.pw, self.ph = rect
+        self.inner = IllustratedPresenter((self.pw, self.ph), zoom=1.5)
+        self._inner_base: np.ndarray | None = None
+        radius = max(4, int(0.04 * self.pw))
+        mask = Image.new("L", (self.pw, self.ph), 0)
+        ImageDraw.Draw(mask).rounded_rectangle((0, 0, self.pw - 1, self.ph - 1), radius=radius, fill=255)  # fmt: skip
+        self.alpha = np.asarray(mask, dtype=np.uint8)[..., None]
+
+    def compose_base(self, background: np.ndarray) -> np.ndarray:
+        """The background with the window's frame; inside the window a soft studio backdrop."""
+        x, y, w, h = self.px0, self.py0, self.pw, self.ph
+        studio = cv2.GaussianBlur(background[y : y + h, x : x + w], (0, 0), max(2.0, 0.03 * w))
+        studio = (studio.astype(np.float32) * 0.75 + np.array([30, 34, 44]) * 0.25).astype(np.uint8)
+        self._inner_base = self.inner.compose_base(studio)
+        return _framed_base(background, (x, y, w, h))
+
+    def frame(self, base: np.ndarray, mouth: tuple[int, int, int, int], blink: int, motion: np.ndarray) -> np.ndarray:  # fmt: skip
+        """One frame (see :meth:`region`)."""
+        return _paste(base, *self.region(base, mouth, blink, motion))
+
+    def region(self, base: np.ndarray, mouth: tuple[int, int, int, int], blink: int, motion: np.ndarray) -> tuple[int, int, np.ndarray]:  # fmt: skip
+        """The window rectangle of this frame: (x, y, RGB pixels)."""
+        assert self._inner_base is not None, "compose_base must run first"
+        inner = self.inner.frame(self._inner_base, mouth, blink, motion)
+        x0, y0, x1, y1 = _even_box(self.px0, self.py0, self.pw, self.ph, base.shape)
+        out = base[y0:y1, x0:x1].copy()
+        ox, oy = self.px0 - x0, self.py0 - y0
+        dst = out[oy : oy + self.ph, ox : ox + self.pw]
+        a = self.alpha[: dst.shape[0], : dst.shape[1]].astype(np.uint16)
+        dst[...] = ((inner[: dst.shape[0], : dst.shape[1]].astype(np.uint16) * a + dst.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)  # fmt: skip
+        return x0, y0, out
+
+
+def make_presenter(
+    size: tuple[int, int],
+    layout: str = "studio",
+    portrait: np.ndarray | None = None,
+    face: FaceLandmarks | None = None,
+) -> Presenter | WindowedPresenter:
+    """The presenter for a layout: ``studio`` (in front of the background), ``pip`` (a window
+    in the corner, the background dominant) or ``full`` (the presenter fills the frame)."""
+    if layout not in LAYOUTS:
+        raise InputError(f"layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
+    if portrait is not None:
+        marks = face if face is not None else locate_face(portrait)
+        if layout == "pip":
+            return PortraitPresenter(portrait, marks, size, rect=pip_rect(size))
+        if layout == "full":
+            return PortraitPresenter(portrait, marks, size, rect=(0, 0, *size), framed=False)
+        return PortraitPresenter(portrait, marks, size)
+    if layout == "pip":
+        return WindowedPresenter(size, pip_rect(size))
+    return IllustratedPresenter(size, zoom=1.6 if layout == "full" else 1.0)
 
 
 # --- rendering -------------------------------------------------------------------------------
+
+SILENT_PEAK = 1e-3  # −60 dBFS: nothing to lip-sync to
 
 
 def _check_size(size: tuple[int, int], fps: int) -> tuple[int, int]:
@@ -830,6 +1122,53 @@ def _check_size(size: tuple[int, int], fps: int) -> tuple[int, int]:
     if not 1 <= fps <= 120:
         raise InputError(f"fps {fps}: use a frame rate between 1 and 120, e.g. 25")
     return w, h
+
+
+@dataclass
+class _Plan:
+    presenter: Presenter | WindowedPresenter
+    base: np.ndarray
+    mouth: np.ndarray
+    blink: np.ndarray
+    motion: np.ndarray
+
+    def region(self, i: int) -> tuple[int, int, np.ndarray]:
+        return self.presenter.region(
+            self.base,
+            _quantise_mouth(self.mouth[i]),
+            _quantise_blink(self.blink[i]),
+            self.motion[i],
+        )
+
+
+def _plan(
+    background: Path,
+    phonemes: Sequence[PhonemeTiming],
+    duration_s: float,
+    *,
+    size: tuple[int, int],
+    fps: int,
+    portrait: Path | None,
+    seed: int,
+    audio_samples: np.ndarray | None,
+    layout: str,
+    face_index: int | None,
+) -> _Plan:
+    w, h = _check_size(size, fps)
+    if layout not in LAYOUTS:
+        raise InputError(f"layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
+    bg = _cover(_load_image(background, "background image", "use a PNG or JPEG image"), (w, h))
+    img = marks = None
+    if portrait is not None:
+        img = np.asarray(load_portrait(portrait), dtype=np.uint8)
+        marks = locate_face(img, str(portrait), face_index=face_index)
+    presenter = make_presenter((w, h), layout, img, marks)
+    n = max(1, round(duration_s * fps))
+    rng = np.random.default_rng(seed)
+    mouth = mouth_track(phonemes, n, fps, audio_samples)
+    blink = blink_track(n, fps, rng)
+    motion = head_motion(n, fps, rng, mouth[:, 0])
+    return _Plan(presenter, presenter.compose_base(bg), mouth, blink, motion)
 
 
 def lite_frames(
@@ -842,29 +1181,18 @@ def lite_frames(
     portrait: Path | None = None,
     seed: int = 0,
     audio_samples: np.ndarray | None = None,
+    layout: str = "studio",
+    face_index: int | None = None,
 ) -> Iterator[np.ndarray]:
     """The presenter's frames (H×W×3 uint8 RGB), deterministic for a given ``seed``.
 
     Inputs are checked (and the portrait's face found) before this returns, not on first frame.
     """
-    w, h = _check_size(size, fps)
-    bg = _cover(_load_image(background, "background image", "use a PNG or JPEG image"), (w, h))
-    presenter: IllustratedPresenter | PortraitPresenter
-    if portrait is not None:
-        img = np.asarray(load_portrait(portrait), dtype=np.uint8)
-        presenter = PortraitPresenter(img, detect_face(img, str(portrait)), (w, h))
-    else:
-        presenter = IllustratedPresenter((w, h))
-    n = max(1, round(duration_s * fps))
-    rng = np.random.default_rng(seed)
-    mouth = mouth_track(phonemes, n, fps, audio_samples)
-    blink = blink_track(n, fps, rng)
-    motion = head_motion(n, fps, rng, mouth[:, 0])
-    base = presenter.compose_base(bg)
-    return (
-        presenter.frame(base, _quantise_mouth(mouth[i]), _quantise_blink(blink[i]), motion[i])
-        for i in range(n)
-    )
+    plan = _plan(
+        background, phonemes, duration_s, size=size, fps=fps, portrait=portrait, seed=seed,
+        audio_samples=audio_samples, layout=layout, face_index=face_index,
+    )  # fmt: skip
+    return (_paste(plan.base, *plan.region(i)) for i in range(len(plan.mouth)))
 
 
 def render_lite(
@@ -879,18 +1207,65 @@ def render_lite(
     seed: int = 0,
     crf: int = 23,
     preset: str = "veryfast",
+    layout: str = "studio",
+    face_index: int | None = None,
+    mouth_track_out: Path | None = None,
+    words: Sequence[WordTiming] | None = None,
+    title: str = "",
+    caption_style: str = "highlight",
+    progress: Callable[[int, int], None] | None = None,
 ) -> AvatarInfo:
-    """Render the presenter over ``background``, lip-synced to ``phonemes``, with ``audio`` muxed in."""
-    samples = read_audio(audio, AUDIO_RATE)
+    """Render the presenter over ``background``, lip-synced to ``phonemes``, with ``audio`` muxed in.
+
+    ``layout`` is ``studio``, ``pip`` or ``full``; ``face_index`` picks a face in a group photo;
+    ``mouth_track_out`` receives the per-frame mouth opening (0..1) as a .npy file.
+    With ``words`` (and/or ``title``) the captions are burnt in while rendering, in one encode:
+    then ``compose_final(..., burn_captions=False)`` only adds the normalised speech.
+    ``progress(done, total)`` is called about once a second of video.
+    The audio must be speech of 0.1 s up to MAX_AUDIO_S; nothing is written on bad input.
+    """
+    samples = read_audio(audio, AUDIO_RATE, max_seconds=MAX_AUDIO_S)
     duration = samples.size / AUDIO_RATE
     if duration < 0.1:
         raise InputError(f"audio {str(audio)!r} lasts {duration:.2f}s; the speech must last at least 0.1 s")  # fmt: skip
-    frames = lite_frames(
+    peak = float(np.max(np.abs(samples)))
+    if peak < SILENT_PEAK:
+        raise InputError(f"audio {str(audio)!r} is silent (peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech")  # fmt: skip
+    plan = _plan(
         background, phonemes, duration, size=size, fps=fps, portrait=portrait, seed=seed,
-        audio_samples=samples,
+        audio_samples=samples, layout=layout, face_index=face_index,
     )  # fmt: skip
     w, h = _check_size(size, fps)
+    overlay = None
+    if words is not None or title:
+        from tasks.compose.video import FrameOverlay
+
+        overlay = FrameOverlay(words or (), w, h, title=title, caption_style=caption_style)
+    # Only the presenter's rectangle changes: keep the frame as I420 and convert just that part.
+    frame = rgb_to_i420(plan.base)
+    ypl, upl, vpl = i420_planes(frame, w, h)
+    total = len(plan.mouth)
     with FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer:
-        for frame in frames:
-            writer.write(frame)
-    return AvatarInfo(width=w, height=h, fps=fps, duration_s=writer.frames / fps, frames=writer.frames)  # fmt: skip
+        for i in range(total):
+            if progress is not None and i % fps == 0:
+                progress(i, total)
+            x, y, rgb = plan.region(i)
+            rh, rw = rgb.shape[:2]
+            sy, su, sv = i420_planes(rgb_to_i420(rgb), rw, rh)
+            ypl[y : y + rh, x : x + rw] = sy
+            upl[y // 2 : (y + rh) // 2, x // 2 : (x + rw) // 2] = su
+            vpl[y // 2 : (y + rh) // 2, x // 2 : (x + rw) // 2] = sv
+            if overlay is None:
+                writer.write_i420(frame)
+            else:
+                shown = frame.copy()
+                overlay.apply(shown, i / fps)
+                writer.write_i420(shown)
+    if progress is not None:
+        progress(total, total)
+    if mouth_track_out is not None:
+        np.save(mouth_track_out, plan.mouth[:, 0].astype(np.float32))
+    return AvatarInfo(
+        width=w, height=h, fps=fps, duration_s=writer.frames / fps, frames=writer.frames,
+        captions_burnt=overlay is not None,
+    )  # fmt: skip

@@ -17,18 +17,38 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
+import soundfile as sf
 from PIL import Image, ImageDraw, ImageFont
 
 from novaavatar.domain import WordTiming
 from novaavatar.errors import InputError
-from novaavatar.media import FrameWriter, ffmpeg_exe, probe, read_audio
+from novaavatar.media import (
+    MAX_AUDIO_S,
+    FrameWriter,
+    I420Overlay,
+    ffmpeg_exe,
+    gain_curve,
+    i420_planes,
+    normalise_loudness,
+    probe,
+    read_audio,
+    remux_with_audio,
+    true_peak,
+)
 from tasks.compose.captions import Caption, build_captions
 
 TEXT = (255, 255, 255)
 ACCENT = (255, 201, 40)
 OUTLINE = (12, 12, 16)
 BOX = (10, 12, 20, 165)
-TARGET_PEAK_DBFS = -1.0
+TARGET_LUFS = -16.0
+# The limiter's ceiling; AAC can overshoot it, so the encoded file is measured and re-levelled
+# until it reads at most MAX_TRUE_PEAK_DBTP.
+TRUE_PEAK_CEILING_DBTP = -1.8
+MAX_TRUE_PEAK_DBTP = -1.0
+SPEECH_RATE = 16000  # the speech stage's rate; loudness is set at it, the AAC encoder resamples
+SILENT_PEAK = 1e-3  # −60 dBFS: no speech there
+CAPTION_STYLES = ("highlight", "plain", "none")
 HIGHLIGHT_LEAD_S = 0.04  # light the word up a touch before it is heard, as viewers expect
 
 _FONT_CANDIDATES = (
@@ -222,16 +242,41 @@ def render_title(title: str, width: int, height: int) -> tuple[np.ndarray, int, 
     return _premultiplied(img), margin, round(height * 0.045)
 
 
-def _gain_filter(audio: Path) -> str | None:
-    """An ffmpeg volume filter bringing the speech peak to about −1 dBFS."""
-    samples = read_audio(audio)
-    if samples.size == 0:
-        raise InputError(f"audio {str(audio)!r} is empty; expected speech lasting at least 0.1 s")
+def prepare_speech(
+    audio: Path, out_wav: Path, ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP
+) -> None:
+    """Check the speech (not empty, not silent, within the length limit) and write it loudness-normalised.
+
+    What is written measures −16 LUFS integrated with true peaks under the ceiling.
+    """
+    samples = read_audio(audio, SPEECH_RATE, max_seconds=MAX_AUDIO_S)
+    if samples.size < 0.1 * SPEECH_RATE:
+        raise InputError(f"audio {str(audio)!r} lasts {samples.size / SPEECH_RATE:.2f} s; expected speech lasting at least 0.1 s")  # fmt: skip
     peak = float(np.max(np.abs(samples)))
-    if peak < 1e-4:
-        return None  # silence stays silence
-    gain_db = float(np.clip(TARGET_PEAK_DBFS - 20 * math.log10(peak), -30.0, 30.0))
-    return f"volume={gain_db:.2f}dB"
+    if peak < SILENT_PEAK:
+        raise InputError(f"audio {str(audio)!r} is silent (peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech")  # fmt: skip
+    level = normalise_loudness(samples, SPEECH_RATE, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP)
+    sf.write(out_wav, level, SPEECH_RATE, subtype="FLOAT")
+
+
+def _hold_true_peak(out_mp4: Path, speech: Path) -> None:
+    """Measure the encoded file; where AAC pushed a peak over −1 dBTP, dip the speech there, remux.
+
+    The encoder can overshoot a sharp onset by a dB or two (most at the very start, before it
+    has any history). Only those moments get quieter; the picture is copied, not re-encoded.
+    """
+    limit = 10 ** (MAX_TRUE_PEAK_DBTP / 20)
+    for _ in range(4):
+        peaks = true_peak(read_audio(out_mp4, 48000), 48000)
+        if peaks.size == 0 or peaks.max() <= limit:
+            return
+        x = sf.read(speech, dtype="float32")[0]
+        per_sample = peaks[: peaks.size // 3 * 3].reshape(-1, 3).max(axis=1)  # 48 → 16 kHz
+        m = min(x.size, per_sample.size)
+        need = np.ones(x.size, np.float32)
+        need[:m] = np.minimum(1.0, 0.95 * limit / np.maximum(per_sample[:m], 1e-9)) ** 1.5
+        sf.write(speech, x * gain_curve(need, SPEECH_RATE), SPEECH_RATE, subtype="FLOAT")
+        remux_with_audio(out_mp4, speech, out_mp4)
 
 
 def _read_exact(stream: IO[bytes], buf: bytearray) -> bool:
@@ -255,6 +300,55 @@ def _active_word(caption: Caption, t: float) -> int:
     return idx
 
 
+class FrameOverlay:
+    """Captions (the spoken word highlighted) and a title bar, blended into I420 frames."""
+
+    def __init__(
+        self,
+        words: Sequence[WordTiming],
+        width: int,
+        height: int,
+        *,
+        title: str = "",
+        caption_style: str = "highlight",
+    ) -> None:
+        if caption_style not in CAPTION_STYLES:
+            raise InputError(f"caption style {caption_style!r}: choose one of {', '.join(CAPTION_STYLES)}")  # fmt: skip
+        self.style = caption_style
+        self.captions = build_captions(words) if caption_style != "none" else []
+        self.painter = CaptionPainter(width, height)
+        self.size = (width, height)
+        title_img = render_title(title, width, height)
+        self.title = I420Overlay(*title_img) if title_img is not None else None
+        self._overlays: dict[tuple[int, int], I420Overlay] = {}
+        self._ci = 0
+
+    def caption_at(self, t: float) -> tuple[Caption, int] | None:
+        """The caption on screen at ``t`` and its highlighted word (-1: none); times only grow."""
+        caps = self.captions
+        if self._ci < len(caps) and caps[self._ci].start > t:
+            self._ci = 0  # rewound
+        while self._ci < len(caps) and caps[self._ci].end <= t:
+            self._ci += 1
+        if self._ci < len(caps) and caps[self._ci].start <= t:
+            cap = caps[self._ci]
+            return cap, (_active_word(cap, t) if self.style == "highlight" else -1)
+        return None
+
+    def apply(self, frame_i420: np.ndarray, t: float) -> None:
+        """Blend the caption showing at ``t`` and the title into an I420 frame, in place."""
+        planes = i420_planes(frame_i420, *self.size)
+        on = self.caption_at(t)
+        if on is not None:
+            cap, word = on
+            key = (cap.index, word)
+            if key not in self._overlays:
+                self._overlays[key] = I420Overlay(*self.painter.render(cap, word))
+            self._overlays[key].blend(planes)
+        if self.title is not None:
+            self.title.blend(planes)
+
+
 def compose_final(
     avatar_mp4: Path,
     audio: Path,
@@ -264,57 +358,71 @@ def compose_final(
     title: str = "",
     crf: int = 23,
     preset: str = "veryfast",
+    caption_style: str = "highlight",
+    burn_captions: bool = True,
 ) -> ComposeInfo:
-    """Burn captions (current word highlighted) and a title into the avatar video; mux the speech."""
+    """Burn captions (current word highlighted) and a title into the avatar video; mux the speech.
+
+    The speech is normalised to −16 LUFS with true peaks under −1 dBTP. ``caption_style`` is
+    ``highlight`` (word by word), ``plain`` or ``none``. With ``burn_captions=False`` (an avatar
+    rendered with its captions, see ``render_lite(words=...)``) the picture is copied untouched.
+    """
     info = probe(avatar_mp4)
     if not info.has_video or info.width <= 0 or info.fps <= 0:
         raise InputError(f"avatar video {str(avatar_mp4)!r} has no readable video stream")
-    w, h, fps = info.width, info.height, info.fps
-    captions = build_captions(words)
-    painter = CaptionPainter(w, h)
-    title_img = render_title(title, w, h)
-    audio_filter = _gain_filter(Path(audio))
-    buf = bytearray(w * h * 3)
-    frame = np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 3)
-    with tempfile.TemporaryFile() as err:
-        decoder = subprocess.Popen(
-            [
-                ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-                "-i", str(avatar_mp4), "-an", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
-            ],
-            stdout=subprocess.PIPE, stderr=err,
-        )  # fmt: skip
+    if not burn_captions:
+        with tempfile.TemporaryDirectory(prefix="compose-") as tmp:
+            speech = Path(tmp) / "speech.wav"
+            prepare_speech(Path(audio), speech)
+            remux_with_audio(avatar_mp4, speech, out_mp4)
+            _hold_true_peak(Path(out_mp4), speech)
+        out_info = probe(out_mp4)
+        return ComposeInfo(
+            width=info.width,
+            height=info.height,
+            fps=info.fps,
+            duration_s=out_info.duration_s,
+            size_bytes=Path(out_mp4).stat().st_size,
+        )
+    w, h, fps = info.width // 2 * 2, info.height // 2 * 2, info.fps
+    overlay = FrameOverlay(words, w, h, title=title, caption_style=caption_style)
+    buf = bytearray(w * h * 3 // 2)
+    frame = np.frombuffer(buf, dtype=np.uint8).reshape(h * 3 // 2, w)
+    with tempfile.TemporaryDirectory(prefix="compose-") as tmp:
+        speech = Path(tmp) / "speech.wav"
+        prepare_speech(Path(audio), speech)
+        err = Path(tmp) / "decode.log"
+        crop = [] if (w, h) == (info.width, info.height) else ["-vf", f"crop={w}:{h}:0:0"]
+        with err.open("wb") as err_f:
+            decoder = subprocess.Popen(
+                [
+                    ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+                    "-i", str(avatar_mp4), "-an", *crop, "-f", "rawvideo", "-pix_fmt", "yuv420p",
+                    "pipe:1",
+                ],
+                stdout=subprocess.PIPE, stderr=err_f,
+            )  # fmt: skip
         assert decoder.stdout is not None
         stream = decoder.stdout
         try:
-            with FrameWriter(
-                out_mp4, (w, h), fps, audio=audio, audio_filter=audio_filter, crf=crf, preset=preset
-            ) as writer:
-                ci = 0
+            with FrameWriter(out_mp4, (w, h), fps, audio=speech, crf=crf, preset=preset) as writer:
                 for i in itertools.count():
                     if not _read_exact(stream, buf):
                         break
-                    t = i / fps
-                    while ci < len(captions) and captions[ci].end <= t:
-                        ci += 1
-                    if ci < len(captions) and captions[ci].start <= t:
-                        cap = captions[ci]
-                        img, x, y = painter.render(cap, _active_word(cap, t))
-                        _blend(frame, img, x, y)
-                    if title_img is not None:
-                        _blend(frame, *title_img)
-                    writer.write(frame)
-        except Exception:
+                    overlay.apply(frame, i / fps)
+                    writer.write_i420(frame)
+                stream.close()
+                if decoder.wait() != 0:
+                    raise InputError(
+                        f"cannot decode avatar video {str(avatar_mp4)!r}: "
+                        f"{err.read_text('utf-8', 'replace')[-500:]}"
+                    )
+        finally:
             stream.close()
-            if decoder.wait() != 0:
-                err.seek(0)
-                raise InputError(
-                    f"cannot decode avatar video {str(avatar_mp4)!r}: "
-                    f"{err.read().decode('utf-8', 'replace')[-500:]}"
-                ) from None
-            raise
-        stream.close()
-        decoder.wait()
+            if decoder.poll() is None:
+                decoder.kill()
+            decoder.wait()
+        _hold_true_peak(Path(out_mp4), speech)
     out_info = probe(out_mp4)
     return ComposeInfo(
         width=w,

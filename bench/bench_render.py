@@ -1,0 +1,168 @@
+"""Lite presenter + compose against an equivalent moviepy composition, on the same 30 s input.
+
+(a) this project, ``lite``: ``render_lite(words=..., title=...)`` draws the lip-synced presenter
+    with captions (spoken word highlighted) and title in one encode, then ``compose_final(...,
+    burn_captions=False)`` adds the loudness-normalised speech; ``lite 2-st``: the two-stage path
+    (avatar with an intermediate encode, then compose decodes, burns captions, encodes again);
+(b) moviepy: background image + presenter image overlay + one TextClip per caption + the same
+    speech, written with the same codec settings (libx264 veryfast, CRF 23, AAC).
+
+Both run in this process, alternating, several times; the medians are printed: frames/s, render
+time / video duration (the real-time factor, < 1 is faster than real time) and the ratio of
+moviepy's time to each; the same for CPU seconds (this process and its ffmpeg children), which
+other work on a busy machine does not inflate. Run with `python bench/bench_render.py` (`--help` for options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from novaavatar.domain import WordTiming
+from novaavatar.media import measure_loudness, probe, read_audio
+from tasks.avatar.lite import IllustratedPresenter, render_lite
+from tasks.background import procedural_background
+from tasks.compose.captions import build_captions
+from tasks.compose.video import CaptionPainter, _font_path, compose_final
+from tasks.speech import EspeakProvider
+
+TEXT = (
+    "Good evening. The city council voted on Tuesday to expand the river park, adding two miles "
+    "of walking paths and a new bridge for cyclists. Supporters say the plan will bring families "
+    "back to the waterfront, while critics worry about the cost, which could reach forty million "
+    "dollars over five years. The mayor promised that work will begin next spring and that local "
+    "businesses will be consulted at every step. Meanwhile, forecasters expect a warm and sunny "
+    "weekend, perfect for a first look at the riverside."
+)
+TITLE = "City council expands the river park"
+FPS = 25
+
+
+def _cpu() -> float:
+    """CPU seconds used so far by this process and its finished children (ffmpeg)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def presenter_still(size: tuple[int, int]) -> np.ndarray:
+    """The lite presenter at rest over a transparent background, as an RGBA image for moviepy."""
+    w, h = size
+    p = IllustratedPresenter(size)
+    rest = (0, 2, 0, 0)
+    black = p.frame(p.compose_base(np.zeros((h, w, 3), np.uint8)), rest, 0, np.zeros(3))
+    white = p.frame(p.compose_base(np.full((h, w, 3), 255, np.uint8)), rest, 0, np.zeros(3))
+    alpha = 255 - (white.astype(np.int16) - black.astype(np.int16)).max(axis=2)
+    premult = black.astype(np.int32)  # over black, a premultiplied colour
+    colour = np.where(alpha[..., None] > 0, premult * 255 // np.maximum(alpha[..., None], 1), 0)
+    return np.dstack([colour.clip(0, 255), alpha.clip(0, 255)]).astype(np.uint8)
+
+
+def run_ours(
+    bg: Path, speech: Path, timings: tuple, out: Path, size: tuple[int, int], *, fused: bool
+) -> tuple[float, float]:
+    words, phonemes = timings
+    t0, c0 = time.perf_counter(), _cpu()
+    avatar = out.with_name("avatar.mp4")
+    if fused:  # captions burnt in while rendering: one encode, compose only adds the speech
+        render_lite(bg, speech, phonemes, avatar, size=size, fps=FPS, crf=23, preset="veryfast", words=words, title=TITLE)  # fmt: skip
+        compose_final(avatar, speech, words, out, burn_captions=False)
+    else:  # two stages, an intermediate encode between them
+        render_lite(bg, speech, phonemes, avatar, size=size, fps=FPS, crf=18, preset="ultrafast")
+        compose_final(avatar, speech, words, out, title=TITLE, crf=23, preset="veryfast")
+    return time.perf_counter() - t0, _cpu() - c0
+
+
+def run_moviepy(
+    bg: Path,
+    speech: Path,
+    words: list[WordTiming],
+    still: np.ndarray,
+    out: Path,
+    size: tuple[int, int],
+) -> tuple[float, float]:
+    from moviepy import AudioFileClip, CompositeVideoClip, ImageClip, TextClip
+
+    w, h = size
+    t0, c0 = time.perf_counter(), _cpu()
+    audio = AudioFileClip(str(speech))
+    duration = audio.duration
+    painter = CaptionPainter(w, h)
+    clips = [
+        ImageClip(str(bg)).with_duration(duration),
+        ImageClip(still[..., :3], transparent=False)
+        .with_mask(ImageClip(still[..., 3] / 255.0, is_mask=True).with_duration(duration))
+        .with_duration(duration),
+    ]
+    font = _font_path()
+    for cap in build_captions(words):
+        text = TextClip(
+            font=font, text=cap.text, font_size=painter.base_size, color="white",
+            stroke_color="black", stroke_width=2, method="caption",
+            size=(int(painter.max_text_w), None), bg_color=(10, 12, 20),
+        )  # fmt: skip
+        clips.append(
+            text.with_start(cap.start)
+            .with_duration(cap.end - cap.start)
+            .with_position(("center", int(0.8 * h)))
+        )
+    title = TextClip(font=font, text=TITLE, font_size=int(min(w, h) * 0.042), color="white", bg_color=(10, 12, 20))  # fmt: skip
+    clips.append(title.with_duration(duration).with_position((int(0.06 * w), int(0.045 * h))))
+    video = CompositeVideoClip(clips, size=size).with_audio(audio).with_duration(duration)
+    video.write_videofile(
+        str(out), fps=FPS, codec="libx264", preset="veryfast", audio_codec="aac",
+        ffmpeg_params=["-crf", "23", "-pix_fmt", "yuv420p"], logger=None,
+        temp_audiofile=str(out.with_name("moviepy-audio.m4a")),  # not into the working directory
+    )  # fmt: skip
+    video.close()
+    audio.close()
+    return time.perf_counter() - t0, _cpu() - c0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap.add_argument("--runs", type=int, default=3, help="timed runs per renderer and size (median)")
+    ap.add_argument("--sizes", default="720x1280,1080x1920")
+    ap.add_argument("--no-moviepy", action="store_true", help="time only this renderer")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="nova-bench-render-"))
+    speech = work / "speech.wav"
+    said = EspeakProvider().speak(TEXT, "en-us", 165, speech)
+    timings = (list(said.words), list(said.phonemes))
+    duration = said.duration_s
+    print(f"input: {duration:.1f} s of speech, {len(said.words)} words, {FPS} fps; {args.runs} run(s) each, medians")  # fmt: skip
+    print(f"{'size':>10} {'renderer':>9} {'seconds':>8} {'frames/s':>9} {'time/video':>11} {'moviepy/this':>13} {'cpu/video':>9} {'moviepy/this cpu':>9}")  # fmt: skip
+    for spec in args.sizes.split(","):
+        w, h = (int(v) for v in spec.split("x"))
+        size = (w, h)
+        bg = work / f"bg-{w}x{h}.png"
+        procedural_background(7, size).save(bg)
+        still = presenter_still(size)
+        runs: dict[str, list[tuple[float, float]]] = {"lite": [], "lite 2-st": [], "moviepy": []}
+        for run in range(args.runs):
+            runs["lite"].append(run_ours(bg, speech, timings, work / f"ours-{run}.mp4", size, fused=True))  # fmt: skip
+            runs["lite 2-st"].append(run_ours(bg, speech, timings, work / f"two-{run}.mp4", size, fused=False))  # fmt: skip
+            if not args.no_moviepy:
+                runs["moviepy"].append(run_moviepy(bg, speech, timings[0], still, work / f"moviepy-{run}.mp4", size))  # fmt: skip
+        frames = round(duration * FPS)
+        med = {k: (statistics.median(t for t, _ in v), statistics.median(c for _, c in v)) for k, v in runs.items() if v}  # fmt: skip
+        base = med.get("moviepy", (float("nan"), float("nan")))
+        for name, (t, cpu) in med.items():
+            print(f"{spec:>10} {name:>9} {t:8.2f} {frames / t:9.1f} {t / duration:11.3f} {base[0] / t:13.2f} {cpu / duration:9.3f} {base[1] / cpu:9.2f}")  # fmt: skip
+        final = work / "ours-0.mp4"
+        loud = measure_loudness(read_audio(final, 48000), 48000)
+        info = probe(final)
+        print(f"{'':>10} final {info.width}x{info.height} {info.duration_s:.2f} s, {loud.integrated_lufs:.1f} LUFS, true peak {loud.true_peak_dbtp:.1f} dBTP")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

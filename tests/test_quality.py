@@ -1,0 +1,161 @@
+"""Quality checks fire on crafted bad videos and pass on a good one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from novaavatar.domain import (
+    FinalVideo,
+    GeneratedAudio,
+    PhonemeTiming,
+    ProduceOptions,
+    QualityReport,
+    VideoScript,
+    WordTiming,
+)
+from novaavatar.media import FrameWriter, probe
+from novaavatar.store import store_from_uri
+from tasks.avatar.lite import render_lite
+from tasks.compose.captions import build_captions, to_srt
+from tasks.compose.video import compose_final
+from tasks.quality import assess
+
+SR = 16000
+SIZE = (180, 320)
+SECONDS = 12.0
+SYLLABLE = 0.25  # a burst of "speech", then as long a pause: 2 syllables a second
+
+
+def _syllables() -> tuple[np.ndarray, list[PhonemeTiming], list[WordTiming]]:
+    """Speech-like audio (tone bursts of irregular length) with matching phoneme and word timings."""
+    rng = np.random.default_rng(3)
+    audio = np.zeros(int(SECONDS * SR), np.float32)
+    phonemes, words = [], []
+    t = 0.3
+    while t < SECONDS - 0.8:
+        length = float(rng.uniform(0.15, 0.35))
+        i0, i1 = int(t * SR), int((t + length) * SR)
+        tt = np.arange(i1 - i0) / SR
+        env = np.sin(np.pi * tt / length)
+        audio[i0:i1] = 0.3 * env * np.sin(2 * np.pi * 180 * tt) * (1 + 0.5 * np.sin(2 * np.pi * 900 * tt))  # fmt: skip
+        phonemes.append(PhonemeTiming(phoneme="A:", start=t, end=t + length))
+        gap = float(rng.uniform(0.15, 0.45))
+        phonemes.append(PhonemeTiming(phoneme="m", start=t + length, end=t + length + gap))
+        words.append(WordTiming(word="ma", start=t, end=t + length))
+        t += length + gap
+    return audio, phonemes, words
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    d = tmp_path_factory.mktemp("quality")
+    audio, phonemes, words = _syllables()
+    wav = d / "speech.wav"
+    sf.write(wav, audio, SR)
+    bg = d / "bg.png"
+    Image.new("RGB", (90, 160), (40, 70, 110)).save(bg)
+    store = store_from_uri(f"file://{d / 'store'}")
+    srt_key = store.put_bytes("v/captions.srt", to_srt(build_captions(words)).encode())
+    store.put_bytes("v/empty.srt", b"")
+
+    def final(name: str, path: Path, srt: str = srt_key) -> FinalVideo:
+        key = store.put_file(f"v/{name}.mp4", path)
+        info = probe(path)
+        return FinalVideo(
+            key=key, srt_key=srt, vtt_key=srt, width=info.width, height=info.height,
+            fps=info.fps, duration_s=info.duration_s, size_bytes=path.stat().st_size,
+        )  # fmt: skip
+
+    gen = GeneratedAudio(key="v/speech.wav", duration_s=SECONDS, words=tuple(words), phonemes=tuple(phonemes))  # fmt: skip
+    return {"dir": d, "wav": wav, "bg": bg, "phonemes": phonemes, "words": words, "store": store, "final": final, "audio": gen}  # fmt: skip
+
+
+def _assess(setup: dict, final: FinalVideo, target: float = 15.0) -> dict[str, object]:
+    script = VideoScript(text="ma ma", style="news_anchor", target_duration_s=target)
+    report: QualityReport = assess(setup["store"], final, setup["audio"], script, ProduceOptions())
+    return {c.name: c for c in report.checks}
+
+
+def _composed(setup: dict, name: str, phonemes: list[PhonemeTiming]) -> Path:
+    d = setup["dir"]
+    avatar = d / f"{name}-avatar.mp4"
+    render_lite(setup["bg"], setup["wav"], phonemes, avatar, size=SIZE, preset="ultrafast")
+    out = d / f"{name}.mp4"
+    compose_final(avatar, setup["wav"], setup["words"], out, preset="ultrafast")
+    return out
+
+
+def _frames_video(setup: dict, name: str, frame_at, audio: Path) -> Path:
+    out = setup["dir"] / f"{name}.mp4"
+    w, h = SIZE
+    with FrameWriter(out, SIZE, 25, audio=audio, preset="ultrafast") as writer:
+        for i in range(int(SECONDS * 25)):
+            writer.write(frame_at(i, w, h))
+    return out
+
+
+def _moving(i: int, w: int, h: int) -> np.ndarray:
+    f = np.full((h, w, 3), 90, np.uint8)
+    f[40:80, (i * 3) % (w - 20) : (i * 3) % (w - 20) + 20] = 220
+    return f
+
+
+@pytest.fixture(scope="module")
+def good(setup: dict) -> dict[str, object]:
+    return _assess(setup, setup["final"]("good", _composed(setup, "good", setup["phonemes"])))
+
+
+def test_a_good_video_passes(good: dict) -> None:
+    for name in ("streams", "av_sync", "duration", "audio_level", "loudness", "true_peak", "not_black", "not_frozen", "lip_sync", "captions"):  # fmt: skip
+        assert good[name].passed, good[name]
+    assert not good["resolution"].passed  # the test clip is small on purpose
+
+
+def test_out_of_sync_mouth_fails_lip_sync(setup: dict, good: dict) -> None:
+    late = [PhonemeTiming(phoneme=p.phoneme, start=p.start + 0.4, end=p.end + 0.4) for p in setup["phonemes"]]  # fmt: skip
+    checks = _assess(setup, setup["final"]("late", _composed(setup, "late", late)))
+    assert not checks["lip_sync"].passed
+    assert "+0.40 s" in checks["lip_sync"].detail
+    assert good["lip_sync"].value > checks["lip_sync"].value  # type: ignore[operator]
+
+
+def test_silent_audio_fails_level_and_loudness(setup: dict) -> None:
+    silent = setup["dir"] / "silent.wav"
+    sf.write(silent, np.zeros(int(SECONDS * SR), np.float32), SR)
+    checks = _assess(setup, setup["final"]("silent", _frames_video(setup, "silent", _moving, silent)))  # fmt: skip
+    assert not checks["audio_level"].passed
+    assert not checks["loudness"].passed
+    assert not checks["lip_sync"].passed
+    assert checks["not_frozen"].passed and checks["not_black"].passed
+
+
+def test_black_stretch_fails(setup: dict) -> None:
+    def frame(i: int, w: int, h: int) -> np.ndarray:
+        return np.zeros((h, w, 3), np.uint8) if 100 <= i < 130 else _moving(i, w, h)
+
+    checks = _assess(setup, setup["final"]("black", _frames_video(setup, "black", frame, setup["wav"])))  # fmt: skip
+    assert not checks["not_black"].passed
+    assert checks["not_black"].value == pytest.approx(1.2, abs=0.1)
+    assert checks["not_frozen"].passed
+
+
+def test_frozen_stretch_fails(setup: dict) -> None:
+    def frame(i: int, w: int, h: int) -> np.ndarray:
+        return _moving(min(i, 50) if i < 150 else i, w, h)  # stands still for 4 s
+
+    checks = _assess(setup, setup["final"]("frozen", _frames_video(setup, "frozen", frame, setup["wav"])))  # fmt: skip
+    assert not checks["not_frozen"].passed
+    assert checks["not_frozen"].value == pytest.approx(4.0, abs=0.2)
+
+
+def test_wrong_duration_and_missing_captions_fail(setup: dict) -> None:
+    final = setup["final"]("nocaps", _frames_video(setup, "nocaps", _moving, setup["wav"]), "v/empty.srt")  # fmt: skip
+    checks = _assess(setup, final, target=60.0)
+    assert not checks["duration"].passed
+    assert checks["duration"].value == pytest.approx(SECONDS, abs=0.1)
+    assert not checks["captions"].passed and checks["captions"].value == 0.0
