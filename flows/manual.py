@@ -22,7 +22,7 @@ from novaavatar.errors import InputError
 from novaavatar.logs import run_settings
 from novaavatar.store import get_store
 from novaavatar.uploads import MAX_AUDIO_S
-from tasks.common import STAGE_CACHE, retry_unless_bad_input, stage_run
+from tasks.common import STAGE_CACHE, job_timeout, retry_unless_bad_input, stage_run
 
 SILENCE_RMS = 1e-3
 
@@ -79,6 +79,7 @@ def _clamp(x: float) -> float:
     name="manual-create",
     flow_run_name="manual {title}",
     log_prints=True,
+    timeout_seconds=job_timeout(),
     task_runner=ThreadPoolTaskRunner(max_workers=3),  # type: ignore[arg-type]
 )
 def manual_create(

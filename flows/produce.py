@@ -28,7 +28,7 @@ from novaavatar.errors import InputError, NotFoundError
 from novaavatar.logs import run_settings
 from novaavatar.settings import Settings, get_settings
 from novaavatar.store import ArtifactStore, get_store, store_from_uri
-from tasks.common import read_stage_records
+from tasks.common import job_timeout, read_stage_records
 from tasks.stages import (
     check_quality,
     compose_video,
@@ -279,6 +279,7 @@ def _collect(
     name="produce-video",
     flow_run_name="produce {item_id}",
     log_prints=True,
+    timeout_seconds=job_timeout(),  # JOB_TIMEOUT: a hung video fails instead of waiting forever
     task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
 )
 def produce_video(

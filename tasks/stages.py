@@ -33,7 +33,6 @@ from tasks.common import (
     STAGE_CACHE,
     STAGE_RETRIES,
     STAGE_RETRY_DELAYS,
-    job_timeout,
     retry_unless_bad_input,
     stage_run,
 )
@@ -86,7 +85,6 @@ def run_providers(
 
 
 _stage = dict(
-    timeout_seconds=job_timeout(),
     retries=STAGE_RETRIES,
     retry_delay_seconds=STAGE_RETRY_DELAYS,
     retry_condition_fn=retry_unless_bad_input,
