@@ -90,6 +90,7 @@ def manual_create(
     prompt: str = "",
     aspect: str = "9:16",
     voice: str = "en-us",
+    layout: str = "studio",
 ) -> str:
     """Render an uploaded portrait (or the built-in presenter) speaking uploaded audio or
     the given text (spoken by the TTS); the video enters the review queue."""
@@ -115,7 +116,7 @@ def manual_create(
     )
     options = ProduceOptions.model_validate(
         dict(style="professional", duration_s=_clamp(est), aspect=aspect, voice=voice,
-             portrait_key=portrait_key)
+             portrait_key=portrait_key, layout=layout)
     )  # fmt: skip
     vid = video_id_for(item, options)
     cfg = render_config(settings)

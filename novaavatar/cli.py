@@ -267,6 +267,7 @@ def create(
     prompt: Annotated[str, typer.Option(help="What the background should show.")] = "",
     aspect: AspectOpt = "9:16",
     voice: VoiceOpt = "en-us",
+    layout: LayoutOpt = "studio",
 ) -> None:
     """Manual creation: portrait + audio or text → a video in the review queue."""
     from flows.manual import manual_create
@@ -291,6 +292,7 @@ def create(
         prompt=prompt,
         aspect=aspect,
         voice=voice,
+        layout=layout,
     )
     _echo_videos([vid])
 

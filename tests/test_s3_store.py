@@ -370,3 +370,23 @@ def test_produce_on_s3_then_a_fresh_process_hits_the_cache(
     assert {k: store.get_bytes(k) for k in store.list(f"videos/{vid}/stages")} == stamps
     assert not (tmp_path / "other-worker" / "artifacts").exists()  # nothing went to local disk
     assert json.loads(store.get_bytes(f"videos/{vid}/manifest.json"))["version"] == 2
+
+
+def test_review_page_plays_s3_videos_from_a_presigned_url(
+    s3_settings: dict[str, str], tmp_path: Path
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from novaavatar.store import get_store
+    from test_review_app_support import add_video, tiny_mp4
+
+    store = get_store()
+    add_video(store, 0, tiny_mp4(tmp_path / "tiny.mp4"))
+    app = Path(__file__).resolve().parents[1] / "review_app" / "app.py"
+    at = AppTest.from_file(str(app), default_timeout=30)
+    at.run()
+    at.switch_page("views/review.py").run()
+    assert not at.exception, at.exception
+    video = at.get("video")[0].proto
+    assert video.url.startswith(f"http://{s3_settings['S3_ENDPOINT']}/")
+    assert "X-Amz-Signature=" in video.url and SECRET not in video.url

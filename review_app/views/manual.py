@@ -65,9 +65,15 @@ def main() -> None:
     prompt = st.text_input(
         "Background prompt", key="manual_prompt", placeholder="e.g. a calm newsroom at dusk"
     )
-    aspect_col, voice_col = st.columns(2)
+    aspect_col, layout_col, voice_col = st.columns(3)
     aspect = aspect_col.selectbox(
         "Aspect", ASPECTS, index=ASPECTS.index(settings.default_aspect), key="manual_aspect"
+    )
+    layout = layout_col.selectbox(
+        "Layout",
+        ("studio", "pip", "full"),
+        key="manual_layout",
+        help="studio: presenter in front; pip: a window at the side; full: the portrait fills the frame",
     )
     voice = voice_col.text_input("Voice (eSpeak NG)", value=settings.tts_voice, key="manual_voice")
 
@@ -82,6 +88,7 @@ def main() -> None:
         dict(
             title=title.strip(), portrait_key=portrait_key, audio_key=audio_key,
             text=text.strip() or None, prompt=prompt, aspect=aspect, voice=voice,
+            layout=layout,
         )
     )  # fmt: skip
     st.success(

@@ -6,6 +6,7 @@ J next · K previous · G regenerate the chosen stage · Esc leaves the note fie
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -187,7 +188,12 @@ def player(store: ArtifactStore, m: VideoManifest) -> None:
         )
         return
     try:
-        path = store.materialize(m.final.key)
+        # S3/MinIO: the browser streams from a presigned URL; a local store serves the file
+        path: str | Path = (
+            store.presigned_url(m.final.key)
+            if store.uri.startswith("s3://")
+            else store.materialize(m.final.key)
+        )
     except (NovaAvatarError, OSError) as e:
         st.error(f"The video file is missing from the store: {e}")
         return
