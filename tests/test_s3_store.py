@@ -376,9 +376,9 @@ def test_review_page_plays_s3_videos_from_a_presigned_url(
     s3_settings: dict[str, str], tmp_path: Path
 ) -> None:
     from streamlit.testing.v1 import AppTest
+    from test_review_app_support import add_video, tiny_mp4
 
     from novaavatar.store import get_store
-    from test_review_app_support import add_video, tiny_mp4
 
     store = get_store()
     add_video(store, 0, tiny_mp4(tmp_path / "tiny.mp4"))
