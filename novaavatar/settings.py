@@ -153,7 +153,12 @@ class Settings(BaseSettings):
     tea_cache_thresh: float = Field(default=0.0, ge=0, le=0.15)
     use_14b_model: bool = False
     enable_vram_management: bool = True
-    omniavatar_model_path: Path | None = None
+    omniavatar_model_path: Path | None = Field(
+        default=None, description="Folder with the published pretrained_models layout."
+    )
+    omniavatar_max_hw: int = Field(
+        default=720, ge=64, le=1280, description="Longest side OmniAvatar generates (480p: 720)."
+    )
 
     # --- video ---------------------------------------------------------------------------
     video_crf: int = Field(default=23, ge=0, le=51, description="x264 quality (lower is better).")

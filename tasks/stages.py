@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from prefect import task
 
@@ -38,6 +39,10 @@ from tasks.common import (
 )
 from tasks.speech import espeak
 from tasks.speech.audio import native_wav_path
+
+if TYPE_CHECKING:
+    from novaavatar.store import ArtifactStore
+    from tasks.avatar.lite import AvatarInfo
 
 # Stages a reviewer can regenerate; each new "take" gets new file names and a new cache key.
 REGENERABLE = ("script", "background", "speech", "avatar")
@@ -209,41 +214,54 @@ def render_avatar(
     whole video); compose then only adds the levelled speech.
     """
     from prefect.artifacts import create_progress_artifact, update_progress_artifact
+    from prefect.context import TaskRunContext
 
-    from tasks.avatar.lite import render_lite
+    from novaavatar.settings import get_settings
+    from tasks.avatar.omniavatar import omniavatar_available, render_omniavatar
 
-    progress_id = create_progress_artifact(0.0, description=f"avatar {video_id}")
+    in_run = TaskRunContext.get() is not None  # .fn() in tests and scripts has no run to report to
+    progress_id = (
+        create_progress_artifact(0.0, description=f"avatar {video_id}") if in_run else None
+    )
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
         pct = 100.0 * done / max(total, 1)
-        if pct - last[0] >= 10 or done == total:  # a few updates, not one per frame
-            last[0] = pct
+        if progress_id is not None and (pct - last[0] >= 10 or done == total):
+            last[0] = pct  # a few updates, not one per frame
             update_progress_artifact(progress_id, pct)  # type: ignore[arg-type]
 
     with stage_run(cfg.store_uri, video_id, "avatar") as run:
         store = run.store
         portrait = store.materialize(options.portrait_key) if options.portrait_key else None
         out = run.workdir / "avatar.mp4"
-        info = render_lite(
-            store.materialize(image.key),
-            store.materialize(audio.key),
-            audio.phonemes,
-            out,
-            size=(image.width, image.height),
-            fps=cfg.fps,
-            portrait=portrait,
-            seed=image.seed + 7919 * take,
-            crf=cfg.crf,
-            preset=cfg.preset,
-            layout=options.layout,
-            words=audio.words if video_script is not None else None,
-            title=video_script.title if video_script is not None else "",
-            caption_style=options.caption_style,
-            progress=progress,
-        )
-        run.provider = "lite"
-        run.detail = f"layout {options.layout}"
+        settings = get_settings()
+        info = None
+        if omniavatar_available(settings):
+            try:
+                info = render_omniavatar(
+                    portrait or store.materialize(image.key),
+                    store.materialize(audio.key),
+                    out,
+                    settings,
+                    size=(image.width, image.height),
+                    seed=image.seed + 7919 * take,
+                    prompt=video_script.scene_description if video_script else "",
+                    crf=cfg.crf,
+                    preset=cfg.preset,
+                    progress=progress,
+                )
+                run.provider = "omniavatar"
+                size = "14B" if settings.use_14b_model else "1.3B"
+                run.detail = f"OmniAvatar {size}, {settings.num_steps} steps"
+            except Exception as e:  # the model failing must not lose the video: lite renders it
+                run.detail = f"omniavatar failed ({type(e).__name__}: {e}); lite fallback; "
+        if info is None:
+            info = _render_lite_stage(
+                store, image, audio, options, cfg, take, video_script, portrait, out, progress
+            )
+            run.provider = "lite"
+            run.detail += f"layout {options.layout}"
         tag = stable_id("", image.key, audio.key, options, take, video_script, length=8)
         key = run.put_file(f"avatar{tag}.mp4", out, "video/mp4")
     return AvatarVideo(
@@ -252,8 +270,42 @@ def render_avatar(
         height=info.height,
         fps=info.fps,
         duration_s=info.duration_s,
-        provider="lite",
+        provider=run.provider,
         captions_burnt=info.captions_burnt,
+    )
+
+
+def _render_lite_stage(
+    store: ArtifactStore,
+    image: GeneratedImage,
+    audio: GeneratedAudio,
+    options: ProduceOptions,
+    cfg: RenderConfig,
+    take: int,
+    video_script: VideoScript | None,
+    portrait: Path | None,
+    out: Path,
+    progress: Callable[[int, int], None],
+) -> AvatarInfo:
+    """The CPU renderer: the presenter, captions and title in one pass."""
+    from tasks.avatar.lite import render_lite
+
+    return render_lite(
+        store.materialize(image.key),
+        store.materialize(audio.key),
+        audio.phonemes,
+        out,
+        size=(image.width, image.height),
+        fps=cfg.fps,
+        portrait=portrait,
+        seed=image.seed + 7919 * take,
+        crf=cfg.crf,
+        preset=cfg.preset,
+        layout=options.layout,
+        words=audio.words if video_script is not None else None,
+        title=video_script.title if video_script is not None else "",
+        caption_style=options.caption_style,
+        progress=progress,
     )
 
 
