@@ -221,6 +221,10 @@ def enqueue_for_review(
     manifest.stages, manifest.flow_run_id = stages, run_id
     manifests.save(store, manifest, etag)
     _summary_artifact(manifest)
+    if manifest.state is ReviewState.PENDING:
+        from novaavatar.webhooks import READY_FOR_REVIEW, notify
+
+        notify(READY_FOR_REVIEW, manifest)  # never raises; a no-op without WEBHOOK_URL
     return manifest
 
 

@@ -60,7 +60,7 @@ def _echo_videos(video_ids: list[str]) -> None:
         typer.echo(f"{vid}  {m.state.value:8}  {where}  ({qc})")
 
 
-def _check_voice(voice: str) -> None:
+def check_voice(voice: str) -> None:
     from novaavatar.errors import InputError
     from tasks.speech import espeak
 
@@ -128,7 +128,7 @@ def produce(
     ProduceOptions.model_validate(
         dict(style=style, duration_s=duration, aspect=aspect, voice=voice, layout=layout)
     )
-    _check_voice(voice)
+    check_voice(voice)
     for item_id in item_ids or []:
         load_item(get_store(), item_id)
 
@@ -281,7 +281,7 @@ def create(
             raise InputError(f"{what} {path} does not exist")
     if audio is None and not (text and text.strip()):
         raise InputError("give --audio FILE or --text 'what to say'")
-    _check_voice(voice)
+    check_voice(voice)
     portrait_key = store_portrait(store, portrait.read_bytes(), str(portrait)) if portrait else None
     audio_key = store_audio(store, audio.read_bytes(), str(audio)) if audio else None
     vid = manual_create(
@@ -333,12 +333,13 @@ def approve(
     note: Annotated[str, typer.Option(help="Optional note.")] = "",
 ) -> None:
     """Approve a pending video."""
-    from novaavatar import manifests
+    from novaavatar import manifests, webhooks
     from novaavatar.domain import ReviewState
     from novaavatar.store import get_store
 
     m = manifests.decide(get_store(), video_id, ReviewState.APPROVED, by=_who(by), note=note)
     typer.echo(f"{m.video_id} approved by {m.history[-1].by}")
+    webhooks.notify(webhooks.APPROVED, m)  # a no-op without WEBHOOK_URL
 
 
 @app.command()
@@ -410,6 +411,27 @@ def review(
         raise InputError(f"--address {address} exposes the page: set REVIEW_PASSWORD first")
     typer.echo(f"review page: http://{address}:{port}")
     launch(["--port", str(port), "--address", address])
+
+
+@app.command()
+def api(
+    port: Annotated[int | None, typer.Option(help="Port (default API_PORT, 8600).")] = None,
+    address: Annotated[
+        str, typer.Option(help="Listen address; put anything but 127.0.0.1 behind TLS.")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the REST API for integrations (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from novaavatar.errors import InputError
+    from novaavatar.settings import get_settings
+
+    s = get_settings()
+    if not s.api_tokens:
+        raise InputError("the API would refuse every request: set API_TOKENS first")
+    port = port or s.api_port
+    typer.echo(f"REST API: http://{address}:{port}/docs")
+    uvicorn.run("api.app:create_app", factory=True, host=address, port=port, server_header=False)
 
 
 @app.command()

@@ -174,6 +174,32 @@ class Settings(BaseSettings):
         default_factory=list, description="Names allowed to sign in (comma separated); empty: any."
     )
 
+    # --- REST API ------------------------------------------------------------------------
+    api_port: int = Field(default=8600, ge=1, le=65535, description="REST API port on 127.0.0.1.")
+    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Bearer tokens the REST API accepts (comma separated); empty: it refuses all.",
+    )
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the REST API (comma separated); empty: none.",
+    )
+    api_rate_limit: int = Field(
+        default=120, ge=0, le=100_000, description="REST API requests per minute per token; 0: off."
+    )
+    max_upload_mb: int = Field(
+        default=50, ge=1, le=1024, description="Largest REST API request (uploads), in MiB."
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        description="Called (POST, HMAC-SHA256 signed) when a video is ready for review or approved.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        validate_default=True,
+        description="Key of the webhook signature; required with WEBHOOK_URL.",
+    )
+
     # --- orchestration -------------------------------------------------------------------
     avatar_backend: Literal["lite", "omniavatar"] = Field(
         default="lite", description="lite: CPU renderer in-process; omniavatar: the gpu work pool."
@@ -215,13 +241,27 @@ class Settings(BaseSettings):
             )
         return v
 
-    @field_validator("rss_feeds", "reviewers", mode="before")
+    @field_validator("rss_feeds", "reviewers", "api_tokens", "api_cors_origins", mode="before")
     @classmethod
     def _split_feeds(cls, v: Any) -> Any:
         if isinstance(v, str):
             if v.strip().startswith("["):
                 return json.loads(v)
             return [s.strip() for s in v.split(",") if s.strip()]
+        return v
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("use an http:// or https:// URL")
+        return v or None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_signed(cls, v: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("webhook_url") and not (v and v.get_secret_value()):
+            raise ValueError("WEBHOOK_URL needs a secret, so receivers can verify deliveries")
         return v
 
     @property
@@ -242,8 +282,9 @@ class Settings(BaseSettings):
         out = []
         for name in type(self).model_fields:
             v = getattr(self, name)
-            if isinstance(v, SecretStr) and v.get_secret_value():
-                out.append(v.get_secret_value())
+            for one in v if isinstance(v, list) else [v]:
+                if isinstance(one, SecretStr) and one.get_secret_value():
+                    out.append(one.get_secret_value())
         return out
 
 

@@ -2,11 +2,12 @@
 
 ``up`` starts (or reuses) a Prefect server with its SQLite database under ``.prefect/``,
 creates the ``cpu`` and ``gpu`` work pools, deploys everything in ``prefect.yaml``, starts
-one worker per pool and the review page, triggers a first scrape and prints the URLs.
+one worker per pool, the review page and the REST API, triggers a first scrape and prints
+the URLs.
 Every process it starts has a pid file in ``.prefect/pids/`` and a log in ``.prefect/logs/``;
 ``down`` stops exactly those processes. Running ``up`` twice reuses what is running.
 
-    python -m novaavatar.stack up [--port 4200] [--review-port 8501] [--no-scrape]
+    python -m novaavatar.stack up [--port 4200] [--review-port 8501] [--api-port 8600] [--no-scrape]
     python -m novaavatar.stack down
 """
 
@@ -31,6 +32,7 @@ from novaavatar.settings import PROJECT_ROOT, Settings, load_settings
 POOLS = ("cpu", "gpu")
 SCRAPE_DEPLOYMENT = "scrape-content/default"
 REVIEW_APP = Path("review_app/app.py")
+API_APP = "api.app:create_app"
 
 
 class StackError(RuntimeError):
@@ -55,6 +57,7 @@ class Stack:
     host: str = "127.0.0.1"
     port: int = 4200
     review_port: int = 8501
+    api_port: int | None = None  # None: API_PORT
     ui: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)  # for every process it starts
     settings: Settings = field(default_factory=load_settings)
@@ -70,6 +73,14 @@ class Stack:
     @property
     def review_url(self) -> str:
         return f"http://{self.host}:{self.review_port}"
+
+    @property
+    def rest_api_port(self) -> int:
+        return self.api_port or self.settings.api_port
+
+    @property
+    def rest_api_url(self) -> str:
+        return f"http://{self.host}:{self.rest_api_port}"
 
     @property
     def pid_dir(self) -> Path:
@@ -140,7 +151,15 @@ class Stack:
         review = Component(
             "review", tuple(review_command(self.review_port, self.host)), "streamlit run"
         )
-        return [server, *workers, review]
+        rest_api = Component(
+            "api",
+            (
+                sys.executable, "-m", "uvicorn", "--factory", API_APP,
+                "--host", self.host, "--port", str(self.rest_api_port), "--no-server-header",
+            ),
+            API_APP,
+        )  # fmt: skip
+        return [server, *workers, review, rest_api]
 
     def component(self, name: str) -> Component:
         return next(c for c in self.components() if c.name == name)
@@ -307,7 +326,16 @@ class Stack:
 
     # --- up / down ------------------------------------------------------------------------
 
-    def up(self, *, scrape: bool = True, review: bool = True, echo: Any = print) -> None:
+    def up(
+        self,
+        *,
+        scrape: bool = True,
+        review: bool = True,
+        api: bool | None = None,
+        echo: Any = print,
+    ) -> None:
+        """Start what is not running yet; ``api`` (the REST API) defaults to ``review``: the
+        services people and integrations call start together."""
         t0 = time.monotonic()
         self.home.mkdir(parents=True, exist_ok=True)
         echo(f"Prefect server  {self.ui_url}  (PREFECT_HOME={self.home})")
@@ -323,6 +351,10 @@ class Stack:
                 echo(f"{c.name:14} pid {self.start(c)}")
         if review and (self.root / REVIEW_APP).exists():
             echo(f"review page    pid {self.start(self.component('review'))}")
+        if review if api is None else api:
+            echo(f"REST API       pid {self.start(self.component('api'))}")
+            if not self.settings.api_tokens:
+                echo("  (it refuses every request until API_TOKENS is set)")
         if scrape and (run_id := self.first_scrape()):
             echo(f"first scrape   flow run {run_id}")
         echo(f"ready in {time.monotonic() - t0:.1f} s")
@@ -345,6 +377,8 @@ class Stack:
         }
         if self.running_pid(self.component("review")) is not None:
             out["review page"] = self.review_url
+        if self.running_pid(self.component("api")) is not None:
+            out["REST API"] = f"{self.rest_api_url}/docs"
         return out
 
 
@@ -403,11 +437,12 @@ HomeOpt = Annotated[
 def up(
     port: PortOpt = 4200,
     review_port: Annotated[int, typer.Option(help="Review page port.")] = 8501,
+    api_port: Annotated[int | None, typer.Option(help="REST API port (default API_PORT).")] = None,
     scrape: Annotated[bool, typer.Option(help="Trigger a first scrape.")] = True,
     home: HomeOpt = PROJECT_ROOT / ".prefect",
 ) -> None:
     """Start (or reuse) the server, pools, deployments, workers and review page."""
-    stack = Stack(home=home.resolve(), port=port, review_port=review_port)
+    stack = Stack(home=home.resolve(), port=port, review_port=review_port, api_port=api_port)
     try:
         stack.up(scrape=scrape, echo=typer.echo)
     except (StackError, subprocess.TimeoutExpired) as e:

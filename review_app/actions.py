@@ -57,6 +57,14 @@ def jobs() -> list[Job]:
         return sorted(_jobs.values(), key=lambda j: j.id, reverse=True)
 
 
+def forget_finished() -> None:
+    """Drop the finished jobs from the list (a fresh page session in tests)."""
+    with _lock:
+        for job_id in [i for i, j in _jobs.items() if not j.running]:
+            del _jobs[job_id]
+            _threads.pop(job_id, None)
+
+
 def running_for(video_id: str) -> Job | None:
     return next((j for j in jobs() if j.video_id == video_id and j.running), None)
 
@@ -133,7 +141,7 @@ def _deployment_exists(name: str) -> bool:
         return False
 
 
-def _submit(
+def submit(
     label: str,
     deployment: str,
     parameters: dict[str, Any],
@@ -163,7 +171,7 @@ def scrape(sources: list[str], keywords: list[str], limit: int) -> Job:
         return f"{len(items)} items"
 
     params = {"sources": sources, "keywords": keywords, "limit": limit}
-    return _submit("scrape sources", SCRAPE, params, local)
+    return submit("scrape sources", SCRAPE, params, local)
 
 
 def produce(item_ids: list[str], style: str, duration_s: float, aspect: str) -> Job:
@@ -176,7 +184,7 @@ def produce(item_ids: list[str], style: str, duration_s: float, aspect: str) -> 
 
         return produce_flows.produce_batch(**params)
 
-    return _submit(f"produce {len(item_ids)} item(s)", PRODUCE_BATCH, params, local)
+    return submit(f"produce {len(item_ids)} item(s)", PRODUCE_BATCH, params, local)
 
 
 def regenerate(video_id: str, stages: list[str], reviewer: str, item_params: dict[str, Any]) -> Job:
@@ -188,7 +196,7 @@ def regenerate(video_id: str, stages: list[str], reviewer: str, item_params: dic
         return produce_flows.regenerate_video(video_id, stages, reviewer)
 
     params = {**item_params, "regenerate": stages, "reviewer": reviewer}
-    return _submit(
+    return submit(
         f"regenerate {', '.join(stages)} of {video_id}", PRODUCE_VIDEO, params, local, video_id
     )
 
@@ -208,4 +216,4 @@ def manual_create(parameters: dict[str, Any]) -> Job:
 
         return manual.manual_create(**parameters)
 
-    return _submit(f"create {parameters.get('title', 'video')!r}", MANUAL, parameters, local)
+    return submit(f"create {parameters.get('title', 'video')!r}", MANUAL, parameters, local)

@@ -27,8 +27,12 @@ def mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_login(monkeypatch: pytest.MonkeyPatch) -> None:
+    from review_app import actions
+
     for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):
         monkeypatch.delenv(name, raising=False)
+    actions.wait_all()
+    actions.forget_finished()  # jobs other tests ran in this process are not this page's
 
 
 def open_page(page: str | None = None, **query: str) -> AppTest:

@@ -6,13 +6,14 @@ J next · K previous · G regenerate the chosen stage · Esc leaves the note fie
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
 
-from novaavatar import manifests
+from novaavatar import manifests, webhooks
 from novaavatar.domain import ReviewState, VideoManifest
 from novaavatar.errors import ConflictError, NovaAvatarError
 from novaavatar.store import ArtifactStore
@@ -90,13 +91,19 @@ def decide(
         flash("error", "A rejection needs a note: press N, type why, then Enter.")
         return
     try:
-        manifests.decide(store, video_id, state, by=by, note=note, expected_version=seen_version)
+        decided = manifests.decide(
+            store, video_id, state, by=by, note=note, expected_version=seen_version
+        )
     except ConflictError as e:
         flash("conflict", str(e))
         return
     except (NovaAvatarError, ValueError, OSError) as e:
         flash("error", f"Not saved: {e}")
         return
+    if state is ReviewState.APPROVED:  # tell integrations, without making the reviewer wait
+        threading.Thread(
+            target=webhooks.notify, args=(webhooks.APPROVED, decided), daemon=True
+        ).start()
     flash("success", f"{state.value.capitalize()} `{video_id}` as {by}.")
     go_to(then)
 

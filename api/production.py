@@ -1,0 +1,217 @@
+"""Starting work: scrape sources, generate videos (from items or uploads), follow jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
+
+from api import schemas
+from api.context import ApiContext, Ctx, authorized
+from api.jobs import Started
+from api.problems import COMMON_RESPONSES, Problem, ProblemError
+from novaavatar.domain import Aspect, ContentItem, ProduceOptions, video_id_for
+from novaavatar.errors import InputError
+from novaavatar.store import ArtifactStore
+from review_app import actions
+
+router = APIRouter(prefix="/api", dependencies=[Depends(authorized)], responses=COMMON_RESPONSES)
+JobId = Annotated[str, Path(pattern=schemas.JOB_ID, description="from POST /api/generate")]
+
+
+async def _job_view(ctx: ApiContext, started: Started, response: Response) -> schemas.Job:
+    view = await ctx.jobs.view(started.id, ctx.store, detail=False)
+    response.headers["Location"] = f"/api/jobs/{view.id}"
+    return view
+
+
+def _scraped_items(store: ArtifactStore) -> list[ContentItem]:
+    from flows.produce import latest_item_ids, load_item
+
+    out = []
+    for item_id in latest_item_ids(store):
+        try:
+            out.append(load_item(store, item_id))
+        except InputError:
+            continue  # removed since: the other items are still useful
+    return out
+
+
+@router.post(
+    "/scrape",
+    response_model=schemas.ScrapeResult,
+    responses={202: {"model": schemas.ScrapeResult, "description": "still running"}},
+    summary="Scrape sources and return the ranked items",
+)
+async def scrape(body: schemas.ScrapeRequest, ctx: Ctx, response: Response) -> schemas.ScrapeResult:
+    """Runs the ``scrape-content`` deployment (or the flow, without a server) and waits up to
+    ``wait_s`` for the items; a scrape still running answers 202 with its job."""
+    sources = [str(u) for u in body.sources]
+    params: dict[str, Any] = {"sources": sources, "keywords": body.keywords, "limit": body.limit}
+
+    def local() -> Any:
+        from flows.scrape import scrape_content
+
+        return len(scrape_content(**params))
+
+    run_name = f"scrape {len(sources)} sources" if sources else "scrape configured sources"
+    started = await asyncio.to_thread(
+        ctx.jobs.start, "scrape", actions.SCRAPE, params, local, run_name=run_name
+    )
+    deadline = time.monotonic() + body.wait_s
+    view = await _job_view(ctx, started, response)
+    while view.state in ("scheduled", "running") and time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        view = await _job_view(ctx, started, response)
+    if view.state != "completed":
+        response.status_code = 202 if view.state in ("scheduled", "running") else 200
+        return schemas.ScrapeResult(job=view, items=[])
+    items = await asyncio.to_thread(_scraped_items, ctx.store)
+    return schemas.ScrapeResult(job=view, items=items)
+
+
+def _item_for(store: ArtifactStore, body: schemas.GenerateRequest) -> ContentItem:
+    from flows.produce import load_item
+
+    if body.item_id is not None:
+        return load_item(store, body.item_id)
+    assert body.title is not None  # the request model checked that one of them is given
+    item = ContentItem.make(
+        title=body.title.strip(),
+        url=str(body.url) if body.url else "",
+        source="api",
+        summary=body.description,
+    )
+    store.put_bytes(f"items/{item.id}.json", item.model_dump_json(indent=2).encode())
+    return item
+
+
+def _check_voice(voice: str) -> None:
+    from novaavatar.cli import check_voice as check
+
+    check(voice)
+
+
+@router.post(
+    "/generate",
+    status_code=202,
+    response_model=schemas.Job,
+    summary="Produce a video from a scraped item or new content",
+)
+async def generate(body: schemas.GenerateRequest, ctx: Ctx, response: Response) -> schemas.Job:
+    """Starts a ``produce-video`` flow run; follow it at ``/api/jobs/{id}``. The same item
+    with the same options is the same video: asking again while it runs returns that job."""
+    await asyncio.to_thread(_check_voice, body.voice)
+    item = await asyncio.to_thread(_item_for, ctx.store, body)
+    params: dict[str, Any] = dict(
+        item_id=item.id, style=body.style, duration_s=body.duration_s, aspect=body.aspect,
+        voice=body.voice, layout=body.layout,
+    )  # fmt: skip
+    options = ProduceOptions.model_validate({k: v for k, v in params.items() if k != "item_id"})
+
+    def local() -> Any:
+        from flows.produce import produce_video
+
+        return produce_video(**params)
+
+    video_id = video_id_for(item, options)
+    if (same := await ctx.jobs.active_for(video_id, ctx.store)) is not None:
+        response.headers["Location"] = f"/api/jobs/{same.id}"
+        return same  # this video is being made already: one run, not two
+    started = await asyncio.to_thread(
+        ctx.jobs.start, "generate", actions.PRODUCE_VIDEO, params, local,
+        run_name=f"produce {item.id}", item_id=item.id, video_id=video_id,
+    )  # fmt: skip
+    return await _job_view(ctx, started, response)
+
+
+async def _read_upload(upload: UploadFile | None) -> tuple[bytes, str] | None:
+    if upload is None:
+        return None
+    return await upload.read(), upload.filename or "upload"
+
+
+@router.post(
+    "/generate/manual",
+    status_code=202,
+    response_model=schemas.Job,
+    responses={413: {"model": Problem, "description": "upload larger than MAX_UPLOAD_MB"}},
+    summary="Produce a video from an uploaded portrait with uploaded audio or text",
+)
+async def generate_manual(
+    ctx: Ctx,
+    response: Response,
+    title: Annotated[str, Form(min_length=1, max_length=500)],
+    portrait: Annotated[UploadFile | None, File(description="JPEG, PNG or WebP")] = None,
+    audio: Annotated[UploadFile | None, File(description="speech, any common format")] = None,
+    text: Annotated[str | None, Form(max_length=5000, description="or: text to speak")] = None,
+    prompt: Annotated[str, Form(max_length=1000, description="background description")] = "",
+    aspect: Annotated[Aspect, Form()] = "9:16",
+    voice: Annotated[str, Form(pattern=schemas.VOICE, max_length=40)] = "en-us",
+    layout: Annotated[schemas.Layout, Form()] = "studio",
+) -> schemas.Job:
+    """Uploads are checked by their content (a readable image; decodable, non-empty audio
+    under ten minutes) and by size (``MAX_UPLOAD_MB``), then the ``manual-create`` flow runs."""
+    from novaavatar.uploads import store_audio, store_portrait
+
+    if not title.strip():
+        raise InputError("title is empty: give the video a title")
+    audio_upload = await _read_upload(audio)
+    if audio_upload is None and not (text and text.strip()):
+        raise InputError("give either an audio upload or a text to speak")
+    portrait_upload = await _read_upload(portrait)
+    await asyncio.to_thread(_check_voice, voice)
+    store = ctx.store
+    portrait_key = (
+        await asyncio.to_thread(store_portrait, store, *portrait_upload)
+        if portrait_upload
+        else None
+    )
+    audio_key = await asyncio.to_thread(store_audio, store, *audio_upload) if audio_upload else None
+    params: dict[str, Any] = dict(
+        title=title.strip(), portrait_key=portrait_key, audio_key=audio_key,
+        text=text if audio_key is None else None, prompt=prompt, aspect=aspect, voice=voice,
+        layout=layout,
+    )  # fmt: skip
+
+    def local() -> Any:
+        from flows.manual import manual_create
+
+        return manual_create(**params)
+
+    started = await asyncio.to_thread(
+        ctx.jobs.start, "manual", actions.MANUAL, params, local, run_name=f"manual {title.strip()}"
+    )
+    return await _job_view(ctx, started, response)
+
+
+@router.get("/jobs", response_model=schemas.JobPage, summary="List jobs, newest first")
+async def list_jobs(
+    ctx: Ctx,
+    state: schemas.JobState | None = None,
+    kind: schemas.JobKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> schemas.JobPage:
+    """Jobs this API process started and, with a Prefect server, the NovaAvatar flow runs
+    it knows (scrape, produce, manual creation)."""
+    jobs, more = await ctx.jobs.page(ctx.store, state, kind, limit, offset)
+    return schemas.JobPage(
+        jobs=jobs, limit=limit, offset=offset, next_offset=offset + limit if more else None
+    )
+
+
+@router.get(
+    "/jobs/{job_id}",
+    response_model=schemas.Job,
+    responses={404: {"model": Problem, "description": "no such job"}},
+    summary="A job's state and per-stage progress",
+)
+async def get_job(job_id: JobId, ctx: Ctx) -> schemas.Job:
+    """State from the Prefect flow run; each stage's state from its task run, and its
+    provider and seconds from the video's stage records."""
+    if job_id.startswith("local-") and not job_id.removeprefix("local-").isdigit():
+        raise ProblemError(404, f"no job {job_id!r}", kind="not-found")
+    return await ctx.jobs.view(job_id, ctx.store)

@@ -1,0 +1,189 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from novaavatar.domain import (
+    MAX_DURATION_S,
+    MIN_DURATION_S,
+    Aspect,
+    ContentItem,
+    ScriptStyle,
+    VideoManifest,
+)
+
+VIDEO_ID = r"^[a-z0-9][a-z0-9\-]{2,80}$"
+ITEM_ID = r"^[a-z0-9][a-z0-9\-]{2,80}$"
+JOB_ID = r"^(local-[0-9]{1,9}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+VOICE = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*(\+[a-z0-9]{1,16})?$"
+REVIEWER = r"^[\w .@'\-]{1,80}$"
+
+Layout = Literal["studio", "pip", "full"]
+JobKind = Literal["scrape", "generate", "manual", "batch", "regenerate", "other"]
+JobState = Literal["scheduled", "running", "completed", "failed", "cancelled"]
+StageState = Literal["pending", "running", "completed", "failed"]
+Voice = Annotated[
+    str, Field(pattern=VOICE, max_length=40, description="eSpeak NG voice, e.g. en-us")
+]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScrapeRequest(_Request):
+    sources: list[AnyHttpUrl] = Field(
+        default_factory=list,
+        max_length=20,
+        description="feed URLs (http/https); empty: RSS_FEEDS, else the bundled sample feed",
+    )
+    keywords: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
+        default_factory=list, max_length=20, description="topic keywords that raise an item's score"
+    )
+    limit: int = Field(default=20, ge=1, le=100, description="keep at most this many items")
+    wait_s: float = Field(
+        default=30, ge=0, le=120, description="wait this long for the items; 0: return at once"
+    )
+
+
+class GenerateRequest(_Request):
+    item_id: str | None = Field(default=None, pattern=ITEM_ID, description="a scraped item's id")
+    title: str | None = Field(
+        default=None, min_length=1, max_length=500, description="or: new content's title"
+    )
+    description: str = Field(default="", max_length=5000, description="new content's text")
+    url: AnyHttpUrl | None = Field(default=None, description="new content's source URL")
+    style: ScriptStyle = "news_anchor"
+    duration_s: float = Field(default=30, ge=MIN_DURATION_S, le=MAX_DURATION_S)
+    aspect: Aspect = "9:16"
+    voice: Voice = "en-us"
+    layout: Layout = Field(
+        default="studio", description="presenter in front, a window at the side, or full frame"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> GenerateRequest:
+        if (self.item_id is None) == (self.title is None or not self.title.strip()):
+            raise ValueError("give either item_id (a scraped item) or title (new content)")
+        return self
+
+
+class Links(BaseModel):
+    job: str | None = None
+    video: str | None = None
+    manifest: str | None = None
+    captions_vtt: str | None = None
+    captions_srt: str | None = None
+    flow_run: str | None = Field(default=None, description="the run in the Prefect UI")
+
+
+class StageProgress(BaseModel):
+    name: str
+    state: StageState
+    provider: str | None = None
+    seconds: float | None = None
+
+
+class Progress(BaseModel):
+    completed: int
+    total: int
+    stages: list[StageProgress]
+
+
+class Job(BaseModel):
+    """One piece of work: a Prefect flow run (``where=deployment``) or a local run of this API."""
+
+    id: str = Field(description="flow run id (deployment) or local-<n> (this API process)")
+    kind: JobKind
+    state: JobState
+    where: Literal["deployment", "local"]
+    label: str
+    created_at: datetime
+    finished_at: datetime | None = None
+    flow_run_id: str | None = None
+    item_id: str | None = None
+    video_id: str | None = None
+    error: str | None = None
+    progress: Progress | None = None
+    links: Links = Field(default_factory=Links)
+
+
+class JobPage(BaseModel):
+    jobs: list[Job]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="offset of the next page; null: last page")
+
+
+class ScrapeResult(BaseModel):
+    job: Job
+    items: list[ContentItem] = Field(description="the scraped items, best first (when done)")
+
+
+class VideoSummary(BaseModel):
+    video_id: str
+    version: int = Field(description="send as expected_version to detect concurrent decisions")
+    state: str
+    title: str
+    item_id: str
+    created_at: datetime
+    updated_at: datetime
+    duration_s: float | None
+    needs_attention: bool
+    failed_checks: list[str]
+    links: Links
+
+    @classmethod
+    def of(cls, m: VideoManifest) -> VideoSummary:
+        vid = m.video_id
+        failed = [c.name for c in m.quality.failed] if m.quality else []
+        has_final = m.final is not None
+        return cls(
+            video_id=vid,
+            version=m.version,
+            state=m.state.value,
+            title=m.item.title,
+            item_id=m.item.id,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+            duration_s=m.final.duration_s if m.final else None,
+            needs_attention=m.state.value == "pending" and (m.quality is None or bool(failed)),
+            failed_checks=failed,
+            links=Links(
+                video=f"/api/videos/{vid}" if has_final else None,
+                manifest=f"/api/videos/{vid}/manifest",
+                captions_vtt=f"/api/videos/{vid}/captions.vtt" if has_final else None,
+                captions_srt=f"/api/videos/{vid}/captions.srt" if has_final else None,
+            ),
+        )
+
+
+class QueuePage(BaseModel):
+    videos: list[VideoSummary]
+    counts: dict[str, int] = Field(description="videos per state, over the whole store")
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class Decision(_Request):
+    reviewer: str = Field(default="api", pattern=REVIEWER, description="who decides")
+    note: str = Field(default="", max_length=2000)
+    expected_version: int | None = Field(
+        default=None, ge=0, description="the version you reviewed; 409 when it changed since"
+    )
+
+
+class Rejection(Decision):
+    note: str = Field(min_length=1, max_length=2000, description="why: required")
+
+    @field_validator("note")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("a rejection needs a note saying why")
+        return v
