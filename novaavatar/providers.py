@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from novaavatar.errors import InputError, ProviderError
@@ -40,3 +42,21 @@ def run_chain(stage: str, providers: Sequence[P], call: Callable[[P], T]) -> tup
     if not failures:
         raise ProviderError(f"{stage}: no provider is available")
     raise ProviderError(f"{stage}: every provider failed ({'; '.join(failures)})")
+
+
+def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds a 429/503 asks to wait: ``retry-after-ms``, or ``Retry-After`` as seconds or
+    an HTTP date; None when the answer gives no (readable) hint."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    value = (headers.get("retry-after") or "").strip()
+    try:
+        if ms is not None:
+            return max(float(ms) / 1000, 0.0)
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        try:
+            return max(email.utils.parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError):
+            return None

@@ -310,7 +310,31 @@ def _arc_pts(
     return [(cx + rx * math.cos(t), cy + ry * math.sin(t)) for t in ang]
 
 
-class IllustratedPresenter:
+class _Presenter:
+    """What every presenter offers: ``region`` (the part of a frame that changes) and the
+    whole ``frame`` built from it."""
+
+    def region(
+        self,
+        base: np.ndarray,
+        mouth: tuple[int, int, int, int],
+        blink: int,
+        motion: np.ndarray,
+    ) -> tuple[int, int, np.ndarray]:
+        raise NotImplementedError
+
+    def frame(
+        self,
+        base: np.ndarray,
+        mouth: tuple[int, int, int, int],
+        blink: int,
+        motion: np.ndarray,
+    ) -> np.ndarray:
+        """One frame: this mouth/blink state, swayed by ``motion``, pasted over ``base``."""
+        return _paste(base, *self.region(base, mouth, blink, motion))
+
+
+class IllustratedPresenter(_Presenter):
     """A flat-illustration news presenter drawn with Pillow; units are the face half-width ``a``."""
 
     def __init__(self, size: tuple[int, int], zoom: float = 1.0) -> None:
@@ -612,16 +636,6 @@ class IllustratedPresenter:
         _blend_premultiplied(base, _premultiply(body), bx0, by0)
         return base
 
-    def frame(
-        self,
-        base: np.ndarray,
-        mouth: tuple[int, int, int, int],
-        blink: int,
-        motion: np.ndarray,
-    ) -> np.ndarray:
-        """One frame: the cached head patch for this state, swayed by ``motion``, over ``base``."""
-        return _paste(base, *self.region(base, mouth, blink, motion))
-
     def region(
         self,
         base: np.ndarray,
@@ -801,7 +815,7 @@ def locate_face(img: np.ndarray, name: str = "portrait", *, face_index: int | No
     return _refine(gray, tuple(float(v) for v in chosen)).scaled(1 / s)  # type: ignore[arg-type]
 
 
-class PortraitPresenter:
+class PortraitPresenter(_Presenter):
     """A user's photo in a panel; the jaw is warped open with a shaded mouth, the lids slide to blink.
 
     ``rect`` (x, y, w, h) places the panel in the frame (default: the studio layout); ``framed``
@@ -969,16 +983,6 @@ class PortraitPresenter:
         warped = cv2.remap(self.panel, xs, map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
         warped = warped * (1 - 0.55 * lash[..., None]) + 40 * 0.55 * lash[..., None]
         return warped.clip(0, 255).astype(np.uint8)
-
-    def frame(
-        self,
-        base: np.ndarray,
-        mouth: tuple[int, int, int, int],
-        blink: int,
-        motion: np.ndarray,
-    ) -> np.ndarray:
-        """One frame: the panel with this mouth/blink state, swayed slightly, pasted over ``base``."""
-        return _paste(base, *self.region(base, mouth, blink, motion))
 
     def region(
         self,

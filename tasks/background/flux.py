@@ -13,7 +13,6 @@ never hands it a retryable status (it gives up with a ProviderError instead).
 
 from __future__ import annotations
 
-import email.utils
 import io
 import logging
 import math
@@ -28,6 +27,7 @@ from PIL import Image, ImageOps
 from pydantic import SecretStr
 
 from novaavatar.errors import ProviderError
+from novaavatar.providers import retry_after_s
 from tasks.background import seed_for
 
 log = logging.getLogger("novaavatar.background.flux")
@@ -71,19 +71,6 @@ def build_prompt(scene: str, keywords: tuple[str, ...], style: str) -> str:
     return f"{scene.rstrip('.')}. {topic}{STYLE_PRESETS[style]}; {PROMPT_SUFFIX}."
 
 
-def _retry_after_s(headers: httpx.Headers) -> float | None:
-    value = (headers.get("retry-after") or "").strip()
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        try:
-            return max(email.utils.parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-        except (TypeError, ValueError):
-            return None
-
-
 class ReplicateUnavailable(ProviderError):
     """Replicate kept answering 429/5xx (or asked to wait past the deadline)."""
 
@@ -121,7 +108,7 @@ class BoundedRetryTransport(httpx.HTTPTransport):
                     return response
                 response.read()
                 response.close()
-                after = _retry_after_s(response.headers)
+                after = retry_after_s(response.headers)
                 reason = f"{status}" + (f" (Retry-After {after:g} s)" if after is not None else "")
                 wait = self._backoff(attempt) if after is None else after
             attempt += 1

@@ -14,7 +14,6 @@ A rejected key (401/403) gives up immediately.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import logging
 import random
@@ -25,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from novaavatar.domain import ContentItem, VideoScript
 from novaavatar.errors import ProviderError
+from novaavatar.providers import retry_after_s
 from tasks.script import _check
 from tasks.script.grounding import split_sentences, ungrounded_sentences
 
@@ -154,25 +154,6 @@ def build_messages(
         system += f"\nThis is take {variant + 1}: use a different opening and wording."
     user = f"Write the script for this article.\n\n{article}"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
-
-
-def retry_after_s(headers: Any) -> float | None:
-    """Seconds from a Retry-After (or retry-after-ms) header: a number or an HTTP date."""
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    value = headers.get("retry-after")
-    try:
-        if ms is not None:
-            return max(float(ms) / 1000, 0.0)
-        if value is None:
-            return None
-        return max(float(value), 0.0)
-    except ValueError:
-        try:
-            return max(email.utils.parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-        except (TypeError, ValueError):
-            return None
 
 
 def backoff_s(attempt: int) -> float:

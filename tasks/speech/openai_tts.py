@@ -19,6 +19,7 @@ import soundfile as sf
 import soxr
 
 from novaavatar.errors import InputError, ProviderError
+from novaavatar.providers import retry_after_s
 from tasks.speech import SpeechOutput, write_wav_16k
 from tasks.speech.align import align_output, alignment_voice
 from tasks.speech.audio import (
@@ -176,7 +177,8 @@ class OpenAITTSProvider:
                 resp = client.audio.speech.create(**kwargs, timeout=min(opts.timeout_s, remaining))
                 return bytes(resp.content)
             except openai.RateLimitError as e:
-                wait = _retry_after(e.response.headers.get("retry-after"), attempt)
+                wait = retry_after_s(e.response.headers)
+                wait = 0.5 * 2**attempt if wait is None else wait
                 why = f"rate limited (429), asked to wait {wait:g} s"
             except openai.APITimeoutError:
                 wait, why = 0.5 * 2**attempt, f"no answer within {opts.timeout_s:g} s"
@@ -250,13 +252,6 @@ class OpenAITTSProvider:
             phonemes=timed.phonemes,
             voice=f"openai:{opts.model}:{which}",
         )
-
-
-def _retry_after(header: str | None, attempt: int) -> float:
-    try:
-        return max(0.0, float(header)) if header else 0.5 * 2**attempt
-    except ValueError:  # an HTTP date: treat as "a while"
-        return 0.5 * 2**attempt * 4
 
 
 def _message(e: Exception) -> str:
