@@ -102,6 +102,9 @@ def configure_logging(settings: Settings, component: str = "cli") -> Path:
             if not any(isinstance(f, SecretRedactor) for f in h.filters):
                 h.addFilter(redactor)
     logging.getLogger("novaavatar").setLevel(level)
+    from novaavatar.sentry import init_sentry
+
+    init_sentry(settings, component)
     return path
 
 

@@ -223,6 +223,8 @@ class Settings(BaseSettings):
         default=None, description="Log folder (default STORAGE_PATH/logs)."
     )
     log_retention_days: int = Field(default=7, ge=1, le=365, description="Daily log files kept.")
+    sentry_dsn: SecretStr | None = Field(default=None, description="Sentry DSN; unset: off.")
+    sentry_environment: str = Field(default="local", description="Sentry environment tag.")
 
     @field_validator("default_style")
     @classmethod

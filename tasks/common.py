@@ -61,11 +61,14 @@ class StageRun:
 @contextlib.contextmanager
 def stage_run(store_uri: str, video_id: str, stage: str) -> Iterator[StageRun]:
     """A scratch folder for the stage; on success its record is written to the store."""
+    from novaavatar.sentry import stage_scope
+
     store = store_from_uri(store_uri)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"nova-{stage}-") as tmp:
         run = StageRun(store=store, video_id=video_id, stage=stage, workdir=Path(tmp))
-        yield run
+        with stage_scope(video_id, stage, provider=lambda: run.provider):
+            yield run
     record = StageRecord(
         provider=run.provider,
         keys=tuple(run.keys),

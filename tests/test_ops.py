@@ -153,3 +153,60 @@ def test_stats_command_json(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert len(data["days"]) == 7 and data["cost_usd"] == 0
+
+
+def test_sentry_events_are_tagged_and_carry_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loopback HTTP server plays the Sentry DSN endpoint; a failing stage reports once."""
+    import gzip
+    import threading
+    import zlib
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import sentry_sdk
+
+    from novaavatar import sentry
+    from tasks.common import stage_run
+
+    got: list[bytes] = []
+
+    class Sink(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            enc = self.headers.get("Content-Encoding", "")
+            if enc == "gzip":
+                body = gzip.decompress(body)
+            elif enc == "deflate":
+                body = zlib.decompress(body)
+            got.append(body)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("SENTRY_DSN", f"http://publickey@127.0.0.1:{server.server_port}/1")
+        monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+        monkeypatch.setenv("LOG_DIR", str(tmp_path / "logs"))
+        configure_logging(load_settings(), component="unit")
+        store_uri = f"file://{tmp_path / 'store'}"
+        with pytest.raises(RuntimeError), stage_run(store_uri, "vid-sentry01", "script") as run:
+            run.provider = "openai"
+            raise RuntimeError(f"provider refused key {SECRET}")
+        sentry_sdk.flush(5)
+    finally:
+        sentry_sdk.init(dsn=None)  # off again for the other tests
+        sentry._enabled = False
+        server.shutdown()
+    events = [line for body in got for line in body.splitlines() if b'"exception"' in line]
+    assert len(events) == 1
+    event = json.loads(events[0])
+    assert event["tags"]["video_id"] == "vid-sentry01"
+    assert event["tags"]["stage"] == "script" and event["tags"]["provider"] == "openai"
+    assert event["tags"]["component"] == "unit"
+    assert all(SECRET.encode() not in body for body in got)
+    assert REDACTED in json.dumps(event["exception"])
