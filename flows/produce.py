@@ -204,6 +204,7 @@ def enqueue_for_review(
         manifest, etag = manifests.load(store, video_id)
     except NotFoundError:
         manifest, etag = VideoManifest(video_id=video_id, item=item, options=options), None
+    was = manifest.state if etag is not None else None
     if regenerated_by is not None and error is None:
         changed = [k for k, v in (takes or {}).items() if v != manifest.takes.get(k, 0)]
         manifest.reopen(by=regenerated_by, note=f"regenerated: {', '.join(changed) or 'nothing'}")
@@ -212,7 +213,11 @@ def enqueue_for_review(
     if error is not None:
         if decided:  # never let a failed rerun hide an approved or exported video
             return manifest
-        manifest.state, manifest.error = ReviewState.FAILED, error
+        # an exception's text may quote a configured secret: never store one in a manifest
+        from novaavatar.logs import SecretRedactor
+
+        redact = SecretRedactor(get_settings().secret_values()).redact
+        manifest.state, manifest.error = ReviewState.FAILED, redact(error)
     else:
         manifest.script, manifest.final, manifest.quality = script, final, quality
         manifest.error = None
@@ -221,7 +226,8 @@ def enqueue_for_review(
     manifest.stages, manifest.flow_run_id = stages, run_id
     manifests.save(store, manifest, etag)
     _summary_artifact(manifest)
-    if manifest.state is ReviewState.PENDING:
+    newly_pending = was is not ReviewState.PENDING or regenerated_by is not None
+    if manifest.state is ReviewState.PENDING and newly_pending:  # not on every cached rerun
         from novaavatar.webhooks import READY_FOR_REVIEW, notify
 
         notify(READY_FOR_REVIEW, manifest)  # never raises; a no-op without WEBHOOK_URL

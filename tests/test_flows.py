@@ -160,3 +160,21 @@ def test_scrape_auto_produces_items_above_the_threshold(
     assert len(made) == 1 and made[0].item.id == items[0].id  # the cap holds
     scrape_content(sources=[], limit=3)
     assert len(manifests.queue(store)) == 2  # the next run takes the next new item
+
+
+def test_a_failure_message_never_stores_a_secret(store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.produce import enqueue_for_review
+    from novaavatar.domain import ContentItem, ProduceOptions, video_id_for
+    from novaavatar.settings import get_settings
+
+    secret = "sk-test-abcdefghijklmnop0123"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    get_settings.cache_clear()
+    item = ContentItem.make(title="Story", url="https://e.org/s", source="E")
+    options = ProduceOptions()
+    vid = video_id_for(item, options)
+    m = enqueue_for_review(
+        vid, item, options, store.uri, None, None, None, error=f"script: refused key {secret}"
+    )
+    assert m.state is ReviewState.FAILED and "[redacted]" in (m.error or "")
+    assert secret not in store.get_bytes(f"videos/{vid}/manifest.json").decode()
