@@ -21,7 +21,7 @@ from novaavatar.stack import Stack
 from novaavatar.store import get_store
 
 # Bounded: the server, two workers and two flow runs on 2 cores take about a minute.
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(230)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(330)]
 
 EXPECTED = {
     "scrape-content": "cpu",
@@ -137,6 +137,57 @@ def test_produce_video_renders_on_the_gpu_pool_and_lands_in_review(stack: Stack)
     assert m.item.id == item_id and m.flow_run_id == str(produce.id)
     assert m.final is not None and m.stages["avatar"].provider == "lite"
     assert store.exists(m.final.key)
+
+
+def _flow_run_pids(run_id: UUID) -> list[int]:
+    """Processes that a worker started for ``run_id`` (they carry its id in the environment)."""
+    marker = f"PREFECT__FLOW_RUN_ID={run_id}".encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "environ").read_bytes().split(b"\0"):
+                    pids.append(int(proc.name))
+            except OSError:  # gone, or not ours
+                continue
+    return pids
+
+
+def test_a_run_killed_mid_way_is_crashed_and_a_rerun_resumes_from_cache(stack: Stack) -> None:
+    import os
+    import signal
+
+    from flows.produce import load_item
+    from novaavatar.domain import ProduceOptions, video_id_for
+
+    store = get_store(stack.settings)
+    item_id = store.get_json("items/latest.json")["ids"][1]
+    vid = video_id_for(load_item(store, item_id), ProduceOptions(duration_s=45, aspect="1:1"))
+    params = ["-p", f"item_id={item_id}", "-p", "duration_s=45", "-p", "aspect=1:1"]
+    out = _cli(stack, "deployment", "run", "produce-video/default", *params)
+    run_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out.stdout).group(1))  # type: ignore[union-attr]
+
+    speech = f"videos/{vid}/stages/speech.json"
+    deadline = time.monotonic() + 90
+    while not (store.exists(speech) and store.exists(f"videos/{vid}/stages/background.json")):
+        assert time.monotonic() < deadline, "the run never reached the avatar stage"
+        time.sleep(0.2)
+    done_before = {k: store.get_bytes(k) for k in store.list(f"videos/{vid}/stages")}
+    pids = _flow_run_pids(run_id)
+    assert pids, "the flow run's process was not found"
+    for pid in pids:  # the machine loses the run's process, as in a crash or OOM kill
+        os.kill(pid, signal.SIGKILL)
+    crashed = _wait_final(stack, run_id, timeout_s=60)
+    assert crashed.state.is_crashed(), crashed.state
+
+    again = _cli(stack, "deployment", "run", "produce-video/default", *params)
+    rerun_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", again.stdout).group(1))  # type: ignore[union-attr]
+    assert _wait_final(stack, rerun_id).state.is_completed()
+    for key in ("script", "background", "speech"):  # finished before the kill: from the cache
+        k = f"videos/{vid}/stages/{key}.json"
+        assert store.get_bytes(k) == done_before[k], f"{key} ran again"
+    m, _ = manifests.load(store, vid)
+    assert m.state is ReviewState.PENDING and m.final is not None
 
 
 def test_a_wrong_or_missing_parameter_is_a_schema_error(stack: Stack) -> None:
