@@ -1048,10 +1048,12 @@ Presenter = IllustratedPresenter | PortraitPresenter
 def pip_rect(size: tuple[int, int]) -> tuple[int, int, int, int]:
     """The picture-in-picture window: right side, above the caption band, below the title bar."""
     w, h = size
-    ph = int(min(0.55 * min(w, h), 0.52 * h)) // 2 * 2
+    ph = int(min(0.55 * min(w, h), 0.5 * h)) // 2 * 2
     pw = int(0.8 * ph) // 2 * 2
     margin = int(0.05 * w) // 2 * 2
-    return (w - pw - margin, max(int(0.16 * h), int(0.68 * h) - ph), pw, ph)
+    # below a two-line title bar (compose.render_title: 4.5 % down, ~14 % of the short side)
+    title_bottom = int(0.045 * h + 0.14 * min(w, h) + 0.01 * h)
+    return (w - pw - margin, max(title_bottom, int(0.68 * h) - ph) // 2 * 2, pw, ph)
 
 
 class WindowedPresenter:
