@@ -15,16 +15,24 @@ from novaavatar.store import get_store
 def fetch_sources(
     sources: list[str], keywords: list[str], max_items_per_source: int, timeout: float
 ) -> tuple[list[ContentItem], dict[str, str], bool]:
-    """Fetch every source concurrently; unreachable sources fall back to the sample feed."""
-    from tasks.scrape import scrape
+    """Fetch every source concurrently (feeds, plus Reddit/NewsAPI when their keys are set);
+    unreachable sources fall back to the sample feed. ``default`` in ``sources`` stands for
+    the default outlets (CNN, BBC, NPR, NYT, TechCrunch)."""
+    from tasks.scrape import scrape, sources_from_settings
 
+    settings = get_settings()
     result = scrape(
         sources,
         timeout=timeout,
         max_items_per_source=max_items_per_source,
         keywords=keywords,
         fallback_to_sample=True,
+        extra_sources=sources_from_settings(settings, timeout=timeout),
+        cache_dir=settings.storage_path / "scrape-cache",
+        per_host_limit=settings.scrape_per_host,
     )
+    if result.not_modified:
+        get_run_logger().info("%d feeds unchanged since the last run", len(result.not_modified))
     return result.items, result.errors, result.used_sample
 
 

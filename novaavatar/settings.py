@@ -56,6 +56,34 @@ class Settings(BaseSettings):
     reddit_client_id: SecretStr | None = None
     reddit_client_secret: SecretStr | None = None
     newsapi_key: SecretStr | None = None
+    reddit_subreddits: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["news", "worldnews", "technology"],
+        description="Subreddits to read (JSON list or comma separated), with REDDIT_CLIENT_ID.",
+    )
+    reddit_sort: Literal["hot", "new", "top"] = "hot"
+    reddit_time_filter: Literal["hour", "day", "week", "month", "year", "all"] = Field(
+        default="day", description="Period of REDDIT_SORT=top."
+    )
+    reddit_min_score: int = Field(default=50, ge=0, description="Posts under this score dropped.")
+    reddit_user_agent: str = Field(
+        default="", description="Reddit asks for 'platform:app:version (by /u/you)'."
+    )
+    reddit_base_url: str | None = Field(
+        default=None, description="Reddit API and OAuth base URL (tests); unset: reddit.com."
+    )
+    newsapi_query: str = Field(default="", description="NewsAPI everything-search; empty: off.")
+    newsapi_country: str = Field(
+        default="us", description="NewsAPI top headlines country; empty: off."
+    )
+    newsapi_base_url: str | None = Field(
+        default=None, description="NewsAPI base URL (tests); unset: https://newsapi.org/v2."
+    )
+    newsapi_daily_limit: int = Field(
+        default=100, ge=0, le=1_000_000, description="NewsAPI requests per UTC day (free: 100)."
+    )
+    scrape_per_host: int = Field(
+        default=2, ge=1, le=16, description="Feed requests in flight per host."
+    )
 
     # --- script --------------------------------------------------------------------------
     default_style: str = Field(default="news_anchor", description="Script style.")
@@ -243,7 +271,10 @@ class Settings(BaseSettings):
             )
         return v
 
-    @field_validator("rss_feeds", "reviewers", "api_tokens", "api_cors_origins", mode="before")
+    @field_validator(
+        "rss_feeds", "reddit_subreddits", "reviewers", "api_tokens", "api_cors_origins",
+        mode="before",
+    )  # fmt: skip
     @classmethod
     def _split_feeds(cls, v: Any) -> Any:
         if isinstance(v, str):

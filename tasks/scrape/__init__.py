@@ -1,6 +1,8 @@
 """Scrape stage: news feeds into ranked, deduplicated ``ContentItem``s, offline-capable.
 
-``scrape(sources)`` is the entry point; ``fetch_feed`` reads one feed; ``ranking``
+``scrape(sources)`` is the entry point (feeds fetched concurrently with httpx's async
+client, plus Reddit/NewsAPI sources from ``sources_from_settings``); ``fetch_feed`` reads
+one feed; ``ranking``
 holds the dedup and scoring rules; the bundled sample feeds stand in for unreachable
 sources so a laptop with no network still has news to turn into video.
 """
@@ -15,15 +17,23 @@ from tasks.scrape.feeds import (
     sample_feed_paths,
     scrape,
 )
+from tasks.scrape.fetch_async import FeedOutcome, fetch_feeds, fetch_feeds_async
 from tasks.scrape.ranking import canonical_url, clean_url, dedup, rank, score
+from tasks.scrape.sources import DEFAULT_FEEDS, ItemSource, expand_sources, sources_from_settings
 
 __all__ = [
+    "DEFAULT_FEEDS",
     "USER_AGENT",
+    "FeedOutcome",
+    "ItemSource",
     "ScrapeResult",
     "canonical_url",
     "clean_url",
     "dedup",
+    "expand_sources",
     "fetch_feed",
+    "fetch_feeds",
+    "fetch_feeds_async",
     "load_sample_items",
     "parse_feed",
     "rank",
@@ -31,4 +41,5 @@ __all__ = [
     "sample_feed_paths",
     "score",
     "scrape",
+    "sources_from_settings",
 ]

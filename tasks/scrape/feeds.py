@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import io
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -245,12 +246,71 @@ def _looks_like_html(body: bytes, content_type: str) -> bool:
     return "html" in content_type or head.startswith((b"<!doctype html", b"<html"))
 
 
-def parse_feed(body: bytes, url: str, headers: dict[str, str] | None = None) -> list[ContentItem]:
-    """Items of an RSS/Atom document; ``url`` names it in errors and resolves relative links."""
+_DOCTYPE_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.IGNORECASE)
+_ENTRY_END = re.compile(rb"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.IGNORECASE)
+_ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.:-]*)")
+_TRIM_SLACK = 10  # entries kept beyond max_items, for ones without a title
+
+
+def _refuse_entity_declarations(body: bytes, url: str) -> None:
+    """Refuse a DOCTYPE that declares entities: the "billion laughs" shape, never a real feed."""
+    head = body[:65536]
+    match = _DOCTYPE_SUBSET.search(head)
+    if match is None:
+        return
+    end = body.find(b"]", match.end())
+    subset = body[match.end() : end if end >= 0 else len(body)]
+    if b"<!ENTITY" in subset.upper():
+        raise InputError(
+            f"feed {url}: declares XML entities in its DOCTYPE; refused "
+            "(entity expansion is never needed by an RSS or Atom feed)"
+        )
+
+
+def _trim_entries(body: bytes, max_items: int) -> bytes:
+    """``body`` cut after its first ``max_items`` (+ slack) entries, root element closed again.
+
+    A feed of 10,000 entries then costs what a feed of 30 does. Only plain byte
+    encodings are trimmed (UTF-8, Latin-1 and the like); UTF-16 is parsed whole.
+    """
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:64]:
+        return body
+    keep = max_items + _TRIM_SLACK
+    cut = -1
+    for count, match in enumerate(_ENTRY_END.finditer(body), start=1):
+        if count == keep:
+            cut = match.end()
+            break
+    if cut < 0 or _ENTRY_END.search(body, cut) is None:
+        return body
+    head = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", body[:4096], flags=re.DOTALL)
+    root = _ROOT_TAG.search(head)
+    if root is None:
+        return body
+    name = root.group(1)
+    closers = b"</channel>" if name.rsplit(b":", 1)[-1].lower() == b"rss" else b""
+    return body[:cut] + closers + b"</" + name + b">"
+
+
+def parse_feed(
+    body: bytes,
+    url: str,
+    headers: dict[str, str] | None = None,
+    *,
+    max_items: int | None = None,
+) -> list[ContentItem]:
+    """Items of an RSS/Atom document; ``url`` names it in errors and resolves relative links.
+
+    With ``max_items`` the document is cut after that many entries before parsing, so a
+    huge feed stays cheap. A DOCTYPE declaring entities is refused (``InputError``).
+    """
     headers = {"content-location": url, **(headers or {})}
     content_type = headers.get("content-type", "").lower()
     if not body.strip():
         raise InputError(f"feed {url}: empty response; expected an RSS or Atom document")
+    _refuse_entity_declarations(body, url)
+    if max_items is not None:
+        body = _trim_entries(body, max_items)
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
     error = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if isinstance(error, _HARMLESS_BOZO):
@@ -309,7 +369,7 @@ def fetch_feed(
             f"feed {url}: unsupported scheme {urlsplit(url).scheme!r}; "
             "use http(s)://, file:// or a local path"
         )
-    return parse_feed(body, url, headers)[:max_items]
+    return parse_feed(body, url, headers, max_items=max_items)[:max_items]
 
 
 # --- sample feeds ---------------------------------------------------------------------------
@@ -345,6 +405,68 @@ class ScrapeResult:
     items: list[ContentItem] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)  # source -> one-line reason
     used_sample: bool = False
+    not_modified: list[str] = field(default_factory=list)  # feeds that answered 304
+    engagement: dict[str, float] = field(default_factory=dict)  # item id -> 0..1 popularity
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _fetch_threaded(
+    unique: Sequence[str],
+    client: httpx.Client,
+    timeout: float,
+    max_items: int,
+    result: ScrapeResult,
+) -> tuple[list[ContentItem], int]:
+    """The caller's sync ``client`` in a thread pool (kept for callers that pass one)."""
+    fetched: list[ContentItem] = []
+    succeeded = 0
+
+    def one(source: str) -> list[ContentItem]:
+        return fetch_feed(source, client=client, timeout=timeout, max_items=max_items)
+
+    with ThreadPoolExecutor(
+        max_workers=min(MAX_CONCURRENT_FETCHES, len(unique)), thread_name_prefix="scrape"
+    ) as pool:
+        futures = {source: pool.submit(one, source) for source in unique}
+        for source, future in futures.items():  # source order: a stable result
+            try:
+                fetched.extend(future.result())
+                succeeded += 1
+            except InputError as e:
+                result.errors[source] = _one_line(str(e))
+                log.warning("%s", result.errors[source])
+            except Exception as e:  # a bug for one feed must not lose the others
+                log.exception("feed %s failed unexpectedly", source)
+                result.errors[source] = (
+                    f"feed {source}: unexpected {type(e).__name__}: {_one_line(str(e))}"
+                )
+    return fetched, succeeded
+
+
+def _run_extra(
+    extra: Sequence[Any], max_items: int, result: ScrapeResult
+) -> tuple[list[ContentItem], int]:
+    fetched: list[ContentItem] = []
+    succeeded = 0
+    for source in extra:
+        name = str(getattr(source, "name", type(source).__name__))
+        try:
+            items = list(source.fetch(max_items))
+        except InputError as e:
+            result.errors[name] = _one_line(str(e))
+            log.warning("%s", result.errors[name])
+            continue
+        except Exception as e:  # one provider's failure never stops the scrape
+            log.exception("source %s failed unexpectedly", name)
+            result.errors[name] = f"{name}: unexpected {type(e).__name__}: {_one_line(str(e))}"
+            continue
+        fetched.extend(items)
+        result.engagement.update(getattr(source, "engagement", None) or {})
+        succeeded += 1
+    return fetched, succeeded
 
 
 def scrape(
@@ -357,48 +479,67 @@ def scrape(
     client: httpx.Client | None = None,
     now: datetime | None = None,
     source_weights: Mapping[str, float] | None = None,
+    extra_sources: Sequence[Any] = (),
+    cache_dir: Path | None = None,
+    per_host_limit: int = 2,
+    user_agent: str = USER_AGENT,
 ) -> ScrapeResult:
     """Fetch ``sources`` concurrently, then deduplicate and rank what they gave.
+
+    Feeds are fetched with ``httpx.AsyncClient`` (at most ``per_host_limit`` requests at
+    once per host; conditional GET with the validators kept in ``cache_dir`` when one
+    is given, a 304 giving no items and listed in ``not_modified``). The word
+    ``default`` in ``sources`` stands for the default outlets
+    (:data:`tasks.scrape.sources.DEFAULT_FEEDS`). A caller's own sync ``client`` is
+    used as given, from a thread pool. ``extra_sources`` (Reddit, NewsAPI: objects with
+    ``name`` and ``fetch(max_items)``) run beside the feeds.
 
     A failing source is recorded in ``errors`` and the others go on. When there are no
     sources, or every one failed, and ``fallback_to_sample`` is set, the bundled
     sample feeds are used instead (``used_sample``). ``now`` (default: the current
-    time) and ``source_weights`` feed :func:`tasks.scrape.ranking.score`.
+    time), ``source_weights`` and the extra sources' engagement feed
+    :func:`tasks.scrape.ranking.score`.
     """
-    unique = list(dict.fromkeys(s.strip() for s in sources if s and s.strip()))
+    from tasks.scrape.sources import expand_sources
+
+    unique = expand_sources(sources)
     result = ScrapeResult()
     fetched: list[ContentItem] = []
     succeeded = 0
 
-    if unique:
-        own = client is None
-        http = client if client is not None else _client(timeout)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scrape-extra") as side:
+        extra_future = (
+            side.submit(_run_extra, extra_sources, max_items_per_source, result)
+            if extra_sources
+            else None
+        )
+        if unique and client is not None:
+            got, ok = _fetch_threaded(unique, client, timeout, max_items_per_source, result)
+            fetched += got
+            succeeded += ok
+        elif unique:
+            from tasks.scrape.fetch_async import fetch_feeds
 
-        def one(source: str) -> list[ContentItem]:
-            return fetch_feed(source, client=http, timeout=timeout, max_items=max_items_per_source)
-
-        try:
-            with ThreadPoolExecutor(
-                max_workers=min(MAX_CONCURRENT_FETCHES, len(unique)),
-                thread_name_prefix="scrape",
-            ) as pool:
-                futures = {source: pool.submit(one, source) for source in unique}
-                for source, future in futures.items():  # source order: a stable result
-                    try:
-                        fetched.extend(future.result())
-                        succeeded += 1
-                    except InputError as e:
-                        result.errors[source] = " ".join(str(e).split())
-                        log.warning("%s", result.errors[source])
-                    except Exception as e:  # a bug for one feed must not lose the others
-                        log.exception("feed %s failed unexpectedly", source)
-                        result.errors[source] = (
-                            f"feed {source}: unexpected {type(e).__name__}: "
-                            + (" ".join(str(e).split()))
-                        )
-        finally:
-            if own:
-                http.close()
+            for outcome in fetch_feeds(
+                unique,
+                timeout=timeout,
+                max_items=max_items_per_source,
+                per_host=per_host_limit,
+                cache_dir=cache_dir,
+                user_agent=user_agent,
+            ):
+                if outcome.error is not None:
+                    result.errors[outcome.url] = outcome.error
+                    log.warning("%s", outcome.error)
+                    continue
+                succeeded += 1
+                if outcome.not_modified:
+                    result.not_modified.append(outcome.url)
+                fetched.extend(outcome.items)
+        if extra_future is not None:
+            got, ok = extra_future.result()
+            fetched += got
+            succeeded += ok
 
     if succeeded == 0 and fallback_to_sample:
         fetched = load_sample_items(max_items=max_items_per_source)
@@ -409,5 +550,6 @@ def scrape(
         now=now or utcnow(),
         keywords=keywords,
         source_weights=source_weights,
+        engagement=result.engagement,
     )
     return result
