@@ -22,7 +22,13 @@ from novaavatar.errors import InputError
 from novaavatar.logs import run_settings
 from novaavatar.store import get_store
 from novaavatar.uploads import MAX_AUDIO_S
-from tasks.common import STAGE_CACHE, job_timeout, retry_unless_bad_input, stage_run
+from tasks.common import (
+    STAGE_CACHE,
+    job_timeout,
+    retry_unless_bad_input,
+    stage_cache,
+    stage_run,
+)
 
 SILENCE_RMS = 1e-3
 
@@ -30,7 +36,7 @@ SILENCE_RMS = 1e-3
 @task(
     name="import-speech",
     task_run_name="import speech {video_id}",
-    cache_policy=STAGE_CACHE,
+    cache_policy=stage_cache("tasks/speech", "novaavatar/media.py"),
     persist_result=True,
     retries=1,
     retry_condition_fn=retry_unless_bad_input,

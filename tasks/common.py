@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from prefect.cache_policies import INPUTS, TASK_SOURCE
+from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
 
 from novaavatar.domain import StageRecord
 from novaavatar.store import ArtifactStore, store_from_uri
@@ -17,6 +20,39 @@ from novaavatar.store import ArtifactStore, store_from_uri
 # A stage is cached on its inputs (which include RenderConfig: store, speed, quality) and on
 # its code, so editing a stage or changing a setting re-runs it and nothing else.
 STAGE_CACHE = INPUTS + TASK_SOURCE
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class CodeOf(CachePolicy):
+    """A cache key part from the source files a stage really runs (its provider packages),
+    not only the task function: editing the renderer re-renders, editing the script
+    template does not."""
+
+    paths: tuple[str, ...] = ()
+
+    def compute_key(self, task_ctx: Any, inputs: Any, flow_parameters: Any, **kw: Any) -> str:
+        return code_hash(self.paths)
+
+
+@lru_cache(maxsize=64)
+def code_hash(paths: tuple[str, ...], root: Path = PROJECT) -> str:
+    """sha256 over the .py files under ``paths`` (relative to the project), once per process."""
+    digest = hashlib.sha256()
+    for rel in paths:
+        target = root / rel
+        files = [target] if target.is_file() else sorted(target.rglob("*.py"))
+        for f in files:
+            digest.update(f.relative_to(root).as_posix().encode())
+            digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def stage_cache(*paths: str) -> CachePolicy:
+    """The cache policy of a stage whose providers live under ``paths``."""
+    return STAGE_CACHE + CodeOf(paths=tuple(paths))
+
+
 STAGE_RETRIES = 2
 STAGE_RETRY_DELAYS = [2, 10]
 # The heavy stages carry this tag; a Prefect tag concurrency limit of MAX_CONCURRENT_JOBS

@@ -31,10 +31,10 @@ from novaavatar.providers import Provider, run_chain
 from tasks import background, script, speech
 from tasks.common import (
     RENDER_TAG,
-    STAGE_CACHE,
     STAGE_RETRIES,
     STAGE_RETRY_DELAYS,
     retry_unless_bad_input,
+    stage_cache,
     stage_run,
 )
 from tasks.speech import espeak
@@ -93,12 +93,16 @@ _stage = dict(
     retries=STAGE_RETRIES,
     retry_delay_seconds=STAGE_RETRY_DELAYS,
     retry_condition_fn=retry_unless_bad_input,
-    cache_policy=STAGE_CACHE,
     persist_result=True,
 )
 
 
-@task(name="write-script", task_run_name="script {video_id}", **_stage)  # type: ignore[call-overload]
+@task(
+    name="write-script",
+    task_run_name="script {video_id}",
+    cache_policy=stage_cache("tasks/script", "tasks/speech/espeak.py"),
+    **_stage,
+)  # type: ignore[call-overload]
 def write_script(
     item: ContentItem, options: ProduceOptions, video_id: str, cfg: RenderConfig, take: int = 0
 ) -> VideoScript:
@@ -121,7 +125,12 @@ def write_script(
     return result
 
 
-@task(name="make-background", task_run_name="background {video_id}", **_stage)  # type: ignore[call-overload]
+@task(
+    name="make-background",
+    task_run_name="background {video_id}",
+    cache_policy=stage_cache("tasks/background"),
+    **_stage,
+)  # type: ignore[call-overload]
 def make_background(
     video_script: VideoScript,
     options: ProduceOptions,
@@ -156,7 +165,12 @@ def make_background(
     )
 
 
-@task(name="synthesize-speech", task_run_name="speech {video_id}", **_stage)  # type: ignore[call-overload]
+@task(
+    name="synthesize-speech",
+    task_run_name="speech {video_id}",
+    cache_policy=stage_cache("tasks/speech"),
+    **_stage,
+)  # type: ignore[call-overload]
 def synthesize_speech(
     video_script: VideoScript,
     options: ProduceOptions,
@@ -198,7 +212,13 @@ def synthesize_speech(
     )
 
 
-@task(name="render-avatar", task_run_name="avatar {video_id}", tags=[RENDER_TAG], **_stage)  # type: ignore[call-overload]
+@task(
+    name="render-avatar",
+    task_run_name="avatar {video_id}",
+    tags=[RENDER_TAG],
+    cache_policy=stage_cache("tasks/avatar", "tasks/compose", "novaavatar/media.py", "OmniAvatar"),
+    **_stage,
+)  # type: ignore[call-overload]
 def render_avatar(
     image: GeneratedImage,
     audio: GeneratedAudio,
@@ -309,7 +329,13 @@ def _render_lite_stage(
     )
 
 
-@task(name="compose-video", task_run_name="compose {video_id}", tags=[RENDER_TAG], **_stage)  # type: ignore[call-overload]
+@task(
+    name="compose-video",
+    task_run_name="compose {video_id}",
+    tags=[RENDER_TAG],
+    cache_policy=stage_cache("tasks/compose", "novaavatar/media.py"),
+    **_stage,
+)  # type: ignore[call-overload]
 def compose_video(
     avatar: AvatarVideo,
     audio: GeneratedAudio,
@@ -356,7 +382,12 @@ def compose_video(
     )
 
 
-@task(name="check-quality", task_run_name="quality {video_id}", **_stage)  # type: ignore[call-overload]
+@task(
+    name="check-quality",
+    task_run_name="quality {video_id}",
+    cache_policy=stage_cache("tasks/quality.py", "novaavatar/media.py"),
+    **_stage,
+)  # type: ignore[call-overload]
 def check_quality(
     final: FinalVideo,
     audio: GeneratedAudio,

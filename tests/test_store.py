@@ -119,3 +119,20 @@ def test_unknown_video_is_a_clear_error(tmp_path: Path) -> None:
     s = LocalArtifactStore(root=str(tmp_path))
     with pytest.raises(NotFoundError, match="no video 'vid-nothere'"):
         manifests.load(s, "vid-nothere")
+
+
+def test_stage_code_hash_follows_the_provider_sources(tmp_path: Path) -> None:
+    from tasks.common import code_hash
+
+    (tmp_path / "tasks" / "avatar").mkdir(parents=True)
+    (tmp_path / "tasks" / "script").mkdir(parents=True)
+    renderer = tmp_path / "tasks" / "avatar" / "lite.py"
+    renderer.write_text("FPS = 25\n")
+    (tmp_path / "tasks" / "script" / "template.py").write_text("STYLE = 1\n")
+    before = code_hash(("tasks/avatar",), tmp_path)
+    (tmp_path / "tasks" / "script" / "template.py").write_text("STYLE = 2\n")
+    code_hash.cache_clear()
+    assert code_hash(("tasks/avatar",), tmp_path) == before  # another stage's code: same key
+    renderer.write_text("FPS = 30\n")
+    code_hash.cache_clear()
+    assert code_hash(("tasks/avatar",), tmp_path) != before  # the renderer changed: new key
