@@ -69,6 +69,15 @@ def provider_fingerprint(s: Settings) -> str:
     for stage, chain in chains.items():
         first = next((p.name for p in chain if p.available()), "none")
         out.append(f"{stage}:{first}" + (f":{models[first]}" if first in models else ""))
+    from tasks.avatar.omniavatar import omniavatar_available
+
+    if omniavatar_available(s):  # its settings change the frames; lite has none of its own
+        out.append(
+            f"avatar:omniavatar:{'14B' if s.use_14b_model else '1.3B'}:{s.num_steps}:"
+            f"{s.guidance_scale}:{s.audio_scale}:{s.tea_cache_thresh}:{s.omniavatar_max_hw}"
+        )
+    else:
+        out.append("avatar:lite")
     return ",".join(out)
 
 
