@@ -49,27 +49,32 @@ def _load(cls: type[Block], name: str) -> Block | None:
         return None
 
 
+def _resolve(
+    env_secret: SecretStr | None,
+    env_base_url: str | None,
+    block_cls: type[OpenAICredentials] | type[ReplicateCredentials],
+    block_name: str,
+    secret_field: str,
+) -> tuple[SecretStr | None, str | None]:
+    """(secret, base URL): the env secret when set, else the named block's, else (None, ...)."""
+    if env_secret is not None and env_secret.get_secret_value():
+        return env_secret, env_base_url or None
+    if block_name:
+        block = _load(block_cls, block_name)
+        if isinstance(block, block_cls):
+            return getattr(block, secret_field), env_base_url or block.base_url
+    return None, env_base_url or None
+
+
 def openai_credentials(
     env_key: SecretStr | None, env_base_url: str | None, block_name: str = ""
 ) -> tuple[SecretStr | None, str | None]:
-    """(key, base URL): the env key when set, else the named block's, else (None, ...)."""
-    if env_key is not None and env_key.get_secret_value():
-        return env_key, env_base_url or None
-    if block_name:
-        block = _load(OpenAICredentials, block_name)
-        if isinstance(block, OpenAICredentials):
-            return block.api_key, env_base_url or block.base_url
-    return None, env_base_url or None
+    """OPENAI_API_KEY, else the named OpenAICredentials block's key."""
+    return _resolve(env_key, env_base_url, OpenAICredentials, block_name, "api_key")
 
 
 def replicate_credentials(
     env_token: SecretStr | None, env_base_url: str | None, block_name: str = ""
 ) -> tuple[SecretStr | None, str | None]:
-    """(token, base URL): the env token when set, else the named block's, else (None, ...)."""
-    if env_token is not None and env_token.get_secret_value():
-        return env_token, env_base_url or None
-    if block_name:
-        block = _load(ReplicateCredentials, block_name)
-        if isinstance(block, ReplicateCredentials):
-            return block.api_token, env_base_url or block.base_url
-    return None, env_base_url or None
+    """REPLICATE_API_TOKEN, else the named ReplicateCredentials block's token."""
+    return _resolve(env_token, env_base_url, ReplicateCredentials, block_name, "api_token")
