@@ -311,6 +311,11 @@ def produce_video(
     regenerate: list[str] | None = None,
     reviewer: str = "system",
     layout: str = "studio",
+    format: str = "single",
+    language: str = "en",
+    template: str | None = None,
+    guest_voice: str | None = None,
+    guest_portrait_key: str | None = None,
 ) -> str:
     """Produce one scraped item into a video waiting for review; returns the video id.
 
@@ -327,6 +332,11 @@ def produce_video(
             voice=voice,
             portrait_key=portrait_key,
             layout=layout,
+            format=format,
+            language=language,
+            template=template,
+            guest_voice=guest_voice,
+            guest_portrait_key=guest_portrait_key,
         )
     )
     item = load_item(store, item_id)
@@ -359,17 +369,33 @@ def produce_batch(
     aspect: str = "9:16",
     voice: str = "en-us",
     layout: str = "studio",
+    format: str = "single",
+    languages: list[str] | None = None,
+    template: str | None = None,
 ) -> list[str]:
     """Produce several items concurrently (the given ids, else the top scraped items).
 
+    ``languages`` makes one version of each item per language (default: English only).
     One item's failure is recorded in its manifest and the others go on.
     """
     logger = get_run_logger()
     settings = run_settings()
     store = get_store(settings)
-    options = ProduceOptions.model_validate(
-        dict(style=style, duration_s=duration_s, aspect=aspect, voice=voice, layout=layout)
-    )
+    variants = [
+        ProduceOptions.model_validate(
+            dict(
+                style=style,
+                duration_s=duration_s,
+                aspect=aspect,
+                voice=voice,
+                layout=layout,
+                format=format,
+                language=lang,
+                template=template,
+            )
+        )
+        for lang in dict.fromkeys(languages or ["en"])
+    ]
     if not item_ids:
         item_ids = latest_item_ids(store)[:top]
     if not item_ids:
@@ -384,9 +410,10 @@ def produce_batch(
         except InputError as e:
             logger.error("skipping item %s: %s", item_id, e)
             continue
-        takes = _next_takes(store, video_id_for(item, options), None)
-        pending.append((_submit(item, options, cfg, opts, takes), takes))
-    done = [_collect(p, options, cfg, takes) for p, takes in pending]
+        for options in variants:
+            takes = _next_takes(store, video_id_for(item, options), None)
+            pending.append((_submit(item, options, cfg, opts, takes), options, takes))
+    done = [_collect(p, options, cfg, takes) for p, options, takes in pending]
     for m in done:
         print(f"{m.video_id}: {m.state.value} {m.error or ''}".rstrip())
     return [m.video_id for m in done if m.state is not ReviewState.FAILED]
@@ -421,7 +448,8 @@ def regenerate_video(video_id: str, stages: list[str], reviewer: str) -> str:
     return produce_video(
         manifest.item.id, style=o.style, duration_s=o.duration_s, aspect=o.aspect,
         voice=o.voice, portrait_key=o.portrait_key, regenerate=stages, reviewer=reviewer,
-        layout=o.layout,
+        layout=o.layout, format=o.format, language=o.language, template=o.template,
+        guest_voice=o.guest_voice, guest_portrait_key=o.guest_portrait_key,
     )  # fmt: skip
 
 

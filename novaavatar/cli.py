@@ -24,11 +24,24 @@ StyleOpt = Annotated[
     str,
     typer.Option(help="news_anchor, casual, educational, entertaining or professional."),
 ]
-DurationOpt = Annotated[float, typer.Option(help="Target length in seconds (15–90).")]
+DurationOpt = Annotated[
+    float, typer.Option(help="Target length in seconds (15–90; explainers 60–300).")
+]
 AspectOpt = Annotated[str, typer.Option(help="9:16, 16:9 or 1:1.")]
 VoiceOpt = Annotated[str, typer.Option(help="eSpeak NG voice, e.g. en-us, en-gb, de, fr.")]
 LayoutOpt = Annotated[
     str, typer.Option(help="studio (presenter in front), pip (window at the side) or full.")
+]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="single (one presenter), conversation (host and guest) or explainer (1–5 min scenes).",
+    ),
+]
+TemplateOpt = Annotated[
+    str | None,
+    typer.Option(help="Brand template name[@version], e.g. news, shorts@1; default: the format's."),
 ]
 
 
@@ -118,6 +131,12 @@ def produce(
     aspect: AspectOpt = "9:16",
     voice: VoiceOpt = "en-us",
     layout: LayoutOpt = "studio",
+    video_format: FormatOpt = "single",
+    language: Annotated[
+        list[str] | None,
+        typer.Option(help="Script/voice language, e.g. es, ar, zh (repeat: one video each)."),
+    ] = None,
+    template: TemplateOpt = None,
 ) -> None:
     """Produce videos for scraped items; they land in the review queue."""
     from flows.produce import load_item, produce_batch
@@ -125,10 +144,12 @@ def produce(
     from novaavatar.store import get_store
 
     # check the inputs here, so a mistake is one line and not a failed flow run
-    ProduceOptions.model_validate(
-        dict(style=style, duration_s=duration, aspect=aspect, voice=voice, layout=layout)
-    )
-    check_voice(voice)
+    for lang in language or ["en"]:
+        o = ProduceOptions.model_validate(
+            dict(style=style, duration_s=duration, aspect=aspect, voice=voice, layout=layout,
+                 format=video_format, language=lang, template=template)
+        )  # fmt: skip
+        check_voice(o.voice)
     for item_id in item_ids or []:
         load_item(get_store(), item_id)
 
@@ -140,6 +161,9 @@ def produce(
         aspect=aspect,
         voice=voice,
         layout=layout,
+        format=video_format,
+        languages=language,
+        template=template,
     )
     _echo_videos(ids)
 
@@ -529,7 +553,10 @@ def main() -> None:
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
-        typer.echo(f"error: {where}={first.get('input')!r}: {first['msg']}", err=True)
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        typer.echo(
+            f"error: {where}={first.get('input')!r}: {msg}" if where else f"error: {msg}", err=True
+        )
         sys.exit(1)
     except Exception as e:  # a failed flow run surfaces its cause; keep it to one line
         typer.echo(f"error: {type(e).__name__}: {e}", err=True)

@@ -19,7 +19,13 @@ SCRIPT_STYLES = ("news_anchor", "casual", "educational", "entertaining", "profes
 ScriptStyle = Literal["news_anchor", "casual", "educational", "entertaining", "professional"]
 Aspect = Literal["9:16", "16:9", "1:1"]
 MIN_DURATION_S = 15
-MAX_DURATION_S = 90
+MAX_DURATION_S = 90  # single-presenter and conversation videos
+MAX_EXPLAINER_S = 300  # multi-scene explainers: 1-5 minutes
+MIN_EXPLAINER_S = 60
+# single: one presenter; conversation: host and guest; explainer: 1-5 min in several scenes
+VIDEO_FORMATS = ("single", "conversation", "explainer")
+VideoFormat = Literal["single", "conversation", "explainer"]
+Speaker = Literal["host", "guest"]
 SPEECH_SAMPLE_RATE = 16_000
 # Output frame size per aspect ratio (width, height); 720p-class keeps CPU renders quick.
 ASPECT_SIZES: dict[str, tuple[int, int]] = {
@@ -87,12 +93,34 @@ class ContentItem(_Frozen):
         )  # type: ignore[arg-type]
 
 
+class ScriptTurn(_Frozen):
+    """One speaker's turn in a two-presenter conversation."""
+
+    speaker: Speaker
+    text: str = Field(min_length=1)
+
+
+class ScriptScene(_Frozen):
+    """One scene of a multi-scene explainer: what is said over which background."""
+
+    text: str = Field(min_length=1)
+    title: str = ""
+    scene_description: str = ""
+
+
 class VideoScript(_Frozen):
-    """What the presenter says, plus what the background should show."""
+    """What the presenter says, plus what the background should show.
+
+    ``text`` is always everything that is said, in order; a conversation also has its
+    ``turns`` and an explainer its ``scenes`` (whose texts join to ``text``).
+    """
 
     text: str = Field(min_length=1)
     style: ScriptStyle
-    target_duration_s: float = Field(ge=MIN_DURATION_S, le=MAX_DURATION_S)
+    target_duration_s: float = Field(ge=MIN_DURATION_S, le=MAX_EXPLAINER_S)
+    language: str = "en"
+    turns: tuple[ScriptTurn, ...] = ()
+    scenes: tuple[ScriptScene, ...] = ()
     title: str = ""
     scene_description: str = ""
     keywords: tuple[str, ...] = ()
@@ -110,6 +138,9 @@ class VideoScript(_Frozen):
 
 class GeneratedImage(_Frozen):
     key: StoreKey
+    scene_keys: tuple[StoreKey, ...] = Field(
+        default=(), description="an explainer's background per scene (the first is ``key``)"
+    )
     width: int = Field(gt=0)
     height: int = Field(gt=0)
     prompt: str = ""
@@ -129,6 +160,15 @@ class PhonemeTiming(_Frozen):
     end: float = Field(ge=0)
 
 
+class SpeechSegment(_Frozen):
+    """A stretch of the speech track: who speaks (conversation) or which scene (explainer)."""
+
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+    speaker: Speaker = "host"
+    scene: int = Field(default=0, ge=0)
+
+
 class GeneratedAudio(_Frozen):
     """Speech as a 16 kHz mono wav, with word and phoneme timings in seconds."""
 
@@ -139,6 +179,9 @@ class GeneratedAudio(_Frozen):
     phonemes: tuple[PhonemeTiming, ...] = ()
     voice: str = ""
     provider: str = "espeak-ng"
+    segments: tuple[SpeechSegment, ...] = Field(
+        default=(), description="speaker turns / scenes in time order; empty: one speaker"
+    )
 
 
 class AvatarVideo(_Frozen):
@@ -189,12 +232,21 @@ class ProduceOptions(_Frozen):
     """What the user chooses per video; part of the video id."""
 
     style: ScriptStyle = "news_anchor"
-    duration_s: float = Field(default=30, ge=MIN_DURATION_S, le=MAX_DURATION_S)
+    duration_s: float = Field(default=30, ge=MIN_DURATION_S, le=MAX_EXPLAINER_S)
     aspect: Aspect = "9:16"
     voice: str = "en-us"
     portrait_key: StoreKey | None = None
     layout: Literal["studio", "pip", "full"] = "studio"
     caption_style: Literal["highlight", "plain", "none"] = "highlight"
+    format: VideoFormat = "single"
+    language: str = Field(default="en", description="script and voice language, e.g. en, es, ar")
+    template: str | None = Field(
+        default=None, description="brand template name[@version]; None: the format's default"
+    )
+    guest_voice: str | None = Field(
+        default=None, description="the guest's voice in a conversation; None: a contrasting one"
+    )
+    guest_portrait_key: StoreKey | None = None
 
     @field_validator("style", mode="before")
     @classmethod
@@ -202,6 +254,52 @@ class ProduceOptions(_Frozen):
         if isinstance(v, str) and v not in SCRIPT_STYLES:
             raise ValueError(f"unknown style {v!r}: choose one of {', '.join(SCRIPT_STYLES)}")
         return v
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language_code(cls, v: object) -> object:
+        from novaavatar.languages import check_language
+
+        return check_language(v) if isinstance(v, str) else v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _language_voice(cls, data: object) -> object:
+        """English's default voice in another language means that language's voice."""
+        if isinstance(data, dict) and data.get("voice", "en-us") == "en-us":
+            from novaavatar.languages import LANGUAGES, check_language
+
+            lang = data.get("language") or "en"
+            code = check_language(lang) if isinstance(lang, str) else "en"
+            if code != "en":
+                data = {**data, "voice": LANGUAGES[code].voice}
+        return data
+
+    @model_validator(mode="after")
+    def _format_fits(self) -> ProduceOptions:
+        lo, hi = (
+            (MIN_EXPLAINER_S, MAX_EXPLAINER_S)
+            if self.format == "explainer"
+            else (MIN_DURATION_S, MAX_DURATION_S)
+        )
+        if not lo <= self.duration_s <= hi:
+            raise ValueError(
+                f"duration_s {self.duration_s:g} does not fit format {self.format!r}: "
+                f"use {lo}-{hi} seconds"
+            )
+        return self
+
+    def id_fields(self) -> dict[str, object]:
+        """The fields that name the video: options added later count only when set, so
+        videos made before they existed keep their ids."""
+        data = self.model_dump(mode="json")
+        for name in _LATER_OPTIONS:
+            if data.get(name) == ProduceOptions.model_fields[name].default:
+                data.pop(name)
+        return data
+
+
+_LATER_OPTIONS = ("format", "language", "template", "guest_voice", "guest_portrait_key")
 
 
 class RenderConfig(_Frozen):
@@ -321,4 +419,4 @@ class VideoManifest(BaseModel):
 
 
 def video_id_for(item: ContentItem, options: ProduceOptions) -> str:
-    return stable_id("vid", item.id, options.model_dump(mode="json"))
+    return stable_id("vid", item.id, options.id_fields())

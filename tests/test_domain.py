@@ -8,6 +8,7 @@ from novaavatar.domain import (
     ProduceOptions,
     ReviewState,
     VideoManifest,
+    stable_id,
     validate_key,
     validate_video_id,
     video_id_for,
@@ -41,10 +42,29 @@ def test_video_id_refuses_traversal() -> None:
 def test_options_validate_style_and_duration() -> None:
     with pytest.raises(ValidationError, match="unknown style 'poetic'"):
         ProduceOptions(style="poetic")  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match="less than or equal to 90"):
+    with pytest.raises(ValidationError, match="does not fit format 'single': use 15-90"):
         ProduceOptions(duration_s=120)
+    with pytest.raises(ValidationError, match="does not fit format 'explainer': use 60-300"):
+        ProduceOptions(format="explainer", duration_s=30)
+    assert ProduceOptions(format="explainer", duration_s=300).duration_s == 300
     with pytest.raises(ValidationError):
         ProduceOptions(aspect="4:3")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="unknown language 'xx': choose one of ar, de"):
+        ProduceOptions(language="xx")
+
+
+def test_language_picks_its_voice_unless_one_is_chosen() -> None:
+    assert ProduceOptions(language="es").voice == "es"
+    assert ProduceOptions(language="zh-CN").language == "zh"
+    assert ProduceOptions(language="zh", voice="yue").voice == "yue"
+
+
+def test_options_added_later_keep_old_video_ids() -> None:
+    item = ContentItem.make(title="t", url="https://e.x/a", source="s")
+    old = stable_id("vid", item.id, ProduceOptions().model_dump(mode="json", exclude={
+        "format", "language", "template", "guest_voice", "guest_portrait_key"}))  # fmt: skip
+    assert video_id_for(item, ProduceOptions()) == old
+    assert video_id_for(item, ProduceOptions(language="es")) != old
 
 
 def test_review_transitions_and_history() -> None:
