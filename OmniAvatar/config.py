@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 # wav2vec2-base: 768 hidden × (12 layers + the embedding output + the last hidden state again)
 WAV2VEC2_BASE_FEATURES = 768 * 14
+
+# TeaCache rescale polynomials (numpy order, highest degree first) mapping the relative L1
+# change of the timestep modulation to the expected change of the DiT output. These are the
+# values publicly reported for the Wan2.1 text-to-video DiTs by the TeaCache authors
+# (Liu et al., "Timestep Embedding Tells: It's Time to Cache for Video Diffusion Model",
+# arXiv:2411.19108; github.com/ali-vilab/TeaCache, TeaCache4Wan2.1) and reused by
+# DiffSynth-Studio's Wan pipeline, on which the OmniAvatar reference builds. OmniAvatar's LoRA
+# does not touch the modulation path, but its outputs differ from Wan T2V's: refit with
+# bench/calibrate_teacache.py on the real weights for a calibrated threshold.
+TEA_CACHE_WAN_1_3B = (-5.21862437e04, 9.23041404e03, -5.28275948e02, 1.36987616e01, -4.99875664e-02)
+TEA_CACHE_WAN_14B = (-3.03318725e05, 4.90537029e04, -2.65530556e03, 5.87365115e01, -3.15583525e-01)
+TEA_CACHE_IDENTITY = (1.0, 0.0)  # the raw relative L1 change, uncalibrated
 
 
 @dataclass(frozen=True)
@@ -33,6 +46,8 @@ class OmniAvatarConfig:
     lora_alpha: float = 64.0
     rope_max_positions: int = 1024  # per axis
     name: str = field(default="1.3B", compare=False)
+    # TeaCache rescale polynomial for these exact weights; identity for any other shapes
+    tea_cache_coefficients: tuple[float, ...] = field(default=TEA_CACHE_IDENTITY, compare=False)
 
     def __post_init__(self) -> None:
         for name in (
@@ -82,6 +97,14 @@ class OmniAvatarConfig:
             )
         if self.lora_alpha <= 0:
             raise ValueError(f"OmniAvatarConfig.lora_alpha must be > 0, got {self.lora_alpha}")
+        coefficients = self.tea_cache_coefficients
+        if not coefficients or not all(
+            isinstance(c, int | float) and math.isfinite(c) for c in coefficients
+        ):
+            raise ValueError(
+                "OmniAvatarConfig.tea_cache_coefficients must be finite numbers, highest degree "
+                f"first, got {coefficients!r}"
+            )
 
     @property
     def head_dim(self) -> int:
@@ -99,15 +122,16 @@ class OmniAvatarConfig:
     def replace(self, **changes: Any) -> OmniAvatarConfig:
         return dataclasses.replace(self, **changes)
 
+    def block_parameters(self) -> int:
+        """Parameters of one DiT block: self- and cross-attention, norm3, FFN, modulation."""
+        d, f = self.dim, self.ffn_dim
+        attn = 4 * (d * d + d) + 2 * d  # q, k, v, o + RMSNorm on q and k
+        return 2 * attn + 2 * d + (d * f + f + f * d + d) + 6 * d
+
     def num_parameters(self) -> int:
         """Parameters of the DiT (LoRA merged), for memory planning before anything loads."""
-        d, f, p = (
-            self.dim,
-            self.ffn_dim,
-            self.patch_size[0] * self.patch_size[1] * self.patch_size[2],
-        )
-        attn = 4 * (d * d + d) + 2 * d  # q, k, v, o + RMSNorm on q and k
-        block = 2 * attn + 2 * d + (d * f + f + f * d + d) + 6 * d  # self, cross, norm3, ffn, mod
+        d, p = self.dim, self.patch_size[0] * self.patch_size[1] * self.patch_size[2]
+        block = self.block_parameters()
         audio = (self.audio_in_dim * self.audio_frames_per_latent + 1) * self.audio_hidden_size
         audio += (
             2 * self.audio_hidden_size + len(self.audio_blocks) * (self.audio_hidden_size + 1) * d
@@ -135,12 +159,19 @@ class OmniAvatarConfig:
     @classmethod
     def wan_1_3b(cls) -> OmniAvatarConfig:
         """Wan2.1-T2V-1.3B + OmniAvatar-1.3B."""
-        return cls()
+        return cls(tea_cache_coefficients=TEA_CACHE_WAN_1_3B)
 
     @classmethod
     def wan_14b(cls) -> OmniAvatarConfig:
         """Wan2.1-T2V-14B + OmniAvatar-14B."""
-        return cls(dim=5120, num_layers=40, num_heads=40, ffn_dim=13824, name="14B")
+        return cls(
+            dim=5120,
+            num_layers=40,
+            num_heads=40,
+            ffn_dim=13824,
+            name="14B",
+            tea_cache_coefficients=TEA_CACHE_WAN_14B,
+        )
 
     @classmethod
     def tiny(cls, **changes: Any) -> OmniAvatarConfig:

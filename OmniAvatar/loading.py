@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from OmniAvatar.config import OmniAvatarConfig
+from OmniAvatar.config import TEA_CACHE_IDENTITY, OmniAvatarConfig
 
 Rule = tuple[str, str | Callable[[re.Match[str]], str]]
 
@@ -300,7 +300,10 @@ def read_dit_config(paths: CheckpointPaths, use_14b: bool) -> OmniAvatarConfig:
             changes[ours] = omni[theirs]
     wav = json.loads((paths.wav2vec / "config.json").read_text())
     changes["audio_in_dim"] = wav["hidden_size"] * (wav["num_hidden_layers"] + 2)
-    return cfg.replace(**changes)
+    loaded = cfg.replace(**changes)
+    if loaded != cfg:  # the preset's TeaCache polynomial was fitted for the preset's shapes only
+        loaded = loaded.replace(tea_cache_coefficients=TEA_CACHE_IDENTITY, name="custom")
+    return loaded
 
 
 def merge_lora(

@@ -7,14 +7,21 @@ D = config.dim, L text tokens. Audio arrives as wav2vec2 features at 25 fps,
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from OmniAvatar.config import OmniAvatarConfig
+from OmniAvatar.offload import BlockStreamer, ResidentPlan, plan_resident_blocks
+
+logger = logging.getLogger(__name__)
 
 
 def sinusoidal_embedding(timesteps: Tensor, dim: int) -> Tensor:
@@ -203,31 +210,67 @@ class AudioPack(nn.Module):
         return self.norm(self.proj(grouped))
 
 
+def trusted_change(coefficients: Sequence[float]) -> float:
+    """Largest raw change the rescale polynomial is trusted for: its last local maximum.
+
+    Fitted quartics rise over the range they were fitted on and then fall steeply (the Wan
+    polynomials turn at ≈0.08 and ≈0.07); beyond that point they would report a big change as
+    a small one, so a change that large always recomputes. Polynomials without a maximum in
+    (0, 1] are trusted everywhere.
+    """
+    poly = np.polynomial.Polynomial(list(reversed([float(c) for c in coefficients])))
+    slope, curve = poly.deriv(), poly.deriv(2)
+    roots = [complex(r) for r in slope.roots()]
+    maxima = [z.real for z in roots if abs(z.imag) < 1e-9 and 0 < z.real <= 1 and curve(z.real) < 0]
+    return max(maxima) if maxima else math.inf
+
+
 @dataclass
 class TeaCache:
     """Skips the DiT blocks while the timestep modulation has barely changed (TeaCache).
 
-    The relative L1 change of the modulated timestep input is accumulated from step to step;
-    while it stays under ``threshold`` the blocks' last residual is reused. One cache per CFG
-    branch, since each branch has its own residual.
+    Each step's relative L1 change of the modulated timestep input, ``x = mean|m_t - m_{t-1}|
+    / mean|m_{t-1}|``, is rescaled by a polynomial ``P`` fitted to how much the DiT output
+    changes for such an ``x`` (``coefficients``, numpy order, highest degree first; ``(1, 0)``
+    is the raw change) and accumulated; while the sum stays under ``threshold`` the blocks'
+    last residual is reused, and the sum restarts at 0 whenever the blocks run. A change above
+    the polynomial's trusted range (:func:`trusted_change`) always runs the blocks. One cache
+    per CFG branch, since each branch has its own residual.
     """
 
     threshold: float
+    coefficients: tuple[float, ...] = (1.0, 0.0)
     accumulated: float = 0.0
     previous: Tensor | None = None
     residual: Tensor | None = None
     skipped: int = 0
     computed: int = 0
+    last_change: float | None = None  # raw x of the latest step, for inspection
+    max_change: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.coefficients = tuple(float(c) for c in self.coefficients)
+        self.max_change = trusted_change(self.coefficients)
+
+    def rescale(self, change: float) -> float:
+        """P(x): the expected relative change of the DiT output."""
+        value = 0.0
+        for c in self.coefficients:  # Horner
+            value = value * change + c
+        return value
 
     def should_compute(self, modulated: Tensor, force: bool) -> bool:
+        beyond_fit = False
         if self.previous is not None and self.residual is not None and not force:
             prev = self.previous
-            self.accumulated += (
-                (modulated - prev).abs().mean() / prev.abs().mean().clamp_min(1e-12)
-            ).item()
+            change = ((modulated - prev).abs().mean() / prev.abs().mean().clamp_min(1e-12)).item()
+            self.last_change = change
+            beyond_fit = change > self.max_change
+            self.accumulated += self.rescale(change)
         self.previous = modulated.detach()
         if (
             force
+            or beyond_fit
             or self.residual is None
             or self.accumulated >= self.threshold
             or self.threshold <= 0
@@ -259,6 +302,84 @@ class OmniAvatarDiT(nn.Module):
         self.audio_injections = nn.ModuleList(
             nn.Linear(cfg.audio_hidden_size, d) for _ in cfg.audio_blocks
         )
+        self.streamer: BlockStreamer | None = None  # set by stream_blocks()
+        self.compiled = False
+        self.compile_error: str | None = None  # why torch.compile fell back to eager, if it did
+
+    # --- memory and speed ---------------------------------------------------------------------
+
+    def resident_plan(self, budget: int | None) -> ResidentPlan:
+        """Which blocks stay on the device under a budget of ``budget`` DiT parameters."""
+        blocks = [sum(p.numel() for p in b.parameters()) for b in self.blocks]
+        total = sum(p.numel() for p in self.parameters())
+        return plan_resident_blocks(blocks, total - sum(blocks), budget)
+
+    def stream_blocks(self, budget: int | None, device: str | torch.device) -> ResidentPlan:
+        """Keep at most ``budget`` DiT parameters on ``device``; the other blocks stay in host
+        memory and stream in per pass. None keeps all resident (and stops streaming).
+        Call :meth:`place` afterwards to put the resident part on the device."""
+        if self.streamer is not None:
+            self.streamer.reset()
+            self.streamer = None
+        plan = self.resident_plan(budget)
+        if plan.streamed_blocks:
+            self.streamer = BlockStreamer(self.blocks, plan, torch.device(device))
+        return plan
+
+    def place(self, device: str | torch.device) -> None:
+        """Move the resident part to ``device``; streamed blocks stay in host memory."""
+        streamed = set(self.streamer.streamed) if self.streamer is not None else set()
+        for name, child in self.named_children():
+            if name != "blocks":
+                child.to(device)
+        for i, block in enumerate(self.blocks):
+            if i not in streamed:
+                block.to(device)
+
+    def compile_blocks(self, **options: Any) -> None:
+        """``torch.compile`` every block in place (parameter names unchanged). Compiling
+        happens at the first pass; if it fails there the blocks run eagerly, with a warning
+        and the reason in ``compile_error``."""
+        for block in self.blocks:
+            block.compile(**options)
+        self.compiled, self.compile_error = True, None
+
+    def uncompile_blocks(self) -> None:
+        for block in self.blocks:
+            block._compiled_call_impl = None  # what nn.Module.compile() set: back to eager
+        self.compiled = False
+
+    def _run_block(self, i: int, block: nn.Module, *args: Tensor) -> Tensor:
+        if self.streamer is not None:
+            self.streamer.before_block(i)
+        try:
+            if self.compiled:
+                try:
+                    return block(*args)
+                except torch.OutOfMemoryError:
+                    raise
+                except Exception as e:  # a compiler or backend failure: eager still works
+                    self.compile_error = " ".join(f"{type(e).__name__}: {e}".split())[:500]
+                    logger.warning(
+                        "torch.compile failed on the DiT blocks (%s); running them eagerly",
+                        self.compile_error,
+                    )
+                    self.uncompile_blocks()
+            return block(*args)
+        finally:
+            if self.streamer is not None:
+                self.streamer.after_block(i)
+
+    def timestep_modulation(self, timestep: Tensor) -> tuple[Tensor, Tensor]:
+        """(B,) timesteps -> the head's embedding (B, D) and the blocks' modulation (B, 6, D),
+        both float32 (TeaCache compares the modulation from step to step)."""
+        cfg = self.config
+        dtype = self.patch_embed.weight.dtype
+        time_emb = self.time_embed(sinusoidal_embedding(timestep, cfg.freq_dim).to(dtype)).float()
+        time_mod = (
+            self.time_modulation(F.silu(time_emb).to(dtype)).float().unflatten(1, (6, cfg.dim))
+        )
+        return time_emb, time_mod
 
     def audio_tokens(self, packed_audio: Tensor, block: int, tokens_per_frame: int) -> Tensor:
         """(B, F, audio_hidden) -> (B, S, D) for one block: each frame's vector on all its tokens.
@@ -306,10 +427,7 @@ class OmniAvatarDiT(nn.Module):
         tokens_per_frame = grid[1] * grid[2]
 
         # 2. timestep -> embedding (head) and six modulation vectors per block
-        time_emb = self.time_embed(sinusoidal_embedding(timestep, cfg.freq_dim).to(dtype)).float()
-        time_mod = (
-            self.time_modulation(F.silu(time_emb).to(dtype)).float().unflatten(1, (6, cfg.dim))
-        )
+        time_emb, time_mod = self.timestep_modulation(timestep)
         context = self.text_embed(context.to(dtype))
         angles = rope_angles(cfg.head_dim, grid, cfg.rope_max_positions, x.device)
 
@@ -330,10 +448,15 @@ class OmniAvatarDiT(nn.Module):
             x = x + tea_cache.residual
         else:
             x_in = x
-            for i, block in enumerate(self.blocks):
-                if packed_audio is not None and i in cfg.audio_blocks:
-                    x = x + self.audio_tokens(packed_audio, i, tokens_per_frame)
-                x = block(x, time_mod, context, angles)
+            try:
+                for i, block in enumerate(self.blocks):
+                    if packed_audio is not None and i in cfg.audio_blocks:
+                        x = x + self.audio_tokens(packed_audio, i, tokens_per_frame)
+                    x = self._run_block(i, block, x, time_mod, context, angles)
+            except BaseException:
+                if self.streamer is not None:  # no prefetched block left on the device
+                    self.streamer.reset()
+                raise
             if tea_cache is not None:
                 tea_cache.residual = x - x_in
 

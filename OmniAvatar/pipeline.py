@@ -9,6 +9,7 @@ separate audio scale, TeaCache) → decode; long audio is covered by chunks whos
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from torch import Tensor, nn
 
 from OmniAvatar.config import OmniAvatarConfig
 from OmniAvatar.model import OmniAvatarDiT, TeaCache
+from OmniAvatar.offload import plan_resident_blocks
 
 SAMPLE_RATE = 16_000  # wav2vec2's input rate
 MAX_AUDIO_SECONDS = 600.0
@@ -33,6 +35,28 @@ DEFAULT_NEGATIVE_PROMPT = (
 )
 
 ProgressCallback = Callable[[int, int], None]
+COMPONENTS = ("dit", "vae", "text_encoder", "audio_encoder")
+DTYPES = {
+    "bf16": torch.bfloat16,
+    "bfloat16": torch.bfloat16,
+    "fp16": torch.float16,
+    "float16": torch.float16,
+    "fp32": torch.float32,
+    "float32": torch.float32,
+}
+
+
+def resolve_dtype(name: str | torch.dtype | None, device: str | torch.device) -> torch.dtype:
+    """The DiT/text-encoder dtype: ``auto`` (or None) is bf16 on CUDA and fp32 elsewhere."""
+    if isinstance(name, torch.dtype):
+        if name not in DTYPES.values():
+            raise ValueError(f"dtype must be bf16, fp16 or fp32, got {name}")
+        return name
+    if name is None or name == "auto":
+        return torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
+    if name.lower() not in DTYPES:
+        raise ValueError(f"OMNIAVATAR_DTYPE must be auto, bf16, fp16 or fp32, got {name!r}")
+    return DTYPES[name.lower()]
 
 
 @dataclass
@@ -69,6 +93,14 @@ class FlowMatchScheduler:
 
     def step(self, latents: Tensor, velocity: Tensor, index: int) -> Tensor:
         return latents + (self.sigmas[index + 1] - self.sigmas[index]) * velocity
+
+
+def cfg_passes(guidance_scale: float, audio_scale: float) -> int:
+    """DiT passes per step of :meth:`OmniAvatarPipeline.guided_velocity`: 1 without guidance,
+    2 when text and audio share a scale, 3 when they differ."""
+    if guidance_scale == 1.0 and audio_scale == 1.0:
+        return 1
+    return 2 if audio_scale == guidance_scale else 3
 
 
 def choose_size(height: int, width: int) -> tuple[int, int]:
@@ -122,19 +154,26 @@ class OmniAvatarPipeline:
         *,
         device: str | torch.device = "cpu",
         offload: bool = False,
+        resident_params: int | None = None,
+        compile: bool = False,
     ) -> None:
         self.dit, self.vae, self.text_encoder = dit, vae, text_encoder
         self.tokenizer, self.audio_encoder = tokenizer, audio_encoder
         self.config: OmniAvatarConfig = dit.config
         self.device = torch.device(device)
-        # offload: keep every component on the CPU and bring it to the device only while used
+        # offload: keep every component in host memory and bring it to the device only while used
         self.offload = offload
         self.dit_calls = 0
         self.latents_mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
         self.latents_std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
-        if not offload:
-            for module in self._modules():
-                module.to(self.device)
+        # where each component is now: "device" or "host" (the same memory when device is cpu)
+        self.residency = dict.fromkeys(COMPONENTS, "host")
+        # resident budget: blocks past it keep their weights in host memory and stream in per pass
+        self.resident_plan = dit.stream_blocks(resident_params, self.device)
+        if compile:
+            dit.compile_blocks()
+        for name in COMPONENTS:
+            self._move(name, "host" if offload else "device")
 
     @classmethod
     def from_pretrained(
@@ -143,43 +182,92 @@ class OmniAvatarPipeline:
         *,
         use_14b: bool = False,
         device: str | torch.device | None = None,
-        dtype: torch.dtype | None = None,
+        dtype: torch.dtype | str | None = None,
         offload: bool = False,
+        resident_params: int | None = None,
+        compile: bool = False,
     ) -> OmniAvatarPipeline:
-        """Load the published layout under ``root`` (``pretrained_models``)."""
+        """Load the published layout under ``root`` (``pretrained_models``).
+
+        ``dtype``: bf16 / fp16 / fp32 for the DiT and text encoder (auto: bf16 on CUDA, fp32
+        otherwise; VAE and wav2vec2 stay fp32). ``offload``: idle components wait in host
+        memory. ``resident_params``: DiT parameters kept on the device (None: all); see
+        ``OmniAvatar/offload.py``. ``compile``: ``torch.compile`` the DiT blocks. On CUDA a
+        ``MemoryError`` is raised before any weight is read when the plan cannot fit.
+        """
         from OmniAvatar import loading
 
         dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        dt = dtype or (torch.bfloat16 if dev.type == "cuda" else torch.float32)
+        dt = resolve_dtype(dtype, dev)
         paths = loading.CheckpointPaths.locate(Path(root), use_14b)
         cfg = loading.read_dit_config(paths, use_14b)
+        if dev.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(dev)
+            others = 0 if offload else _component_bytes(paths, dt)
+            check_fits(cfg, dt, free, resident_params, other_bytes=others)
         place = "cpu" if offload else dev
+        # a DiT with a budget loads in host memory: only its resident part goes to the device
+        dit_place = "cpu" if offload or resident_params is not None else dev
         text_encoder, tokenizer = loading.load_text_encoder(paths.base, dt, place)
         return cls(
-            loading.load_dit(paths, cfg, dt, place),
+            loading.load_dit(paths, cfg, dt, dit_place),
             loading.load_vae(paths.base / "Wan2.1_VAE.pth", torch.float32, place),
             text_encoder,
             tokenizer,
             loading.load_audio_encoder(paths.wav2vec, torch.float32, place),
             device=dev,
             offload=offload,
+            resident_params=resident_params,
+            compile=compile,
         )
 
-    def _modules(self) -> list[nn.Module]:
-        return [self.dit, self.vae, self.text_encoder, self.audio_encoder]
+    def _move(self, name: str, where: str) -> None:
+        """Put a component on the device or in host memory (the DiT: its resident part)."""
+        target = self.device if where == "device" else torch.device("cpu")
+        module = getattr(self, name)
+        if name == "dit":
+            module.place(target)
+        else:
+            module.to(target)
+        self.residency[name] = where
 
     @contextlib.contextmanager
-    def _on_device(self, module: Any) -> Iterator[Any]:
-        """The module on the compute device for the block; back on the CPU after it when offloading."""
+    def _on_device(self, name: str) -> Iterator[Any]:
+        """The component on the compute device for the block; back in host memory after it
+        when offloading."""
         if self.offload:
-            module.to(self.device)
+            self._move(name, "device")
         try:
-            yield module
+            yield getattr(self, name)
         finally:
             if self.offload:
-                module.to("cpu")
+                self._move(name, "host")
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
+
+    def release(self) -> None:
+        """Free the device: every component to host memory, streamed-block copies dropped,
+        the CUDA cache emptied. The pipeline still works afterwards, offloading from then on."""
+        if self.dit.streamer is not None:
+            self.dit.streamer.reset()
+        for name in COMPONENTS:
+            self._move(name, "host")
+        self.offload = True
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    def _end_job(self) -> None:
+        """After every job, even a failed one: no streamed block left on the device, idle
+        components in host memory when offloading, cached device memory returned."""
+        if self.dit.streamer is not None:
+            self.dit.streamer.reset()
+        if self.offload:
+            for name, where in self.residency.items():
+                if where == "device":
+                    self._move(name, "host")
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
 
     # --- encoders ---------------------------------------------------------------------------
 
@@ -193,7 +281,7 @@ class OmniAvatarPipeline:
             truncation=True,
             return_tensors="pt",
         )
-        with self._on_device(self.text_encoder) as encoder:
+        with self._on_device("text_encoder") as encoder:
             ids, mask = tokens.input_ids.to(self.device), tokens.attention_mask.to(self.device)
             states = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
         return states.float() * mask[..., None]
@@ -209,7 +297,7 @@ class OmniAvatarPipeline:
         def to_frames(_module: nn.Module, _inputs: Any, features: Tensor) -> Tensor:
             return F.interpolate(features, size=num_frames, mode="linear", align_corners=True)
 
-        with self._on_device(self.audio_encoder) as encoder:
+        with self._on_device("audio_encoder") as encoder:
             handle = encoder.feature_extractor.register_forward_hook(to_frames)
             try:
                 out = encoder(wave[None].to(self.device), output_hidden_states=True)
@@ -225,7 +313,7 @@ class OmniAvatarPipeline:
     @torch.no_grad()
     def encode_frames(self, frames: Tensor) -> Tensor:
         """(B, 3, 1+4k, H, W) in [-1, 1] -> normalised latents (B, 16, 1+k, H/8, W/8)."""
-        with self._on_device(self.vae) as vae:
+        with self._on_device("vae") as vae:
             x = frames.to(self.device, vae.dtype)
             z = vae.encode(x).latent_dist.mode().float()
         return (z - self.latents_mean.to(z.device)) / self.latents_std.to(z.device)
@@ -234,7 +322,7 @@ class OmniAvatarPipeline:
     def decode_latents(self, latents: Tensor) -> Tensor:
         """Normalised latents -> (B, 3, 1+4k, H, W) in [-1, 1]."""
         z = latents * self.latents_std.to(latents.device) + self.latents_mean.to(latents.device)
-        with self._on_device(self.vae) as vae:
+        with self._on_device("vae") as vae:
             frames = vae.decode(z.to(self.device, vae.dtype)).sample
         return frames.float().clamp(-1, 1)
 
@@ -260,14 +348,15 @@ class OmniAvatarPipeline:
         """Classifier-free guidance: 1 DiT pass without guidance, 2 when text and audio share
         a scale (both dropped together), 3 when they differ:
         v = v(∅,∅) + g_text·(v(text,∅) - v(∅,∅)) + g_audio·(v(text,audio) - v(text,∅))."""
+        passes = cfg_passes(guidance_scale, audio_scale)
         null_audio = torch.zeros_like(audio)
         full = self._dit(latents, condition, timestep, text, audio, caches["full"], force)
-        if guidance_scale == 1.0 and audio_scale == 1.0:
+        if passes == 1:
             return full
         uncond = self._dit(
             latents, condition, timestep, null_text, null_audio, caches["uncond"], force
         )
-        if audio_scale == guidance_scale:
+        if passes == 2:
             return uncond + guidance_scale * (full - uncond)
         no_audio = self._dit(
             latents, condition, timestep, text, null_audio, caches["no_audio"], force
@@ -288,16 +377,19 @@ class OmniAvatarPipeline:
         audio_scale: float,
         tea_cache_thresh: float,
         on_step: Callable[[], None],
+        tea_cache_coefficients: tuple[float, ...] = (1.0, 0.0),
     ) -> tuple[Tensor, int]:
         """Denoise one chunk; its first ``fixed.shape[2]`` latent frames stay as given."""
         n_fixed = fixed.shape[2]
         latents = noise.clone()
         caches: dict[str, TeaCache | None] = {
-            name: TeaCache(tea_cache_thresh) if tea_cache_thresh > 0 else None
+            name: TeaCache(tea_cache_thresh, tea_cache_coefficients)
+            if tea_cache_thresh > 0
+            else None
             for name in ("full", "uncond", "no_audio")
         }
         steps = len(scheduler.timesteps)
-        with self._on_device(self.dit) as dit:
+        with self._on_device("dit") as dit:
             dtype = next(dit.parameters()).dtype
             for i, t in enumerate(scheduler.timesteps):
                 latents[:, :, :n_fixed] = fixed
@@ -335,6 +427,7 @@ class OmniAvatarPipeline:
         guidance_scale: float = 4.5,
         audio_scale: float | None = None,
         tea_cache_thresh: float = 0.0,
+        tea_cache_coefficients: Sequence[float] | None = None,
         shift: float = 5.0,
         seed: int | Sequence[int] = 0,
         size: tuple[int, int] | None = None,
@@ -347,8 +440,57 @@ class OmniAvatarPipeline:
         """Generate one video per (image, audio, prompt); lists make a batch.
 
         ``audio`` is a mono float waveform at ``sample_rate`` (16 kHz). ``audio_scale`` None
-        means the same as ``guidance_scale``. Each video has ``ceil(duration · fps)`` frames.
+        means the same as ``guidance_scale``. ``tea_cache_coefficients`` (highest degree first)
+        rescale TeaCache's change measure; None uses the model's (``config.py``). Each video
+        has ``ceil(duration · fps)`` frames.
         """
+        try:
+            return self._generate(
+                image,
+                audio,
+                prompt,
+                negative_prompt=negative_prompt,
+                sample_rate=sample_rate,
+                num_steps=num_steps,
+                guidance_scale=guidance_scale,
+                audio_scale=audio_scale,
+                tea_cache_thresh=tea_cache_thresh,
+                tea_cache_coefficients=tea_cache_coefficients,
+                shift=shift,
+                seed=seed,
+                size=size,
+                fps=fps,
+                max_tokens=max_tokens,
+                chunk_frames=chunk_frames,
+                overlap_frames=overlap_frames,
+                callback=callback,
+            )
+        finally:
+            # 7. free: streamed copies, idle components, cached device memory (also on errors)
+            self._end_job()
+
+    def _generate(
+        self,
+        image: Any | Sequence[Any],
+        audio: np.ndarray | Sequence[np.ndarray],
+        prompt: str | Sequence[str],
+        *,
+        negative_prompt: str,
+        sample_rate: int,
+        num_steps: int,
+        guidance_scale: float,
+        audio_scale: float | None,
+        tea_cache_thresh: float,
+        tea_cache_coefficients: Sequence[float] | None,
+        shift: float,
+        seed: int | Sequence[int],
+        size: tuple[int, int] | None,
+        fps: int,
+        max_tokens: int,
+        chunk_frames: int | None,
+        overlap_frames: int,
+        callback: ProgressCallback | None,
+    ) -> AvatarVideoOutput:
         # 1. check inputs
         images = list(image) if isinstance(image, list | tuple) else [image]
         audios = list(audio) if isinstance(audio, list | tuple) else [audio]
@@ -375,6 +517,19 @@ class OmniAvatarPipeline:
             raise ValueError(f"guidance scales must be >= 1, got {guidance_scale}, {audio_scale}")
         if tea_cache_thresh < 0:
             raise ValueError(f"tea_cache_thresh must be >= 0, got {tea_cache_thresh}")
+        coefficients = tuple(
+            float(c)
+            for c in (
+                self.config.tea_cache_coefficients
+                if tea_cache_coefficients is None
+                else tea_cache_coefficients
+            )
+        )
+        if not coefficients or not all(math.isfinite(c) for c in coefficients):
+            raise ValueError(
+                "tea_cache_coefficients must be finite numbers, highest degree first, got "
+                f"{tea_cache_coefficients!r}"
+            )
         arrays = [_to_image_array(im) for im in images]
         height, width = size or choose_size(*arrays[0].shape[:2])
         if height % 16 or width % 16:
@@ -399,9 +554,9 @@ class OmniAvatarPipeline:
         batch = len(images)
         self.dit_calls = 0
 
-        # 2. encode text, reference image and audio
-        text = self.encode_prompts(prompts).to(self.device)
-        null_text = self.encode_prompts([negative_prompt] * batch).to(self.device)
+        # 2. encode text (prompts and negative prompts in one visit), reference image and audio
+        states = self.encode_prompts([*prompts, *[negative_prompt] * batch]).to(self.device)
+        text, null_text = states[:batch], states[batch:]
         refs = torch.stack(
             [
                 torch.from_numpy(_resize_cover(a, height, width)).permute(2, 0, 1).float() / 127.5
@@ -454,6 +609,7 @@ class OmniAvatarPipeline:
                 a_scale,
                 tea_cache_thresh,
                 on_step,
+                coefficients,
             )
             skipped += chunk_skipped
             # 5. decode; the next chunk starts from this one's last frames
@@ -462,26 +618,27 @@ class OmniAvatarPipeline:
             if c + 1 < len(starts):
                 fixed = self.encode_frames(frames[:, :, -overlap_frames:])
 
-        # 6. trim to each audio's length, to uint8, free
+        # 6. trim to each audio's length, to uint8
         video = torch.cat(pieces, dim=2)
         uint8 = ((video + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 4, 1)
         videos = [uint8[i, :n].numpy() for i, n in enumerate(frame_counts)]
-        if self.device.type == "cuda":
-            torch.cuda.empty_cache()
         return AvatarVideoOutput(videos, fps, self.dit_calls, skipped, len(starts))
 
 
 @dataclass
 class MemoryPlan:
-    """Bytes the DiT needs on the device, decided before any weight is read."""
+    """What the DiT keeps on the device, decided before any weight is read."""
 
     dit_params: int
     bytes_per_param: int
-    resident_params: int
+    resident_params: int  # stem + resident blocks
+    peak_params: int  # + streamed blocks in flight (current and prefetched)
+    resident_blocks: int
+    streamed_blocks: int
     device_bytes: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.device_bytes = min(self.dit_params, self.resident_params) * self.bytes_per_param
+        self.device_bytes = self.peak_params * self.bytes_per_param
 
 
 def check_fits(
@@ -490,21 +647,47 @@ def check_fits(
     free_bytes: int,
     resident_params: int | None = None,
     activation_bytes: int = 2 << 30,
+    other_bytes: int = 0,
 ) -> MemoryPlan:
-    """Raise MemoryError, before loading, when the resident DiT + activations exceed ``free_bytes``.
+    """Raise MemoryError, before loading, when the DiT's device part + ``other_bytes`` (the
+    components that stay on the device without offload) + activations exceed ``free_bytes``.
 
     ``resident_params`` (the published ``num_persistent_param_in_dit``) caps how many DiT
-    parameters stay on the device; None keeps them all.
+    parameters stay on the device; None keeps them all. Streamed blocks add two blocks in
+    flight (the one running and the one being copied).
     """
-    params = cfg.num_parameters()
+    blocks = [cfg.block_parameters()] * cfg.num_layers
+    plan = plan_resident_blocks(blocks, cfg.num_parameters() - sum(blocks), resident_params)
     size = torch.tensor([], dtype=dtype).element_size()
-    plan = MemoryPlan(params, size, params if resident_params is None else resident_params)
-    need = plan.device_bytes + activation_bytes
+    memory = MemoryPlan(
+        cfg.num_parameters(),
+        size,
+        plan.resident_params,
+        plan.peak_device_params(),
+        len(plan.resident_blocks),
+        len(plan.streamed_blocks),
+    )
+    need = memory.device_bytes + other_bytes + activation_bytes
     if need > free_bytes:
         raise MemoryError(
             f"OmniAvatar {cfg.name} needs about {need / 2**30:.1f} GiB on the device "
-            f"({plan.device_bytes / 2**30:.1f} GiB of {dtype} DiT weights + "
+            f"({memory.device_bytes / 2**30:.1f} GiB of {dtype} DiT weights, "
+            f"{memory.resident_blocks} of {cfg.num_layers} blocks resident + "
+            f"{other_bytes / 2**30:.1f} GiB text/audio encoders and VAE + "
             f"{activation_bytes / 2**30:.1f} GiB activations) but {free_bytes / 2**30:.1f} GiB is "
-            "free: lower the resident-parameter budget, enable offload or use the 1.3B model"
+            "free: lower OMNIAVATAR_RESIDENT_PARAMS, enable offload (ENABLE_VRAM_MANAGEMENT) or "
+            "use the 1.3B model"
         )
-    return plan
+    return memory
+
+
+def _component_bytes(paths: Any, dtype: torch.dtype) -> int:
+    """Device bytes of the text encoder (stored bf16, loaded as ``dtype``), VAE and wav2vec2
+    (fp32), estimated from their file sizes."""
+    size = torch.tensor([], dtype=dtype).element_size()
+    t5 = (paths.base / "models_t5_umt5-xxl-enc-bf16.pth").stat().st_size * size // 2
+    vae = (paths.base / "Wan2.1_VAE.pth").stat().st_size
+    wav = sum(
+        f.stat().st_size for f in paths.wav2vec.iterdir() if f.suffix in (".bin", ".safetensors")
+    )
+    return t5 + vae + wav

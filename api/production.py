@@ -12,8 +12,9 @@ from api import schemas
 from api.context import ApiContext, Ctx, authorized
 from api.jobs import Started
 from api.problems import COMMON_RESPONSES, Problem, ProblemError
-from novaavatar.domain import Aspect, ContentItem, ProduceOptions, video_id_for
+from novaavatar.domain import Aspect, ContentItem, video_id_for
 from novaavatar.errors import InputError
+from novaavatar.languages import check_language
 from novaavatar.store import ArtifactStore
 from review_app import actions
 
@@ -103,13 +104,27 @@ def _check_voice(voice: str) -> None:
 async def generate(body: schemas.GenerateRequest, ctx: Ctx, response: Response) -> schemas.Job:
     """Starts a ``produce-video`` flow run; follow it at ``/api/jobs/{id}``. The same item
     with the same options is the same video: asking again while it runs returns that job."""
-    await asyncio.to_thread(_check_voice, body.voice)
+    from novaavatar import templates
+
+    if body.voice is not None:
+        await asyncio.to_thread(_check_voice, body.voice)
     item = await asyncio.to_thread(_item_for, ctx.store, body)
     params: dict[str, Any] = dict(
         item_id=item.id, style=body.style, duration_s=body.duration_s, aspect=body.aspect,
-        voice=body.voice, layout=body.layout,
+        voice=body.voice, layout=body.layout, template=body.template,
     )  # fmt: skip
-    options = ProduceOptions.model_validate({k: v for k, v in params.items() if k != "item_id"})
+    if body.format != "single":  # a single video's id stays what it was
+        params.update(format=body.format, guest_voice=body.guest_voice)
+    if body.format == "explainer":
+        params.update(transition=body.transition)
+    if body.language != "en":
+        params.update(language=body.language)
+    if body.guest_voice is not None:
+        await asyncio.to_thread(_check_voice, body.guest_voice)
+    # the template fills what the request left unset; the id is of the final options
+    options = await asyncio.to_thread(
+        templates.build_options, {k: v for k, v in params.items() if k != "item_id"}, ctx.store
+    )
 
     def local() -> Any:
         from flows.produce import produce_video
@@ -149,8 +164,15 @@ async def generate_manual(
     text: Annotated[str | None, Form(max_length=5000, description="or: text to speak")] = None,
     prompt: Annotated[str, Form(max_length=1000, description="background description")] = "",
     aspect: Annotated[Aspect, Form()] = "9:16",
-    voice: Annotated[str, Form(pattern=schemas.VOICE, max_length=40)] = "en-us",
-    layout: Annotated[schemas.Layout, Form()] = "studio",
+    voice: Annotated[str | None, Form(pattern=schemas.VOICE, max_length=40)] = None,
+    layout: Annotated[schemas.Layout | None, Form()] = None,
+    template: Annotated[
+        str | None,
+        Form(pattern=schemas.TEMPLATE, max_length=48, description="brand template or none"),
+    ] = None,
+    language: Annotated[
+        str, Form(max_length=10, description="the text's language: en, es, ar, zh...")
+    ] = "en",
 ) -> schemas.Job:
     """Uploads are checked by their content (a readable image; decodable, non-empty audio
     under ten minutes) and by size (``MAX_UPLOAD_MB``), then the ``manual-create`` flow runs."""
@@ -158,12 +180,21 @@ async def generate_manual(
 
     if not title.strip():
         raise InputError("title is empty: give the video a title")
+    try:
+        language = check_language(language)
+    except ValueError as e:
+        raise InputError(str(e)) from None
     audio_upload = await _read_upload(audio)
     if audio_upload is None and not (text and text.strip()):
         raise InputError("give either an audio upload or a text to speak")
     portrait_upload = await _read_upload(portrait)
-    await asyncio.to_thread(_check_voice, voice)
+    if voice is not None:
+        await asyncio.to_thread(_check_voice, voice)
     store = ctx.store
+    if template is not None:  # an unknown template is a 4xx now, not a failed run later
+        from novaavatar import templates
+
+        await asyncio.to_thread(templates.resolve, template if template != "none" else "news", store)  # fmt: skip
     portrait_key = (
         await asyncio.to_thread(store_portrait, store, *portrait_upload)
         if portrait_upload
@@ -173,8 +204,10 @@ async def generate_manual(
     params: dict[str, Any] = dict(
         title=title.strip(), portrait_key=portrait_key, audio_key=audio_key,
         text=text if audio_key is None else None, prompt=prompt, aspect=aspect, voice=voice,
-        layout=layout,
+        layout=layout, template=template,
     )  # fmt: skip
+    if language != "en":
+        params.update(language=language)
 
     def local() -> Any:
         from flows.manual import manual_create

@@ -9,18 +9,23 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, 
 
 from novaavatar.domain import (
     MAX_DURATION_S,
+    MAX_EXPLAINER_S,
     MIN_DURATION_S,
+    MIN_EXPLAINER_S,
     Aspect,
     ContentItem,
     ScriptStyle,
+    VideoFormat,
     VideoManifest,
 )
+from novaavatar.languages import LANGUAGES, check_language
 
 VIDEO_ID = r"^[a-z0-9][a-z0-9\-]{2,80}$"
 ITEM_ID = r"^[a-z0-9][a-z0-9\-]{2,80}$"
 JOB_ID = r"^(local-[0-9]{1,9}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
 VOICE = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*(\+[a-z0-9]{1,16})?$"
 REVIEWER = r"^[\w .@'\-]{1,80}$"
+TEMPLATE = r"^(none|[a-z][a-z0-9_\-]{0,39}(@[1-9][0-9]{0,5})?)$"
 
 Layout = Literal["studio", "pip", "full"]
 JobKind = Literal["scrape", "generate", "manual", "batch", "regenerate", "other"]
@@ -58,17 +63,65 @@ class GenerateRequest(_Request):
     description: str = Field(default="", max_length=5000, description="new content's text")
     url: AnyHttpUrl | None = Field(default=None, description="new content's source URL")
     style: ScriptStyle = "news_anchor"
-    duration_s: float = Field(default=30, ge=MIN_DURATION_S, le=MAX_DURATION_S)
-    aspect: Aspect = "9:16"
-    voice: Voice = "en-us"
-    layout: Layout = Field(
-        default="studio", description="presenter in front, a window at the side, or full frame"
+    duration_s: float = Field(
+        default=30,
+        ge=MIN_DURATION_S,
+        le=MAX_EXPLAINER_S,
+        description=f"{MIN_DURATION_S}-{MAX_DURATION_S} s; an explainer {MIN_EXPLAINER_S}-{MAX_EXPLAINER_S} s",
     )
+    aspect: Aspect = "9:16"
+    voice: Voice | None = Field(
+        default=None, description="eSpeak NG voice; default: the template's"
+    )
+    layout: Layout | None = Field(
+        default=None,
+        description="presenter in front, a window at the side, or full frame; default: the template's",
+    )
+    template: str | None = Field(
+        default=None,
+        pattern=TEMPLATE,
+        max_length=48,
+        description="brand template name[@version] (e.g. news, shorts@1) or none; default: news",
+    )
+    format: VideoFormat = Field(
+        default="single",
+        description="single (one presenter), conversation (host and guest) or explainer",
+    )
+    guest_voice: Voice | None = Field(
+        default=None, description="a conversation's guest voice; default: one contrasting the host"
+    )
+    transition: Literal["crossfade", "wipe", "cut"] = Field(
+        default="crossfade", description="how an explainer's scenes change"
+    )
+    language: str = Field(
+        default="en",
+        max_length=10,
+        description="the script's and voice's language: "
+        + ", ".join(sorted(LANGUAGES))
+        + " (OpenAI writes any of them; the offline script frames en es fr de ar zh ja)",
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, v: str) -> str:
+        return check_language(v)
 
     @model_validator(mode="after")
     def _one_source(self) -> GenerateRequest:
         if (self.item_id is None) == (self.title is None or not self.title.strip()):
             raise ValueError("give either item_id (a scraped item) or title (new content)")
+        return self
+
+    @model_validator(mode="after")
+    def _length_fits_format(self) -> GenerateRequest:
+        explainer = self.format == "explainer"
+        lo, hi = (
+            (MIN_EXPLAINER_S, MAX_EXPLAINER_S) if explainer else (MIN_DURATION_S, MAX_DURATION_S)
+        )
+        if not lo <= self.duration_s <= hi:
+            raise ValueError(
+                f"duration_s {self.duration_s:g} does not fit format {self.format!r}: use {lo}-{hi} s"
+            )
         return self
 
 

@@ -127,12 +127,92 @@ def run_moviepy(
     return time.perf_counter() - t0, _cpu() - c0
 
 
+def bench_scenes(size: tuple[int, int], runs: int, transition: str) -> None:
+    """A 60 s explainer in 3 scenes (two transitions, title cards) against the same 60 s with
+    one background: ``render_lite`` alone, captions and title burnt in, medians and ratio."""
+    from tasks.avatar.scenes import SceneBackground
+
+    work = Path(tempfile.mkdtemp(prefix="nova-bench-scenes-"))
+    speech = work / "speech.wav"
+    said = EspeakProvider().speak(" ".join([TEXT] * 2), "en-us", 165, speech)
+    duration = said.duration_s
+    bgs = []
+    for i in range(3):
+        bgs.append(work / f"bg{i}.png")
+        procedural_background(7 + i, size).save(bgs[-1])
+    scenes = [SceneBackground(b, duration * i / 3, f"Part {i + 1}") for i, b in enumerate(bgs)]
+    times: dict[str, list[tuple[float, float]]] = {"1 scene": [], "3 scenes": []}
+    for run in range(runs):
+        for name, sc in (("1 scene", None), ("3 scenes", scenes)):
+            t0, c0 = time.perf_counter(), _cpu()
+            render_lite(
+                bgs[0], speech, said.phonemes, work / f"{run}-{len(sc or [])}.mp4", size=size,
+                fps=FPS, words=said.words, title=TITLE, scenes=sc, transition=transition,
+            )  # fmt: skip
+            times[name].append((time.perf_counter() - t0, _cpu() - c0))
+    print(f"explainer {size[0]}x{size[1]}, {duration:.1f} s, {transition}, median of {runs}:")
+    med = {}
+    for name, v in times.items():
+        med[name] = (statistics.median(t for t, _ in v), statistics.median(c for _, c in v))
+        t, c = med[name]
+        print(f"  {name:8} {t:6.2f} s wall ({t / duration:.3f} of real time), {c:6.2f} s CPU")
+    (t1, c1), (t3, c3) = med["1 scene"], med["3 scenes"]
+    print(f"  3 scenes / 1 scene: wall {t3 / t1:.3f}, CPU {c3 / c1:.3f}")
+
+
+def bench_template(size: tuple[int, int], runs: int, name: str) -> None:
+    """About 20 s of speech rendered and composed (the fused path) with and without a brand
+    template (logo, lower third, colours, intro and outro cards): medians and their ratio."""
+    from novaavatar import templates
+    from novaavatar.domain import ContentItem
+
+    work = Path(tempfile.mkdtemp(prefix="nova-bench-template-"))
+    speech = work / "speech.wav"
+    said = EspeakProvider().speak(TEXT.split(" The mayor")[0], "en-us", 150, speech)
+    duration = said.duration_s
+    bg = work / "bg.png"
+    procedural_background(7, size).save(bg)
+    item = ContentItem.make(title=TITLE, url="https://example.org/park", source="BBC News")
+    brand = templates.brand_for(item, templates.build_options(dict(template=name)))
+    times: dict[str, list[float]] = {"plain": [], name: []}
+    cpus: dict[str, list[float]] = {"plain": [], name: []}
+    lengths: dict[str, float] = {}
+    for run in range(runs):
+        for label, b in (("plain", None), (name, brand)):
+            avatar, out = work / f"{label}-{run}-avatar.mp4", work / f"{label}-{run}.mp4"
+            t0, c0 = time.perf_counter(), _cpu()
+            render_lite(bg, speech, said.phonemes, avatar, size=size, fps=FPS, words=said.words, title=TITLE, brand=b)  # fmt: skip
+            info = compose_final(avatar, speech, said.words, out, burn_captions=False, brand=b)
+            times[label].append(time.perf_counter() - t0)
+            cpus[label].append(_cpu() - c0)
+            lengths[label] = info.duration_s
+    plain, branded = (statistics.median(times[k]) for k in ("plain", name))
+    cpu_plain, cpu_branded = (statistics.median(cpus[k]) for k in ("plain", name))
+    print(f"template {name}, {size[0]}x{size[1]}, {duration:.1f} s of speech, median of {runs}:")
+    print(f"  plain       {plain:6.2f} s ({cpu_plain:6.2f} CPU s) for {lengths['plain']:.1f} s of video")  # fmt: skip
+    print(f"  {name:11} {branded:6.2f} s ({cpu_branded:6.2f} CPU s) for {lengths[name]:.1f} s of video (with the cards)")  # fmt: skip
+    print(f"  {name} / plain = {branded / plain:.3f} wall, {cpu_branded / cpu_plain:.3f} CPU (per second of video: {cpu_branded / lengths[name] / (cpu_plain / lengths['plain']):.3f} CPU)")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     ap.add_argument("--runs", type=int, default=3, help="timed runs per renderer and size (median)")
     ap.add_argument("--sizes", default="720x1280,1080x1920")
     ap.add_argument("--no-moviepy", action="store_true", help="time only this renderer")
+    ap.add_argument("--explainer", action="store_true", help="instead: 60 s in 3 scenes vs 1")
+    ap.add_argument("--transition", default="crossfade", help="with --explainer: crossfade|wipe|cut")  # fmt: skip
+    ap.add_argument("--template", default="", help="instead: ~20 s with this brand template vs none")  # fmt: skip
     args = ap.parse_args()
+    if args.template:
+        for spec in args.sizes.split(","):
+            w, h = (int(v) for v in spec.split("x"))
+            bench_template((w, h), args.runs, args.template)
+        return
+    if args.explainer:
+        for spec in args.sizes.split(","):
+            w, h = (int(v) for v in spec.split("x"))
+            bench_scenes((w, h), args.runs, args.transition)
+        return
 
     work = Path(tempfile.mkdtemp(prefix="nova-bench-render-"))
     speech = work / "speech.wav"

@@ -8,17 +8,21 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from novaavatar.domain import (
     MAX_DURATION_S,
+    MAX_EXPLAINER_S,
     MIN_DURATION_S,
+    MIN_EXPLAINER_S,
     ContentItem,
     GeneratedAudio,
-    ProduceOptions,
     RenderConfig,
     ReviewState,
+    ScriptScene,
+    ScriptTurn,
     VideoScript,
     stable_id,
     video_id_for,
 )
 from novaavatar.errors import InputError
+from novaavatar.languages import check_language, units
 from novaavatar.logs import run_settings
 from novaavatar.store import get_store
 from novaavatar.uploads import MAX_AUDIO_S
@@ -77,8 +81,40 @@ def given_script(video_script: VideoScript, video_id: str, cfg: RenderConfig) ->
     return video_script
 
 
-def _clamp(x: float) -> float:
+def _clamp(x: float, format: str = "single") -> float:
+    if format == "explainer":
+        return float(min(max(x, MIN_EXPLAINER_S), MAX_EXPLAINER_S))
     return float(min(max(x, MIN_DURATION_S), MAX_DURATION_S))
+
+
+def _explainer_scenes(text: str | None, audio_key: str | None, prompt: str) -> tuple[ScriptScene, ...]:  # fmt: skip
+    """A typed explainer (a paragraph per scene, '# Title' lines) as scenes; InputError if not."""
+    from tasks.script.scenes import parse_scenes
+
+    if audio_key:
+        raise InputError(
+            "an explainer is spoken from text, a paragraph per scene, not from one uploaded "
+            "audio: give text instead"
+        )
+    try:
+        return parse_scenes(text or "", prompt)
+    except ValueError as e:
+        raise InputError(f"explainer text: {e}") from None
+
+
+def _conversation_turns(text: str | None, audio_key: str | None) -> tuple[ScriptTurn, ...]:
+    """A typed conversation ('Host: ...' / 'Guest: ...' lines) as turns; InputError if not."""
+    from tasks.script.dialogue import parse_dialogue
+
+    if audio_key:
+        raise InputError(
+            "a conversation is spoken from text with 'Host:' and 'Guest:' lines, "
+            "not from one uploaded audio: give text instead"
+        )
+    try:
+        return parse_dialogue(text or "")
+    except ValueError as e:
+        raise InputError(f"conversation text: {e}") from None
 
 
 @flow(
@@ -95,12 +131,26 @@ def manual_create(
     text: str | None = None,
     prompt: str = "",
     aspect: str = "9:16",
-    voice: str = "en-us",
-    layout: str = "studio",
+    voice: str | None = None,
+    layout: str | None = None,
+    template: str | None = None,
+    format: str = "single",
+    guest_voice: str | None = None,
+    guest_portrait_key: str | None = None,
+    language: str = "en",
 ) -> str:
     """Render an uploaded portrait (or the built-in presenter) speaking uploaded audio or
-    the given text (spoken by the TTS); the video enters the review queue."""
+    the given text (spoken by the TTS); the video enters the review queue.
+
+    ``language`` is the text's (en, es, ar, zh...): it picks the voice when none is given
+    and how the captions are written (right to left, no spaces in Chinese/Japanese).
+
+    ``template`` (name[@version]) fills the voice, layout and portrait left unset and brands
+    the video; without one an upload keeps the plain look (it is not a news item)."""
     from flows.produce import _collect, _submit, ensure_render_limit, render_config, with_results
+    from novaavatar import templates
+
+    template = template or templates.NO_TEMPLATE
     from tasks.speech import espeak
 
     if not title.strip():
@@ -109,10 +159,28 @@ def manual_create(
         raise InputError("give either an uploaded audio (audio_key) or a text to speak")
     settings = run_settings()
     store = get_store(settings)
-    for key in (portrait_key, audio_key):
+    for key in (portrait_key, audio_key, guest_portrait_key):
         if key and not store.exists(key):
             raise InputError(f"upload {key!r} is not in the store: upload it first")
-    words = len((text or "").split())
+    turns = _conversation_turns(text, audio_key) if format == "conversation" else ()
+    scenes = _explainer_scenes(text, audio_key, prompt) if format == "explainer" else ()
+    if scenes:
+        from tasks.script.scenes import joined_text as scenes_text
+
+        text = scenes_text(scenes)
+    if turns:
+        from tasks.script.dialogue import joined_text
+
+        text = joined_text(turns)
+    # the template's voice sets the pace, so resolve it before estimating the length
+    try:
+        language = check_language(language)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    voice = templates.build_options(
+        dict(voice=voice, template=template, portrait_key=portrait_key, language=language), store
+    ).voice
+    words = units(text or "")  # characters in Chinese/Japanese, as the rate is measured
     est = words / espeak.words_per_second(voice, settings.tts_speed) if words else MIN_DURATION_S
     item = ContentItem(
         id=stable_id("manual", title, text, audio_key, portrait_key, prompt),
@@ -120,9 +188,11 @@ def manual_create(
         summary=(text or "")[:5000],
         source="manual upload",
     )
-    options = ProduceOptions.model_validate(
-        dict(style="professional", duration_s=_clamp(est), aspect=aspect, voice=voice,
-             portrait_key=portrait_key, layout=layout)
+    options = templates.build_options(
+        dict(style="professional", duration_s=_clamp(est, format), aspect=aspect, voice=voice,
+             portrait_key=portrait_key, layout=layout, template=template, format=format,
+             guest_voice=guest_voice, guest_portrait_key=guest_portrait_key, language=language),
+        store,
     )  # fmt: skip
     vid = video_id_for(item, options)
     cfg = render_config(settings)
@@ -135,6 +205,9 @@ def manual_create(
         title=item.title,
         scene_description=prompt or "A clean modern studio backdrop; calm lighting; no text.",
         provider="manual",
+        language=options.language,
+        turns=turns,
+        scenes=scenes,
     )
     script_future = given_script.with_options(**opts).submit(script, vid, cfg)
     audio = import_speech.with_options(**opts).submit(audio_key, vid, cfg) if audio_key else None

@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.render_avatar import avatar_stage
-from novaavatar import manifests
+from novaavatar import manifests, templates
 from novaavatar.domain import (
     ContentItem,
     FinalVideo,
@@ -74,7 +74,8 @@ def provider_fingerprint(s: Settings) -> str:
     if omniavatar_available(s):  # its settings change the frames; lite has none of its own
         out.append(
             f"avatar:omniavatar:{'14B' if s.use_14b_model else '1.3B'}:{s.num_steps}:"
-            f"{s.guidance_scale}:{s.audio_scale}:{s.tea_cache_thresh}:{s.omniavatar_max_hw}"
+            f"{s.guidance_scale}:{s.audio_scale}:{s.tea_cache_thresh}:{s.omniavatar_max_hw}:"
+            f"{s.omniavatar_dtype}:{'/'.join(map(str, s.omniavatar_tea_cache_coefficients))}"
         )
     else:
         out.append("avatar:lite")
@@ -164,6 +165,7 @@ def _submit(
     """
     t = takes or {}
     vid = video_id_for(item, options)
+    brand = templates.brand_for(item, options, store_from_uri(cfg.store_uri))
     if script is None:
         script = write_script.with_options(**opts).submit(
             item, options, vid, cfg, t.get("script", 0)
@@ -178,9 +180,9 @@ def _submit(
     avatar = (
         avatar_stage()
         .with_options(**opts)
-        .submit(image, audio, options, vid, cfg, t.get("avatar", 0), script)
+        .submit(image, audio, options, vid, cfg, t.get("avatar", 0), script, brand)
     )
-    final = compose_video.with_options(**opts).submit(avatar, audio, script, vid, cfg)
+    final = compose_video.with_options(**opts).submit(avatar, audio, script, vid, cfg, brand)
     quality = check_quality.with_options(**opts).submit(final, audio, script, options, vid, cfg)
     stages = dict(
         script=script, background=image, speech=audio, avatar=avatar, compose=final, quality=quality
@@ -306,25 +308,29 @@ def produce_video(
     style: str = "news_anchor",
     duration_s: float = 30,
     aspect: str = "9:16",
-    voice: str = "en-us",
+    voice: str | None = None,
     portrait_key: str | None = None,
     regenerate: list[str] | None = None,
     reviewer: str = "system",
-    layout: str = "studio",
+    layout: str | None = None,
     format: str = "single",
     language: str = "en",
     template: str | None = None,
     guest_voice: str | None = None,
     guest_portrait_key: str | None = None,
+    caption_style: str | None = None,
+    transition: str = "crossfade",
 ) -> str:
     """Produce one scraped item into a video waiting for review; returns the video id.
 
     ``regenerate`` (script, background, speech, avatar) makes a new take of those stages for
     an existing video; the stages they feed re-run, the others come from the cache.
+    ``template`` (name or name@version; None: the format's) fills voice, layout, caption
+    style and portrait where they are left unset (None); the video records name@version.
     """
     settings = run_settings()
     store = get_store(settings)
-    options = ProduceOptions.model_validate(
+    options = templates.build_options(
         dict(
             style=style,
             duration_s=duration_s,
@@ -337,7 +343,10 @@ def produce_video(
             template=template,
             guest_voice=guest_voice,
             guest_portrait_key=guest_portrait_key,
-        )
+            caption_style=caption_style,
+            transition=transition,
+        ),
+        store,
     )
     item = load_item(store, item_id)
     cfg = render_config(settings)
@@ -367,11 +376,14 @@ def produce_batch(
     style: str = "news_anchor",
     duration_s: float = 30,
     aspect: str = "9:16",
-    voice: str = "en-us",
-    layout: str = "studio",
+    voice: str | None = None,
+    layout: str | None = None,
     format: str = "single",
     languages: list[str] | None = None,
     template: str | None = None,
+    caption_style: str | None = None,
+    guest_voice: str | None = None,
+    transition: str = "crossfade",
 ) -> list[str]:
     """Produce several items concurrently (the given ids, else the top scraped items).
 
@@ -382,7 +394,7 @@ def produce_batch(
     settings = run_settings()
     store = get_store(settings)
     variants = [
-        ProduceOptions.model_validate(
+        templates.build_options(
             dict(
                 style=style,
                 duration_s=duration_s,
@@ -392,7 +404,11 @@ def produce_batch(
                 format=format,
                 language=lang,
                 template=template,
-            )
+                caption_style=caption_style,
+                guest_voice=guest_voice,
+                transition=transition,
+            ),
+            store,
         )
         for lang in dict.fromkeys(languages or ["en"])
     ]
@@ -448,8 +464,10 @@ def regenerate_video(video_id: str, stages: list[str], reviewer: str) -> str:
     return produce_video(
         manifest.item.id, style=o.style, duration_s=o.duration_s, aspect=o.aspect,
         voice=o.voice, portrait_key=o.portrait_key, regenerate=stages, reviewer=reviewer,
-        layout=o.layout, format=o.format, language=o.language, template=o.template,
+        layout=o.layout, format=o.format, language=o.language,
+        template=o.template or templates.NO_TEMPLATE,  # made without one: stays plain
         guest_voice=o.guest_voice, guest_portrait_key=o.guest_portrait_key,
+        caption_style=o.caption_style, transition=o.transition,
     )  # fmt: skip
 
 

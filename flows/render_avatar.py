@@ -23,6 +23,7 @@ from novaavatar.domain import (
     VideoScript,
 )
 from novaavatar.settings import Settings, get_settings
+from novaavatar.templates import Brand
 from tasks.stages import render_avatar
 
 if TYPE_CHECKING:
@@ -70,12 +71,13 @@ def render_avatar_flow(
     cfg: RenderConfig,
     take: int = 0,
     video_script: VideoScript | None = None,
+    brand: Brand | None = None,
 ) -> AvatarVideo:
     """Animate the presenter over the background on this worker; returns the AvatarVideo."""
     settings = get_settings()
     # the stage task reports its own progress artifact while it renders
     video = render_avatar.with_options(**_stage_options(settings))(
-        image, audio, options, video_id, cfg, take, video_script
+        image, audio, options, video_id, cfg, take, video_script, brand
     )
     print(f"avatar {video_id}: {video.key} ({video.provider}, {video.duration_s:.1f} s)")
     return video
@@ -89,16 +91,17 @@ def render_avatar_step(
     cfg: RenderConfig,
     take: int = 0,
     video_script: VideoScript | None = None,
+    brand: Brand | None = None,
 ) -> AvatarVideo:
     """Render the avatar on the ``gpu`` pool when the backend needs a GPU and the deployment
     exists; in this process otherwise."""
     settings = get_settings()
     if avatar_backend(settings) in GPU_BACKENDS and gpu_deployment_id() is not None:
         return _render_on_gpu_pool(
-            image, audio, options, video_id, cfg, take, video_script, settings
+            image, audio, options, video_id, cfg, take, video_script, settings, brand
         )
     return render_avatar.with_options(**_stage_options(settings))(
-        image, audio, options, video_id, cfg, take, video_script
+        image, audio, options, video_id, cfg, take, video_script, brand
     )
 
 
@@ -111,6 +114,7 @@ def _render_on_gpu_pool(
     take: int,
     video_script: VideoScript | None,
     settings: Settings,
+    brand: Brand | None = None,
 ) -> AvatarVideo:
     from prefect.deployments import run_deployment
 
@@ -123,6 +127,7 @@ def _render_on_gpu_pool(
         cfg=cfg.model_dump(mode="json"),
         take=take,
         video_script=video_script.model_dump(mode="json") if video_script else None,
+        brand=brand.model_dump(mode="json") if brand else None,
     )
     run = cast(
         "FlowRun",
@@ -163,9 +168,10 @@ def dispatch_render_avatar(
     cfg: RenderConfig,
     take: int = 0,
     video_script: VideoScript | None = None,
+    brand: Brand | None = None,
 ) -> AvatarVideo:
     """Run the avatar stage as a ``render-avatar`` flow run on the gpu pool and wait for it."""
-    return render_avatar_step(image, audio, options, video_id, cfg, take, video_script)
+    return render_avatar_step(image, audio, options, video_id, cfg, take, video_script, brand)
 
 
 def avatar_stage(settings: Settings | None = None) -> Any:

@@ -82,13 +82,16 @@ def auto_produce(items: list[ContentItem], threshold: float, cap: int) -> list[s
     """Produce, without a click, the items scoring at least ``threshold`` that have no video
     yet (at most ``cap`` per run), with the default options from the settings."""
     from flows.produce import produce_batch
-    from novaavatar.domain import ProduceOptions, VideoManifest, video_id_for
+    from novaavatar.domain import VideoManifest, video_id_for
+    from novaavatar.templates import build_options
 
     s = get_settings()
     store = get_store(s)
-    options = ProduceOptions.model_validate(
+    # the options produce_batch will build (template pinned), so the ids match its videos
+    options = build_options(
         dict(style=s.default_style, duration_s=s.default_duration, aspect=s.default_aspect,
-             voice=s.tts_voice)
+             voice=s.tts_voice),
+        store,
     )  # fmt: skip
     chosen = [
         i.id
@@ -102,5 +105,5 @@ def auto_produce(items: list[ContentItem], threshold: float, cap: int) -> list[s
     print(f"auto-produce: {len(chosen)} item(s) at or above {threshold}")
     return produce_batch(
         item_ids=chosen, top=len(chosen), style=options.style, duration_s=options.duration_s,
-        aspect=options.aspect, voice=options.voice,
+        aspect=options.aspect, voice=s.tts_voice, template=options.template,
     )  # fmt: skip

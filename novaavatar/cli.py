@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -28,9 +30,12 @@ DurationOpt = Annotated[
     float, typer.Option(help="Target length in seconds (15–90; explainers 60–300).")
 ]
 AspectOpt = Annotated[str, typer.Option(help="9:16, 16:9 or 1:1.")]
-VoiceOpt = Annotated[str, typer.Option(help="eSpeak NG voice, e.g. en-us, en-gb, de, fr.")]
+VoiceOpt = Annotated[
+    str | None,
+    typer.Option(help="eSpeak NG voice, e.g. en-us, en-gb, de, fr; default: the template's."),
+]
 LayoutOpt = Annotated[
-    str, typer.Option(help="studio (presenter in front), pip (window at the side) or full.")
+    str | None, typer.Option(help="studio (presenter in front), pip (window at the side) or full.")
 ]
 FormatOpt = Annotated[
     str,
@@ -41,7 +46,10 @@ FormatOpt = Annotated[
 ]
 TemplateOpt = Annotated[
     str | None,
-    typer.Option(help="Brand template name[@version], e.g. news, shorts@1; default: the format's."),
+    typer.Option(
+        help="Brand template name[@version], e.g. news, shorts@1, or none; default: the "
+        "format's. It fills voice, layout and captions you leave unset."
+    ),
 ]
 
 
@@ -129,27 +137,37 @@ def produce(
     style: StyleOpt = "news_anchor",
     duration: DurationOpt = 30,
     aspect: AspectOpt = "9:16",
-    voice: VoiceOpt = "en-us",
-    layout: LayoutOpt = "studio",
+    voice: VoiceOpt = None,
+    layout: LayoutOpt = None,
     video_format: FormatOpt = "single",
     language: Annotated[
         list[str] | None,
         typer.Option(help="Script/voice language, e.g. es, ar, zh (repeat: one video each)."),
     ] = None,
     template: TemplateOpt = None,
+    guest_voice: Annotated[
+        str | None,
+        typer.Option(help="Conversation: the guest's voice (default: one contrasting the host)."),
+    ] = None,
+    transition: Annotated[
+        str, typer.Option(help="Explainer: how scenes change: crossfade, wipe or cut.")
+    ] = "crossfade",
 ) -> None:
     """Produce videos for scraped items; they land in the review queue."""
     from flows.produce import load_item, produce_batch
-    from novaavatar.domain import ProduceOptions
+    from novaavatar import templates
     from novaavatar.store import get_store
 
     # check the inputs here, so a mistake is one line and not a failed flow run
     for lang in language or ["en"]:
-        o = ProduceOptions.model_validate(
+        o = templates.build_options(
             dict(style=style, duration_s=duration, aspect=aspect, voice=voice, layout=layout,
-                 format=video_format, language=lang, template=template)
+                 format=video_format, language=lang, template=template, transition=transition),
+            get_store(),
         )  # fmt: skip
         check_voice(o.voice)
+    if guest_voice:
+        check_voice(guest_voice)
     for item_id in item_ids or []:
         load_item(get_store(), item_id)
 
@@ -164,6 +182,8 @@ def produce(
         format=video_format,
         languages=language,
         template=template,
+        guest_voice=guest_voice,
+        transition=transition,
     )
     _echo_videos(ids)
 
@@ -274,7 +294,7 @@ def render(
             bg = Path(tmp) / "background.png"
             procedural_background(7, size).save(bg)
         info = render_lite(
-            bg, audio, phonemes, out, size=size, portrait=portrait, layout=layout,
+            bg, audio, phonemes, out, size=size, portrait=portrait, layout=layout or "studio",
             face_index=face_index,
         )  # fmt: skip
     typer.echo(f"{out}  {info.width}x{info.height}, {info.duration_s:.2f} s")
@@ -290,8 +310,9 @@ def create(
     text: Annotated[str | None, typer.Option(help="Text to speak instead of audio.")] = None,
     prompt: Annotated[str, typer.Option(help="What the background should show.")] = "",
     aspect: AspectOpt = "9:16",
-    voice: VoiceOpt = "en-us",
-    layout: LayoutOpt = "studio",
+    voice: VoiceOpt = None,
+    layout: LayoutOpt = None,
+    template: TemplateOpt = None,
 ) -> None:
     """Manual creation: portrait + audio or text → a video in the review queue."""
     from flows.manual import manual_create
@@ -305,7 +326,8 @@ def create(
             raise InputError(f"{what} {path} does not exist")
     if audio is None and not (text and text.strip()):
         raise InputError("give --audio FILE or --text 'what to say'")
-    check_voice(voice)
+    if voice is not None:
+        check_voice(voice)
     portrait_key = store_portrait(store, portrait.read_bytes(), str(portrait)) if portrait else None
     audio_key = store_audio(store, audio.read_bytes(), str(audio)) if audio else None
     vid = manual_create(
@@ -317,6 +339,7 @@ def create(
         aspect=aspect,
         voice=voice,
         layout=layout,
+        template=template,
     )
     _echo_videos([vid])
 
@@ -401,22 +424,55 @@ def regenerate(
 @app.command()
 def export(
     video_ids: Annotated[
-        list[str] | None, typer.Argument(help="Approved video ids (default: all approved).")
+        list[str] | None,
+        typer.Argument(help="Approved (or exported, to publish again) ids; default: all approved."),
     ] = None,
+    channel: Annotated[
+        list[str] | None,
+        typer.Option(help="package (MP4, captions, thumbnail, per-platform metadata) or youtube."),
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Who publishes (default: $USER).")] = None,
 ) -> None:
-    """Export approved videos (MP4, captions, metadata) to the store's exports/ folder."""
-    from flows.review import export_approved, export_one
+    """Publish approved videos: a package in the store's exports/ folder, and YouTube."""
+    from flows.review import export_approved
+    from novaavatar import manifests
     from novaavatar.store import get_store
+    from tasks.publish import check_channels, publish
 
     store = get_store()
-    ids = video_ids or export_approved()
+    channels = check_channels(channel or ["package"])
     if video_ids:
         for vid in video_ids:
-            export_one(store, vid)
-    for vid in ids:
-        typer.echo(f"{vid}  {store.materialize(f'exports/{vid}/video.mp4')}")
-    if not ids:
+            with _upload_bar(vid, "youtube" in channels) as shown:
+                publish(store, vid, channels, by=_who(by), progress=shown)
+    else:
+        video_ids = export_approved(channels=channels, by=_who(by))  # type: ignore[arg-type]
+    for vid in video_ids:
+        m, _ = manifests.load(store, vid)
+        yt = m.publications.get("youtube")
+        where = f"  {yt.location}" if yt and yt.status == "published" else ""
+        typer.echo(f"{vid}  {store.materialize(f'exports/{vid}/video.mp4')}{where}")
+    if not video_ids:
         typer.echo("no approved videos to export")
+
+
+@contextlib.contextmanager
+def _upload_bar(video_id: str, shown: bool) -> Iterator[Callable[[int, int], None]]:
+    """A tqdm bar of the bytes YouTube confirmed, opened when the upload starts."""
+    from tqdm import tqdm
+
+    bars: list[tqdm] = []
+
+    def update(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, unit="B", unit_scale=True, desc=f"{video_id} → YouTube"))
+        bars[0].update(done - bars[0].n)
+
+    try:
+        yield update if shown else (lambda done, total: None)
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 @app.command()
@@ -503,6 +559,68 @@ def stats(
         typer.echo("\nproviders: " + ", ".join(f"{k} ×{v}" for k, v in sorted(u.providers.items())))
     if u.failures:
         typer.echo("failures: " + ", ".join(f"{k} ×{v}" for k, v in u.failures.items()))
+
+
+templates_app = typer.Typer(
+    help="Brand templates: logo, colours, lower third, intro/outro cards.", no_args_is_help=True
+)
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.command("list")
+def templates_list() -> None:
+    """Every template version, shipped (templates/) and uploaded (the store)."""
+    from novaavatar import templates
+    from novaavatar.store import get_store
+
+    store = get_store()
+    shipped = templates.shipped()
+    for ref, t in templates.available(store).items():
+        where = "shipped" if ref in shipped else "store"
+        typer.echo(f"{ref:20} {where:8} {t.layout or '-':7} {t.description}")
+
+
+@templates_app.command("show")
+def templates_show(
+    name: Annotated[str, typer.Argument(help="name or name@version (default: newest).")],
+) -> None:
+    """Print a template as TOML."""
+    from novaavatar import templates
+    from novaavatar.store import get_store
+
+    typer.echo(templates.to_toml(templates.resolve(name, get_store())), nl=False)
+
+
+@templates_app.command("preview")
+def templates_preview(
+    name: Annotated[str, typer.Argument(help="name or name@version (default: newest).")],
+    out: Annotated[Path, typer.Option(help="Output .png: a presenter frame and the intro card.")],
+    aspect: AspectOpt = "9:16",
+) -> None:
+    """Render a preview of a template: a sample presenter frame and its intro card."""
+    from novaavatar import templates
+    from novaavatar.store import get_store
+    from tasks.compose.brand import preview_image
+
+    img = preview_image(templates.resolve(name, get_store()), aspect)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    img.save(out)
+    typer.echo(f"{out}  {img.width}x{img.height}")
+
+
+@templates_app.command("add")
+def templates_add(
+    path: Annotated[Path, typer.Argument(help="A template .toml/.yaml file with a new version.")],
+) -> None:
+    """Validate a template file and store it as a new version (versions never change)."""
+    from novaavatar import templates
+    from novaavatar.errors import InputError
+    from novaavatar.store import get_store
+
+    if not path.is_file():
+        raise InputError(f"template file {path} does not exist")
+    t = templates.save(get_store(), path.read_bytes(), path.name)
+    typer.echo(f"stored {t.ref}")
 
 
 store_app = typer.Typer(help="The artifact store: local folder or S3/MinIO.", no_args_is_help=True)

@@ -133,7 +133,10 @@ class VideoScript(_Frozen):
 
     @property
     def word_count(self) -> int:
-        return len(self.text.split())
+        """Spoken units: words, or characters in Chinese and Japanese."""
+        from novaavatar.languages import units
+
+        return units(self.text)
 
 
 class GeneratedImage(_Frozen):
@@ -198,6 +201,14 @@ class AvatarVideo(_Frozen):
     )
 
 
+class Chapter(_Frozen):
+    """A chapter of an explainer: a scene's title and when it starts and ends (seconds)."""
+
+    title: str = Field(min_length=1)
+    start: float = Field(ge=0)
+    end: float = Field(ge=0)
+
+
 class FinalVideo(_Frozen):
     key: StoreKey
     srt_key: StoreKey
@@ -207,6 +218,16 @@ class FinalVideo(_Frozen):
     fps: float
     duration_s: float
     size_bytes: int
+    chapters: tuple[Chapter, ...] = Field(
+        default=(), description="an explainer's scenes, also written into the MP4 as chapters"
+    )
+    chapters_key: StoreKey | None = Field(
+        default=None, description="the chapters as a WebVTT chapters file"
+    )
+    intro_s: float = Field(
+        default=0.0, ge=0, description="the brand's intro card before the speech starts"
+    )
+    outro_s: float = Field(default=0.0, ge=0, description="the brand's end card after the speech")
 
 
 class QualityCheck(_Frozen):
@@ -247,6 +268,9 @@ class ProduceOptions(_Frozen):
         default=None, description="the guest's voice in a conversation; None: a contrasting one"
     )
     guest_portrait_key: StoreKey | None = None
+    transition: Literal["crossfade", "wipe", "cut"] = Field(
+        default="crossfade", description="how an explainer's scenes change: crossfade, wipe or cut"
+    )
 
     @field_validator("style", mode="before")
     @classmethod
@@ -299,7 +323,14 @@ class ProduceOptions(_Frozen):
         return data
 
 
-_LATER_OPTIONS = ("format", "language", "template", "guest_voice", "guest_portrait_key")
+_LATER_OPTIONS = (
+    "format",
+    "language",
+    "template",
+    "guest_voice",
+    "guest_portrait_key",
+    "transition",
+)
 
 
 class RenderConfig(_Frozen):
@@ -340,6 +371,25 @@ class ReviewEvent(_Frozen):
     note: str = ""
 
 
+class Publication(_Frozen):
+    """Where one channel (the publish package, YouTube) carries the video, or why not yet."""
+
+    channel: Literal["package", "youtube"]
+    status: Literal["uploading", "published", "failed"]
+    at: datetime = Field(default_factory=utcnow)
+    by: str = ""
+    location: str = Field(default="", description="store prefix of the package, or the video URL")
+    remote_id: str = Field(default="", description="the platform's id, e.g. the YouTube video id")
+    privacy: str = ""
+    sent_bytes: int = Field(default=0, ge=0, description="bytes the platform confirmed so far")
+    total_bytes: int = Field(default=0, ge=0)
+    attempts: int = Field(default=0, ge=0, description="upload runs that reached the platform")
+    lease_until: datetime | None = Field(
+        default=None, description="an upload in progress holds the video until then"
+    )
+    error: str = ""
+
+
 class StageRecord(_Frozen):
     """What one stage produced, with which provider, and how long it took."""
 
@@ -372,6 +422,9 @@ class VideoManifest(BaseModel):
         default_factory=dict, description="how often each stage was regenerated"
     )
     error: str | None = None
+    publications: dict[str, Publication] = Field(
+        default_factory=dict, description="per channel: where the exported video went"
+    )
 
     @field_validator("video_id")
     @classmethod

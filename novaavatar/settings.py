@@ -187,6 +187,28 @@ class Settings(BaseSettings):
     omniavatar_max_hw: int = Field(
         default=720, ge=64, le=1280, description="Longest side OmniAvatar generates (480p: 720)."
     )
+    omniavatar_resident_params: int | None = Field(
+        default=None,
+        ge=0,
+        description="DiT parameters kept on the GPU (published num_persistent_param_in_dit, "
+        "e.g. 7000000000); the other blocks stream in per step. Unset: all resident.",
+    )
+    omniavatar_dtype: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+        default="auto",
+        description="OmniAvatar DiT/text encoder dtype; auto: bf16 on CUDA, fp32 on CPU.",
+    )
+    omniavatar_compile: bool = Field(
+        default=False, description="torch.compile the DiT blocks (eager fallback if it fails)."
+    )
+    omniavatar_keep_loaded: bool = Field(
+        default=True,
+        description="Keep OmniAvatar loaded between videos; false frees it after each.",
+    )
+    omniavatar_tea_cache_coefficients: Annotated[list[float], NoDecode] = Field(
+        default_factory=list,
+        description="TeaCache rescale polynomial, highest degree first (comma separated, from "
+        "bench/calibrate_teacache.py); empty: the model's published Wan2.1 values.",
+    )
 
     # --- video ---------------------------------------------------------------------------
     video_crf: int = Field(default=23, ge=0, le=51, description="x264 quality (lower is better).")
@@ -226,6 +248,35 @@ class Settings(BaseSettings):
         default=None,
         validate_default=True,
         description="Key of the webhook signature; required with WEBHOOK_URL.",
+    )
+
+    # --- publishing ----------------------------------------------------------------------
+    youtube_credentials_block: str = Field(
+        default="",
+        description="Prefect YouTube OAuth block; used when YOUTUBE_REFRESH_TOKEN is unset.",
+    )
+    youtube_client_id: str = Field(default="", description="OAuth client id (installed app).")
+    youtube_client_secret: SecretStr | None = None
+    youtube_refresh_token: SecretStr | None = None
+    youtube_token_uri: str = Field(
+        default="https://oauth2.googleapis.com/token", description="OAuth token endpoint."
+    )
+    youtube_api_url: str | None = Field(
+        default=None, description="YouTube Data API root URL (tests); unset: Google's."
+    )
+    youtube_privacy: Literal["private", "unlisted", "public"] = Field(
+        default="private", description="Privacy of uploaded videos."
+    )
+    youtube_category: str = Field(
+        default="25", pattern=r"^\d{1,3}$", description="YouTube category id (25: News & Politics)."
+    )
+    youtube_chunk_kib: int = Field(
+        default=8192, ge=256, le=1_048_576, multiple_of=256,
+        description="Resumable upload chunk size in KiB (a multiple of 256).",
+    )  # fmt: skip
+    youtube_timeout: float = Field(default=60, ge=1, le=600, description="Seconds per request.")
+    youtube_max_retries: int = Field(
+        default=6, ge=0, le=20, description="Retries per upload on 429, 5xx and dropped links."
     )
 
     # --- orchestration -------------------------------------------------------------------
@@ -273,7 +324,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "rss_feeds", "reddit_subreddits", "reviewers", "api_tokens", "api_cors_origins",
-        mode="before",
+        "omniavatar_tea_cache_coefficients", mode="before",
     )  # fmt: skip
     @classmethod
     def _split_feeds(cls, v: Any) -> Any:

@@ -38,6 +38,7 @@ pages = [
     st.Page(PAGES / "sources.py", title="Sources", icon=":material/rss_feed:"),
     review,
     st.Page(PAGES / "manual.py", title="Manual creation", icon=":material/upload:"),
+    st.Page(PAGES / "templates.py", title="Brand templates", icon=":material/palette:"),
     st.Page(PAGES / "exports.py", title="Exports", icon=":material/download:"),
     st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:"),
 ]  # fmt: skip

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from novaavatar.domain import (
     ASPECT_SIZES,
+    MIN_EXPLAINER_S,
     FinalVideo,
     GeneratedAudio,
     ProduceOptions,
@@ -21,6 +23,7 @@ from novaavatar.domain import (
     QualityReport,
     VideoScript,
 )
+from novaavatar.languages import LANGUAGES, foreign_sentences, split_sentences
 from novaavatar.media import iter_frames, measure_loudness, probe, read_audio
 from novaavatar.store import ArtifactStore
 
@@ -139,6 +142,38 @@ def caption_coverage(srt: str, envelope: np.ndarray, fps: float) -> float:
     return float((shown & voiced).sum() / voiced.sum())
 
 
+def length_fits(seconds: float, ratio: float, options: ProduceOptions) -> bool:
+    """Within ±35 % of the target; an explainer may also be shorter than its target down to
+    its format's minimum (a thin item gives fewer scenes rather than invented facts)."""
+    if options.format == "explainer":
+        shortest = MIN_EXPLAINER_S * (1 - DURATION_TOLERANCE)
+        return seconds >= shortest and ratio <= 1 + DURATION_TOLERANCE
+    return abs(ratio - 1) <= DURATION_TOLERANCE
+
+
+def explainer_range_note(options: ProduceOptions) -> str:
+    if options.format != "explainer":
+        return ""
+    shortest = MIN_EXPLAINER_S * (1 - DURATION_TOLERANCE)
+    return f" (an explainer may run shorter, down to {shortest:g} s)"
+
+
+def chapters_check(path: Path, video_script: VideoScript, final: FinalVideo) -> QualityCheck:
+    """An explainer's MP4 carries one chapter per scene, the first at 0 s."""
+    from tasks.compose.chapters import read_chapters
+
+    found = read_chapters(path)
+    want = len(video_script.scenes)
+    ok = len(found) == want and bool(found) and found[0].start <= 0.01
+    titles = " | ".join(c.title for c in found)[:300]
+    return QualityCheck(
+        name="chapters",
+        passed=ok,
+        value=len(found),
+        detail=f"{want} scenes → {want} chapters starting at 0 s; found: {titles or 'none'}",
+    )
+
+
 def assess(
     store: ArtifactStore,
     final: FinalVideo,
@@ -167,22 +202,27 @@ def assess(
         f"{info.width}x{info.height}",
         f"expected {want[0]}x{want[1]}",
     )
-    drift = abs(info.duration_s - audio.duration_s)
+    cards = final.intro_s + final.outro_s  # a brand's intro and end cards frame the speech
+    spoken = info.duration_s - cards
+    drift = abs(spoken - audio.duration_s)
     add(
         "av_sync",
         drift <= SYNC_TOLERANCE_S,
         round(drift, 3),
-        f"video and speech lengths differ by ≤ {SYNC_TOLERANCE_S} s",
+        f"video and speech lengths differ by ≤ {SYNC_TOLERANCE_S} s"
+        + (f" (after {cards:.2f} s of intro/outro cards)" if cards else ""),
     )
-    ratio = info.duration_s / video_script.target_duration_s
+    ratio = spoken / video_script.target_duration_s
     if video_script.provider == "manual":  # the upload or typed text sets the length
         add("duration", True, round(info.duration_s, 2), "manual creation: no target length")
     else:
         add(
             "duration",
-            abs(ratio - 1) <= DURATION_TOLERANCE,
+            length_fits(spoken, ratio, options),
             round(info.duration_s, 2),
-            f"target {video_script.target_duration_s:g} s ±{DURATION_TOLERANCE:.0%}",
+            f"target {video_script.target_duration_s:g} s ±{DURATION_TOLERANCE:.0%}"
+            + explainer_range_note(options)
+            + (f" for the speech ({spoken:.1f} s between the cards)" if cards else ""),
         )
     add(
         "grounding",
@@ -190,6 +230,20 @@ def assess(
         len(video_script.ungrounded),
         "; ".join(video_script.ungrounded)[:500]
         or "every number, name and quote is in the sources",
+    )
+    foreign = foreign_sentences(video_script.text, options.language)
+    lang = LANGUAGES[options.language].name
+    add(
+        "language",
+        not foreign,
+        len(foreign),
+        (
+            f"{len(foreign)} of {len(split_sentences(video_script.text))} sentences are not in "
+            f"{lang} (taken for {foreign[0][1]}: {foreign[0][0][:80]!r}); the offline script "
+            "cannot translate: set OPENAI_API_KEY"
+            if foreign
+            else f"every sentence is in {lang}"
+        ),
     )
     rate = 16000
     samples = read_audio(path, rate) if info.has_audio else np.zeros(0, np.float32)
@@ -220,7 +274,10 @@ def assess(
     frozen = (_longest_run(stats.change < FROZEN_CHANGE) + 1) / fps if n > 1 else n / fps
     add("not_frozen", n > 1 and frozen <= MAX_FROZEN_S, round(frozen, 2), f"the picture never stands still over {MAX_FROZEN_S} s")  # fmt: skip
     envelope = speech_envelope(samples, rate, n, fps) if samples.size else np.zeros(n)
-    score, offset = lip_sync(stats, envelope) if samples.size and rms > 0 else (0.0, 0.0)
+    # the presenter is on screen between the cards: measure the lips there
+    a, b = round(final.intro_s * fps), n - round(final.outro_s * fps)
+    spoken_stats = FrameStats(fps, stats.cells[a:b], stats.mean_luma[a:b], stats.change[a : max(a, b - 1)])  # fmt: skip
+    score, offset = lip_sync(spoken_stats, envelope[a:b]) if samples.size and rms > 0 else (0.0, 0.0)  # fmt: skip
     add(
         "lip_sync",
         score >= LIP_SYNC_MIN_R and abs(offset) <= LIP_SYNC_MAX_OFFSET_S,
@@ -235,4 +292,6 @@ def assess(
         round(coverage, 2),
         f"captions on screen for ≥ {MIN_CAPTION_COVERAGE:.0%} of the speech ({len(audio.words)} timed words)",
     )
+    if video_script.scenes:  # an explainer: its chapters are in the file
+        checks.append(chapters_check(path, video_script, final))
     return QualityReport(checks=tuple(checks))

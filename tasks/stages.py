@@ -16,6 +16,7 @@ from prefect import task
 from novaavatar.domain import (
     ASPECT_SIZES,
     AvatarVideo,
+    Chapter,
     ContentItem,
     FinalVideo,
     GeneratedAudio,
@@ -24,9 +25,11 @@ from novaavatar.domain import (
     QualityReport,
     RenderConfig,
     VideoScript,
+    WordTiming,
     stable_id,
 )
 from novaavatar.errors import InputError
+from novaavatar.languages import language, units
 from novaavatar.providers import Provider, run_chain
 from tasks import background, script, speech
 from tasks.common import (
@@ -42,6 +45,7 @@ from tasks.speech.audio import native_wav_path
 
 if TYPE_CHECKING:
     from novaavatar.store import ArtifactStore
+    from novaavatar.templates import Brand
     from tasks.avatar.lite import AvatarInfo
 
 # Stages a reviewer can regenerate; each new "take" gets new file names and a new cache key.
@@ -55,6 +59,13 @@ def output_name(name: str, *inputs: object) -> str:
     result of another run still points to."""
     stem, dot, ext = name.rpartition(".")
     return f"{stem}{stable_id('', *inputs, length=8)}{dot}{ext}"
+
+
+def shift_words(words: Sequence[WordTiming], by: float) -> tuple[WordTiming, ...]:
+    """Word timings moved ``by`` seconds later (the speech starts after an intro card)."""
+    if by <= 0:
+        return tuple(words)
+    return tuple(w.model_copy(update=dict(start=w.start + by, end=w.end + by)) for w in words)
 
 
 def voice_for_take(voice: str, take: int) -> str:
@@ -100,7 +111,7 @@ _stage = dict(
 @task(
     name="write-script",
     task_run_name="script {video_id}",
-    cache_policy=stage_cache("tasks/script", "tasks/speech/espeak.py"),
+    cache_policy=stage_cache("tasks/script", "tasks/speech/espeak.py", "novaavatar/languages.py"),
     **_stage,
 )  # type: ignore[call-overload]
 def write_script(
@@ -109,16 +120,35 @@ def write_script(
     """Write the presenter's script for one item."""
     with stage_run(cfg.store_uri, video_id, "script") as run:
         wps = espeak.words_per_second(options.voice, cfg.speech_speed)
+        if options.format == "conversation":  # host and guest: a dialogue in turns
+            from tasks.script import dialogue
+
+            providers: list[script.ScriptProvider] = dialogue.default_providers()
+        elif options.format == "explainer":  # 1-5 minutes in titled scenes
+            from tasks.script import scenes as explainer
+
+            providers = explainer.default_providers()
+        else:
+            providers = script.default_providers()
         result, provider, run.cost_usd, failed = run_providers(
             "script",
-            script.default_providers(),
-            lambda p: p.write(item, options.style, options.duration_s, wps, variant=take),
+            providers,
+            lambda p: p.write(
+                item,
+                options.style,
+                options.duration_s,
+                wps,
+                variant=take,
+                language=options.language,
+            ),
         )
         run.provider = provider.name
         notes = [*failed, *getattr(provider, "notes", [])]
         if ungrounded := getattr(provider, "ungrounded", ()):
             notes.append(f"{len(ungrounded)} sentence(s) state facts not in the item")
-        run.detail = "; ".join([f"{result.word_count} words at {wps:.2f} words/s", *notes])
+        unit = language(options.language).unit  # words, or characters for Chinese/Japanese
+        size = f"{units(result.text)} {unit} at {wps:.2f} {unit}/s in {options.language}"
+        run.detail = "; ".join([size, *notes])
         path = run.workdir / "script.json"
         path.write_text(result.model_dump_json(indent=2))
         run.put_file(output_name("script.json", item.id, options, take), path, "application/json")
@@ -140,6 +170,8 @@ def make_background(
 ) -> GeneratedImage:
     """Make the backdrop image for the video's aspect ratio."""
     size = ASPECT_SIZES[options.aspect]
+    if video_script.scenes:  # an explainer: one background per scene
+        return _make_scene_backgrounds(video_script, size, video_id, cfg, take)
     with stage_run(cfg.store_uri, video_id, "background") as run:
         out = run.workdir / "background.png"
         seed, provider, run.cost_usd, failed = run_providers(
@@ -165,10 +197,45 @@ def make_background(
     )
 
 
+def _make_scene_backgrounds(
+    video_script: VideoScript, size: tuple[int, int], video_id: str, cfg: RenderConfig, take: int
+) -> GeneratedImage:
+    """One backdrop per scene of an explainer; ``key`` is the first, ``scene_keys`` all."""
+    from tasks.background.scenes import make_scene_backgrounds
+
+    with stage_run(cfg.store_uri, video_id, "background") as run:
+        made, provider, run.cost_usd, failed = run_providers(
+            "background",
+            background.default_providers(),
+            lambda p: make_scene_backgrounds(
+                p, video_script.scenes, video_script.keywords, size, run.workdir, take
+            ),
+        )
+        run.provider = provider.name
+        run.detail = "; ".join([f"{len(made)} scenes", *failed, *getattr(provider, "notes", [])])
+        keys = tuple(
+            run.put_file(
+                output_name(f"background-scene{i}.png", scene, video_script.keywords, size, take),
+                path,
+                "image/png",
+            )
+            for i, ((path, _), scene) in enumerate(zip(made, video_script.scenes, strict=True))
+        )
+    return GeneratedImage(
+        key=keys[0],
+        scene_keys=keys,
+        width=size[0],
+        height=size[1],
+        prompt=video_script.scenes[0].scene_description,
+        provider=provider.name,
+        seed=made[0][1],
+    )
+
+
 @task(
     name="synthesize-speech",
     task_run_name="speech {video_id}",
-    cache_policy=stage_cache("tasks/speech"),
+    cache_policy=stage_cache("tasks/speech", "novaavatar/languages.py"),
     **_stage,
 )  # type: ignore[call-overload]
 def synthesize_speech(
@@ -181,15 +248,36 @@ def synthesize_speech(
     """Speak the script: 16 kHz mono wav with word and phoneme timings."""
     with stage_run(cfg.store_uri, video_id, "speech") as run:
         out = run.workdir / "speech.wav"
-        result, provider = run_chain(
-            "speech",
-            speech.default_providers(),
-            lambda p: p.speak(
-                video_script.text, voice_for_take(options.voice, take), cfg.speech_speed, out
-            ),
-        )
+        # Dia speaks English only: another language goes to OpenAI TTS or eSpeak NG
+        providers, notes = speech.for_language(speech.default_providers(), options.language)
+        if options.format == "conversation" and video_script.turns:  # two voices, one track
+            from tasks.speech.dialogue import guest_voice_for, speak_dialogue
+
+            host = voice_for_take(options.voice, take)
+            guest = voice_for_take(guest_voice_for(options.voice, options.guest_voice), take)
+            result: speech.SpeechOutput
+            result, provider = run_chain(
+                "speech",
+                providers,
+                lambda p: speak_dialogue(p, video_script.turns, host, guest, cfg.speech_speed, out),
+            )
+        else:
+            result, provider = run_chain(
+                "speech",
+                providers,
+                lambda p: p.speak(
+                    video_script.text, voice_for_take(options.voice, take), cfg.speech_speed, out
+                ),
+            )
+        segments = getattr(result, "segments", ())
+        if video_script.scenes:  # an explainer: where each scene is spoken
+            from tasks.speech.scenes import scene_segments
+
+            texts = [s.text for s in video_script.scenes]
+            segments = scene_segments(texts, result.words, result.duration_s)
         run.provider = provider.name
-        run.detail = result.voice
+        notes += speech.speech_notes(provider.name, options.language, video_script.text)
+        run.detail = "; ".join([result.voice, *notes])
         tag = stable_id("", video_script.text, options.voice, cfg.speech_speed, take, length=8)
         key = run.put_file(f"speech{tag}.wav", out, "audio/wav")
         native = native_wav_path(out)  # Dia's 44.1 kHz / OpenAI's 24 kHz, for the final mix
@@ -198,6 +286,7 @@ def synthesize_speech(
         timings = {
             "words": [w.model_dump() for w in result.words],
             "phonemes": [p.model_dump() for p in result.phonemes],
+            "segments": [s.model_dump() for s in segments],
         }
         t = run.workdir / "timings.json"
         t.write_text(json.dumps(timings))
@@ -209,6 +298,7 @@ def synthesize_speech(
         phonemes=result.phonemes,
         voice=result.voice,
         provider=provider.name,
+        segments=segments,
     )
 
 
@@ -216,7 +306,13 @@ def synthesize_speech(
     name="render-avatar",
     task_run_name="avatar {video_id}",
     tags=[RENDER_TAG],
-    cache_policy=stage_cache("tasks/avatar", "tasks/compose", "novaavatar/media.py", "OmniAvatar"),
+    cache_policy=stage_cache(
+        "tasks/avatar",
+        "tasks/compose",
+        "novaavatar/media.py",
+        "novaavatar/languages.py",
+        "OmniAvatar",
+    ),
     **_stage,
 )  # type: ignore[call-overload]
 def render_avatar(
@@ -227,11 +323,13 @@ def render_avatar(
     cfg: RenderConfig,
     take: int = 0,
     video_script: VideoScript | None = None,
+    brand: Brand | None = None,
 ) -> AvatarVideo:
     """Animate the presenter over the background, lip-synced to the speech.
 
     With the script, captions and title are drawn in the same pass (one encode for the
-    whole video); compose then only adds the levelled speech.
+    whole video); compose then only adds the levelled speech. ``brand`` (the pinned
+    template) adds its logo, lower third and caption colours in that pass.
     """
     from prefect.artifacts import create_progress_artifact, update_progress_artifact
     from prefect.context import TaskRunContext
@@ -257,7 +355,29 @@ def render_avatar(
         out = run.workdir / "avatar.mp4"
         settings = get_settings()
         info = None
-        if omniavatar_available(settings):
+        duo = options.format == "conversation" and bool(audio.segments)
+        if duo and omniavatar_available(settings):  # one model run per presenter, side by side
+            from tasks.avatar.duo import render_omniavatar_pair
+
+            try:
+                guest = options.guest_portrait_key
+                info = render_omniavatar_pair(
+                    settings, store.materialize(image.key), store.materialize(audio.key),
+                    audio.segments, out, size=(image.width, image.height),
+                    seed=image.seed + 7919 * take,
+                    prompt=video_script.scene_description if video_script else "",
+                    portraits=(portrait, store.materialize(guest) if guest else None),
+                    words=audio.words if video_script is not None else None,
+                    title=video_script.title if video_script is not None else "",
+                    caption_style=options.caption_style, crf=cfg.crf, preset=cfg.preset,
+                    progress=progress,
+                    overlay_options={"brand": brand} if brand is not None and video_script else None,
+                )  # fmt: skip
+                run.provider = "omniavatar"
+                run.detail = f"OmniAvatar per speaker, {settings.num_steps} steps"
+            except Exception as e:  # the model failing must not lose the video: lite renders it
+                run.detail = f"omniavatar failed ({type(e).__name__}: {e}); lite fallback; "
+        elif omniavatar_available(settings):
             try:
                 info = render_omniavatar(
                     portrait or store.materialize(image.key),
@@ -278,11 +398,13 @@ def render_avatar(
                 run.detail = f"omniavatar failed ({type(e).__name__}: {e}); lite fallback; "
         if info is None:
             info = _render_lite_stage(
-                store, image, audio, options, cfg, take, video_script, portrait, out, progress
-            )
+                store, image, audio, options, cfg, take, video_script, portrait, out, progress,
+                brand,
+            )  # fmt: skip
             run.provider = "lite"
-            run.detail += f"layout {options.layout}"
-        tag = stable_id("", image.key, audio.key, options, take, video_script, length=8)
+            run.detail += "host and guest side by side" if duo else f"layout {options.layout}"
+        branded = (brand,) if brand is not None else ()  # a template edit: a new file name
+        tag = stable_id("", image.key, audio.key, options, take, video_script, *branded, length=8)
         key = run.put_file(f"avatar{tag}.mp4", out, "video/mp4")
     return AvatarVideo(
         key=key,
@@ -306,10 +428,34 @@ def _render_lite_stage(
     portrait: Path | None,
     out: Path,
     progress: Callable[[int, int], None],
+    brand: Brand | None = None,
 ) -> AvatarInfo:
     """The CPU renderer: the presenter, captions and title in one pass."""
     from tasks.avatar.lite import render_lite
+    from tasks.avatar.scenes import explainer_scenes
 
+    if options.format == "conversation" and audio.segments:  # host and guest side by side
+        from tasks.avatar.duo import render_duo
+
+        guest = options.guest_portrait_key
+        return render_duo(
+            store.materialize(image.key),
+            store.materialize(audio.key),
+            audio.phonemes,
+            audio.segments,
+            out,
+            size=(image.width, image.height),
+            fps=cfg.fps,
+            seed=image.seed + 7919 * take,
+            crf=cfg.crf,
+            preset=cfg.preset,
+            portraits=(portrait, store.materialize(guest) if guest else None),
+            words=audio.words if video_script is not None else None,
+            title=video_script.title if video_script is not None else "",
+            caption_style=options.caption_style,
+            progress=progress,
+            overlay_options={"brand": brand} if brand is not None and video_script else None,
+        )
     return render_lite(
         store.materialize(image.key),
         store.materialize(audio.key),
@@ -326,6 +472,9 @@ def _render_lite_stage(
         title=video_script.title if video_script is not None else "",
         caption_style=options.caption_style,
         progress=progress,
+        brand=brand if video_script is not None else None,
+        scenes=explainer_scenes(store, image, audio, video_script),
+        transition=options.transition,
     )
 
 
@@ -333,7 +482,7 @@ def _render_lite_stage(
     name="compose-video",
     task_run_name="compose {video_id}",
     tags=[RENDER_TAG],
-    cache_policy=stage_cache("tasks/compose", "novaavatar/media.py"),
+    cache_policy=stage_cache("tasks/compose", "novaavatar/media.py", "novaavatar/languages.py"),
     **_stage,
 )  # type: ignore[call-overload]
 def compose_video(
@@ -342,8 +491,12 @@ def compose_video(
     video_script: VideoScript,
     video_id: str,
     cfg: RenderConfig,
+    brand: Brand | None = None,
 ) -> FinalVideo:
-    """Burn in captions, mix the speech, write the final MP4 and its SRT/VTT files."""
+    """Burn in captions, mix the speech, write the final MP4 and its SRT/VTT files.
+
+    A ``brand`` adds its intro and outro cards; the captions files shift by the intro.
+    """
     from tasks.compose.captions import build_captions, to_srt, to_vtt
     from tasks.compose.video import compose_final
 
@@ -359,17 +512,30 @@ def compose_video(
             crf=cfg.crf,
             preset=cfg.preset,
             burn_captions=not avatar.captions_burnt,
+            brand=brand,
         )
-        captions = build_captions(audio.words)
+        captions = build_captions(shift_words(audio.words, info.intro_s))
         srt, vtt = run.workdir / "captions.srt", run.workdir / "captions.vtt"
         srt.write_text(to_srt(captions), encoding="utf-8")
         vtt.write_text(to_vtt(captions), encoding="utf-8")
+        chapters: tuple[Chapter, ...] = ()
+        if video_script.scenes:  # an explainer: its scenes as chapters, in the MP4 and as WebVTT
+            from tasks.compose import chapters as ch
+
+            found = ch.chapters_for(video_script.scenes, audio.segments, audio.duration_s)
+            chapters = ch.shifted(found, getattr(info, "intro_s", 0.0), info.duration_s)
+            if chapters:
+                ch.write_chapters(out, chapters)
+                (run.workdir / "chapters.vtt").write_text(ch.to_vtt_chapters(chapters), "utf-8")
         run.provider = "ffmpeg"
         # named by the avatar take, so a regenerated video never overwrites a cached one
         tag = avatar.key.rsplit("/", 1)[-1].removeprefix("avatar").removesuffix(".mp4")
         key = run.put_file(f"final{tag}.mp4", out, "video/mp4")
         srt_key = run.put_file(f"captions{tag}.srt", srt, "application/x-subrip")
         vtt_key = run.put_file(f"captions{tag}.vtt", vtt, "text/vtt")
+        chapters_key = None
+        if chapters:
+            chapters_key = run.put_file(f"chapters{tag}.vtt", run.workdir / "chapters.vtt", "text/vtt")  # fmt: skip
     return FinalVideo(
         key=key,
         srt_key=srt_key,
@@ -379,13 +545,17 @@ def compose_video(
         fps=info.fps,
         duration_s=info.duration_s,
         size_bytes=info.size_bytes,
+        intro_s=info.intro_s,
+        outro_s=info.outro_s,
+        chapters=chapters,
+        chapters_key=chapters_key,
     )
 
 
 @task(
     name="check-quality",
     task_run_name="quality {video_id}",
-    cache_policy=stage_cache("tasks/quality.py", "novaavatar/media.py"),
+    cache_policy=stage_cache("tasks/quality.py", "novaavatar/media.py", "novaavatar/languages.py"),
     **_stage,
 )  # type: ignore[call-overload]
 def check_quality(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -11,9 +12,17 @@ import pytest
 import torch
 
 from OmniAvatar import loading
+from OmniAvatar.calibration import fit_rescale
 from OmniAvatar.config import OmniAvatarConfig
-from OmniAvatar.model import OmniAvatarDiT, TeaCache
-from OmniAvatar.pipeline import FlowMatchScheduler, OmniAvatarPipeline, check_fits, chunk_plan
+from OmniAvatar.model import OmniAvatarDiT, TeaCache, trusted_change
+from OmniAvatar.offload import plan_resident_blocks
+from OmniAvatar.pipeline import (
+    FlowMatchScheduler,
+    OmniAvatarPipeline,
+    check_fits,
+    chunk_plan,
+    resolve_dtype,
+)
 
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
@@ -336,10 +345,20 @@ def test_config_rejects_inconsistent_shapes(changes: dict, message: str) -> None
 def test_memory_check_fails_before_loading() -> None:
     with pytest.raises(MemoryError, match="14B needs about"):
         check_fits(OmniAvatarConfig.wan_14b(), torch.bfloat16, free_bytes=24 << 30)
-    plan = check_fits(
-        OmniAvatarConfig.wan_14b(), torch.bfloat16, 24 << 30, resident_params=7_000_000_000
-    )
-    assert plan.device_bytes == 14_000_000_000
+    big = OmniAvatarConfig.wan_14b()
+    plan = check_fits(big, torch.bfloat16, 24 << 30, resident_params=7_000_000_000)
+    block = big.block_parameters()
+    stem = big.num_parameters() - big.num_layers * block
+    # whole blocks fit the budget after the stem; two streamed blocks are in flight at once
+    assert plan.resident_blocks == (7_000_000_000 - stem) // block == 19
+    assert plan.device_bytes == 2 * (stem + (19 + 2) * block)
+    # the budget is what decides: none resident fits where all resident does not
+    none = check_fits(big, torch.bfloat16, 10 << 30, resident_params=0)
+    assert none.resident_blocks == 0 and none.device_bytes == 2 * (stem + 2 * block)
+    with pytest.raises(MemoryError, match="19 of 40 blocks resident"):
+        check_fits(big, torch.bfloat16, 12 << 30, resident_params=7_000_000_000)
+    with pytest.raises(MemoryError, match="text/audio encoders"):
+        check_fits(big, torch.bfloat16, 10 << 30, resident_params=0, other_bytes=11 << 30)
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -561,3 +580,253 @@ def test_batch_of_two_identical_samples_equals_one_alone(pipe: OmniAvatarPipelin
 def test_bad_inputs_are_named(pipe: OmniAvatarPipeline, kw: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _run(pipe, **kw)
+
+
+# --- resident-parameter budget, offload, freeing ----------------------------------------------
+
+
+def test_resident_planner_keeps_whole_blocks_within_the_budget() -> None:
+    blocks, stem = [10, 10, 10, 10], 5
+    assert plan_resident_blocks(blocks, stem, None).resident_blocks == (0, 1, 2, 3)
+    none = plan_resident_blocks(blocks, stem, 0)
+    assert none.resident_blocks == () and none.streamed_blocks == (0, 1, 2, 3)
+    assert none.resident_params == stem and none.peak_device_params() == stem + 20
+    partial = plan_resident_blocks(blocks, stem, 29)  # 5 + 10 + 10 fits, one more does not
+    assert partial.resident_blocks == (0, 1) and partial.streamed_blocks == (2, 3)
+    assert partial.resident_params == 25 and partial.streamed_params == 20
+    assert plan_resident_blocks(blocks, stem, 45).streamed_blocks == ()
+    with pytest.raises(ValueError, match="budget must be >= 0"):
+        plan_resident_blocks(blocks, stem, -1)
+    with torch.device("meta"):
+        dit = OmniAvatarDiT(CFG)
+    total, block = CFG.num_parameters(), CFG.block_parameters()
+    assert dit.resident_plan(total).streamed_blocks == ()
+    assert dit.resident_plan(total - 1).resident_blocks == tuple(range(CFG.num_layers - 1))
+    assert dit.resident_plan(total - 2 * block).resident_blocks == tuple(range(CFG.num_layers - 2))
+
+
+def test_streamed_blocks_give_identical_frames(pipe: OmniAvatarPipeline) -> None:
+    dit = pipe.dit
+    total, block = CFG.num_parameters(), CFG.block_parameters()
+    reference = _run(pipe, guidance_scale=4.5, audio_scale=3.0)
+    try:
+        for budget, streamed in ((0, 6), (total - 2 * block, 2), (total, 0)):
+            plan = dit.stream_blocks(budget, pipe.device)
+            dit.place(pipe.device)
+            assert len(plan.streamed_blocks) == streamed
+            seen: list[bool] = []
+            if streamed:
+                first = plan.streamed_blocks[0]
+                masters = [m for _, m in dit.streamer.masters[first]]  # type: ignore[union-attr]
+                # while the block runs its weights are a fresh copy, not the host master
+                hook = dit.blocks[first].register_forward_pre_hook(
+                    lambda mod, _a, seen=seen, masters=masters: seen.append(
+                        all(
+                            p.data_ptr() != m.data_ptr()
+                            for p, m in zip(mod.parameters(), masters, strict=True)
+                        )
+                    )
+                )
+            in_flight: list[int] = []
+            streamer = dit.streamer
+            watches = [
+                b.register_forward_pre_hook(
+                    lambda *_, f=in_flight, st=streamer: f.append(st.device_tensors())
+                )
+                for b in dit.blocks
+                if streamer is not None
+            ]
+            out = _run(pipe, guidance_scale=4.5, audio_scale=3.0)
+            for w in watches:
+                w.remove()
+            if streamed:
+                hook.remove()
+                assert seen and all(seen)
+                # the running block and the prefetched next one, never more
+                per_block = len(list(dit.blocks[0].parameters()))
+                assert max(in_flight) == 2 * per_block
+                assert dit.streamer.loads == streamed * out.dit_calls  # type: ignore[union-attr]
+                assert dit.streamer.device_tensors() == 0  # nothing left after the job
+            else:
+                assert dit.streamer is None
+            np.testing.assert_array_equal(out.frames, reference.frames)
+    finally:
+        dit.stream_blocks(None, pipe.device)
+        dit.place(pipe.device)
+
+
+def test_offload_budget_and_bf16_from_the_published_layout(layout: Path) -> None:
+    lean = OmniAvatarPipeline.from_pretrained(
+        layout, device="cpu", dtype="bf16", offload=True, resident_params=0
+    )
+    assert lean.dit.patch_embed.weight.dtype == torch.bfloat16
+    assert lean.vae.dtype == torch.float32  # the VAE and wav2vec2 stay fp32
+    assert lean.resident_plan.resident_blocks == () and lean.dit.streamer is not None
+    during: list[dict[str, str]] = []
+    out = _run(lean, num_steps=2, callback=lambda *_: during.append(dict(lean.residency)))
+    assert out.frames.shape == (11, 32, 32, 3)
+    # only the DiT is on the device while it denoises; everything is back in host memory after
+    assert all(
+        r == {"dit": "device", "vae": "host", "text_encoder": "host", "audio_encoder": "host"}
+        for r in during
+    )
+    assert set(lean.residency.values()) == {"host"}
+
+    # a failing job frees too: no streamed copy held, components home, the audio hook removed
+    def broken(*_a: object) -> None:
+        raise RuntimeError("block failed")
+
+    hook = lean.dit.blocks[3].register_forward_pre_hook(broken)
+    with pytest.raises(RuntimeError, match="block failed"):
+        _run(lean)
+    hook.remove()
+    assert lean.dit.streamer is not None and lean.dit.streamer.device_tensors() == 0
+    assert set(lean.residency.values()) == {"host"}
+    assert not lean.audio_encoder.feature_extractor._forward_hooks
+
+
+def test_release_puts_everything_in_host_memory(layout: Path) -> None:
+    resident = OmniAvatarPipeline.from_pretrained(layout, device="cpu", compile=True)
+    assert resident.dit.compiled  # wired: blocks compile at their first pass
+    assert all(b._compiled_call_impl is not None for b in resident.dit.blocks)
+    resident.dit.uncompile_blocks()  # (a real inductor compile takes too long for a unit test)
+    assert set(resident.residency.values()) == {"device"}  # no offload: all stay loaded
+    resident.release()
+    assert set(resident.residency.values()) == {"host"} and resident.offload
+    assert _run(resident).frames.shape == (11, 32, 32, 3)  # still usable, offloading
+
+
+# --- TeaCache calibration --------------------------------------------------------------------
+
+
+def _skips(thresh: float, changes: list[float], coefficients: tuple[float, ...] = (1.0, 0.0)):  # type: ignore[no-untyped-def]
+    """Feed modulations whose relative L1 change per step is exactly ``changes``."""
+    cache = TeaCache(thresh, coefficients)
+    value, pattern = 1.0, []
+    for i in range(len(changes) + 1):
+        if i:
+            value *= 1 + changes[i - 1]
+        computed = cache.should_compute(
+            torch.full((1, 6, 4), value, dtype=torch.float64), i == len(changes)
+        )
+        if computed:
+            cache.residual = torch.zeros(1)
+        pattern.append(computed)
+    return cache, pattern
+
+
+def test_tea_cache_skips_more_with_larger_thresholds() -> None:
+    changes = [0.03, 0.01, 0.02, 0.05, 0.01, 0.01, 0.04, 0.02, 0.03, 0.01]
+    skips = [_skips(t, changes)[0].skipped for t in (0.0, 0.02, 0.05, 0.1, 0.3)]
+    assert skips[0] == 0
+    assert skips == sorted(skips) and skips[-1] > skips[1]
+
+
+def test_tea_cache_accumulates_the_rescaled_change() -> None:
+    # identity: 0.02, 0.04 stay under 0.05, 0.06 computes and restarts the sum
+    _, raw = _skips(0.05, [0.02] * 6)
+    assert raw == [True, False, False, True, False, False, True]
+    # P(x) = 2x doubles each step's estimate: 0.04 skips, 0.08 computes
+    cache, doubled = _skips(0.05, [0.02] * 6, (2.0, 0.0))
+    assert doubled == [True, False, True, False, True, False, True]
+    assert cache.rescale(0.02) == pytest.approx(0.04)
+    # the published Wan 1.3B quartic: P(0.01) ≈ 0.043, so 0.043, 0.086 skip and 0.129 computes
+    wan = OmniAvatarConfig.wan_1_3b().tea_cache_coefficients
+    cache, pattern = _skips(0.1, [0.01] * 6, wan)
+    assert cache.rescale(0.01) == pytest.approx(np.polyval(wan, 0.01))
+    assert pattern == [True, False, False, True, False, False, True]
+    # past the quartic's last maximum (≈0.079) it falls steeply; a change that big computes
+    assert cache.max_change == pytest.approx(0.0792, abs=1e-3)
+    assert _skips(0.1, [0.2] * 6, wan)[0].skipped == 0
+    assert _skips(0.1, [0.2] * 6)[0].skipped == 0 and _skips(1.0, [0.2] * 6)[0].skipped == 4
+    assert trusted_change((1.0, 0.0)) == math.inf
+    assert trusted_change(OmniAvatarConfig.wan_14b().tea_cache_coefficients) == pytest.approx(
+        0.0663, abs=1e-3
+    )
+
+
+def test_tea_cache_coefficients_follow_the_weights(pipe: OmniAvatarPipeline) -> None:
+    assert OmniAvatarConfig.wan_1_3b().tea_cache_coefficients[0] == pytest.approx(-5.21862437e04)
+    assert OmniAvatarConfig.wan_14b().tea_cache_coefficients[0] == pytest.approx(-3.03318725e05)
+    assert pipe.config.tea_cache_coefficients == (1.0, 0.0)  # tiny shapes: no published fit
+    # a polynomial that halves the change skips less than the raw change at the same threshold
+    raw = _run(pipe, audio=_speech(0.3), num_steps=8, tea_cache_thresh=1.0)
+    halved = _run(
+        pipe, audio=_speech(0.3), num_steps=8, tea_cache_thresh=1.0, tea_cache_coefficients=[4, 0]
+    )
+    assert halved.tea_cache_skips < raw.tea_cache_skips
+    with pytest.raises(ValueError, match="tea_cache_coefficients must be finite"):
+        _run(pipe, tea_cache_thresh=0.1, tea_cache_coefficients=[float("nan")])
+
+
+def test_fit_recovers_a_known_polynomial() -> None:
+    truth = (3.0, -2.0, 0.5, 0.1, 0.01)
+    x = np.linspace(0.0, 0.2, 12)
+    fitted = fit_rescale(x.tolist(), np.polyval(truth, x).tolist())
+    np.testing.assert_allclose(fitted, truth, rtol=1e-6, atol=1e-8)
+    with pytest.raises(ValueError, match="more than 4 distinct changes"):
+        fit_rescale([0.1, 0.2, 0.3], [1.0, 2.0, 3.0])
+
+
+def test_calibration_script_fits_the_tiny_model(layout: Path, tmp_path: Path) -> None:
+    import importlib.util
+
+    import soundfile as sf
+    from PIL import Image
+
+    spec = importlib.util.spec_from_file_location(
+        "calibrate_teacache", Path(__file__).parents[1] / "bench" / "calibrate_teacache.py"
+    )
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    Image.fromarray(_portrait()).save(tmp_path / "p.png")
+    sf.write(tmp_path / "s.wav", _speech(0.3), 16_000)
+    out = tmp_path / "fit.json"
+    args = f"--weights {layout} --portrait {tmp_path / 'p.png'} --audio {tmp_path / 's.wav'}"
+    args += " --steps 8 --size 32x32 --device cpu --chunk-frames 9 --overlap-frames 5"
+    result = script.main([*args.split(), "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved["samples"] == 2 * 7  # 2 CFG branches × 7 consecutive step pairs, one chunk
+    assert len(saved["coefficients"]) == 5 and all(map(math.isfinite, saved["coefficients"]))
+    assert result.env_line.startswith("OMNIAVATAR_TEA_CACHE_COEFFICIENTS=")
+    # the fit describes its samples better than a constant (their mean) does
+    y = np.asarray(saved["y"])
+    assert saved["rmse"] < float(np.sqrt(np.mean((y - y.mean()) ** 2)))
+
+
+# --- dtype and torch.compile -----------------------------------------------------------------
+
+
+def test_dtype_selection() -> None:
+    assert resolve_dtype("auto", "cpu") == torch.float32
+    assert resolve_dtype(None, "cuda") == torch.bfloat16
+    assert resolve_dtype("fp16", "cpu") == torch.float16
+    assert resolve_dtype("BF16", "cpu") == torch.bfloat16
+    assert resolve_dtype(torch.float32, "cuda") == torch.float32
+    with pytest.raises(ValueError, match="OMNIAVATAR_DTYPE must be auto, bf16, fp16 or fp32"):
+        resolve_dtype("int8", "cpu")
+
+
+def test_compile_failure_falls_back_to_eager() -> None:
+    torch.manual_seed(0)
+    dit = OmniAvatarDiT(CFG).eval()
+    inputs = (
+        torch.randn(1, 16, 2, 4, 4),
+        torch.randn(1, 17, 2, 4, 4),
+        torch.tensor([500.0]),
+        torch.randn(1, 8, CFG.text_dim),
+        torch.randn(1, 5, CFG.audio_in_dim),
+    )
+    with torch.no_grad():
+        eager = dit(*inputs)
+
+    def broken_backend(graph: object, example_inputs: object) -> object:
+        raise RuntimeError("no compiler on this machine")
+
+    dit.compile_blocks(backend=broken_backend)
+    assert dit.compiled and all(b._compiled_call_impl is not None for b in dit.blocks)
+    with torch.no_grad():
+        fallback = dit(*inputs)
+    assert not dit.compiled and "no compiler on this machine" in (dit.compile_error or "")
+    torch.testing.assert_close(fallback, eager, rtol=0, atol=0)

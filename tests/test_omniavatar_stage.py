@@ -14,7 +14,7 @@ from test_omniavatar import write_published_layout
 from novaavatar.domain import GeneratedAudio, GeneratedImage, ProduceOptions, RenderConfig
 from novaavatar.media import probe
 from novaavatar.settings import get_settings
-from tasks.avatar.omniavatar import generation_size, omniavatar_available
+from tasks.avatar.omniavatar import generation_size, loaded_pipeline, omniavatar_available
 
 
 def test_generation_size_follows_the_output_aspect() -> None:
@@ -50,7 +50,9 @@ def omni_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage: Path) -> 
     return root
 
 
-def test_avatar_stage_renders_with_omniavatar(omni_env: Path, store, tmp_path: Path) -> None:
+def test_avatar_stage_renders_with_omniavatar(
+    omni_env: Path, store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tasks.stages import render_avatar
 
     assert omniavatar_available(get_settings())
@@ -61,6 +63,18 @@ def test_avatar_stage_renders_with_omniavatar(omni_env: Path, store, tmp_path: P
     info = probe(store.materialize(video.key))
     assert (info.width, info.height) == (128, 128) and info.has_audio
     assert abs(info.duration_s - 0.6) < 0.15
+    # the worker keeps the model, with every component in host memory between jobs (offload)
+    pipe = loaded_pipeline()
+    assert pipe is not None and set(pipe.residency.values()) == {"host"}
+
+    # OMNIAVATAR_KEEP_LOADED=false frees it after the video; TeaCache settings reach the model
+    monkeypatch.setenv("OMNIAVATAR_KEEP_LOADED", "false")
+    monkeypatch.setenv("OMNIAVATAR_TEA_CACHE_COEFFICIENTS", "2.0,0.0")
+    monkeypatch.setenv("TEA_CACHE_THRESH", "0.1")
+    get_settings.cache_clear()
+    again = render_avatar.fn(image, audio, ProduceOptions(aspect="1:1"), "vid-omni01", cfg, 1)
+    assert again.provider == "omniavatar" and loaded_pipeline() is None
+    assert set(pipe.residency.values()) == {"host"}
 
 
 def test_a_failing_model_falls_back_to_lite(omni_env: Path, store, tmp_path: Path) -> None:
@@ -70,7 +84,7 @@ def test_a_failing_model_falls_back_to_lite(omni_env: Path, store, tmp_path: Pat
     (omni_env / "OmniAvatar-1.3B" / "pytorch_model.pt").write_bytes(b"corrupt")
     from tasks.avatar import omniavatar
 
-    omniavatar._pipeline.cache_clear()
+    omniavatar.release_pipeline()
     image, audio = _inputs(store, tmp_path)
     cfg = RenderConfig(store_uri=store.uri)
     video = render_avatar.fn(image, audio, ProduceOptions(aspect="1:1"), "vid-omni01", cfg)

@@ -158,11 +158,13 @@ def test_a_run_killed_mid_way_is_crashed_and_a_rerun_resumes_from_cache(stack: S
     import signal
 
     from flows.produce import load_item
-    from novaavatar.domain import ProduceOptions, video_id_for
+    from novaavatar.domain import video_id_for
+    from novaavatar.templates import build_options
 
     store = get_store(stack.settings)
     item_id = store.get_json("items/latest.json")["ids"][1]
-    vid = video_id_for(load_item(store, item_id), ProduceOptions(duration_s=45, aspect="1:1"))
+    options = build_options(dict(duration_s=45, aspect="1:1"), store)  # as the flow pins it
+    vid = video_id_for(load_item(store, item_id), options)
     params = ["-p", f"item_id={item_id}", "-p", "duration_s=45", "-p", "aspect=1:1"]
     out = _cli(stack, "deployment", "run", "produce-video/default", *params)
     run_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out.stdout).group(1))  # type: ignore[union-attr]

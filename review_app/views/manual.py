@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from novaavatar.errors import InputError, NovaAvatarError
+from novaavatar.languages import LANGUAGES
 from novaavatar.store import ArtifactStore
 from novaavatar.uploads import store_audio, store_portrait
 from review_app import actions, ui
@@ -39,6 +40,15 @@ def main() -> None:
         return
 
     title = st.text_input("Title", key="manual_title", max_chars=200)
+    conversation = st.toggle(
+        "Conversation: a host and a guest", key="manual_conversation",
+        help="two presenters side by side, each with their own voice",
+    )  # fmt: skip
+    explainer = not conversation and st.toggle(
+        "Explainer: scenes, each over its own background", key="manual_explainer",
+        help="a paragraph per scene (3-8), a blank line between them; '# Title' names a scene",
+    )  # fmt: skip
+    guest_portrait_key = None
     portrait_col, speech_col = st.columns(2, gap="large")
     with portrait_col:
         portrait_key = checked_upload(
@@ -49,12 +59,34 @@ def main() -> None:
         )
         if portrait_key:
             st.image(store.get_bytes(portrait_key), width=160)
+        if conversation:
+            guest_portrait_key = checked_upload(
+                store, "Guest portrait (empty: the built-in guest)", "manual_guest", "portrait"
+            )
     with speech_col:
-        mode = st.radio(
-            "Speech", ("Text to speech", "Uploaded audio"), horizontal=True, key="manual_mode"
-        )
+        mode = "Text to speech"
+        if not conversation and not explainer:
+            mode = st.radio(
+                "Speech", ("Text to speech", "Uploaded audio"), horizontal=True, key="manual_mode"
+            )
         audio_key, text = None, ""
-        if mode == "Uploaded audio":
+        if conversation:
+            text = st.text_area(
+                "The conversation, a turn per line",
+                key="manual_dialogue",
+                max_chars=3000,
+                height=180,
+                placeholder="Host: What happened today?\nGuest: The council approved the plan.",
+            )
+        elif explainer:
+            text = st.text_area(
+                "The scenes, a paragraph each",
+                key="manual_scenes",
+                max_chars=5000,
+                height=220,
+                placeholder="# The plan\nThe council approved the plan.\n\n# What changes\n...",
+            )
+        elif mode == "Uploaded audio":
             audio_key = checked_upload(
                 store, "Audio (WAV, MP3, FLAC or OGG)", "manual_audio", "audio"
             )
@@ -65,17 +97,43 @@ def main() -> None:
     prompt = st.text_input(
         "Background prompt", key="manual_prompt", placeholder="e.g. a calm newsroom at dusk"
     )
-    aspect_col, layout_col, voice_col = st.columns(3)
+    language = st.selectbox(
+        "Language of the text",
+        list(LANGUAGES),
+        format_func=lambda c: f"{LANGUAGES[c].name} ({c})",
+        key="manual_language",
+        help="picks the voice when it is left at en-us, and how captions are written "
+        "(right to left for Arabic and Hebrew, no spaces in Chinese and Japanese)",
+    )
+    from novaavatar import templates
+
+    aspect_col, template_col, layout_col, voice_col = st.columns(4)
     aspect = aspect_col.selectbox(
         "Aspect", ASPECTS, index=ASPECTS.index(settings.default_aspect), key="manual_aspect"
     )
+    refs = [*templates.available(store), templates.NO_TEMPLATE]
+    template = template_col.selectbox(
+        "Brand template",
+        refs,
+        index=len(refs) - 1,  # an upload is not a news item: plain unless asked
+        key="manual_template",
+        help="logo, colours, lower third, intro/outro cards; none: the plain look",
+    )
     layout = layout_col.selectbox(
         "Layout",
-        ("studio", "pip", "full"),
+        ("template's", "studio", "pip", "full"),
         key="manual_layout",
         help="studio: presenter in front; pip: a window at the side; full: the portrait fills the frame",
     )
     voice = voice_col.text_input("Voice (eSpeak NG)", value=settings.tts_voice, key="manual_voice")
+    guest_voice = None
+    if conversation:
+        guest_voice = (
+            voice_col.text_input(
+                "Guest voice", key="manual_guest_voice", placeholder="empty: a contrasting voice"
+            ).strip()
+            or None
+        )
 
     complete = bool(title.strip()) and (audio_key is not None or bool(text.strip()))
     if not st.button(
@@ -84,13 +142,20 @@ def main() -> None:
         if not complete:
             st.caption("Needs a title, and either uploaded audio or a text to speak.")
         return
-    job = actions.manual_create(
-        dict(
-            title=title.strip(), portrait_key=portrait_key, audio_key=audio_key,
-            text=text.strip() or None, prompt=prompt, aspect=aspect, voice=voice,
-            layout=layout,
-        )
+    params = dict(
+        title=title.strip(), portrait_key=portrait_key, audio_key=audio_key,
+        text=text.strip() or None, prompt=prompt, aspect=aspect, voice=voice,
+        layout=None if layout == "template's" else layout, template=template,
     )  # fmt: skip
+    if conversation:
+        params.update(
+            format="conversation", guest_voice=guest_voice, guest_portrait_key=guest_portrait_key
+        )
+    if explainer:
+        params.update(format="explainer")
+    if language != "en":
+        params.update(language=language)
+    job = actions.manual_create(params)
     st.success(
         f"Started ({job.where}): progress shows in the sidebar; the video then waits in the review queue."
     )

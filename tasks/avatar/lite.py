@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -19,6 +20,10 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
 from novaavatar.domain import PhonemeTiming, WordTiming
 from novaavatar.errors import InputError
 from novaavatar.media import MAX_AUDIO_S, FrameWriter, i420_planes, read_audio, rgb_to_i420
+
+if TYPE_CHECKING:
+    from novaavatar.templates import Brand
+    from tasks.avatar.scenes import Overlay, SceneBackground
 
 AUDIO_RATE = 16000
 TRACK_RATE = 100  # mouth targets are laid out at 100 Hz, smoothed, then sampled per frame
@@ -1220,6 +1225,9 @@ def render_lite(
     title: str = "",
     caption_style: str = "highlight",
     progress: Callable[[int, int], None] | None = None,
+    scenes: Sequence[SceneBackground] | None = None,
+    transition: str = "crossfade",
+    brand: Brand | None = None,
 ) -> AvatarInfo:
     """Render the presenter over ``background``, lip-synced to ``phonemes``, with ``audio`` muxed in.
 
@@ -1228,6 +1236,10 @@ def render_lite(
     With ``words`` (and/or ``title``) the captions are burnt in while rendering, in one encode:
     then ``compose_final(..., burn_captions=False)`` only adds the normalised speech.
     ``progress(done, total)`` is called about once a second of video.
+    A ``brand`` (a resolved template) adds its logo and lower third and colours the captions.
+    With ``scenes`` (an explainer) the background changes at each scene's start with a
+    ``transition`` (crossfade, wipe or cut) and each scene's title card shows; see
+    :mod:`tasks.avatar.scenes`.
     The audio must be speech of 0.1 s up to MAX_AUDIO_S; nothing is written on bad input.
     """
     samples = read_audio(audio, AUDIO_RATE, max_seconds=MAX_AUDIO_S)
@@ -1242,11 +1254,18 @@ def render_lite(
         audio_samples=samples, layout=layout, face_index=face_index,
     )  # fmt: skip
     w, h = _check_size(size, fps)
-    overlay = None
-    if words is not None or title:
+    overlay: Overlay | None = None
+    if words is not None or title or brand is not None:
         from tasks.compose.video import FrameOverlay
 
-        overlay = FrameOverlay(words or (), w, h, title=title, caption_style=caption_style)
+        overlay = FrameOverlay(words or (), w, h, title=title, caption_style=caption_style, brand=brand)  # fmt: skip
+    track = None
+    if scenes:
+        from tasks.avatar.scenes import SceneTrack
+
+        track = SceneTrack(plan, scenes, (w, h), fps, transition)
+        if overlay is not None:
+            overlay = track.with_titles(overlay, (w, h), brand)
     # Only the presenter's rectangle changes: keep the frame as I420 and convert just that part.
     frame = rgb_to_i420(plan.base)
     ypl, upl, vpl = i420_planes(frame, w, h)
@@ -1255,6 +1274,8 @@ def render_lite(
         for i in range(total):
             if progress is not None and i % fps == 0:
                 progress(i, total)
+            if track is not None:  # a new scene or a transition frame: another base
+                track.enter(i, plan, frame)
             x, y, rgb = plan.region(i)
             rh, rw = rgb.shape[:2]
             sy, su, sv = i420_planes(rgb_to_i420(rgb), rw, rh)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from novaavatar.domain import WordTiming
 from novaavatar.errors import InputError
+from novaavatar.languages import is_cjk_letter, is_unspaced, join_words, needs_space, tokens
 from novaavatar.media import (
     MAX_AUDIO_S,
     FrameWriter,
@@ -36,6 +37,18 @@ from novaavatar.media import (
     true_peak,
 )
 from tasks.compose.captions import Caption, build_captions
+from tasks.compose.text import (
+    choose_font_file,
+    draw_text,
+    font_for,
+    mostly_rtl,
+    text_width,
+    visual_order,
+)
+
+if TYPE_CHECKING:
+    from novaavatar.templates import Brand
+    from tasks.compose.brand import CardRenderer
 
 TEXT = (255, 255, 255)
 ACCENT = (255, 201, 40)
@@ -67,6 +80,23 @@ Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
 @dataclass(frozen=True)
+class CaptionLook:
+    """Colours, size and place of the captions and title bar; a brand template brings its own."""
+
+    text: tuple[int, int, int] = TEXT
+    highlight: tuple[int, int, int] = ACCENT
+    outline: tuple[int, int, int] = OUTLINE
+    box: tuple[int, int, int, int] = BOX
+    size: float = 1.0  # × the default caption size
+    position: str = "bottom"  # or "lower-middle": centred a little higher
+    title_box: tuple[int, int, int, int] = BOX
+    title_text: tuple[int, int, int] = TEXT
+    title_stripe: tuple[int, int, int] = ACCENT
+    title_right_reserve: float = 0.0  # share of the width kept clear at the top right (a logo)
+    family: str | None = None
+
+
+@dataclass(frozen=True)
 class ComposeInfo:
     """What :func:`compose_final` wrote."""
 
@@ -75,41 +105,46 @@ class ComposeInfo:
     fps: float
     duration_s: float
     size_bytes: int
+    intro_s: float = 0.0  # a brand's intro card before the speech starts
+    outro_s: float = 0.0
 
 
 @cache
 def _font_path() -> str | None:
+    """The Latin caption font's file (see :mod:`tasks.compose.text` for every script)."""
+    found = choose_font_file("Aa")
+    if found is not None:
+        return found.path
     for cand in _FONT_CANDIDATES:
         if Path(cand).is_file():
             return cand
     return None
 
 
-@cache
-def caption_font(size: int) -> Font:
-    """A bold sans TTF from the system if there is one, else Pillow's scalable default font."""
-    path = _font_path()
-    if path is not None:
-        try:
-            return ImageFont.truetype(path, size)
-        except OSError:
-            pass
-    return ImageFont.load_default(size=size)
+def caption_font(size: int, text: str = "", family: str | None = None) -> Font:
+    """A bold sans font of ``size`` px with glyphs for every character of ``text`` (any script:
+    bundled DejaVu / Noto CJK / Noto Devanagari when the system has no Noto fonts)."""
+    return font_for(text or "Aa", size, family=family, bold=True)
 
 
 def _text_width(font: Font, text: str) -> float:
-    return float(font.getlength(text))
+    return text_width(font, text)
 
 
 def _split_long_word(word: str, font: Font, max_w: float) -> list[str]:
-    """Break a word wider than ``max_w`` into pieces that fit, the first ones ending in '-'."""
+    """Break a word wider than ``max_w`` into pieces that fit, the first ones ending in '-'
+    (Chinese and Japanese break between characters, without a hyphen)."""
     pieces: list[str] = []
     rest = word
     while rest and _text_width(font, rest) > max_w:
+        cjk = is_unspaced(rest[0])
+        hyphen = "" if cjk else "-"
         cut = 1
-        while cut < len(rest) and _text_width(font, rest[: cut + 1] + "-") <= max_w:
+        while cut < len(rest) and _text_width(font, rest[: cut + 1] + hyphen) <= max_w:
             cut += 1
-        pieces.append(rest[:cut] + "-")
+        while cjk and 1 < cut < len(rest) and not is_cjk_letter(rest[cut]) and not rest[cut].isalnum():  # fmt: skip
+            cut -= 1  # a stop or comma never starts a line: it goes down with its character
+        pieces.append(rest[:cut] + hyphen)
         rest = rest[cut:]
     if rest:
         pieces.append(rest)
@@ -117,19 +152,41 @@ def _split_long_word(word: str, font: Font, max_w: float) -> list[str]:
 
 
 def wrap_words(words: Sequence[str], font: Font, max_w: float) -> list[list[tuple[int, str]]]:
-    """Greedy line wrap of ``words``; each line is a list of (word index, text shown)."""
+    """Greedy line wrap of ``words`` in reading (logical) order; each line is a list of
+    (word index, text shown). Chinese and Japanese words join without a space."""
     lines: list[list[tuple[int, str]]] = [[]]
     space = _text_width(font, " ")
     width = 0.0
     for i, word in enumerate(words):
         for piece in _split_long_word(word, font, max_w):
             w = _text_width(font, piece)
-            if lines[-1] and width + space + w > max_w:
+            gap = space if lines[-1] and needs_space(lines[-1][-1][1], piece) else 0.0
+            if lines[-1] and width + gap + w > max_w:
                 lines.append([])
-                width = 0.0
-            width += (space if lines[-1] else 0.0) + w
+                width, gap = 0.0, 0.0
+            width += gap + w
             lines[-1].append((i, piece))
     return [line for line in lines if line]
+
+
+def line_layout(
+    line: Sequence[tuple[int, str]], font: Font, rtl: bool
+) -> tuple[list[tuple[int, str, float]], float]:
+    """A wrapped line in display order: (word index, text, x from the line's left edge) from
+    left to right, and the line's width. Right-to-left runs are reversed word by word (the
+    first word of an Arabic line is at its right end); each word is shaped when drawn."""
+    order = visual_order([t for _, t in line], rtl)
+    space = _text_width(font, " ")
+    placed: list[tuple[int, str, float]] = []
+    x = 0.0
+    for n, k in enumerate(order):
+        i, text = line[k]
+        if n:
+            a, b = sorted((order[n - 1], k))
+            x += space if needs_space(line[a][1], line[b][1]) else 0.0
+        placed.append((i, text, x))
+        x += _text_width(font, text)
+    return placed, x
 
 
 def _premultiplied(img: Image.Image) -> np.ndarray:
@@ -151,13 +208,16 @@ def _blend(dst: np.ndarray, src: np.ndarray, x: int, y: int) -> None:
 class CaptionPainter:
     """Draws caption boxes for one frame size, inside safe margins in the lower fifth."""
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, look: CaptionLook | None = None) -> None:
         self.width, self.height = width, height
-        self.base_size = max(12, round(min(width, height) * 0.058))
+        self.look = look or CaptionLook()
+        self.base_size = max(12, round(min(width, height) * 0.058 * self.look.size))
         self.margin = round(width * 0.07)
         self.max_text_w = width - 2 * self.margin - 2 * self._pad(self.base_size)
         self._cache: dict[tuple[int, int], tuple[np.ndarray, int, int]] = {}
         self._layouts: dict[int, tuple[Font, list[list[tuple[int, str]]]]] = {}
+        # the script's direction (FrameOverlay sets it from all the words); None: per caption
+        self.rtl: bool | None = None
 
     @staticmethod
     def _pad(size: int) -> int:
@@ -169,7 +229,7 @@ class CaptionPainter:
             words = [w.word for w in caption.words]
             size = self.base_size
             while True:
-                font = caption_font(size)
+                font = caption_font(size, caption.text, self.look.family)
                 lines = wrap_words(words, font, self.max_text_w)
                 if len(lines) <= 3 or size <= self.base_size * 0.6:
                     break
@@ -188,42 +248,51 @@ class CaptionPainter:
         stroke = max(2, size // 12)
         ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)  # fmt: skip
         line_h = ascent + descent + size // 8
-        space = _text_width(font, " ")
-        widths = [sum(_text_width(font, t) for _, t in ln) + space * (len(ln) - 1) for ln in lines]
+        rtl = mostly_rtl(caption.text) if self.rtl is None else self.rtl
+        placed = [line_layout(ln, font, rtl) for ln in lines]
+        widths = [w for _, w in placed]
         box_w = min(self.width - 2 * self.margin, math.ceil(max(widths)) + 2 * pad + 2 * stroke)
         box_h = line_h * len(lines) + 2 * pad
         img = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
         d = ImageDraw.Draw(img)
-        d.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=round(size * 0.35), fill=BOX)
-        for row, (ln, lw) in enumerate(zip(lines, widths, strict=True)):
-            x = (box_w - lw) / 2
+        look = self.look
+        d.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=round(size * 0.35), fill=look.box)
+        for row, (words, lw) in enumerate(placed):
+            # right-to-left lines sit flush right, as they are read; others are centred
+            left = box_w - pad - stroke - lw if rtl else (box_w - lw) / 2
             y = pad + row * line_h
-            for i, text in ln:
-                colour = ACCENT if i == highlight else TEXT
-                d.text((x, y), text, font=font, fill=colour, stroke_width=stroke, stroke_fill=OUTLINE)  # fmt: skip
-                x += _text_width(font, text) + space
+            for i, text, x in words:
+                colour = look.highlight if i == highlight else look.text
+                draw_text(d, (left + x, y), text, font, colour, stroke_width=stroke, stroke_fill=look.outline)  # fmt: skip
         x0 = (self.width - box_w) // 2
-        y0 = round(min(self.height * 0.875 - box_h / 2, self.height * 0.96 - box_h))
-        y0 = max(y0, round(self.height * 0.7), 0)
+        centre = 0.78 if look.position == "lower-middle" else 0.875
+        y0 = round(min(self.height * centre - box_h / 2, self.height * 0.96 - box_h))
+        y0 = max(y0, round(self.height * (0.69 if look.position == "lower-middle" else 0.7)), 0)
         y0 = min(y0, self.height - box_h)
         out = (_premultiplied(img), x0, y0)
         self._cache[key] = out
         return out
 
 
-def render_title(title: str, width: int, height: int) -> tuple[np.ndarray, int, int] | None:
+def render_title(
+    title: str, width: int, height: int, look: CaptionLook | None = None
+) -> tuple[np.ndarray, int, int] | None:
     """A title bar for the top of the frame, or None without a title; long titles end with '…'."""
+    look = look or CaptionLook()
     title = " ".join(title.split())
     if not title:
         return None
     size = max(10, round(min(width, height) * 0.042))
-    font = caption_font(size)
+    font = caption_font(size, title, look.family)
     margin = round(width * 0.06)
     pad = round(size * 0.45)
     stripe = max(4, round(size * 0.22))
-    max_w = width - 2 * margin - 2 * pad - stripe
-    lines = wrap_words(title.split(), font, max_w)
-    texts = [" ".join(t for _, t in ln) for ln in lines]
+    reserve = round(width * look.title_right_reserve)
+    max_w = width - 2 * margin - 2 * pad - stripe - reserve
+    rtl = mostly_rtl(title)
+    # Chinese/Japanese titles wrap between characters; lines are drawn whole, shaped by line
+    lines = wrap_words([t for _, _, t in tokens(title)], font, max_w)
+    texts = [join_words([t for _, t in ln]) for ln in lines]
     if len(texts) > 2:
         second = texts[1]
         while second and _text_width(font, second + "…") > max_w:
@@ -235,11 +304,15 @@ def render_title(title: str, width: int, height: int) -> tuple[np.ndarray, int, 
     box_h = line_h * len(texts) + 2 * pad
     img = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
-    d.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=round(size * 0.25), fill=BOX)
-    d.rectangle((0, 0, stripe - 1, box_h - 1), fill=(*ACCENT, 255))
+    d.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=round(size * 0.25), fill=look.title_box)  # fmt: skip
+    # a right-to-left title reads from the right: stripe, text and box on that side
+    stripe_x = box_w - stripe if rtl else 0
+    d.rectangle((stripe_x, 0, stripe_x + stripe - 1, box_h - 1), fill=(*look.title_stripe, 255))
     for row, text in enumerate(texts):
-        d.text((stripe + pad, pad + row * line_h), text, font=font, fill=TEXT)
-    return _premultiplied(img), margin, round(height * 0.045)
+        x = box_w - stripe - pad - _text_width(font, text) if rtl else stripe + pad
+        draw_text(d, (x, pad + row * line_h), text, font, look.title_text)
+    x0 = width - margin - reserve - box_w if rtl else margin
+    return _premultiplied(img), max(x0, 0), round(height * 0.045)
 
 
 def prepare_speech(
@@ -311,14 +384,22 @@ class FrameOverlay:
         *,
         title: str = "",
         caption_style: str = "highlight",
+        brand: Brand | None = None,
     ) -> None:
         if caption_style not in CAPTION_STYLES:
             raise InputError(f"caption style {caption_style!r}: choose one of {', '.join(CAPTION_STYLES)}")  # fmt: skip
         self.style = caption_style
         self.captions = build_captions(words) if caption_style != "none" else []
-        self.painter = CaptionPainter(width, height)
+        self.brand = None
+        if brand is not None:  # the template's logo, lower third and colours
+            from tasks.compose.brand import BrandLayers
+
+            self.brand = BrandLayers(brand, width, height)
+        look = self.brand.look if self.brand is not None else None
+        self.painter = CaptionPainter(width, height, look)
+        self.painter.rtl = mostly_rtl(" ".join(w.word for w in words))  # Arabic/Hebrew script
         self.size = (width, height)
-        title_img = render_title(title, width, height)
+        title_img = render_title(title, width, height, look)
         self.title = I420Overlay(*title_img) if title_img is not None else None
         self._overlays: dict[tuple[int, int], I420Overlay] = {}
         self._ci = 0
@@ -338,6 +419,8 @@ class FrameOverlay:
     def apply(self, frame_i420: np.ndarray, t: float) -> None:
         """Blend the caption showing at ``t`` and the title into an I420 frame, in place."""
         planes = i420_planes(frame_i420, *self.size)
+        if self.brand is not None:
+            self.brand.blend_under(planes, t)
         on = self.caption_at(t)
         if on is not None:
             cap, word = on
@@ -347,6 +430,8 @@ class FrameOverlay:
             self._overlays[key].blend(planes)
         if self.title is not None:
             self.title.blend(planes)
+        if self.brand is not None:
+            self.brand.blend_over(planes)
 
 
 def compose_final(
@@ -360,21 +445,33 @@ def compose_final(
     preset: str = "veryfast",
     caption_style: str = "highlight",
     burn_captions: bool = True,
+    brand: Brand | None = None,
 ) -> ComposeInfo:
     """Burn captions (current word highlighted) and a title into the avatar video; mux the speech.
 
     The speech is normalised to −16 LUFS with true peaks under −1 dBTP. ``caption_style`` is
     ``highlight`` (word by word), ``plain`` or ``none``. With ``burn_captions=False`` (an avatar
     rendered with its captions, see ``render_lite(words=...)``) the picture is copied untouched.
+    A ``brand`` adds its logo and lower third (when burning) and its intro and outro cards:
+    the speech is padded with silence for them, so it stays in sync with the picture.
     """
     info = probe(avatar_mp4)
     if not info.has_video or info.width <= 0 or info.fps <= 0:
         raise InputError(f"avatar video {str(avatar_mp4)!r} has no readable video stream")
+    w, h, fps = info.width // 2 * 2, info.height // 2 * 2, info.fps
+    intro, outro = _cards(brand, w, h, fps)
+    intro_s = intro.n_frames / fps if intro is not None else 0.0
+    outro_s = outro.n_frames / fps if outro is not None else 0.0
     if not burn_captions:
         with tempfile.TemporaryDirectory(prefix="compose-") as tmp:
             speech = Path(tmp) / "speech.wav"
             prepare_speech(Path(audio), speech)
-            remux_with_audio(avatar_mp4, speech, out_mp4)
+            picture = Path(avatar_mp4)
+            if intro is not None or outro is not None:
+                picture = Path(tmp) / "carded.mp4"
+                _add_cards(Path(avatar_mp4), (w, h), fps, intro, outro, picture, crf, preset)
+                _pad_speech(speech, intro_s, outro_s)
+            remux_with_audio(picture, speech, out_mp4)
             _hold_true_peak(Path(out_mp4), speech)
         out_info = probe(out_mp4)
         return ComposeInfo(
@@ -383,14 +480,17 @@ def compose_final(
             fps=info.fps,
             duration_s=out_info.duration_s,
             size_bytes=Path(out_mp4).stat().st_size,
+            intro_s=intro_s,
+            outro_s=outro_s,
         )
-    w, h, fps = info.width // 2 * 2, info.height // 2 * 2, info.fps
-    overlay = FrameOverlay(words, w, h, title=title, caption_style=caption_style)
+    overlay = FrameOverlay(words, w, h, title=title, caption_style=caption_style, brand=brand)
     buf = bytearray(w * h * 3 // 2)
     frame = np.frombuffer(buf, dtype=np.uint8).reshape(h * 3 // 2, w)
+    last: np.ndarray | None = None
     with tempfile.TemporaryDirectory(prefix="compose-") as tmp:
         speech = Path(tmp) / "speech.wav"
         prepare_speech(Path(audio), speech)
+        _pad_speech(speech, intro_s, outro_s)
         err = Path(tmp) / "decode.log"
         crop = [] if (w, h) == (info.width, info.height) else ["-vf", f"crop={w}:{h}:0:0"]
         with err.open("wb") as err_f:
@@ -410,7 +510,15 @@ def compose_final(
                     if not _read_exact(stream, buf):
                         break
                     overlay.apply(frame, i / fps)
+                    if i == 0 and intro is not None:
+                        for card in intro.frames(frame):
+                            writer.write_i420(card)
                     writer.write_i420(frame)
+                    if outro is not None:
+                        last = frame.copy()
+                if outro is not None and last is not None:
+                    for card in outro.frames(last):
+                        writer.write_i420(card)
                 stream.close()
                 if decoder.wait() != 0:
                     raise InputError(
@@ -430,4 +538,92 @@ def compose_final(
         fps=fps,
         duration_s=out_info.duration_s,
         size_bytes=Path(out_mp4).stat().st_size,
+        intro_s=intro_s,
+        outro_s=outro_s,
     )
+
+
+def _cards(brand: Brand | None, w: int, h: int, fps: float) -> tuple[CardRenderer | None, CardRenderer | None]:  # fmt: skip
+    """The brand's intro and outro cards (None where it has none)."""
+    if brand is None:
+        return None, None
+    from tasks.compose.brand import CardRenderer
+
+    intro, outro = (CardRenderer(brand, which, w, h, fps) for which in ("intro", "outro"))
+    return (intro if intro.n_frames else None), (outro if outro.n_frames else None)
+
+
+def _pad_speech(speech: Path, intro_s: float, outro_s: float) -> None:
+    """Silence before and after the speech for the intro and outro cards."""
+    if intro_s <= 0 and outro_s <= 0:
+        return
+    x = sf.read(speech, dtype="float32")[0]
+    lead, tail = (np.zeros(round(s * SPEECH_RATE), np.float32) for s in (intro_s, outro_s))
+    sf.write(speech, np.concatenate([lead, x, tail]), SPEECH_RATE, subtype="FLOAT")
+
+
+def _edge_frames(video: Path, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first and last frames of ``video`` as I420."""
+    size = w * h * 3 // 2
+    frames = []
+    for seek in ([], ["-sseof", "-0.6"]):
+        res = subprocess.run(
+            [
+                ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *seek,
+                "-i", str(video), "-an", "-vf", f"crop={w}:{h}:0:0",
+                *(["-frames:v", "1"] if not seek else []),
+                "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1",
+            ],
+            capture_output=True, check=False,
+        )  # fmt: skip
+        if res.returncode != 0 or len(res.stdout) < size:
+            raise InputError(f"cannot read the edge frames of {str(video)!r}: {res.stderr[-300:]!r}")  # fmt: skip
+        n = len(res.stdout) // size
+        raw = res.stdout[(n - 1) * size : n * size]
+        frames.append(np.frombuffer(raw, np.uint8).reshape(h * 3 // 2, w).copy())
+    return frames[0], frames[1]
+
+
+def _add_cards(
+    video: Path,
+    size: tuple[int, int],
+    fps: float,
+    intro: CardRenderer | None,
+    outro: CardRenderer | None,
+    out: Path,
+    crf: int,
+    preset: str,
+) -> None:
+    """``video``'s picture with the cards before and after it, the picture itself copied.
+
+    The cards are encoded with the same encoder settings and joined by ffmpeg's concat
+    demuxer, so the rendered video is not decoded and encoded again.
+    """
+    first, last = _edge_frames(video, *size)
+    parts: list[Path] = []
+    for name, card, edge in (("intro", intro, first), ("outro", outro, last)):
+        if card is None:
+            continue
+        part = out.with_name(f"{name}.mp4")
+        with FrameWriter(part, size, fps, crf=crf, preset=preset) as writer:
+            for f in card.frames(edge):
+                writer.write_i420(f)
+        parts.append(part)
+    body = out.with_name("body.mp4")
+    res = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(video),
+         "-map", "0:v:0", "-c", "copy", str(body)],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    if res.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not copy the picture of {video}: {res.stderr[-300:]!r}")
+    order = ([parts[0]] if intro is not None else []) + [body] + ([parts[-1]] if outro is not None else [])  # fmt: skip
+    listing = out.with_name("parts.txt")
+    listing.write_text("".join(f"file '{p.name}'\n" for p in order), encoding="utf-8")
+    res = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "concat",
+         "-safe", "0", "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(out)],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    if res.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not join the cards to {video}: {res.stderr[-300:]!r}")

@@ -1,7 +1,10 @@
-"""Script stage: a ContentItem → a VideoScript of the right length, in one of five styles.
+"""Script stage: a ContentItem → a VideoScript of the right length, in one of five styles
+and in the video's language.
 
 The offline provider is extractive: it only says what the item says, framed by the style's
-opening and closing lines, so it can never invent facts.
+opening and closing lines, so it can never invent facts. It frames in English, Spanish,
+French, German, Arabic, Chinese and Japanese; it cannot translate the item itself, and says
+so (a "language mismatch" note) when the item is in another language than the video.
 """
 
 from __future__ import annotations
@@ -18,6 +21,19 @@ from novaavatar.domain import (
     VideoScript,
 )
 from novaavatar.errors import InputError
+from novaavatar.languages import (
+    FUNCTION_WORDS,
+    LANGUAGES,
+    check_language,
+    cut_units,
+    full_stop,
+    guess_language,
+    join_words,
+    language_fits,
+    split_sentences,
+    units,
+)
+from tasks.script.frames import FRAMES
 
 _STOPWORDS = set(
     [
@@ -154,6 +170,10 @@ STYLE_FRAMES: dict[str, dict[str, object]] = {
 
 
 class ScriptProvider(Protocol):
+    """Writes a script for an item; ``language`` is the video's (a code of
+    :data:`novaavatar.languages.LANGUAGES`) and ``words_per_second`` counts its spoken units
+    (characters for Chinese and Japanese)."""
+
     name: str
 
     def available(self) -> bool: ...
@@ -165,19 +185,41 @@ class ScriptProvider(Protocol):
         duration_s: float,
         words_per_second: float,
         variant: int = 0,
+        language: str = "en",
     ) -> VideoScript: ...
 
 
 def sentences(text: str) -> list[str]:
-    text = re.sub(r"\s+", " ", text).strip()
-    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“])", text)
-    return [p.strip() for p in parts if len(p.split()) >= 3]
+    """The sentences of ``text`` (any script) that say something: at least three units."""
+    return [s for s in split_sentences(text) if units(s) >= 3]
+
+
+def _stopwords(code: str | None) -> set[str]:
+    return _STOPWORDS | set(FUNCTION_WORDS.get(code or "", ()))
 
 
 def keywords_of(item: ContentItem, n: int = 6) -> tuple[str, ...]:
-    """The item's most telling words: its tags first, then frequent non-stopwords."""
-    words = re.findall(r"[A-Za-z][A-Za-z\-']{2,}", f"{item.title} {item.title} {item.summary}")
-    counts = Counter(w.lower() for w in words if w.lower() not in _STOPWORDS)
+    """The item's most telling words: its tags first, then frequent non-stopwords.
+
+    Spaced scripts count words of three letters or more; Chinese counts two-character
+    sequences of ideographs, Japanese runs of kanji or katakana (content words there).
+    """
+    text = f"{item.title} {item.title} {item.summary}"
+    lang = guess_language(text)
+    stop = _stopwords(lang)
+    found: list[str] = []
+    if lang == "ja":
+        found = re.findall(r"[\u4e00-\u9fff]{2,}|[\u30a0-\u30ff]{2,}", text)
+    elif lang == "zh":
+        for run in re.findall(r"[\u4e00-\u9fff]{2,}", text):
+            found += [run[i : i + 2] for i in range(len(run) - 1)]
+    else:
+        found = [
+            w.lower()
+            for w in re.findall(r"[^\W\d_][\w\-'’]{2,}", text)
+            if w.lower() not in stop and not w.isdigit()
+        ]
+    counts = Counter(found)
     out: list[str] = [t.lower() for t in item.tags if t.strip()][:3]
     for w, _ in counts.most_common():
         if w not in out:
@@ -196,10 +238,43 @@ def _check(style: str, duration_s: float) -> None:
         )
 
 
+def frames_for(language: str) -> dict[str, dict[str, object]] | None:
+    """The offline style frames of a language, or None where there are none."""
+    return STYLE_FRAMES if language == "en" else FRAMES.get(language)
+
+
+def template_languages() -> tuple[str, ...]:
+    """Languages the offline template provider frames in."""
+    return ("en", *FRAMES)
+
+
+def language_mismatch(item: ContentItem, language: str) -> str | None:
+    """Why the item's own text cannot serve a ``language`` video offline, or None when it can."""
+    fits, said = language_fits(f"{item.title}. {item.summary}", language)
+    if fits:
+        return None
+    name = LANGUAGES[said].name if said in LANGUAGES else f"{said} script"
+    return (
+        f"language mismatch: the item is in {name} but the video is in "
+        f"{LANGUAGES[language].name} ({language}); the offline template cannot translate, so "
+        f"the item's own sentences are kept as they are — set OPENAI_API_KEY for a "
+        f"translated script"
+    )
+
+
 class TemplateScriptProvider:
-    """Offline, extractive scripts: the item's own sentences in a style's frame."""
+    """Offline, extractive scripts: the item's own sentences in a style's frame.
+
+    Frames exist for English and the languages of :mod:`tasks.script.frames`. The item's
+    sentences are used as they are: an item in another language than the video's is noted
+    (``notes``, "language mismatch") and the quality report's ``language`` check fails,
+    since this provider cannot translate.
+    """
 
     name = "template"
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
 
     def available(self) -> bool:
         return True
@@ -211,42 +286,66 @@ class TemplateScriptProvider:
         duration_s: float,
         words_per_second: float,
         variant: int = 0,
+        language: str = "en",
     ) -> VideoScript:
         _check(style, duration_s)
+        try:
+            language = check_language(language)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        frames = frames_for(language)
+        if frames is None:
+            raise InputError(
+                f"the offline script has no frames in {LANGUAGES[language].name} ({language}): "
+                f"choose one of {', '.join(template_languages())}, or set OPENAI_API_KEY"
+            )
+        self.notes = []
+        if mismatch := language_mismatch(item, language):
+            self.notes.append(mismatch)
         # a regenerated script ("variant") borrows the opening and closing of another style
-        frame = dict(STYLE_FRAMES[style])
+        frame = dict(frames[style])
         if variant:
-            other = STYLE_FRAMES[SCRIPT_STYLES[(SCRIPT_STYLES.index(style) + variant) % 5]]
+            other = frames[SCRIPT_STYLES[(SCRIPT_STYLES.index(style) + variant) % 5]]
             frame.update(open=other["open"], close=other["close"])
         kws = keywords_of(item)
         topic = " and ".join(kws[:2]) if kws else "the news"
-        fill = {"source": item.source or "our newsroom", "topic": topic}
+        fill = {"source": item.source or _NEWSROOM.get(language, "our newsroom"), "topic": topic}
         opening = str(frame["open"]).format(**fill)
         closing = str(frame["close"]).format(**fill)
         cta = str(frame["cta"])
         bridges = [str(b) for b in frame["bridge"]]  # type: ignore[attr-defined]
 
         budget = int(duration_s * words_per_second)
-        fixed = len(opening.split()) + len(closing.split()) + len(cta.split())
+        # the facts come first: where the frame would leave them under half the budget (a
+        # short video, a slow voice), drop the closing line, then the opening's greeting
+        while units(opening) + units(closing) + units(cta) > budget * 0.5:
+            if closing:
+                closing = ""
+            elif len(split_sentences(opening)) > 1:
+                opening = " ".join(split_sentences(opening)[1:])
+            else:
+                break
+        fixed = units(opening) + units(closing) + units(cta)
         body: list[str] = []
-        title = item.title.strip().rstrip(".!?") + "."
-        facts = [title] + [s for s in sentences(item.summary) if s.rstrip(".") not in title]
+        said = guess_language(f"{item.title}. {item.summary}") or language
+        title = item.title.strip().rstrip(".!?。！？؟۔") + full_stop(said)
+        facts = [title] + [s for s in sentences(item.summary) if s.rstrip(".。") not in title]
         used = fixed
         for s in facts:
-            n = len(s.split())
+            n = units(s)
             if used + n > budget and body:
                 break
             if used + n > budget:  # even the headline is too long: cut it at a word
-                s = " ".join(s.split()[: max(budget - used, 5)]).rstrip(",;:") + "."
-                n = len(s.split())
+                s = cut_units(s, max(budget - used, 5)).rstrip(",;:、，،") + full_stop(said)
+                n = units(s)
             body.append(s)
             used += n
         # a thin item gets neutral bridge lines (no new facts) towards the target length
         for b in bridges:
-            if used + len(b.split()) <= budget * 0.9:
+            if used + units(b) <= budget * 0.9:
                 body.insert(1 if len(body) > 1 else len(body), b)
-                used += len(b.split())
-        text = " ".join([opening, *body, closing, cta])
+                used += units(b)
+        text = join_sentences([opening, *body, closing, cta])
         scene = (
             f"A clean modern news studio backdrop with abstract shapes suggesting {topic}; "
             f"calm, professional lighting; no text."
@@ -255,6 +354,7 @@ class TemplateScriptProvider:
             text=text,
             style=style,  # type: ignore[arg-type]
             target_duration_s=duration_s,
+            language=language,
             title=item.title,
             scene_description=scene,
             keywords=kws,
@@ -262,6 +362,15 @@ class TemplateScriptProvider:
             sources=(item.url,) if item.url else (),
             provider=self.name,
         )
+
+
+_NEWSROOM = {"es": "nuestra redacción", "fr": "notre rédaction", "de": "unserer Redaktion",
+             "ar": "غرفة الأخبار", "zh": "本台", "ja": "ニュースきょく"}  # fmt: skip
+
+
+def join_sentences(parts: list[str]) -> str:
+    """Sentences joined as written: a space after Latin or Arabic stops, none after CJK ones."""
+    return join_words([p.strip() for p in parts if p.strip()])
 
 
 def default_providers() -> list[ScriptProvider]:

@@ -4,21 +4,29 @@ A generated script may only say what the item says. This check is deliberately s
 explainable: a sentence is flagged when it states a number, a name (capitalised words that
 are not just the start of the sentence) or a quotation that cannot be found in the sources.
 It cannot judge paraphrased claims; it catches the inventions that matter most on air.
+
+Other languages: numbers are checked in any script (Arabic-Indic and other Unicode digits
+count as their values), spelled-out numbers only in English. Names and quotations are
+compared only when the script and its sources are in the same language, written in a cased
+script (Latin or Cyrillic) and not German (which capitalises every noun): a translated
+script renames things ("London" → "Londres") and re-words quotes, and Chinese, Japanese,
+Arabic and Hebrew have no capital letters to find names by.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# Sentences end at . ! ? followed by space and a capital, digit or quote; abbreviations
-# such as "U.S." or "Dr." followed by a capital may split too, which only makes the check
-# stricter for that sentence, never looser.
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”']?\s+(?=[A-Z0-9\"“'])")
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\$?\d[\d,]*(?:\.\d+)?%?")
+from novaavatar.languages import LANGUAGES, check_language, guess_language
+from novaavatar.languages import split_sentences as _split_any
+
+# a number not glued to a Latin word ("covid19"); CJK text writes numbers against its letters
+_NUMBER = re.compile(r"(?<![A-Za-zÀ-ÖØ-öø-ÿ\d_.])[-+]?\$?\d[\d,٬]*(?:[.٫]\d+)?[%٪]?")
 _WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w'’\-]*")
-_QUOTE = re.compile(r"[\"“]([^\"”]{8,})[\"”]")
+_QUOTE = re.compile(r"[\"“«„]\s*([^\"”»“]{8,}?)\s*[\"”»“]")
 _NUMBER_WORDS = {
     w: n
     for n, w in enumerate(
@@ -127,13 +135,16 @@ class UngroundedSentence:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Every sentence of ``text``, short ones included, whitespace normalised."""
-    text = re.sub(r"\s+", " ", text).strip()
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    """Every sentence of ``text``, short ones included, whitespace normalised (any script:
+    CJK and Arabic stops too, see :func:`novaavatar.languages.split_sentences`)."""
+    return _split_any(text)
 
 
 def _norm_number(token: str) -> str:
-    return token.strip("$%+").replace(",", "").removesuffix(".0")
+    ascii_digits = "".join(
+        str(unicodedata.digit(c)) if c.isdigit() else c for c in token.replace("٫", ".")
+    )
+    return ascii_digits.strip("$%+٪").replace(",", "").replace("٬", "").removesuffix(".0")
 
 
 def _numbers(text: str) -> set[str]:
@@ -167,14 +178,24 @@ def _names(sentence: str) -> list[str]:
     return names
 
 
+def names_comparable(script: str, sources: str, language: str | None = None) -> bool:
+    """Whether names and quotes of ``script`` can be looked up in ``sources`` (see above)."""
+    lang = check_language(language) if language else guess_language(script) or "en"
+    said = guess_language(sources) or lang
+    return said == lang and LANGUAGES[lang].writing in ("latin", "cyrillic") and lang != "de"
+
+
 def ungrounded_sentences(
-    script: str, sources: Iterable[str], allowed: Iterable[str] = ()
+    script: str, sources: Iterable[str], allowed: Iterable[str] = (), language: str | None = None
 ) -> list[UngroundedSentence]:
     """Sentences of ``script`` with a number, name or quote absent from ``sources``.
 
     ``allowed`` are words the presenter may always say (the source's name, the show's name).
+    ``language`` is the script's (guessed when None); across languages only numbers count.
     """
     source_text = " ".join(sources)
+    by_name = names_comparable(script, source_text, language)
+    english = (check_language(language) if language else guess_language(script)) in ("en", None)
     known_numbers = _numbers(source_text)
     known_words = _words(source_text) | _words(" ".join(allowed))
     flat_source = re.sub(r"\s+", " ", source_text).lower()
@@ -184,15 +205,15 @@ def ungrounded_sentences(
         for m in _NUMBER.finditer(sentence):
             if _norm_number(m.group()) not in known_numbers:
                 missing.append(m.group())
-        for w in _WORD.findall(sentence):
+        for w in _WORD.findall(sentence) if english else ():
             n = _NUMBER_WORDS.get(w.lower())
             if n is not None and n > 1 and str(n) not in known_numbers:
                 missing.append(w)
-        for name in _names(sentence):
+        for name in _names(sentence) if by_name else ():
             parts = [p for p in name.lower().split("-") if p]
             if not all(p in known_words for p in parts) and name not in missing:
                 missing.append(name)
-        for q in _QUOTE.findall(sentence):
+        for q in _QUOTE.findall(sentence) if by_name else ():
             if re.sub(r"\s+", " ", q).lower().strip() not in flat_source:
                 missing.append(f'"{q}"')
         if missing:

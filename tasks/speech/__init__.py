@@ -69,6 +69,37 @@ class EspeakProvider:
         return SpeechOutput(duration_s=duration, words=words, phonemes=phonemes, voice=voice)
 
 
+# Providers that speak English only (Dia's checkpoints are English); others take any text.
+ENGLISH_ONLY = ("dia",)
+
+
+def for_language(
+    providers: list[SpeechProvider], language: str
+) -> tuple[list[SpeechProvider], list[str]]:
+    """The providers that can speak ``language``, and a note for each one left out."""
+    if language == "en":
+        return providers, []
+    kept = [p for p in providers if p.name not in ENGLISH_ONLY]
+    notes = [
+        f"{p.name} skipped: it speaks English only, not {language}"
+        for p in providers
+        if p.name in ENGLISH_ONLY and p.available()
+    ]
+    return kept, notes
+
+
+def speech_notes(provider: str, language: str, text: str) -> list[str]:
+    """What the listener should know about how ``provider`` spoke ``text``."""
+    if provider == EspeakProvider.name and language == "ja":
+        kanji = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+        if kanji:
+            return [
+                f"eSpeak NG reads Japanese kana only: {kanji} kanji are not pronounced "
+                "correctly; set OPENAI_API_KEY (OpenAI TTS) for Japanese with kanji"
+            ]
+    return []
+
+
 def default_providers(settings: Settings | None = None) -> list[SpeechProvider]:
     """Dia when DIA_MODEL_PATH is set, then OpenAI TTS when OPENAI_API_KEY is set, then eSpeak
     NG; ``TTS_BACKEND`` keeps only the one it names. Nothing heavy is imported here."""

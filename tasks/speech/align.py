@@ -20,6 +20,7 @@ from scipy.fft import dct
 
 from novaavatar.domain import SPEECH_SAMPLE_RATE, PhonemeTiming, WordTiming
 from novaavatar.errors import InputError, ProviderError
+from novaavatar.languages import units
 from tasks.speech import espeak
 from tasks.speech.audio import trim_silence
 
@@ -121,7 +122,7 @@ def _time_map(path: np.ndarray, n_ref: int) -> np.ndarray:
 
 def speech_wpm(text: str, seconds: float) -> int:
     """The eSpeak rate that would say ``text`` in about ``seconds`` (clamped to 80–450)."""
-    words = max(1, len(text.split()))
+    words = max(1, units(text))  # Chinese/Japanese: characters, as eSpeak paces them
     # eSpeak's real pace is ~0.85 of its nominal rate once pauses are counted
     return int(min(450, max(80, round(words / max(seconds, 0.1) * 60 / 0.85))))
 

@@ -8,7 +8,6 @@ process-wide lock serialises synthesis (it is ~100x faster than real time anyway
 from __future__ import annotations
 
 import ctypes
-import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,6 +15,8 @@ from functools import lru_cache
 import numpy as np
 
 from novaavatar.errors import InputError, ProviderError
+from novaavatar.languages import language_of_voice, units
+from novaavatar.languages import tokens as text_tokens
 
 # espeak_EVENT_TYPE values from speak_lib.h
 _EV_LIST_TERMINATED = 0
@@ -182,7 +183,8 @@ def _timings(
     word_ev = [e for e in starts if e[0] == _EV_WORD]
     phon_ev = [e for e in starts if e[0] == _EV_PHONEME and e[4]]
     pauses = [p[1] for p in phon_ev if p[4].startswith("_")]
-    tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
+    # Chinese/Japanese characters are words of their own: eSpeak's events point at them
+    tokens = text_tokens(text)
     # eSpeak positions count characters from 1; it merges some words ("from the") into one
     # event, so each event opens a group of the text's own tokens that share its time span
     first_tok: dict[int, float] = {}
@@ -249,6 +251,9 @@ _RATE_REFERENCE = (
 
 @lru_cache(maxsize=32)
 def words_per_second(voice: str = "en-us", rate_wpm: int = 165) -> float:
-    """The measured speaking rate of a voice at a speed, pauses included."""
-    speech = synthesize(_RATE_REFERENCE, voice, rate_wpm)
-    return len(_RATE_REFERENCE.split()) / max(speech.duration_s, 0.1)
+    """The measured speaking rate of a voice at a speed, pauses included, on a reference
+    text in the voice's language: words per second, or characters per second for Chinese
+    and Japanese (see :func:`novaavatar.languages.units`)."""
+    sample = language_of_voice(voice).sample or _RATE_REFERENCE
+    speech = synthesize(sample, voice, rate_wpm)
+    return units(sample) / max(speech.duration_s, 0.1)

@@ -9,6 +9,7 @@ codes and headers (``retry-after`` on 429). Point the SDK at ``fake.base_url``.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,76 @@ DEFAULT_SCRIPT: dict[str, Any] = {
     "call_to_action": "Follow for more updates.",
     "scene_description": "A calm modern news studio with soft blue light; no text.",
     "keywords": ["news", "update"],
+}
+
+# A plausible structured conversation (NovaAvatar's dialogue schema: turns of host/guest).
+DEFAULT_DIALOGUE: dict[str, Any] = {
+    "title": "A quiet day in the newsroom",
+    "turns": [
+        {
+            "speaker": "host",
+            "text": "Good evening. Our guest is here with an update. What happened?",
+        },
+        {"speaker": "guest", "text": "The story is still developing."},
+        {"speaker": "host", "text": "What else do we know?"},
+        {"speaker": "guest", "text": "We will share more when we know more."},
+        {"speaker": "host", "text": "Thank you. Follow for more updates."},
+    ],
+    "call_to_action": "Follow for more updates.",
+    "scene_description": "A bright talk-show studio with two seats; no text.",
+    "keywords": ["news", "update"],
+}
+
+
+# A plausible structured explainer (NovaAvatar's scenes schema: titled scenes with backdrops).
+DEFAULT_SCENES: dict[str, Any] = {
+    "title": "A quiet day in the newsroom, explained",
+    "scenes": [
+        {
+            "title": "The story",
+            "text": "Good evening. Here is a short explainer about a developing story.",
+            "scene_description": "A calm modern news studio with soft blue light.",
+        },
+        {
+            "title": "What we know",
+            "text": "The story is still developing and details are few.",
+            "scene_description": "An empty newsroom at dusk with warm desk lamps.",
+        },
+        {
+            "title": "Wrap-up",
+            "text": "We will share more when we know more. Follow for more updates.",
+            "scene_description": "A city skyline at night under a clear sky.",
+        },
+    ],
+    "call_to_action": "Follow for more updates.",
+    "keywords": ["news", "update"],
+}
+
+# DEFAULT_SCRIPT as a model writes it when the prompt asks for another language.
+TRANSLATED_SCRIPTS: dict[str, dict[str, Any]] = {
+    "es": {
+        "title": "Un día tranquilo en la redacción",
+        "script": "Buenas noches. Aquí va una breve actualización. La noticia sigue en desarrollo "
+        "y compartiremos más cuando sepamos más. Síguenos para más novedades.",
+        "call_to_action": "Síguenos para más novedades.",
+        "scene_description": "A calm modern news studio with soft blue light; no text.",
+        "keywords": ["noticias", "actualización"],
+    },
+    "ar": {
+        "title": "يوم هادئ في غرفة الأخبار",
+        "script": "مساء الخير. إليكم تحديثا قصيرا. ما زال الخبر يتطور وسنشارككم المزيد عندما "
+        "نعرف المزيد. تابعونا لمزيد من المستجدات.",
+        "call_to_action": "تابعونا لمزيد من المستجدات.",
+        "scene_description": "A calm modern news studio with soft blue light; no text.",
+        "keywords": ["أخبار", "تحديث"],
+    },
+    "zh": {
+        "title": "新闻编辑室平静的一天",
+        "script": "晚上好。这里是一则简短的更新。事件仍在发展中，我们了解更多后会继续报道。关注我们，获取后续报道。",
+        "call_to_action": "关注我们，获取后续报道。",
+        "scene_description": "A calm modern news studio with soft blue light; no text.",
+        "keywords": ["新闻", "更新"],
+    },
 }
 
 
@@ -116,7 +187,10 @@ class _Handler(JsonHandler):
         step = step or Step(body=fake.script_for(body or {}))
         if step.delay_s:
             time.sleep(step.delay_s)
-        if isinstance(step.body, dict) and "script" in step.body and step.status == 200:
+        structured = isinstance(step.body, dict) and any(
+            k in step.body for k in ("script", "turns", "scenes")
+        )
+        if structured and step.status == 200:
             step.body = fake.completion_for(body or {}, json.dumps(step.body))
         raw = step.body if isinstance(step.body, bytes) else json.dumps(step.body).encode()
         declared = len(raw) * 2 if step.truncate else None
@@ -132,6 +206,10 @@ class FakeOpenAI(Fake):
         super().__init__()
         self.api_key = api_key
         self.script = dict(script or DEFAULT_SCRIPT)
+        self.dialogue = dict(DEFAULT_DIALOGUE)  # the answer to a conversation request
+        # the answer to a script request in another language ("language code es" in the prompt)
+        self.translations: dict[str, dict[str, Any]] = dict(TRANSLATED_SCRIPTS)
+        self.scenes = dict(DEFAULT_SCENES)  # the answer to an explainer request
         self.steps: list[Step] = []
         self.requests: list[dict[str, Any]] = []
 
@@ -141,7 +219,22 @@ class FakeOpenAI(Fake):
 
     # -- what a request gets when nothing is scripted ------------------------------------
     def script_for(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The structured answer; override (or set ``script``) to tailor it to the request."""
+        """The structured answer; override (or set ``script`` / ``dialogue``) to tailor it to
+        the request. A request for the conversation schema gets ``dialogue``, one for the
+        explainer schema ``scenes``."""
+        fmt = request.get("response_format") or {}
+        if (fmt.get("json_schema") or {}).get("name") == "DialogueDraft":
+            return self.dialogue
+        if (fmt.get("json_schema") or {}).get("name") == "ExplainerDraft":
+            return self.scenes
+        system = " ".join(
+            str(m.get("content", ""))
+            for m in request.get("messages", [])
+            if m.get("role") == "system"
+        )
+        asked = re.search(r"language code ([a-z]{2,3})\b", system)
+        if asked and asked.group(1) in self.translations:  # a script in the language asked for
+            return self.translations[asked.group(1)]
         return self.script
 
     def completion_for(
