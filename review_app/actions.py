@@ -174,9 +174,57 @@ def scrape(sources: list[str], keywords: list[str], limit: int) -> Job:
     return submit("scrape sources", SCRAPE, params, local)
 
 
-def produce(item_ids: list[str], style: str, duration_s: float, aspect: str) -> Job:
+def check_produce(
+    style: str, duration_s: float, aspect: str, format: str, languages: list[str], transition: str
+) -> None:
+    """InputError naming what does not fit (a duration outside the format's range, an
+    unknown language, no language at all), before anything is started."""
+    from pydantic import ValidationError
+
+    from novaavatar.domain import ProduceOptions
+    from novaavatar.errors import InputError
+
+    if not languages:
+        raise InputError("languages: choose at least one (one video is made per language)")
+    for lang in languages:
+        try:
+            ProduceOptions(
+                style=style,  # type: ignore[arg-type]
+                duration_s=duration_s,
+                aspect=aspect,  # type: ignore[arg-type]
+                format=format,  # type: ignore[arg-type]
+                language=lang,
+                transition=transition,  # type: ignore[arg-type]
+            )
+        except ValidationError as e:
+            why = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())
+            raise InputError(why) from None
+
+
+def produce(
+    item_ids: list[str],
+    style: str,
+    duration_s: float,
+    aspect: str,
+    format: str = "single",
+    languages: list[str] | None = None,
+    template: str | None = None,
+    transition: str = "crossfade",
+) -> Job:
+    """Produce the items as a batch: one video per item and language, in ``format``, drawn
+    with ``template`` (None: the format's default; "none": the plain look). InputError, and
+    nothing started, when the options do not fit together."""
+    languages = ["en"] if languages is None else list(dict.fromkeys(languages))
+    check_produce(style, duration_s, aspect, format, languages, transition)
     params: dict[str, Any] = dict(
-        item_ids=item_ids, style=style, duration_s=duration_s, aspect=aspect
+        item_ids=item_ids,
+        style=style,
+        duration_s=duration_s,
+        aspect=aspect,
+        format=format,
+        languages=languages,
+        template=template,
+        transition=transition,
     )
 
     def local() -> Any:

@@ -3,6 +3,7 @@ and a whole conversation produced through the flow."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -15,15 +16,24 @@ from PIL import Image
 from test_omniavatar_stage import omni_env  # noqa: F401  (a fixture)
 
 from novaavatar.domain import ContentItem, ScriptTurn, SpeechSegment, WordTiming
-from novaavatar.errors import ProviderError
+from novaavatar.errors import InputError, ProviderError
+from novaavatar.languages import (
+    FUNCTION_WORDS,
+    guess_language,
+    is_cjk_letter,
+    join_words,
+    units,
+)
 from novaavatar.media import iter_frames, probe
 from novaavatar.providers import run_chain
+from tasks.script import STYLE_FRAMES
 from tasks.script.dialogue import (
     MAX_TURNS,
     MIN_TURNS,
     DialogueTemplateProvider,
     OpenAIDialogueProvider,
     check_turns,
+    dialogue_frames,
     joined_text,
     parse_dialogue,
     speaker_lines,
@@ -108,6 +118,90 @@ def test_typed_conversation_is_parsed_and_bad_text_is_named() -> None:
         parse_dialogue("Good evening, no speaker here.")
     with pytest.raises(ValueError, match="turns"):
         parse_dialogue("Host: Hi.\nGuest: Hello.")
+
+
+# --- other languages -------------------------------------------------------------------------
+
+ZH_ITEM = ContentItem.make(
+    title="城市开通太阳能渡轮航线",
+    url="https://news.example/zh",
+    source="港口时报",
+    summary=(
+        "该市周一开通了首条太阳能渡轮航线。渡轮可载客一百二十人，往返于老港口和大学之间。"
+        "官员表示，明年春天还将有两艘渡轮加入这条航线。票价与公交车相同。"
+    ),
+)
+ENGLISH_WORDS = FUNCTION_WORDS["en"] | {"thank", "thanks", "what", "welcome", "story", "so"}
+
+
+def _host_words(s, source: str) -> list[str]:
+    host = " ".join(speaker_lines(s, "host")).replace(source, " ")
+    return re.findall(r"[^\W\d_]+", host.lower())
+
+
+@pytest.mark.parametrize(
+    ("code", "item", "wps", "duration"),
+    [("es", ITEM, 2.8, 30), ("ar", ITEM, 2.5, 30), ("zh", ZH_ITEM, 4.0, 20), ("zh", ZH_ITEM, 4.0, 45)],
+)  # fmt: skip
+@pytest.mark.parametrize("style", ["news_anchor", "casual", "educational"])
+def test_offline_conversation_host_speaks_the_videos_language(
+    code: str, item: ContentItem, wps: float, duration: float, style: str
+) -> None:
+    p = DialogueTemplateProvider()
+    s = p.write(item, style, duration, wps, language=code)
+    check_turns(s.turns)
+    frame = dialogue_frames(code)[style]  # type: ignore[index]
+    assert s.language == code and s.text == joined_text(s.turns)
+    assert s.turns[0].text.startswith(str(frame["open"]).format(source=item.source))
+    assert units(s.text) <= duration * wps  # words, or characters for Chinese
+    words = _host_words(s, item.source)
+    assert words and not set(words) & ENGLISH_WORDS, words
+    for line in speaker_lines(s, "host"):
+        rest = line.replace(item.source, "")
+        if code == "ar":
+            assert re.search(r"[\u0600-\u06ff]", rest) and not re.search(r"[A-Za-z]", rest)
+        elif code == "zh":
+            assert any(is_cjk_letter(c) for c in rest) and not re.search(r"[A-Za-z]", rest)
+            assert rest[-1] in "。！？"  # Chinese stops, no spaces between the sentences
+            assert re.search(r"[\u3040-\u9fff] [\u3040-\u9fff]", line) is None
+    if code == "es":  # all the host says together reads as Spanish
+        host = " ".join(speaker_lines(s, "host")).replace(item.source, "")
+        assert guess_language(host) == "es", host
+    # the host states no facts: none of the item's sentences, no number; the guest's lines
+    # are the item's own sentences (the English item is kept as it is, and noted)
+    item_sentences = set(split_sentences(f"{item.title}。{item.summary}" if code == "zh" else f"{item.title}. {item.summary}"))  # fmt: skip
+    host_sentences = set(split_sentences(" ".join(speaker_lines(s, "host"))))
+    assert not item_sentences & host_sentences and not re.search(r"\d", " ".join(words))
+    guest = split_sentences(join_words(speaker_lines(s, "guest")))
+    assert guest and set(guest) <= item_sentences | {str(frame["thin"])}, guest
+    assert ungrounded_sentences(s.text, [item.title, item.summary], allowed=[item.source], language=code) == []  # fmt: skip
+    assert any("language mismatch" in n for n in p.notes) == (item is ITEM)
+
+
+def test_every_framed_language_has_conversation_lines_and_takes_differ() -> None:
+    from tasks.script import template_languages
+
+    for code in template_languages():
+        frames = dialogue_frames(code)
+        assert frames is not None and set(frames) == set(STYLE_FRAMES), code
+        for style, f in frames.items():
+            assert len(f["ask"]) == 5 and all(f[k] for k in ("open", "thin", "close", "thanks", "cta")), (code, style)  # type: ignore[arg-type]  # fmt: skip
+            assert "{source}" in str(f["open"]), (code, style)
+    p = DialogueTemplateProvider()
+    first = p.write(ITEM, "casual", 30, 2.8, language="fr")
+    second = p.write(ITEM, "casual", 30, 2.8, language="fr", variant=1)
+    assert first.turns[0].text != second.turns[0].text
+    assert speaker_lines(first, "guest") == speaker_lines(second, "guest")
+    # no source: the newsroom is named in the video's language
+    anon = ContentItem.make(title=ITEM.title, url=ITEM.url, source="", summary=ITEM.summary)
+    assert "nuestra redacción" in p.write(anon, "casual", 30, 2.8, language="es").turns[0].text
+
+
+def test_a_conversation_in_a_language_without_frames_is_refused_clearly() -> None:
+    with pytest.raises(InputError, match=r"no frames in Korean \(ko\): choose one of en, es, fr"):
+        DialogueTemplateProvider().write(ITEM, "casual", 30, 2.0, language="ko")
+    with pytest.raises(InputError, match="unknown language 'xx'"):
+        DialogueTemplateProvider().write(ITEM, "casual", 30, 2.0, language="xx")
 
 
 # --- OpenAI ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ background per scene, scene segments in the speech, the lite renderer's transiti
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -571,3 +572,30 @@ def test_an_offline_explainer_in_chinese_and_its_scene_segments(tmp_path: Path) 
     segs = scene_segments([sc.text for sc in s.scenes], out.words, out.duration_s)
     assert [g.scene for g in segs] == list(range(len(s.scenes)))
     assert all(b.start - a.start > 2.0 for a, b in itertools.pairwise(segs))  # real scenes
+
+
+@pytest.mark.parametrize("code", ["es", "ar"])
+def test_an_offline_explainer_frames_its_scenes_in_the_videos_language(code: str) -> None:
+    from novaavatar.languages import FUNCTION_WORDS, guess_language
+    from tasks.script.frames import FRAMES
+    from tasks.script.scenes import OUTRO_TITLES
+
+    anon = RICH.model_copy(update={"source": ""})  # the newsroom is named in the language
+    provider = SceneTemplateProvider()
+    s = provider.write(anon, "educational", 90, 2.8, language=code)
+    f = FRAMES[code]["educational"]
+    newsroom = {"es": "nuestra redacción", "ar": "غرفة الأخبار"}[code]
+    assert s.scenes[0].text.startswith(str(f["open"]).format(source=newsroom))
+    assert s.scenes[-1].title == OUTRO_TITLES[code] and s.scenes[-1].text.endswith(str(f["cta"]))
+    # the lines the template adds (opening, bridges, closing, call to action) are in the
+    # video's language; the item's own English sentences are kept and noted
+    facts = set(sentences(f"{RICH.title}. {RICH.summary}"))
+    added = [x for sc in s.scenes for x in split_sentences(sc.text) if x.rstrip(".") + "." not in facts]  # fmt: skip
+    assert any(str(b) in added for b in f["bridge"])  # type: ignore[attr-defined]
+    words = {w.lower().strip(".,!?¿¡") for line in added for w in line.split()}
+    assert not words & FUNCTION_WORDS["en"], words & FUNCTION_WORDS["en"]
+    if code == "es":
+        assert guess_language(" ".join(added)) == "es"
+    else:
+        assert all(re.search(r"[\u0600-\u06ff]", x) for x in added), added
+    assert any("language mismatch" in n for n in provider.notes)

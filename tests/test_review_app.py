@@ -290,9 +290,112 @@ def test_sources_lists_items_and_produces_the_chosen_ones(
             "style": "casual",
             "duration_s": 30.0,
             "aspect": "16:9",
+            "format": "single",
+            "languages": ["en"],
+            "template": None,  # the format's default template
+            "transition": "crossfade",
         }
     ]
     assert scrapes == [{"sources": [], "keywords": ["bridge", "harbour"], "limit": 20}]
+
+
+def _produce_page(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> tuple[AppTest, list[ContentItem], list[dict[str, Any]]]:
+    from flows import produce
+
+    items = _scraped(store)
+    batches: list[dict[str, Any]] = []
+    monkeypatch.setattr(produce, "produce_batch", lambda **kw: batches.append(kw) or [])
+    return open_page("views/sources.py"), items, batches
+
+
+def _submit(at: AppTest) -> None:
+    from review_app import actions
+
+    next(b for b in at.form_submit_button if b.label == "Produce").click().run()
+    assert not at.exception, at.exception
+    actions.wait_all(timeout=10)
+
+
+def test_sources_produce_a_conversation_in_two_languages_with_a_template(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at, items, batches = _produce_page(store, monkeypatch)
+    at.selectbox(key="produce_format").select("conversation").run()
+    slider = at.slider(key="produce_duration")
+    assert (slider.min, slider.max) == (15, 90)
+    assert not [s for s in at.selectbox if s.key == "produce_transition"]  # explainers only
+    template = at.selectbox(key="produce_template")
+    assert (
+        template.options[0] == "format's default (news)" and "none (plain look)" in template.options
+    )
+    at.multiselect(key="produce_items").select(items[1].id)
+    at.multiselect(key="produce_languages").select("es").select("ar").unselect("en")
+    at.selectbox(key="produce_template").set_value("shorts@1")
+    at.slider(key="produce_duration").set_value(45)
+    _submit(at)
+    assert batches == [
+        {
+            "item_ids": [items[1].id],
+            "style": "news_anchor",
+            "duration_s": 45.0,
+            "aspect": "9:16",
+            "format": "conversation",
+            "languages": ["es", "ar"],
+            "template": "shorts@1",
+            "transition": "crossfade",
+        }
+    ]
+
+
+def test_sources_produce_an_explainer_takes_its_own_range_and_transition(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at, items, batches = _produce_page(store, monkeypatch)
+    at.selectbox(key="produce_format").select("explainer").run()
+    slider = at.slider(key="produce_duration")
+    assert (slider.min, slider.max, slider.value) == (60, 300, 60)  # the range follows
+    assert at.selectbox(key="produce_template").options[0] == "format's default (explainer)"
+    at.multiselect(key="produce_items").select(items[0].id)
+    at.selectbox(key="produce_template").set_value("none")
+    at.selectbox(key="produce_transition").select("wipe")
+    at.slider(key="produce_duration").set_value(120)
+    _submit(at)
+    assert batches == [
+        {
+            "item_ids": [items[0].id],
+            "style": "news_anchor",
+            "duration_s": 120.0,
+            "aspect": "9:16",
+            "format": "explainer",
+            "languages": ["en"],
+            "template": "none",  # the plain look
+            "transition": "wipe",
+        }
+    ]
+
+
+def test_sources_refuse_options_that_do_not_fit_and_start_nothing(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from novaavatar.errors import InputError
+    from review_app import actions
+
+    at, items, batches = _produce_page(store, monkeypatch)
+    # no language: the page says so and starts nothing
+    at.multiselect(key="produce_items").select(items[0].id)
+    at.multiselect(key="produce_languages").unselect("en")
+    _submit(at)
+    assert "Nothing was started: languages: choose at least one" in texts(at)
+    assert batches == [] and actions.jobs() == []
+    # the page's slider cannot offer 30 s for an explainer; the action refuses it anyway
+    with pytest.raises(InputError, match=r"does not fit format 'explainer': use 60-300 seconds"):
+        actions.produce([items[0].id], "casual", 30, "9:16", format="explainer")
+    with pytest.raises(InputError, match="unknown language 'xx'"):
+        actions.produce([items[0].id], "casual", 30, "9:16", languages=["en", "xx"])
+    actions.wait_all(timeout=10)
+    assert batches == [] and actions.jobs() == []
 
 
 def test_sources_without_a_scrape_says_so(store: ArtifactStore) -> None:

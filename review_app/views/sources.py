@@ -5,11 +5,36 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from novaavatar.domain import MAX_DURATION_S, MIN_DURATION_S, SCRIPT_STYLES
+from novaavatar import templates
+from novaavatar.domain import (
+    MAX_DURATION_S,
+    MAX_EXPLAINER_S,
+    MIN_DURATION_S,
+    MIN_EXPLAINER_S,
+    SCRIPT_STYLES,
+    VIDEO_FORMATS,
+)
+from novaavatar.errors import InputError
+from novaavatar.languages import LANGUAGES
 from review_app import actions, ui
 from review_app.data import StoreUnavailable, load_items
+from tasks.script import template_languages
 
 ASPECTS = ("9:16", "16:9", "1:1")
+TRANSITIONS = ("crossfade", "wipe", "cut")
+FORMAT_DEFAULT = "default"  # the template select's entry for the format's own template
+FORMAT_LABELS = {
+    "single": "single presenter",
+    "conversation": "conversation (host and guest)",
+    "explainer": "explainer (scenes, 1-5 min)",
+}
+
+
+def duration_range(format: str) -> tuple[int, int]:
+    """The seconds a video of ``format`` may last."""
+    if format == "explainer":
+        return MIN_EXPLAINER_S, MAX_EXPLAINER_S
+    return MIN_DURATION_S, MAX_DURATION_S
 
 
 def start_scrape() -> None:
@@ -23,12 +48,26 @@ def start_produce() -> None:
     if not chosen:
         st.session_state["sources_flash"] = "Choose at least one item to produce."
         return
-    actions.produce(
-        chosen,
-        style=st.session_state["produce_style"],
-        duration_s=float(st.session_state["produce_duration"]),
-        aspect=st.session_state["produce_aspect"],
-    )
+    format = st.session_state.get("produce_format", "single")
+    template = st.session_state.get("produce_template", FORMAT_DEFAULT)
+    try:
+        actions.produce(
+            chosen,
+            style=st.session_state["produce_style"],
+            duration_s=float(st.session_state["produce_duration"]),
+            aspect=st.session_state["produce_aspect"],
+            format=format,
+            languages=list(st.session_state.get("produce_languages", ["en"])),
+            template=None if template == FORMAT_DEFAULT else template,
+            transition=(
+                st.session_state.get("produce_transition", "crossfade")
+                if format == "explainer"
+                else "crossfade"
+            ),
+        )
+    except InputError as e:  # nothing was started: say what to change
+        st.session_state["sources_flash"] = f"Nothing was started: {e}"
+        return
     st.session_state["produce_items"] = []
 
 
@@ -90,8 +129,16 @@ def main() -> None:
     titles = {i.id: i.title for i in scraped.items}
     if message := st.session_state.pop("sources_flash", None):
         st.error(message)
+    st.subheader("Produce videos")
+    # outside the form: the duration's range and the template's default follow it at once
+    format = st.selectbox(
+        "Format",
+        VIDEO_FORMATS,
+        key="produce_format",
+        format_func=lambda f: FORMAT_LABELS.get(f, f),
+    )
+    lo, hi = duration_range(format)
     with st.form("produce"):
-        st.subheader("Produce videos")
         st.multiselect(
             "Items",
             list(titles),
@@ -108,16 +155,42 @@ def main() -> None:
             format_func=lambda s: s.replace("_", " "),
         )
         duration_col.slider(
-            "Duration (s)",
-            MIN_DURATION_S,
-            MAX_DURATION_S,
-            int(settings.default_duration),
-            step=5,
+            f"Duration (s, {lo}-{hi} for this format)",
+            lo,
+            hi,
+            min(max(int(settings.default_duration), lo), hi),
+            step=5 if hi <= MAX_DURATION_S else 15,
             key="produce_duration",
         )
         aspect_col.selectbox(
             "Aspect", ASPECTS, index=ASPECTS.index(settings.default_aspect), key="produce_aspect"
         )
+        lang_col, template_col, transition_col = st.columns(3)
+        lang_col.multiselect(
+            "Languages (one video each)",
+            list(LANGUAGES),
+            default=["en"],
+            key="produce_languages",
+            format_func=lambda c: f"{LANGUAGES[c].name} ({c})",
+            help="without OPENAI_API_KEY the script is the item's own sentences, framed in "
+            + ", ".join(template_languages()),
+        )
+        refs = [FORMAT_DEFAULT, *templates.available(store), templates.NO_TEMPLATE]
+        template_col.selectbox(
+            "Brand template",
+            refs,
+            key="produce_template",
+            format_func=lambda r: (
+                f"format's default ({templates.FORMAT_DEFAULTS.get(format, 'news')})"
+                if r == FORMAT_DEFAULT
+                else "none (plain look)"
+                if r == templates.NO_TEMPLATE
+                else r
+            ),
+            help="logo, colours, lower third, intro/outro cards",
+        )
+        if format == "explainer":
+            transition_col.selectbox("Scene transition", TRANSITIONS, key="produce_transition")
         st.form_submit_button(
             "Produce", icon=":material/movie:", type="primary", on_click=start_produce
         )

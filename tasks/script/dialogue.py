@@ -3,6 +3,11 @@
 The host introduces the story and asks; the guest states what the item says. Only the
 guest's lines carry facts, so the offline provider stays extractive (the item's own
 sentences, nothing invented) and the grounding check still covers every line.
+
+The host speaks the video's language: English frames here, the others from
+:data:`tasks.script.frames.DIALOGUE` for every language the single-video template frames in
+(:func:`tasks.script.frames_for` decides which). The guest's facts are the item's own
+sentences, untranslated (the same "language mismatch" note as the single-video template).
 """
 
 from __future__ import annotations
@@ -22,8 +27,27 @@ from novaavatar.domain import (
     Speaker,
     VideoScript,
 )
-from novaavatar.errors import ProviderError
-from tasks.script import STYLE_FRAMES, ScriptProvider, _check, keywords_of, sentences
+from novaavatar.errors import InputError, ProviderError
+from novaavatar.languages import (
+    LANGUAGES,
+    check_language,
+    cut_units,
+    full_stop,
+    guess_language,
+    join_words,
+    units,
+)
+from tasks.script import (
+    _NEWSROOM,
+    ScriptProvider,
+    _check,
+    frames_for,
+    keywords_of,
+    language_mismatch,
+    sentences,
+    template_languages,
+)
+from tasks.script.frames import DIALOGUE
 from tasks.script.grounding import split_sentences, ungrounded_sentences
 
 log = logging.getLogger("novaavatar.script.dialogue")
@@ -98,6 +122,18 @@ DIALOGUE_FRAMES: dict[str, dict[str, object]] = {
 }
 
 
+def dialogue_frames(language: str) -> dict[str, dict[str, object]] | None:
+    """The host's lines of a language, with the style's call to action ("cta"): English's
+    own, else :data:`tasks.script.frames.DIALOGUE`; None where the offline template has no
+    frames in that language (the same languages as :func:`tasks.script.frames_for`)."""
+    frames = frames_for(language)
+    if frames is None:
+        return None
+    own = DIALOGUE_FRAMES if language == "en" else DIALOGUE[language]
+    thanks = "Thank you."
+    return {k: {"thanks": thanks, **v, "cta": frames[k]["cta"]} for k, v in own.items()}
+
+
 def turn_count(duration_s: float) -> int:
     """How many turns a conversation of this length has: 5 (15 s) up to 11 (50 s and more).
 
@@ -108,7 +144,8 @@ def turn_count(duration_s: float) -> int:
 
 
 def joined_text(turns: tuple[ScriptTurn, ...] | list[ScriptTurn]) -> str:
-    return " ".join(t.text for t in turns)
+    """Everything said, turn by turn (no space between Chinese or Japanese sentences)."""
+    return join_words([t.text for t in turns])
 
 
 def check_turns(turns: tuple[ScriptTurn, ...]) -> None:
@@ -123,7 +160,8 @@ def check_turns(turns: tuple[ScriptTurn, ...]) -> None:
 
 
 def _words(text: str) -> int:
-    return len(text.split())
+    """Spoken units: words, or characters of Chinese and Japanese."""
+    return units(text)
 
 
 def _balanced(facts: list[str], groups: int) -> list[list[str]]:
@@ -144,8 +182,9 @@ def _balanced(facts: list[str], groups: int) -> list[list[str]]:
     return out
 
 
-def _fill(facts: list[str], budget: int) -> list[str]:
-    """The first facts that fit ``budget`` words; at least the first, cut at a word if need be."""
+def _fill(facts: list[str], budget: int, stop: str = ".") -> list[str]:
+    """The first facts that fit ``budget`` units; at least the first, cut at a word (or a
+    CJK character) if need be, ending with the full stop ``stop``."""
     chosen: list[str] = []
     used = 0
     for s in facts:
@@ -153,7 +192,7 @@ def _fill(facts: list[str], budget: int) -> list[str]:
         if used + n > budget and chosen:
             break
         if used + n > budget:  # even the headline is too long: cut it at a word
-            s = " ".join(s.split()[: max(budget - used, 5)]).rstrip(",;:") + "."
+            s = cut_units(s, max(budget - used, 5)).rstrip(",;:、，،") + stop
             n = _words(s)
         chosen.append(s)
         used += n
@@ -161,9 +200,14 @@ def _fill(facts: list[str], budget: int) -> list[str]:
 
 
 class DialogueTemplateProvider:
-    """Offline, extractive conversations: the host asks, the guest answers with the item's sentences."""
+    """Offline, extractive conversations: the host asks, the guest answers with the item's
+    sentences. The host speaks the video's language; an item in another language is kept
+    as it is and noted (``notes``, "language mismatch")."""
 
     name = "template-dialogue"
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
 
     def available(self) -> bool:
         return True
@@ -178,39 +222,61 @@ class DialogueTemplateProvider:
         language: str = "en",
     ) -> VideoScript:
         _check(style, duration_s)
-        frame = DIALOGUE_FRAMES[style]
+        try:
+            language = check_language(language)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        frames = dialogue_frames(language)
+        if frames is None:
+            raise InputError(
+                f"the offline conversation has no frames in {LANGUAGES[language].name} "
+                f"({language}): choose one of {', '.join(template_languages())}, or set "
+                "OPENAI_API_KEY"
+            )
+        self.notes = []
+        if mismatch := language_mismatch(item, language):
+            self.notes.append(mismatch)
+        frame = frames[style]
         if variant:  # a new take borrows another style's opening and thanks
-            other = DIALOGUE_FRAMES[SCRIPT_STYLES[(SCRIPT_STYLES.index(style) + variant) % 5]]
+            other = frames[SCRIPT_STYLES[(SCRIPT_STYLES.index(style) + variant) % 5]]
             frame = {**frame, "open": other["open"], "close": other["close"]}
         asks = [str(a) for a in frame["ask"]]  # type: ignore[attr-defined]
         k = variant % (len(asks) - 1)  # the first question stays; the follow-ups rotate
         asks = [asks[0], *asks[1 + k :], *asks[1 : 1 + k]]
-        fill = {"source": item.source or "our newsroom"}
+        fill = {"source": item.source or _NEWSROOM.get(language, "our newsroom")}
         opening = str(frame["open"]).format(**fill)
         closing = str(frame["close"])
-        cta = str(STYLE_FRAMES[style]["cta"])
+        cta = str(frame["cta"])
         pairs = turn_count(duration_s) // 2
         # the pauses between turns take time the words cannot use
         budget = int(max(duration_s - TURN_GAP_S * 2 * pairs, duration_s * 0.6) * words_per_second)
-        title = item.title.strip().rstrip(".!?") + "."
-        facts = [title] + [s for s in sentences(item.summary) if s.rstrip(".") not in title]
+        said = guess_language(f"{item.title}. {item.summary}") or language
+        stop = full_stop(said)
+        title = item.title.strip().rstrip(".!?。！？؟۔") + stop
+        facts = [title] + [s for s in sentences(item.summary) if s.rstrip(".。") not in title]
 
-        # a short video drops the call to action, then thanks in two words, so that the
-        # guest has at least two facts to say (one, for an item that has only one)
-        for ending in (f"{closing} {cta}", closing, "Thank you."):
+        # a short video drops the call to action, then thanks in two words, then the
+        # opening's greeting, so that the guest has at least two facts to say (one, for an
+        # item that has only one)
+        _greeting, *rest = split_sentences(opening)
+        shapes = [(opening, join_words([closing, cta])), (opening, closing)]
+        shapes.append((opening, str(frame["thanks"])))
+        if rest:
+            shapes.append((join_words(rest), str(frame["thanks"])))
+        for opening, ending in shapes:
             host = sum(_words(h) for h in [opening, *asks[:pairs], ending])
-            chosen = _fill(facts, budget - host)
+            chosen = _fill(facts, budget - host, stop)
             if len(chosen) >= min(2, len(facts)):
                 break
         if len(chosen) < pairs:  # a thin item: fewer exchanges, never invented facts
             pairs = max(2, len(chosen))
         groups = _balanced(chosen, min(pairs, len(chosen)))
-        answers = [" ".join(g) for g in groups]
+        answers = [join_words(g) for g in groups]
         while len(answers) < pairs:
             answers.append(str(frame["thin"]))
         turns: list[ScriptTurn] = []
         for i, answer in enumerate(answers):
-            ask = f"{opening} {asks[0]}" if i == 0 else asks[i % len(asks)]
+            ask = join_words([opening, asks[0]]) if i == 0 else asks[i % len(asks)]
             turns += [
                 ScriptTurn(speaker="host", text=ask),
                 ScriptTurn(speaker="guest", text=answer),
@@ -272,8 +338,9 @@ def dialogue_messages(
     budget: int,
     turns: int,
     variant: int = 0,
+    language: str = "en",
 ) -> list[dict[str, str]]:
-    from tasks.script.openai_script import STYLE_GUIDES, fence
+    from tasks.script.openai_script import STYLE_GUIDES, fence, language_instruction
 
     marker, article = fence(item)
     system = "\n".join(
@@ -281,6 +348,7 @@ def dialogue_messages(
             "You write the spoken script of a short news video in which two presenters talk: "
             "a host and a guest expert.",
             f"Tone: {STYLE_GUIDES[style]}.",
+            language_instruction(language),
             f"Shape: exactly {turns} turns, alternating host and guest, starting and ending "
             "with the host. The host introduces the story and asks short questions; the "
             "host's lines state no facts. The guest answers with the article's facts. The "
@@ -326,7 +394,7 @@ def fit_turns(turns: tuple[ScriptTurn, ...], budget: int) -> tuple[ScriptTurn, .
         parts = split_sentences(t[i].text)
         if len(parts) < 2:
             break
-        t[i] = ScriptTurn(speaker=t[i].speaker, text=" ".join(parts[:-1]))
+        t[i] = ScriptTurn(speaker=t[i].speaker, text=join_words(parts[:-1]))
     return tuple(t)
 
 
@@ -368,7 +436,7 @@ class OpenAIDialogueProvider:
         n_turns = turn_count(duration_s)
         budget = max(int((duration_s - TURN_GAP_S * (n_turns - 1)) * words_per_second), 20)
         messages = dialogue_messages(
-            item, style, duration_s, words_per_second, budget, n_turns, variant
+            item, style, duration_s, words_per_second, budget, n_turns, variant, language
         )
         p.cost_usd, p.prompt_tokens, p.completion_tokens = 0.0, 0, 0
         self.notes = []
@@ -411,7 +479,9 @@ class OpenAIDialogueProvider:
         except ValueError as e:
             raise ProviderError(f"OpenAI returned an unusable conversation: {e}") from None
         text = joined_text(turns)
-        flagged = ungrounded_sentences(text, [item.title, item.summary], allowed=[item.source])
+        flagged = ungrounded_sentences(
+            text, [item.title, item.summary], allowed=[item.source], language=language
+        )
         self.ungrounded = tuple(str(f) for f in flagged)
         if flagged:
             log.warning("dialogue: %d sentence(s) state facts not in the item", len(flagged))

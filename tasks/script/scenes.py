@@ -31,6 +31,7 @@ from novaavatar.domain import (
 from novaavatar.errors import InputError, ProviderError
 from novaavatar.languages import LANGUAGES, check_language, cut_units, full_stop, join_words, units
 from tasks.script import (
+    _NEWSROOM,
     _STOPWORDS,
     STYLE_FRAMES,
     ScriptProvider,
@@ -247,7 +248,7 @@ class SceneTemplateProvider:
             frame.update(open=other["open"], close=other["close"])
         kws = keywords_of(item)
         topic = " and ".join(kws[:2]) if kws else "the news"
-        fill = {"source": item.source or "our newsroom", "topic": topic}
+        fill = {"source": item.source or _NEWSROOM.get(language, "our newsroom"), "topic": topic}
         opening = str(frame["open"]).format(**fill)
         closing = str(frame["close"]).format(**fill)
         cta = str(frame["cta"])
