@@ -32,9 +32,10 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP) ## Stage times of one 30 s video + cached rerun; lite renderer vs moviepy
+bench: $(STAMP) ## Stage times of one 30 s video + cached rerun; lite renderer vs moviepy; OmniAvatar step (GPU, else tiny)
 	$(BIN)/python bench/bench_pipeline.py --runs 3
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_omniavatar.py
 
 up: $(STAMP) ## Start (or reuse) the Prefect server, pools, deployments, workers and review page
 	$(BIN)/python -m novaavatar.stack up
