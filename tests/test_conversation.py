@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fakes import FakeOpenAI
+from items import MAYOR, TICKETS, ferry
 from PIL import Image
+from review_pages import manual_page
 from test_omniavatar_stage import omni_env  # noqa: F401  (a fixture)
 
 from novaavatar.domain import ContentItem, ScriptTurn, SpeechSegment, WordTiming
@@ -51,17 +53,7 @@ from tasks.speech.dialogue import (
 
 pytestmark = pytest.mark.timeout(120)
 
-ITEM = ContentItem.make(
-    title="City opens solar-powered ferry line",
-    url="https://news.example/ferry",
-    source="Harbor Times",
-    summary=(
-        "The city launched its first solar-powered ferry on Monday. The boat carries 120 "
-        "passengers between the old port and the university. Officials said two more "
-        "ferries will join the line next spring. Tickets cost the same as the bus. "
-        "The mayor called the launch a milestone for the harbour."
-    ),
-)
+ITEM = ferry(TICKETS, MAYOR)
 WPS = 2.85  # eSpeak en-us at 165 wpm
 TURNS = (
     ScriptTurn(speaker="host", text="Good evening. What happened at the harbour today?"),
@@ -519,20 +511,9 @@ def test_the_review_page_starts_a_typed_conversation(
     store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("streamlit")
-    from streamlit.testing.v1 import AppTest
-
-    from flows import manual
     from review_app import actions
 
-    for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):  # no login, run locally
-        monkeypatch.delenv(name, raising=False)
-    actions.wait_all()
-    actions.forget_finished()
-    started: list[dict] = []
-    monkeypatch.setattr(manual, "manual_create", lambda **kw: started.append(kw) or "vid-manual")
-    app = Path(__file__).resolve().parents[1] / "review_app" / "app.py"
-    at = AppTest.from_file(str(app), default_timeout=30).run()
-    at.switch_page("views/manual.py").run()
+    at, started = manual_page(monkeypatch)
     assert not at.exception, at.exception
     at.text_input(key="manual_title").input("Ferry talk")
     at.toggle(key="manual_conversation").set_value(True).run()

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from fakes import FakeOpenAI, FakeReplicate
 from PIL import Image
+from review_pages import manual_page
 
 from novaavatar.domain import (
     Chapter,
@@ -534,17 +535,9 @@ def test_the_api_accepts_explainer_lengths_only_for_explainers() -> None:
 
 
 def test_manual_page_starts_an_explainer(store, monkeypatch: pytest.MonkeyPatch) -> None:
-    from streamlit.testing.v1 import AppTest
-
-    from flows import manual
     from review_app import actions
 
-    started: list[dict] = []
-    monkeypatch.setattr(manual, "manual_create", lambda **kw: started.append(kw) or "vid-manual")
-    app = Path(__file__).resolve().parents[1] / "review_app" / "app.py"
-    at = AppTest.from_file(str(app), default_timeout=30)
-    at.run()
-    at.switch_page("views/manual.py").run()
+    at, started = manual_page(monkeypatch)
     at.toggle(key="manual_explainer").set_value(True).run()
     assert not at.exception, at.exception
     at.text_input(key="manual_title").input("Ferry explained")

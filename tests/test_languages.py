@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from items import ferry
 from PIL import Image, ImageDraw, features
+from review_pages import manual_page
 
 from novaavatar.domain import ContentItem, WordTiming
 from novaavatar.languages import (
@@ -33,16 +35,7 @@ ARABIC = "مساء الخير إليكم آخر الأخبار من المدين
 HEBREW = "ערב טוב לכולם אלה החדשות האחרונות מהעיר הגדולה"
 CHINESE = "晚上好。该市周一开通了首条太阳能渡轮航线，可载客一百二十人，往返于老港口和大学之间。"
 JAPANESE = "こんばんは。東京で新しいフェリーが運航を始めました。"
-ITEM = ContentItem.make(
-    title="City opens solar-powered ferry line",
-    url="https://news.example/ferry",
-    source="Harbor Times",
-    summary=(
-        "The city launched its first solar-powered ferry on Monday. The boat carries 120 "
-        "passengers between the old port and the university. Officials said two more "
-        "ferries will join the line next spring."
-    ),
-)
+ITEM = ferry()
 LAYOUTS = ["raqm", "basic"]
 
 
@@ -431,20 +424,9 @@ def test_manual_creation_refuses_an_unknown_language(store) -> None:
 def test_the_manual_page_starts_a_video_in_the_chosen_language(
     store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from streamlit.testing.v1 import AppTest
-
-    from flows import manual
     from review_app import actions
 
-    for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):  # signed in, runs here
-        monkeypatch.delenv(name, raising=False)
-    actions.wait_all()
-    actions.forget_finished()
-    started: list[dict] = []
-    monkeypatch.setattr(manual, "manual_create", lambda **kw: started.append(kw) or "vid-manual")
-    app = Path(__file__).resolve().parents[1] / "review_app" / "app.py"
-    at = AppTest.from_file(app, default_timeout=30)
-    at.run().switch_page("views/manual.py").run()
+    at, started = manual_page(monkeypatch)
     assert not at.exception, at.exception
     at.selectbox(key="manual_language").set_value("ar")
     at.text_input(key="manual_title").input("أخبار المساء")

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 from fakes import FakeOpenAI
+from items import TICKETS, ferry
 
-from novaavatar.domain import ContentItem, VideoScript
+from novaavatar.domain import VideoScript
 from novaavatar.errors import InputError, ProviderError
 from tasks.script.grounding import split_sentences, ungrounded_sentences
 from tasks.script.openai_script import (
@@ -21,16 +22,7 @@ from tasks.script.openai_script import (
 
 pytestmark = pytest.mark.timeout(30)
 
-ITEM = ContentItem.make(
-    title="City opens solar-powered ferry line",
-    url="https://news.example/ferry",
-    source="Harbor Times",
-    summary=(
-        "The city launched its first solar-powered ferry on Monday. The boat carries 120 "
-        "passengers between the old port and the university. Officials said two more "
-        "ferries will join the line next spring. Tickets cost the same as the bus."
-    ),
-)
+ITEM = ferry(TICKETS)
 GROUNDED = {
     "title": "A solar ferry for the city",
     "script": (

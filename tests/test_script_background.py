@@ -5,23 +5,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from items import TICKETS, ferry
 from PIL import Image
 
-from novaavatar.domain import SCRIPT_STYLES, ContentItem
+from novaavatar.domain import SCRIPT_STYLES
 from novaavatar.errors import InputError
 from tasks.background import ProceduralBackgroundProvider
 from tasks.script import STYLE_FRAMES, TemplateScriptProvider, sentences
 
-ITEM = ContentItem.make(
-    title="City opens solar-powered ferry line",
-    url="https://news.example/ferry",
-    source="Harbor Times",
-    summary=(
-        "The city launched its first solar-powered ferry on Monday. The boat carries 120 "
-        "passengers between the old port and the university. Officials said two more "
-        "ferries will join the line next spring. Tickets cost the same as the bus."
-    ),
-)
+ITEM = ferry(TICKETS)
 
 
 @pytest.mark.parametrize("style", SCRIPT_STYLES)

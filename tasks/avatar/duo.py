@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -61,7 +61,11 @@ from tasks.avatar.lite import (
     load_portrait,
     locate_face,
     mouth_track,
+    read_speech,
 )
+
+if TYPE_CHECKING:
+    from tasks.compose.video import FrameOverlay
 
 SPEAKERS: tuple[Speaker, Speaker] = ("host", "guest")
 # The guest's colours for the drawn presenter: (host colour → guest colour) pairs.
@@ -376,6 +380,44 @@ def name_tags(seats: list[Seat], size: tuple[int, int], labels: Sequence[str]) -
 # --- render ----------------------------------------------------------------------------------
 
 
+def _captions(
+    words: Sequence[WordTiming] | None,
+    size: tuple[int, int],
+    title: str,
+    caption_style: str,
+    overlay_options: dict[str, Any] | None,
+) -> FrameOverlay | None:
+    """The captions and title burnt in as :func:`tasks.avatar.lite.render_lite` burns them;
+    None when there is nothing to show."""
+    if words is None and not title and not overlay_options:
+        return None
+    from tasks.compose.video import FrameOverlay
+
+    w, h = size
+    return FrameOverlay(
+        words or (), w, h, title=title, caption_style=caption_style, **(overlay_options or {})
+    )
+
+
+def _put_frame(
+    writer: FrameWriter,
+    shown: np.ndarray,
+    size: tuple[int, int],
+    tags: list[list[I420Overlay]],
+    levels: Sequence[float],
+    overlay: FrameOverlay | None,
+    t: float,
+) -> None:
+    """Write one I420 frame: each name tag lit as much as its speaker speaks (0..1 in
+    ``levels``), the captions at ``t`` seconds on top."""
+    planes = i420_planes(shown, *size)
+    for k, level in enumerate(levels):
+        tags[k][round(float(level) * (TAG_LEVELS - 1))].blend(planes)
+    if overlay is not None:
+        overlay.apply(shown, t)
+    writer.write_i420(shown)
+
+
 def render_duo(
     background: Path,
     audio: Path,
@@ -400,25 +442,13 @@ def render_duo(
     each one's mouth follows only its own ``segments``. Captions and the title are burnt in
     as :func:`tasks.avatar.lite.render_lite` does (``overlay_options``: more FrameOverlay
     settings, e.g. a brand)."""
-    samples = read_audio(audio, AUDIO_RATE, max_seconds=MAX_AUDIO_S)
-    duration = samples.size / AUDIO_RATE
-    if duration < 0.1:
-        raise InputError(f"audio {str(audio)!r} lasts {duration:.2f}s; the speech must last at least 0.1 s")  # fmt: skip
-    peak = float(np.max(np.abs(samples)))
-    if peak < SILENT_PEAK:
-        raise InputError(f"audio {str(audio)!r} is silent (peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech")  # fmt: skip
+    samples, duration = read_speech(audio)
     plan = plan_duo(
         background, phonemes, segments, duration, size=size, fps=fps, seed=seed,
         audio_samples=samples, portraits=portraits,
     )  # fmt: skip
     w, h = size
-    overlay = None
-    if words is not None or title or overlay_options:
-        from tasks.compose.video import FrameOverlay
-
-        overlay = FrameOverlay(
-            words or (), w, h, title=title, caption_style=caption_style, **(overlay_options or {})
-        )
+    overlay = _captions(words, size, title, caption_style, overlay_options)
     tags = name_tags(plan.seats, (w, h), labels)
     frame = rgb_to_i420(plan.base)
     ypl, upl, vpl = i420_planes(frame, w, h)
@@ -434,14 +464,8 @@ def render_duo(
                 ypl[y : y + rh, x : x + rw] = sy
                 upl[y // 2 : (y + rh) // 2, x // 2 : (x + rw) // 2] = su
                 vpl[y // 2 : (y + rh) // 2, x // 2 : (x + rw) // 2] = sv
-            shown = frame.copy()
-            planes = i420_planes(shown, w, h)
-            for k in range(len(plan.seats)):
-                level = round(float(plan.active[k][i]) * (TAG_LEVELS - 1))
-                tags[k][level].blend(planes)
-            if overlay is not None:
-                overlay.apply(shown, i / fps)
-            writer.write_i420(shown)
+            levels = [plan.active[k][i] for k in range(len(plan.seats))]
+            _put_frame(writer, frame.copy(), size, tags, levels, overlay, i / fps)
     if progress is not None:
         progress(total, total)
     return AvatarInfo(
@@ -552,18 +576,7 @@ def render_pair(
             seat.tag_xy = (x + int(0.04 * pw), y + ph - int(0.04 * pw))
             seats.append(seat)
         tags = name_tags(seats, (w, h), labels)
-        overlay = None
-        if words is not None or title or overlay_options:
-            from tasks.compose.video import FrameOverlay
-
-            overlay = FrameOverlay(
-                words or (),
-                w,
-                h,
-                title=title,
-                caption_style=caption_style,
-                **(overlay_options or {}),
-            )
+        overlay = _captions(words, (w, h), title, caption_style, overlay_options)
         total = round(samples.size / AUDIO_RATE * fps)
         times = (np.arange(total) + 0.5) / fps
         active = [
@@ -584,15 +597,8 @@ def render_pair(
                     frame[y : y + ph, x : x + pw] = (panel * mask + under * (1 - mask)).astype(
                         np.uint8
                     )
-                shown = rgb_to_i420(frame)
-                planes = i420_planes(shown, w, h)
-                for k in range(2):
-                    tags[k][round(float(active[k][min(i, total - 1)]) * (TAG_LEVELS - 1))].blend(
-                        planes
-                    )
-                if overlay is not None:
-                    overlay.apply(shown, i / fps)
-                writer.write_i420(shown)
+                levels = [active[k][min(i, total - 1)] for k in range(2)]
+                _put_frame(writer, rgb_to_i420(frame), (w, h), tags, levels, overlay, i / fps)
     if progress is not None:
         progress(total, total)
     return AvatarInfo(

@@ -1206,6 +1206,19 @@ def lite_frames(
     return (_paste(plan.base, *plan.region(i)) for i in range(len(plan.mouth)))
 
 
+def read_speech(audio: Path) -> tuple[np.ndarray, float]:
+    """The samples of ``audio`` at AUDIO_RATE and its length in seconds; InputError unless it
+    is speech of 0.1 s up to MAX_AUDIO_S (not silent)."""
+    samples = read_audio(audio, AUDIO_RATE, max_seconds=MAX_AUDIO_S)
+    duration = samples.size / AUDIO_RATE
+    if duration < 0.1:
+        raise InputError(f"audio {str(audio)!r} lasts {duration:.2f}s; the speech must last at least 0.1 s")  # fmt: skip
+    peak = float(np.max(np.abs(samples)))
+    if peak < SILENT_PEAK:
+        raise InputError(f"audio {str(audio)!r} is silent (peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech")  # fmt: skip
+    return samples, duration
+
+
 def render_lite(
     background: Path,
     audio: Path,
@@ -1242,13 +1255,7 @@ def render_lite(
     :mod:`tasks.avatar.scenes`.
     The audio must be speech of 0.1 s up to MAX_AUDIO_S; nothing is written on bad input.
     """
-    samples = read_audio(audio, AUDIO_RATE, max_seconds=MAX_AUDIO_S)
-    duration = samples.size / AUDIO_RATE
-    if duration < 0.1:
-        raise InputError(f"audio {str(audio)!r} lasts {duration:.2f}s; the speech must last at least 0.1 s")  # fmt: skip
-    peak = float(np.max(np.abs(samples)))
-    if peak < SILENT_PEAK:
-        raise InputError(f"audio {str(audio)!r} is silent (peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech")  # fmt: skip
+    samples, duration = read_speech(audio)
     plan = _plan(
         background, phonemes, duration, size=size, fps=fps, portrait=portrait, seed=seed,
         audio_samples=samples, layout=layout, face_index=face_index,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from novaavatar.domain import (
     MAX_DURATION_S,
@@ -262,7 +263,172 @@ def language_mismatch(item: ContentItem, language: str) -> str | None:
     )
 
 
-class TemplateScriptProvider:
+def video_language(language: str) -> str:
+    """The video's language code, normalised; InputError listing the supported ones."""
+    try:
+        return check_language(language)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def item_facts(item: ContentItem, language: str) -> tuple[str, list[str], str]:
+    """The item's facts for an extractive script: its headline as a sentence, the summary's
+    other sentences, and the full stop of the item's own language (the video's ``language``
+    where it cannot be told), which ends a fact cut to fit."""
+    said = guess_language(f"{item.title}. {item.summary}") or language
+    stop = full_stop(said)
+    headline = item.title.strip().rstrip(".!?。！？؟۔") + stop
+    rest = [s for s in sentences(item.summary) if s.rstrip(".。") not in headline]
+    return headline, rest, stop
+
+
+def pick_facts(facts: list[str], budget: int, stop: str | None = None) -> list[str]:
+    """The first ``facts`` that fit ``budget`` units. With a full stop ``stop`` at least the
+    first is kept, cut at a word (or a CJK character) if need be and ended with ``stop``;
+    without one, none that does not fit."""
+    chosen: list[str] = []
+    used = 0
+    for s in facts:
+        n = units(s)
+        if used + n > budget:
+            if chosen or stop is None:
+                break
+            s = cut_units(s, max(budget - used, 5)).rstrip(",;:、，،") + stop
+            n = units(s)
+        chosen.append(s)
+        used += n
+    return chosen
+
+
+def balanced(facts: list[str], groups: int) -> list[list[str]]:
+    """``facts`` in order in ``groups`` runs of about equal length (spoken units), none
+    empty while there are enough facts."""
+    total = sum(units(f) for f in facts)
+    out: list[list[str]] = [[] for _ in range(groups)]
+    acc, g = 0, 0
+    for i, f in enumerate(facts):
+        left = len(facts) - i  # never leave a later group without a fact
+        if (
+            out[g]
+            and g < groups - 1
+            and (acc >= total * (g + 1) / groups or left <= groups - 1 - g)
+        ):
+            g += 1
+        out[g].append(f)
+        acc += units(f)
+    return out
+
+
+def video_script(
+    item: ContentItem,
+    style: str,
+    duration_s: float,
+    language: str,
+    provider: str,
+    **fields: Any,
+) -> VideoScript:
+    """The VideoScript every provider returns: the request's style, length and language, the
+    item's link as the source, and the provider's ``fields`` (text, title, turns, ...)."""
+    return VideoScript(
+        style=style,  # type: ignore[arg-type]
+        target_duration_s=duration_s,
+        language=language,
+        sources=(item.url,) if item.url else (),
+        provider=provider,
+        **fields,
+    )
+
+
+@dataclass(frozen=True)
+class Framing:
+    """An offline template's lines for one item: the style's frame (with another style's
+    opening and closing for a new take), filled with the item's source and topic."""
+
+    language: str
+    frame: dict[str, object]
+    keywords: tuple[str, ...]
+    topic: str
+    opening: str
+    closing: str
+    cta: str
+
+    def lines(self, key: str) -> list[str]:
+        """A list of the frame's lines ("bridge", "ask")."""
+        return [str(line) for line in self.frame[key]]  # type: ignore[attr-defined]
+
+
+class TemplateProvider:
+    """What the offline, extractive providers of every format share: the request's checks,
+    the frames of the video's language, the "language mismatch" note and the filled frame.
+    A format names itself (``kind``) and gives its frames and length check."""
+
+    name = "template"
+    kind = "script"  # what an error calls the offline format
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def available(self) -> bool:
+        return True
+
+    def check(self, style: str, duration_s: float) -> None:
+        _check(style, duration_s)
+
+    def frames(self, language: str) -> dict[str, dict[str, object]] | None:
+        return frames_for(language)
+
+    def framing(
+        self, item: ContentItem, style: str, duration_s: float, variant: int, language: str
+    ) -> Framing:
+        """Check the request and fill the style's frame for ``item`` (resets ``notes``)."""
+        self.check(style, duration_s)
+        language = video_language(language)
+        frames = self.frames(language)
+        if frames is None:
+            raise InputError(
+                f"the offline {self.kind} has no frames in {LANGUAGES[language].name} "
+                f"({language}): choose one of {', '.join(template_languages())}, or set "
+                "OPENAI_API_KEY"
+            )
+        self.notes = []
+        if mismatch := language_mismatch(item, language):
+            self.notes.append(mismatch)
+        frame = dict(frames[style])
+        if variant:  # a new take borrows another style's opening and closing
+            other = frames[SCRIPT_STYLES[(SCRIPT_STYLES.index(style) + variant) % 5]]
+            frame.update(open=other["open"], close=other["close"])
+        kws = keywords_of(item)
+        topic = " and ".join(kws[:2]) if kws else "the news"
+        fill = {"source": item.source or _NEWSROOM.get(language, "our newsroom"), "topic": topic}
+        return Framing(
+            language=language,
+            frame=frame,
+            keywords=kws,
+            topic=topic,
+            opening=str(frame["open"]).format(**fill),
+            closing=str(frame["close"]).format(**fill),
+            cta=str(frame["cta"]),
+        )
+
+    def script(
+        self, item: ContentItem, style: str, duration_s: float, f: Framing, **fields: Any
+    ) -> VideoScript:
+        """The VideoScript of a template: the item's headline and keywords, ``fields`` (text,
+        scene description, turns or scenes, call to action if not the frame's)."""
+        fields = {"call_to_action": f.cta, **fields}
+        return video_script(
+            item,
+            style,
+            duration_s,
+            f.language,
+            self.name,
+            title=item.title,
+            keywords=f.keywords,
+            **fields,
+        )
+
+
+class TemplateScriptProvider(TemplateProvider):
     """Offline, extractive scripts: the item's own sentences in a style's frame.
 
     Frames exist for English and the languages of :mod:`tasks.script.frames`. The item's
@@ -270,14 +436,6 @@ class TemplateScriptProvider:
     (``notes``, "language mismatch") and the quality report's ``language`` check fails,
     since this provider cannot translate.
     """
-
-    name = "template"
-
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-
-    def available(self) -> bool:
-        return True
 
     def write(
         self,
@@ -288,80 +446,33 @@ class TemplateScriptProvider:
         variant: int = 0,
         language: str = "en",
     ) -> VideoScript:
-        _check(style, duration_s)
-        try:
-            language = check_language(language)
-        except ValueError as e:
-            raise InputError(str(e)) from None
-        frames = frames_for(language)
-        if frames is None:
-            raise InputError(
-                f"the offline script has no frames in {LANGUAGES[language].name} ({language}): "
-                f"choose one of {', '.join(template_languages())}, or set OPENAI_API_KEY"
-            )
-        self.notes = []
-        if mismatch := language_mismatch(item, language):
-            self.notes.append(mismatch)
-        # a regenerated script ("variant") borrows the opening and closing of another style
-        frame = dict(frames[style])
-        if variant:
-            other = frames[SCRIPT_STYLES[(SCRIPT_STYLES.index(style) + variant) % 5]]
-            frame.update(open=other["open"], close=other["close"])
-        kws = keywords_of(item)
-        topic = " and ".join(kws[:2]) if kws else "the news"
-        fill = {"source": item.source or _NEWSROOM.get(language, "our newsroom"), "topic": topic}
-        opening = str(frame["open"]).format(**fill)
-        closing = str(frame["close"]).format(**fill)
-        cta = str(frame["cta"])
-        bridges = [str(b) for b in frame["bridge"]]  # type: ignore[attr-defined]
-
+        f = self.framing(item, style, duration_s, variant, language)
+        opening, closing = f.opening, f.closing
         budget = int(duration_s * words_per_second)
         # the facts come first: where the frame would leave them under half the budget (a
         # short video, a slow voice), drop the closing line, then the opening's greeting
-        while units(opening) + units(closing) + units(cta) > budget * 0.5:
+        while units(opening) + units(closing) + units(f.cta) > budget * 0.5:
             if closing:
                 closing = ""
             elif len(split_sentences(opening)) > 1:
                 opening = " ".join(split_sentences(opening)[1:])
             else:
                 break
-        fixed = units(opening) + units(closing) + units(cta)
-        body: list[str] = []
-        said = guess_language(f"{item.title}. {item.summary}") or language
-        title = item.title.strip().rstrip(".!?。！？؟۔") + full_stop(said)
-        facts = [title] + [s for s in sentences(item.summary) if s.rstrip(".。") not in title]
-        used = fixed
-        for s in facts:
-            n = units(s)
-            if used + n > budget and body:
-                break
-            if used + n > budget:  # even the headline is too long: cut it at a word
-                s = cut_units(s, max(budget - used, 5)).rstrip(",;:、，،") + full_stop(said)
-                n = units(s)
-            body.append(s)
-            used += n
+        fixed = units(opening) + units(closing) + units(f.cta)
+        headline, rest, stop = item_facts(item, f.language)
+        body = pick_facts([headline, *rest], budget - fixed, stop)
+        used = fixed + sum(units(s) for s in body)
         # a thin item gets neutral bridge lines (no new facts) towards the target length
-        for b in bridges:
+        for b in f.lines("bridge"):
             if used + units(b) <= budget * 0.9:
                 body.insert(1 if len(body) > 1 else len(body), b)
                 used += units(b)
-        text = join_sentences([opening, *body, closing, cta])
         scene = (
-            f"A clean modern news studio backdrop with abstract shapes suggesting {topic}; "
+            f"A clean modern news studio backdrop with abstract shapes suggesting {f.topic}; "
             f"calm, professional lighting; no text."
         )
-        return VideoScript(
-            text=text,
-            style=style,  # type: ignore[arg-type]
-            target_duration_s=duration_s,
-            language=language,
-            title=item.title,
-            scene_description=scene,
-            keywords=kws,
-            call_to_action=cta,
-            sources=(item.url,) if item.url else (),
-            provider=self.name,
-        )
+        text = join_sentences([opening, *body, closing, f.cta])
+        return self.script(item, style, duration_s, f, text=text, scene_description=scene)
 
 
 _NEWSROOM = {"es": "nuestra redacción", "fr": "notre rédaction", "de": "unserer Redaktion",
