@@ -28,6 +28,7 @@ from tasks.compose.video import (
     FrameOverlay,
     line_layout,
     render_title,
+    title_lines,
     wrap_words,
 )
 
@@ -452,3 +453,18 @@ def test_speech_from_another_tts_is_aligned_per_chinese_character() -> None:
     assert starts == sorted(starts) and timed.words[-1].end <= len(samples) / 16000 + 0.01
     # the reference pace is counted in characters, so the two tracks are of similar length
     assert 120 <= timed.reference_wpm <= 300
+
+
+def test_title_lines_wrap_chinese_between_characters_and_cut_to_fit() -> None:
+    """One wrap for every title (title bar, scene card, intro card): Chinese wraps between
+    characters with no hyphen or space added, and a cut last line still fits with its "…"."""
+    font = T.font_for(CHINESE, 40)
+    full = title_lines(CHINESE, font, 300, max_lines=99)
+    assert len(full) > 2 and "".join(full) == CHINESE
+    assert all(T.text_width(font, line) <= 300 for line in full)
+    cut = title_lines(CHINESE, font, 300, max_lines=2)
+    assert cut[0] == full[0] and cut[1].endswith("…")
+    assert all(T.text_width(font, line) <= 300 for line in cut)
+    english = "Harbour city opens its first solar-powered ferry line, officials said."
+    lines = title_lines(english, T.font_for(english, 40), 320, max_lines=2)
+    assert lines[1].endswith("…") and not lines[1].endswith((",…", ".…"))

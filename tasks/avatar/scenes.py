@@ -184,9 +184,8 @@ def render_scene_card(
     """A premultiplied RGBA card "2/5 | Title" below the title bar, in the look's colours; at
     most two lines, kept to a third of the width in landscape and square frames so it stays
     clear of a centred presenter's face; right-aligned for a right-to-left title."""
-    from novaavatar.languages import join_words, tokens
     from tasks.compose.text import draw_text, mostly_rtl, text_width
-    from tasks.compose.video import CaptionLook, _premultiplied, caption_font, wrap_words
+    from tasks.compose.video import CaptionLook, _premultiplied, caption_font, title_lines
 
     look = look or CaptionLook()
     title = " ".join(title.split())
@@ -197,13 +196,7 @@ def render_scene_card(
     chip = f"{number}/{count}"
     chip_w = round(text_width(chip_font, chip)) + 2 * pad
     max_w = max((0.30 if width >= height else 0.86) * width - chip_w - 2 * pad, 4 * size)
-    lines = wrap_words([t for _, _, t in tokens(title)], font, max_w)
-    texts = [join_words([t for _, t in ln]) for ln in lines] or [""]
-    if len(texts) > 2:
-        second = texts[1]
-        while second and text_width(font, second + "…") > max_w:
-            second = second[:-1].rstrip()
-        texts = [texts[0], second + "…"]
+    texts = title_lines(title, font, max_w) or [""]
     ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)  # fmt: skip
     line_h = ascent + descent
     text_w = round(max(text_width(font, t) for t in texts))

@@ -19,7 +19,7 @@ from novaavatar.errors import InputError
 from novaavatar.media import I420Overlay, i420_planes, rgb_to_i420
 from novaavatar.templates import TEMPLATES_DIR, Brand, BrandTemplate, rgba
 from tasks.compose.text import covers, draw_text, font_for, text_width
-from tasks.compose.video import CaptionLook, Font, wrap_words
+from tasks.compose.video import CaptionLook, Font, title_lines
 
 _FONT_DIRS = (
     "/usr/share/fonts",
@@ -240,9 +240,7 @@ class CardRenderer:
         headline = brand.fill(card.text)
         hf = brand_font(round(short * (0.075 if len(headline) < 60 else 0.06)), t.fonts.headline_family or t.fonts.family, headline)  # fmt: skip
         max_w = width - 2 * margin
-        lines = [" ".join(w for _, w in ln) for ln in wrap_words(headline.split(), hf, max_w)]
-        if len(lines) > 4:
-            lines = [*lines[:3], lines[3].rstrip(".,;:") + "…"]
+        lines = title_lines(headline, hf, max_w, max_lines=4)
         hsize = int(getattr(hf, "size", 40))
         line_h = round(hsize * 1.18)
         kicker = card.kicker.strip()

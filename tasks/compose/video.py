@@ -127,20 +127,16 @@ def caption_font(size: int, text: str = "", family: str | None = None) -> Font:
     return font_for(text or "Aa", size, family=family, bold=True)
 
 
-def _text_width(font: Font, text: str) -> float:
-    return text_width(font, text)
-
-
 def _split_long_word(word: str, font: Font, max_w: float) -> list[str]:
     """Break a word wider than ``max_w`` into pieces that fit, the first ones ending in '-'
     (Chinese and Japanese break between characters, without a hyphen)."""
     pieces: list[str] = []
     rest = word
-    while rest and _text_width(font, rest) > max_w:
+    while rest and text_width(font, rest) > max_w:
         cjk = is_unspaced(rest[0])
         hyphen = "" if cjk else "-"
         cut = 1
-        while cut < len(rest) and _text_width(font, rest[: cut + 1] + hyphen) <= max_w:
+        while cut < len(rest) and text_width(font, rest[: cut + 1] + hyphen) <= max_w:
             cut += 1
         while cjk and 1 < cut < len(rest) and not is_cjk_letter(rest[cut]) and not rest[cut].isalnum():  # fmt: skip
             cut -= 1  # a stop or comma never starts a line: it goes down with its character
@@ -155,11 +151,11 @@ def wrap_words(words: Sequence[str], font: Font, max_w: float) -> list[list[tupl
     """Greedy line wrap of ``words`` in reading (logical) order; each line is a list of
     (word index, text shown). Chinese and Japanese words join without a space."""
     lines: list[list[tuple[int, str]]] = [[]]
-    space = _text_width(font, " ")
+    space = text_width(font, " ")
     width = 0.0
     for i, word in enumerate(words):
         for piece in _split_long_word(word, font, max_w):
-            w = _text_width(font, piece)
+            w = text_width(font, piece)
             gap = space if lines[-1] and needs_space(lines[-1][-1][1], piece) else 0.0
             if lines[-1] and width + gap + w > max_w:
                 lines.append([])
@@ -169,6 +165,19 @@ def wrap_words(words: Sequence[str], font: Font, max_w: float) -> list[list[tupl
     return [line for line in lines if line]
 
 
+def title_lines(title: str, font: Font, max_w: float, max_lines: int = 2) -> list[str]:
+    """``title`` wrapped to ``max_w`` in reading order (between characters for Chinese and
+    Japanese), at most ``max_lines`` lines; a cut last line ends in "…" and still fits."""
+    lines = wrap_words([t for _, _, t in tokens(title)], font, max_w)
+    texts = [join_words([t for _, t in ln]) for ln in lines]
+    if len(texts) > max_lines:
+        last = texts[max_lines - 1]
+        while last and text_width(font, last + "…") > max_w:
+            last = last[:-1].rstrip()
+        texts = [*texts[: max_lines - 1], last.rstrip(".,;:") + "…"]
+    return texts
+
+
 def line_layout(
     line: Sequence[tuple[int, str]], font: Font, rtl: bool
 ) -> tuple[list[tuple[int, str, float]], float]:
@@ -176,7 +185,7 @@ def line_layout(
     left to right, and the line's width. Right-to-left runs are reversed word by word (the
     first word of an Arabic line is at its right end); each word is shaped when drawn."""
     order = visual_order([t for _, t in line], rtl)
-    space = _text_width(font, " ")
+    space = text_width(font, " ")
     placed: list[tuple[int, str, float]] = []
     x = 0.0
     for n, k in enumerate(order):
@@ -185,7 +194,7 @@ def line_layout(
             a, b = sorted((order[n - 1], k))
             x += space if needs_space(line[a][1], line[b][1]) else 0.0
         placed.append((i, text, x))
-        x += _text_width(font, text)
+        x += text_width(font, text)
     return placed, x
 
 
@@ -290,17 +299,10 @@ def render_title(
     reserve = round(width * look.title_right_reserve)
     max_w = width - 2 * margin - 2 * pad - stripe - reserve
     rtl = mostly_rtl(title)
-    # Chinese/Japanese titles wrap between characters; lines are drawn whole, shaped by line
-    lines = wrap_words([t for _, _, t in tokens(title)], font, max_w)
-    texts = [join_words([t for _, t in ln]) for ln in lines]
-    if len(texts) > 2:
-        second = texts[1]
-        while second and _text_width(font, second + "…") > max_w:
-            second = second[:-1].rstrip()
-        texts = [texts[0], second + "…"]
+    texts = title_lines(title, font, max_w)  # lines are drawn whole, shaped by line
     ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)  # fmt: skip
     line_h = ascent + descent
-    box_w = int(max(_text_width(font, t) for t in texts)) + 2 * pad + stripe
+    box_w = int(max(text_width(font, t) for t in texts)) + 2 * pad + stripe
     box_h = line_h * len(texts) + 2 * pad
     img = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
@@ -309,7 +311,7 @@ def render_title(
     stripe_x = box_w - stripe if rtl else 0
     d.rectangle((stripe_x, 0, stripe_x + stripe - 1, box_h - 1), fill=(*look.title_stripe, 255))
     for row, text in enumerate(texts):
-        x = box_w - stripe - pad - _text_width(font, text) if rtl else stripe + pad
+        x = box_w - stripe - pad - text_width(font, text) if rtl else stripe + pad
         draw_text(d, (x, pad + row * line_h), text, font, look.title_text)
     x0 = width - margin - reserve - box_w if rtl else margin
     return _premultiplied(img), max(x0, 0), round(height * 0.045)
