@@ -418,6 +418,19 @@ def i420_planes(
     )
 
 
+def paste_rgb_i420(
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray], x: int, y: int, rgb: np.ndarray
+) -> None:
+    """Write an RGB region (even ``x``, ``y`` and size) into the planes of an I420 frame, so
+    only the part of a frame that changed is converted."""
+    rh, rw = rgb.shape[:2]
+    sy, su, sv = i420_planes(rgb_to_i420(rgb), rw, rh)
+    ypl, upl, vpl = planes
+    ypl[y : y + rh, x : x + rw] = sy
+    upl[y // 2 : (y + rh) // 2, x // 2 : (x + rw) // 2] = su
+    vpl[y // 2 : (y + rh) // 2, x // 2 : (x + rw) // 2] = sv
+
+
 class I420Overlay:
     """A premultiplied RGBA image at (x, y), pre-converted to I420 planes for cheap blending."""
 

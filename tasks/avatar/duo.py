@@ -30,6 +30,7 @@ from novaavatar.media import (
     FrameWriter,
     I420Overlay,
     i420_planes,
+    paste_rgb_i420,
     read_audio,
     rgb_to_i420,
 )
@@ -451,19 +452,15 @@ def render_duo(
     overlay = _captions(words, size, title, caption_style, overlay_options)
     tags = name_tags(plan.seats, (w, h), labels)
     frame = rgb_to_i420(plan.base)
-    ypl, upl, vpl = i420_planes(frame, w, h)
+    planes = i420_planes(frame, w, h)
     total = len(plan.mouths[0])
     with FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer:
         for i in range(total):
             if progress is not None and i % fps == 0:
                 progress(i, total)
             for k, seat in enumerate(plan.seats):
-                x, y, rgb = seat.region(plan.mouths[k][i], plan.blinks[k][i], plan.motions[k][i])
-                rh, rw = rgb.shape[:2]
-                sy, su, sv = i420_planes(rgb_to_i420(rgb), rw, rh)
-                ypl[y : y + rh, x : x + rw] = sy
-                upl[y // 2 : (y + rh) // 2, x // 2 : (x + rw) // 2] = su
-                vpl[y // 2 : (y + rh) // 2, x // 2 : (x + rw) // 2] = sv
+                region = seat.region(plan.mouths[k][i], plan.blinks[k][i], plan.motions[k][i])
+                paste_rgb_i420(planes, *region)
             levels = [plan.active[k][i] for k in range(len(plan.seats))]
             _put_frame(writer, frame.copy(), size, tags, levels, overlay, i / fps)
     if progress is not None:

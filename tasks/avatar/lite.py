@@ -19,7 +19,14 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
 
 from novaavatar.domain import PhonemeTiming, WordTiming
 from novaavatar.errors import InputError
-from novaavatar.media import MAX_AUDIO_S, FrameWriter, i420_planes, read_audio, rgb_to_i420
+from novaavatar.media import (
+    MAX_AUDIO_S,
+    FrameWriter,
+    i420_planes,
+    paste_rgb_i420,
+    read_audio,
+    rgb_to_i420,
+)
 
 if TYPE_CHECKING:
     from novaavatar.templates import Brand
@@ -1275,7 +1282,7 @@ def render_lite(
             overlay = track.with_titles(overlay, (w, h), brand)
     # Only the presenter's rectangle changes: keep the frame as I420 and convert just that part.
     frame = rgb_to_i420(plan.base)
-    ypl, upl, vpl = i420_planes(frame, w, h)
+    planes = i420_planes(frame, w, h)
     total = len(plan.mouth)
     with FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer:
         for i in range(total):
@@ -1283,12 +1290,7 @@ def render_lite(
                 progress(i, total)
             if track is not None:  # a new scene or a transition frame: another base
                 track.enter(i, plan, frame)
-            x, y, rgb = plan.region(i)
-            rh, rw = rgb.shape[:2]
-            sy, su, sv = i420_planes(rgb_to_i420(rgb), rw, rh)
-            ypl[y : y + rh, x : x + rw] = sy
-            upl[y // 2 : (y + rh) // 2, x // 2 : (x + rw) // 2] = su
-            vpl[y // 2 : (y + rh) // 2, x // 2 : (x + rw) // 2] = sv
+            paste_rgb_i420(planes, *plan.region(i))
             if overlay is None:
                 writer.write_i420(frame)
             else:
