@@ -38,10 +38,10 @@ bench: $(STAMP) ## Stage times of one 30 s video + cached rerun; lite renderer v
 	$(BIN)/python bench/bench_omniavatar.py
 
 up: $(STAMP) ## Start (or reuse) the Prefect server, pools, deployments, workers and review page
-	$(BIN)/python -m novaavatar.stack up
+	$(BIN)/python -m novaavatar.service.stack up
 
 down: $(STAMP) ## Stop everything `make up` started
-	$(BIN)/python -m novaavatar.stack down
+	$(BIN)/python -m novaavatar.service.stack down
 
 clean: ## Remove produced videos, results and the local Prefect database
 	rm -rf storage .prefect

@@ -1,6 +1,6 @@
 """Jobs of the API, mapped onto Prefect, not a second job system.
 
-Work is started through :mod:`review_app.actions`, as the review page does: a deployment
+Work is started through :mod:`novaavatar.service.jobs`, as the review page does: a deployment
 run on the Prefect server when ``make up`` runs one (the job id is the flow run id), else a
 local run in a thread of this process (job id ``local-<n>``, forgotten on restart). State
 and per-stage progress are read back from Prefect flow and task runs and from manifests.
@@ -11,18 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from api import schemas
+from api.problems import ProblemError, log
 from novaavatar import manifests
 from novaavatar.domain import utcnow
 from novaavatar.errors import NotFoundError
+from novaavatar.service import jobs
+from novaavatar.service.production import Work
 from novaavatar.store import ArtifactStore
-from review_app import actions
 
 STAGES = ("script", "background", "speech", "avatar", "compose", "quality")
 # task run names start with their stage (``script vid-…``); manual creation renames two
@@ -56,7 +57,7 @@ _LOCAL_STATE: dict[str, schemas.JobState] = {
 class Started:
     """A job this process started, with what the API knows beyond review_app's Job."""
 
-    job: actions.Job
+    job: jobs.Job
     kind: schemas.JobKind
     flow_name: str
     run_name: str  # the flow run's name, to find a local run in Prefect while it runs
@@ -79,26 +80,17 @@ class JobBook:
 
     # --- starting ------------------------------------------------------------------------
 
-    def start(
-        self,
-        kind: schemas.JobKind,
-        deployment: str,
-        parameters: dict[str, Any],
-        local: Callable[[], Any],
-        *,
-        run_name: str,
-        item_id: str | None = None,
-        video_id: str | None = None,
-    ) -> Started:
-        """Run ``deployment`` with ``parameters`` on the server, or ``local`` in a thread.
+    def start(self, kind: schemas.JobKind, work: Work, *, item_id: str | None = None) -> Started:
+        """Start ``work``: its deployment on the server, or the flow in a thread.
 
         The thread gets a copy of the caller's context, so a local flow uses the same
         Prefect settings (API URL, profile) as the request that started it.
         """
         ctx = contextvars.copy_context()
-        job = actions.submit(run_name, deployment, parameters, lambda: ctx.run(local), video_id)
-        flow_name = deployment.split("/", 1)[0]
-        started = Started(job, kind, flow_name, run_name, item_id, video_id)
+        local = work.local
+        job = replace(work, local=lambda: ctx.run(local)).start()
+        flow_name = work.deployment.split("/", 1)[0]
+        started = Started(job, kind, flow_name, work.label, item_id, work.video_id)
         with self._lock:
             self._started[started.id] = started
         return started
@@ -124,7 +116,7 @@ class JobBook:
             started = self._started.get(job_id)
         if started is not None:
             return await self._view_started(started, store, detail)
-        if job_id.startswith("local-") or actions.prefect_server() is None:
+        if job_id.startswith("local-") or jobs.prefect_server() is None:
             raise NotFoundError(
                 f"no job {job_id!r}: local jobs last as long as the API process that ran them"
             )
@@ -145,7 +137,7 @@ class JobBook:
         views = {}
         for s in self.local():
             views[s.id] = await self._view_started(s, store, detail=False)
-        if actions.prefect_server() is not None:
+        if jobs.prefect_server() is not None:
             for run in await _read_flow_runs(offset + limit + 1):
                 if str(run.id) not in views:
                     views[str(run.id)] = await self._view_run(run, store, detail=False)
@@ -225,7 +217,7 @@ def _with_links(view: schemas.Job) -> schemas.Job:
         if view.video_id and view.state == "completed"
         else None,
         manifest=f"/api/videos/{view.video_id}/manifest" if view.video_id else None,
-        flow_run=actions.flow_run_link(view.flow_run_id),
+        flow_run=jobs.flow_run_link(view.flow_run_id),
     )
     return view
 
@@ -292,7 +284,15 @@ def _stage_state(state_type: str) -> schemas.StageState:
     return _STAGE_STATE.get(state_type, "pending")
 
 
-# --- Prefect reads: best effort, a server that is down leaves the fields empty -----------
+# --- Prefect reads: a job's own run must be read (503 when the server is down); the details
+# around it (task runs, names, results) are best effort and logged when they fail ----------
+
+
+def _unavailable(what: str, e: Exception) -> ProblemError:
+    log.warning("Prefect server: cannot %s: %s: %s", what, type(e).__name__, e)
+    where = jobs.prefect_server() or "the temporary Prefect server"
+    detail = f"the Prefect server ({where}) cannot {what} now: {type(e).__name__}"
+    return ProblemError(503, detail, kind="prefect-unavailable")
 
 
 async def _read_flow_run(run_id: str) -> Any:
@@ -304,6 +304,8 @@ async def _read_flow_run(run_id: str) -> Any:
             return await client.read_flow_run(UUID(run_id))
     except (ObjectNotFound, ValueError):
         return None
+    except Exception as e:
+        raise _unavailable("read flow runs", e) from None
 
 
 async def _read_flow_runs(limit: int) -> list[Any]:
@@ -320,8 +322,8 @@ async def _read_flow_runs(limit: int) -> list[Any]:
                     limit=min(limit, 200),
                 )
             )
-    except Exception:
-        return []
+    except Exception as e:
+        raise _unavailable("list flow runs", e) from None
 
 
 async def _flow_name(flow_id: UUID) -> str:
@@ -330,7 +332,8 @@ async def _flow_name(flow_id: UUID) -> str:
     try:
         async with get_client() as client:
             return str((await client.read_flow(flow_id)).name)
-    except Exception:
+    except Exception as e:
+        log.warning("Prefect server: cannot read flow %s: %s", flow_id, e)
         return ""
 
 
@@ -357,7 +360,8 @@ async def _find_local_run(flow_name: str, run_name: str, after: datetime) -> str
                 sort=FlowRunSort.START_TIME_DESC,
                 limit=1,
             )
-    except Exception:
+    except Exception as e:
+        log.warning("Prefect server: cannot find the run of %r: %s", run_name, e)
         return None
     return str(runs[0].id) if runs else None
 
@@ -374,7 +378,8 @@ async def _read_task_runs(run_id: str) -> list[Any]:
                     limit=200,
                 )
             )
-    except Exception:
+    except Exception as e:
+        log.warning("Prefect server: cannot read the task runs of %s: %s", run_id, e)
         return []
 
 
@@ -382,6 +387,7 @@ async def _run_result_video(run: Any) -> str | None:
     """The video id a completed produce or manual run returned (its persisted result)."""
     try:
         result = await run.state.aresult(raise_on_failure=False)
-    except Exception:
+    except Exception as e:  # e.g. results kept on another machine's disk
+        log.info("no result of flow run %s: %s", run.id, e)
         return None
     return _video_id_of(result)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from api.context import Ctx, authorized
 from api.metrics import CONTENT_TYPE, prometheus_text
 from api.problems import COMMON_RESPONSES
-from review_app import actions, data
+from novaavatar.service import jobs, lookup
 
 router = APIRouter()
 
@@ -24,7 +24,7 @@ class Health(BaseModel):
 @router.get("/api/health", response_model=Health, summary="Liveness, without a token")
 def health() -> Health:
     """Whether work goes to a Prefect server (``deployment``) or runs in this process."""
-    return Health(runs="deployment" if actions.prefect_server() else "local")
+    return Health(runs="deployment" if jobs.prefect_server() else "local")
 
 
 @router.get(
@@ -36,5 +36,5 @@ def health() -> Health:
 )
 def metrics(ctx: Ctx) -> PlainTextResponse:
     """Videos by state, stage seconds (p50/p95), providers, failures and cost."""
-    videos = data.load_queue(ctx.store).videos
+    videos = lookup.load_queue(ctx.store).videos
     return PlainTextResponse(prometheus_text(videos), media_type=CONTENT_TYPE)

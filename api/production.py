@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
 
@@ -12,11 +12,10 @@ from api import schemas
 from api.context import ApiContext, Ctx, authorized
 from api.jobs import Started
 from api.problems import COMMON_RESPONSES, Problem, ProblemError
-from novaavatar.domain import Aspect, ContentItem, video_id_for
-from novaavatar.errors import InputError
-from novaavatar.languages import check_language
+from novaavatar.domain import Aspect, ContentItem
+from novaavatar.items import load_item
+from novaavatar.service import lookup, production
 from novaavatar.store import ArtifactStore
-from review_app import actions
 
 router = APIRouter(prefix="/api", dependencies=[Depends(authorized)], responses=COMMON_RESPONSES)
 JobId = Annotated[str, Path(pattern=schemas.JOB_ID, description="from POST /api/generate")]
@@ -29,15 +28,7 @@ async def _job_view(ctx: ApiContext, started: Started, response: Response) -> sc
 
 
 def _scraped_items(store: ArtifactStore) -> list[ContentItem]:
-    from flows.produce import latest_item_ids, load_item
-
-    out = []
-    for item_id in latest_item_ids(store):
-        try:
-            out.append(load_item(store, item_id))
-        except InputError:
-            continue  # removed since: the other items are still useful
-    return out
+    return lookup.load_items(store).items
 
 
 @router.post(
@@ -49,18 +40,8 @@ def _scraped_items(store: ArtifactStore) -> list[ContentItem]:
 async def scrape(body: schemas.ScrapeRequest, ctx: Ctx, response: Response) -> schemas.ScrapeResult:
     """Runs the ``scrape-content`` deployment (or the flow, without a server) and waits up to
     ``wait_s`` for the items; a scrape still running answers 202 with its job."""
-    sources = [str(u) for u in body.sources]
-    params: dict[str, Any] = {"sources": sources, "keywords": body.keywords, "limit": body.limit}
-
-    def local() -> Any:
-        from flows.scrape import scrape_content
-
-        return len(scrape_content(**params))
-
-    run_name = f"scrape {len(sources)} sources" if sources else "scrape configured sources"
-    started = await asyncio.to_thread(
-        ctx.jobs.start, "scrape", actions.SCRAPE, params, local, run_name=run_name
-    )
+    work = production.scrape([str(u) for u in body.sources], body.keywords, body.limit)
+    started = await asyncio.to_thread(ctx.jobs.start, "scrape", work)
     deadline = time.monotonic() + body.wait_s
     view = await _job_view(ctx, started, response)
     while view.state in ("scheduled", "running") and time.monotonic() < deadline:
@@ -74,8 +55,6 @@ async def scrape(body: schemas.ScrapeRequest, ctx: Ctx, response: Response) -> s
 
 
 def _item_for(store: ArtifactStore, body: schemas.GenerateRequest) -> ContentItem:
-    from flows.produce import load_item
-
     if body.item_id is not None:
         return load_item(store, body.item_id)
     assert body.title is not None  # the request model checked that one of them is given
@@ -89,12 +68,6 @@ def _item_for(store: ArtifactStore, body: schemas.GenerateRequest) -> ContentIte
     return item
 
 
-def _check_voice(voice: str) -> None:
-    from novaavatar.cli import check_voice as check
-
-    check(voice)
-
-
 @router.post(
     "/generate",
     status_code=202,
@@ -103,42 +76,16 @@ def _check_voice(voice: str) -> None:
 )
 async def generate(body: schemas.GenerateRequest, ctx: Ctx, response: Response) -> schemas.Job:
     """Starts a ``produce-video`` flow run; follow it at ``/api/jobs/{id}``. The same item
-    with the same options is the same video: asking again while it runs returns that job."""
-    from novaavatar import templates
-
-    if body.voice is not None:
-        await asyncio.to_thread(_check_voice, body.voice)
+    with the same options is the same video: asking again while it runs returns that job.
+    Options left out come from the template, then the settings (DEFAULT_STYLE...)."""
+    options = body.options()
     item = await asyncio.to_thread(_item_for, ctx.store, body)
-    params: dict[str, Any] = dict(
-        item_id=item.id, style=body.style, duration_s=body.duration_s, aspect=body.aspect,
-        voice=body.voice, layout=body.layout, template=body.template,
-    )  # fmt: skip
-    if body.format != "single":  # a single video's id stays what it was
-        params.update(format=body.format, guest_voice=body.guest_voice)
-    if body.format == "explainer":
-        params.update(transition=body.transition)
-    if body.language != "en":
-        params.update(language=body.language)
-    if body.guest_voice is not None:
-        await asyncio.to_thread(_check_voice, body.guest_voice)
-    # the template fills what the request left unset; the id is of the final options
-    options = await asyncio.to_thread(
-        templates.build_options, {k: v for k, v in params.items() if k != "item_id"}, ctx.store
-    )
-
-    def local() -> Any:
-        from flows.produce import produce_video
-
-        return produce_video(**params)
-
-    video_id = video_id_for(item, options)
-    if (same := await ctx.jobs.active_for(video_id, ctx.store)) is not None:
+    work = await asyncio.to_thread(production.produce_one, ctx.store, item, options)
+    assert work.video_id is not None
+    if (same := await ctx.jobs.active_for(work.video_id, ctx.store)) is not None:
         response.headers["Location"] = f"/api/jobs/{same.id}"
         return same  # this video is being made already: one run, not two
-    started = await asyncio.to_thread(
-        ctx.jobs.start, "generate", actions.PRODUCE_VIDEO, params, local,
-        run_name=f"produce {item.id}", item_id=item.id, video_id=video_id,
-    )  # fmt: skip
+    started = await asyncio.to_thread(ctx.jobs.start, "generate", work, item_id=item.id)
     return await _job_view(ctx, started, response)
 
 
@@ -163,7 +110,7 @@ async def generate_manual(
     audio: Annotated[UploadFile | None, File(description="speech, any common format")] = None,
     text: Annotated[str | None, Form(max_length=5000, description="or: text to speak")] = None,
     prompt: Annotated[str, Form(max_length=1000, description="background description")] = "",
-    aspect: Annotated[Aspect, Form()] = "9:16",
+    aspect: Annotated[Aspect | None, Form(description="default: DEFAULT_ASPECT")] = None,
     voice: Annotated[str | None, Form(pattern=schemas.VOICE, max_length=40)] = None,
     layout: Annotated[schemas.Layout | None, Form()] = None,
     template: Annotated[
@@ -171,52 +118,29 @@ async def generate_manual(
         Form(pattern=schemas.TEMPLATE, max_length=48, description="brand template or none"),
     ] = None,
     language: Annotated[
-        str, Form(max_length=10, description="the text's language: en, es, ar, zh...")
-    ] = "en",
+        str | None, Form(max_length=10, description="the text's language: en, es, ar, zh...")
+    ] = None,
 ) -> schemas.Job:
     """Uploads are checked by their content (a readable image; decodable, non-empty audio
     under ten minutes) and by size (``MAX_UPLOAD_MB``), then the ``manual-create`` flow runs."""
     from novaavatar.uploads import store_audio, store_portrait
 
-    if not title.strip():
-        raise InputError("title is empty: give the video a title")
-    try:
-        language = check_language(language)
-    except ValueError as e:
-        raise InputError(str(e)) from None
+    options = production.options_from(
+        dict(aspect=aspect, voice=voice, layout=layout, template=template, language=language)
+    )
     audio_upload = await _read_upload(audio)
-    if audio_upload is None and not (text and text.strip()):
-        raise InputError("give either an audio upload or a text to speak")
     portrait_upload = await _read_upload(portrait)
-    if voice is not None:
-        await asyncio.to_thread(_check_voice, voice)
     store = ctx.store
-    if template is not None:  # an unknown template is a 4xx now, not a failed run later
-        from novaavatar import templates
-
-        await asyncio.to_thread(templates.resolve, template if template != "none" else "news", store)  # fmt: skip
-    portrait_key = (
-        await asyncio.to_thread(store_portrait, store, *portrait_upload)
-        if portrait_upload
-        else None
+    # check everything but the uploads' content before storing anything
+    await asyncio.to_thread(
+        production.manual, store, title, options, "pending" if audio_upload else None, text, prompt
     )
+    if portrait_upload:
+        key = await asyncio.to_thread(store_portrait, store, *portrait_upload)
+        options = production.options_from(options.chosen() | {"portrait_key": key})
     audio_key = await asyncio.to_thread(store_audio, store, *audio_upload) if audio_upload else None
-    params: dict[str, Any] = dict(
-        title=title.strip(), portrait_key=portrait_key, audio_key=audio_key,
-        text=text if audio_key is None else None, prompt=prompt, aspect=aspect, voice=voice,
-        layout=layout, template=template,
-    )  # fmt: skip
-    if language != "en":
-        params.update(language=language)
-
-    def local() -> Any:
-        from flows.manual import manual_create
-
-        return manual_create(**params)
-
-    started = await asyncio.to_thread(
-        ctx.jobs.start, "manual", actions.MANUAL, params, local, run_name=f"manual {title.strip()}"
-    )
+    work = production.manual(store, title, options, audio_key, text, prompt)
+    started = await asyncio.to_thread(ctx.jobs.start, "manual", work)
     return await _job_view(ctx, started, response)
 
 

@@ -6,16 +6,16 @@ import asyncio
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api import schemas
 from api.context import ApiContext, Ctx, authorized
 from api.problems import COMMON_RESPONSES, Problem, ProblemError
 from api.ranges import file_response
-from novaavatar import manifests, webhooks
+from novaavatar import manifests
 from novaavatar.domain import ReviewState, VideoManifest
-from review_app import data
+from novaavatar.service import decisions, lookup
 
 router = APIRouter(prefix="/api", dependencies=[Depends(authorized)], responses=COMMON_RESPONSES)
 VideoId = Annotated[str, Path(pattern=schemas.VIDEO_ID, description="e.g. vid-1a2b3c4d5e6f")]
@@ -36,8 +36,8 @@ def queue(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> schemas.QueuePage:
     """Newest first; ``needs_attention``: pending with a failed or missing quality report."""
-    q = data.load_queue(ctx.store)
-    chosen = q.select(data.NEEDS_ATTENTION if state == "needs_attention" else state)
+    q = lookup.load_queue(ctx.store)
+    chosen = q.select(lookup.NEEDS_ATTENTION if state == "needs_attention" else state)
     page = chosen[offset : offset + limit]
     counts = {k.replace(" ", "_"): v for k, v in q.counts().items()}
     more = len(chosen) > offset + limit
@@ -53,16 +53,13 @@ def queue(
 def _decide(
     ctx: ApiContext, video_id: str, state: ReviewState, body: schemas.Decision
 ) -> VideoManifest:
-    allowed = ctx.settings.reviewers
-    if allowed and body.reviewer not in allowed:
-        raise ProblemError(
-            403, f"reviewer {body.reviewer!r} is not in REVIEWERS", kind="unknown-reviewer"
-        )
     try:
-        return manifests.decide(
+        return decisions.decide(
             ctx.store, video_id, state, by=body.reviewer, note=body.note,
-            expected_version=body.expected_version,
+            expected_version=body.expected_version, settings=ctx.settings,
         )  # fmt: skip
+    except decisions.UnknownReviewer as e:
+        raise ProblemError(403, str(e), kind="unknown-reviewer") from None
     except ValueError as e:  # a transition the workflow forbids, e.g. approving an export
         raise ProblemError(409, str(e), kind="invalid-transition") from None
 
@@ -83,12 +80,10 @@ DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
 def approve(
     video_id: VideoId,
     ctx: Ctx,
-    background: BackgroundTasks,
     body: schemas.Decision | None = None,
 ) -> schemas.VideoSummary:
-    """Approves it for export; ``WEBHOOK_URL`` (when set) is told after the answer."""
+    """Approves it for export; ``WEBHOOK_URL`` (when set) is told in the background."""
     m = _decide(ctx, video_id, ReviewState.APPROVED, body or schemas.Decision())
-    background.add_task(webhooks.notify, webhooks.APPROVED, m, ctx.settings)
     return schemas.VideoSummary.of(m)
 
 

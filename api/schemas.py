@@ -14,6 +14,7 @@ from novaavatar.domain import (
     MIN_EXPLAINER_S,
     Aspect,
     ContentItem,
+    ProduceOptions,
     ScriptStyle,
     VideoFormat,
     VideoManifest,
@@ -62,14 +63,15 @@ class GenerateRequest(_Request):
     )
     description: str = Field(default="", max_length=5000, description="new content's text")
     url: AnyHttpUrl | None = Field(default=None, description="new content's source URL")
-    style: ScriptStyle = "news_anchor"
-    duration_s: float = Field(
-        default=30,
+    style: ScriptStyle | None = Field(default=None, description="default: DEFAULT_STYLE")
+    duration_s: float | None = Field(
+        default=None,
         ge=MIN_DURATION_S,
         le=MAX_EXPLAINER_S,
-        description=f"{MIN_DURATION_S}-{MAX_DURATION_S} s; an explainer {MIN_EXPLAINER_S}-{MAX_EXPLAINER_S} s",
+        description=f"{MIN_DURATION_S}-{MAX_DURATION_S} s; an explainer {MIN_EXPLAINER_S}-{MAX_EXPLAINER_S} s; "
+        "default: DEFAULT_DURATION",
     )
-    aspect: Aspect = "9:16"
+    aspect: Aspect | None = Field(default=None, description="default: DEFAULT_ASPECT")
     voice: Voice | None = Field(
         default=None, description="eSpeak NG voice; default: the template's"
     )
@@ -83,18 +85,18 @@ class GenerateRequest(_Request):
         max_length=48,
         description="brand template name[@version] (e.g. news, shorts@1) or none; default: news",
     )
-    format: VideoFormat = Field(
-        default="single",
+    format: VideoFormat | None = Field(
+        default=None,
         description="single (one presenter), conversation (host and guest) or explainer",
     )
     guest_voice: Voice | None = Field(
         default=None, description="a conversation's guest voice; default: one contrasting the host"
     )
-    transition: Literal["crossfade", "wipe", "cut"] = Field(
-        default="crossfade", description="how an explainer's scenes change"
+    transition: Literal["crossfade", "wipe", "cut"] | None = Field(
+        default=None, description="how an explainer's scenes change; default: crossfade"
     )
-    language: str = Field(
-        default="en",
+    language: str | None = Field(
+        default=None,
         max_length=10,
         description="the script's and voice's language: "
         + ", ".join(sorted(LANGUAGES))
@@ -103,8 +105,8 @@ class GenerateRequest(_Request):
 
     @field_validator("language")
     @classmethod
-    def _known_language(cls, v: str) -> str:
-        return check_language(v)
+    def _known_language(cls, v: str | None) -> str | None:
+        return None if v is None else check_language(v)
 
     @model_validator(mode="after")
     def _one_source(self) -> GenerateRequest:
@@ -112,17 +114,25 @@ class GenerateRequest(_Request):
             raise ValueError("give either item_id (a scraped item) or title (new content)")
         return self
 
-    @model_validator(mode="after")
-    def _length_fits_format(self) -> GenerateRequest:
-        explainer = self.format == "explainer"
-        lo, hi = (
-            (MIN_EXPLAINER_S, MAX_EXPLAINER_S) if explainer else (MIN_DURATION_S, MAX_DURATION_S)
-        )
-        if not lo <= self.duration_s <= hi:
-            raise ValueError(
-                f"duration_s {self.duration_s:g} does not fit format {self.format!r}: use {lo}-{hi} s"
-            )
-        return self
+    def options(self) -> ProduceOptions:
+        """The production options this request sets (the rest: template, then settings)."""
+        from novaavatar.service.production import options_from
+
+        return options_from(self.model_dump(include=OPTION_FIELDS))
+
+
+OPTION_FIELDS = {
+    "style",
+    "duration_s",
+    "aspect",
+    "voice",
+    "layout",
+    "template",
+    "format",
+    "guest_voice",
+    "transition",
+    "language",
+}
 
 
 class Links(BaseModel):

@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from novaavatar.domain import ProduceOptions
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
@@ -42,10 +44,12 @@ def main() -> None:
         get_settings.cache_clear()
         item = scrape_content(sources=[], limit=1)[0]
         t0 = time.perf_counter()
-        vid = produce_video(item.id, duration_s=args.duration, aspect=args.aspect)
+        vid = produce_video(
+            item.id, options=ProduceOptions(duration_s=args.duration, aspect=args.aspect)
+        )
         first = time.perf_counter() - t0
         t0 = time.perf_counter()
-        produce_video(item.id, duration_s=args.duration, aspect=args.aspect)
+        produce_video(item.id, options=ProduceOptions(duration_s=args.duration, aspect=args.aspect))
         rerun = time.perf_counter() - t0
         m, _ = manifests.load(get_store(), vid)
         assert m.final is not None

@@ -6,23 +6,23 @@ import numpy as np
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.graph import collect, submit_graph
+from novaavatar import templates
 from novaavatar.domain import (
-    MAX_DURATION_S,
-    MAX_EXPLAINER_S,
-    MIN_DURATION_S,
-    MIN_EXPLAINER_S,
     ContentItem,
     GeneratedAudio,
+    ProduceOptions,
     RenderConfig,
     ReviewState,
     ScriptScene,
     ScriptTurn,
     VideoScript,
+    duration_range,
     stable_id,
     video_id_for,
 )
 from novaavatar.errors import InputError
-from novaavatar.languages import check_language, units
+from novaavatar.languages import units
 from novaavatar.logs import run_settings
 from novaavatar.store import get_store
 from novaavatar.uploads import MAX_AUDIO_S
@@ -33,6 +33,7 @@ from tasks.common import (
     stage_cache,
     stage_run,
 )
+from tasks.pipeline import ensure_render_limit, render_config, with_results
 
 SILENCE_RMS = 1e-3
 
@@ -81,12 +82,6 @@ def given_script(video_script: VideoScript, video_id: str, cfg: RenderConfig) ->
     return video_script
 
 
-def _clamp(x: float, format: str = "single") -> float:
-    if format == "explainer":
-        return float(min(max(x, MIN_EXPLAINER_S), MAX_EXPLAINER_S))
-    return float(min(max(x, MIN_DURATION_S), MAX_DURATION_S))
-
-
 def _explainer_scenes(text: str | None, audio_key: str | None, prompt: str) -> tuple[ScriptScene, ...]:  # fmt: skip
     """A typed explainer (a paragraph per scene, '# Title' lines) as scenes; InputError if not."""
     from tasks.script.scenes import parse_scenes
@@ -126,44 +121,38 @@ def _conversation_turns(text: str | None, audio_key: str | None) -> tuple[Script
 )
 def manual_create(
     title: str,
-    portrait_key: str | None = None,
     audio_key: str | None = None,
     text: str | None = None,
     prompt: str = "",
-    aspect: str = "9:16",
-    voice: str | None = None,
-    layout: str | None = None,
-    template: str | None = None,
-    format: str = "single",
-    guest_voice: str | None = None,
-    guest_portrait_key: str | None = None,
-    language: str = "en",
+    options: ProduceOptions | None = None,
 ) -> str:
-    """Render an uploaded portrait (or the built-in presenter) speaking uploaded audio or
-    the given text (spoken by the TTS); the video enters the review queue.
+    """Render an uploaded portrait (``options.portrait_key``, else the built-in presenter)
+    speaking uploaded audio or the given text (spoken by the TTS); the video enters the
+    review queue.
 
-    ``language`` is the text's (en, es, ar, zh...): it picks the voice when none is given
-    and how the captions are written (right to left, no spaces in Chinese/Japanese).
-
-    ``template`` (name[@version]) fills the voice, layout and portrait left unset and brands
-    the video; without one an upload keeps the plain look (it is not a news item)."""
-    from flows.produce import _collect, _submit, ensure_render_limit, render_config, with_results
-    from novaavatar import templates
-
-    template = template or templates.NO_TEMPLATE
+    ``options.language`` is the text's (en, es, ar, zh...): it picks the voice when none is
+    given and how the captions are written (right to left, no spaces in Chinese/Japanese).
+    ``options.template`` (name[@version]) fills the voice, layout and portrait left unset and
+    brands the video; without one an upload keeps the plain look (it is not a news item).
+    The duration follows the speech unless ``options.duration_s`` is set."""
     from tasks.speech import espeak
 
+    chosen = options.chosen() if options is not None else {}
+    chosen.setdefault("template", templates.NO_TEMPLATE)
+    chosen.setdefault("style", "professional")
+    fmt = str(chosen.get("format", "single"))
+    portrait_key = chosen.get("portrait_key")
     if not title.strip():
         raise InputError("title is empty: give the video a title")
     if not audio_key and not (text and text.strip()):
         raise InputError("give either an uploaded audio (audio_key) or a text to speak")
     settings = run_settings()
     store = get_store(settings)
-    for key in (portrait_key, audio_key, guest_portrait_key):
-        if key and not store.exists(key):
+    for key in (portrait_key, audio_key, chosen.get("guest_portrait_key")):
+        if key and not store.exists(str(key)):
             raise InputError(f"upload {key!r} is not in the store: upload it first")
-    turns = _conversation_turns(text, audio_key) if format == "conversation" else ()
-    scenes = _explainer_scenes(text, audio_key, prompt) if format == "explainer" else ()
+    turns = _conversation_turns(text, audio_key) if fmt == "conversation" else ()
+    scenes = _explainer_scenes(text, audio_key, prompt) if fmt == "explainer" else ()
     if scenes:
         from tasks.script.scenes import joined_text as scenes_text
 
@@ -172,28 +161,21 @@ def manual_create(
         from tasks.script.dialogue import joined_text
 
         text = joined_text(turns)
-    # the template's voice sets the pace, so resolve it before estimating the length
-    try:
-        language = check_language(language)
-    except ValueError as e:
-        raise InputError(str(e)) from None
-    voice = templates.build_options(
-        dict(voice=voice, template=template, portrait_key=portrait_key, language=language), store
-    ).voice
-    words = units(text or "")  # characters in Chinese/Japanese, as the rate is measured
-    est = words / espeak.words_per_second(voice, settings.tts_speed) if words else MIN_DURATION_S
+    # the template's voice sets the pace, so resolve the options before estimating the length
+    first = templates.build_options(chosen, store, settings)
+    if "duration_s" not in chosen:
+        words = units(text or "")  # characters in Chinese/Japanese, as the rate is measured
+        wps = espeak.words_per_second(first.voice, settings.tts_speed)
+        lo, hi = duration_range(fmt)
+        est = words / wps if words else lo
+        chosen["duration_s"] = float(min(max(est, lo), hi))
+    options = templates.build_options(chosen, store, settings)
     item = ContentItem(
         id=stable_id("manual", title, text, audio_key, portrait_key, prompt),
         title=title.strip()[:500],
         summary=(text or "")[:5000],
         source="manual upload",
     )
-    options = templates.build_options(
-        dict(style="professional", duration_s=_clamp(est, format), aspect=aspect, voice=voice,
-             portrait_key=portrait_key, layout=layout, template=template, format=format,
-             guest_voice=guest_voice, guest_portrait_key=guest_portrait_key, language=language),
-        store,
-    )  # fmt: skip
     vid = video_id_for(item, options)
     cfg = render_config(settings)
     opts = with_results(settings)
@@ -211,8 +193,8 @@ def manual_create(
     )
     script_future = given_script.with_options(**opts).submit(script, vid, cfg)
     audio = import_speech.with_options(**opts).submit(audio_key, vid, cfg) if audio_key else None
-    pending = _submit(item, options, cfg, opts, script=script_future, audio=audio)
-    manifest = _collect(pending, options, cfg)
+    pending = submit_graph(item, options, cfg, opts, script=script_future, audio=audio)
+    manifest = collect(pending, options, cfg)
     if manifest.state is ReviewState.FAILED:
         raise InputError(f"video {vid} failed: {manifest.error}")
     print(f"video {vid} is {manifest.state.value}")

@@ -52,7 +52,7 @@ def gpu_deployment_id() -> UUID | None:
 
 
 def _stage_options(settings: Settings) -> dict[str, Any]:
-    from flows.produce import with_results  # imported late: produce imports this module
+    from tasks.pipeline import with_results
 
     return with_results(settings)
 

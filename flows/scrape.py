@@ -88,11 +88,7 @@ def auto_produce(items: list[ContentItem], threshold: float, cap: int) -> list[s
     s = get_settings()
     store = get_store(s)
     # the options produce_batch will build (template pinned), so the ids match its videos
-    options = build_options(
-        dict(style=s.default_style, duration_s=s.default_duration, aspect=s.default_aspect,
-             voice=s.tts_voice),
-        store,
-    )  # fmt: skip
+    options = build_options({}, store, s)
     chosen = [
         i.id
         for i in items
@@ -103,7 +99,4 @@ def auto_produce(items: list[ContentItem], threshold: float, cap: int) -> list[s
         print(f"auto-produce: no new item scores {threshold} or more")
         return []
     print(f"auto-produce: {len(chosen)} item(s) at or above {threshold}")
-    return produce_batch(
-        item_ids=chosen, top=len(chosen), style=options.style, duration_s=options.duration_s,
-        aspect=options.aspect, voice=s.tts_voice, template=options.template,
-    )  # fmt: skip
+    return produce_batch(item_ids=chosen, top=len(chosen))

@@ -23,13 +23,22 @@ app = typer.Typer(
 )
 
 StyleOpt = Annotated[
-    str,
-    typer.Option(help="news_anchor, casual, educational, entertaining or professional."),
+    str | None,
+    typer.Option(
+        help="news_anchor, casual, educational, entertaining or professional; "
+        "default: DEFAULT_STYLE."
+    ),
 ]
 DurationOpt = Annotated[
-    float, typer.Option(help="Target length in seconds (15–90; explainers 60–300).")
+    float | None,
+    typer.Option(
+        help="Target length in seconds (15–90; explainers 60–300); default: DEFAULT_DURATION."
+    ),
 ]
 AspectOpt = Annotated[str, typer.Option(help="9:16, 16:9 or 1:1.")]
+ChosenAspectOpt = Annotated[
+    str | None, typer.Option("--aspect", help="9:16, 16:9 or 1:1; default: DEFAULT_ASPECT.")
+]
 VoiceOpt = Annotated[
     str | None,
     typer.Option(help="eSpeak NG voice, e.g. en-us, en-gb, de, fr; default: the template's."),
@@ -38,7 +47,7 @@ LayoutOpt = Annotated[
     str | None, typer.Option(help="studio (presenter in front), pip (window at the side) or full.")
 ]
 FormatOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--format",
         help="single (one presenter), conversation (host and guest) or explainer (1–5 min scenes).",
@@ -61,7 +70,7 @@ def _prefect_defaults() -> None:
     Path(home).expanduser().mkdir(parents=True, exist_ok=True)  # SQLite needs the folder
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # with `make up` running, runs go to its server instead of a temporary one
-    from novaavatar.stack import running_api_url
+    from novaavatar.service.stack import running_api_url
 
     if "PREFECT_API_URL" not in os.environ and (url := running_api_url()):
         os.environ["PREFECT_API_URL"] = url
@@ -81,30 +90,19 @@ def _echo_videos(video_ids: list[str]) -> None:
         typer.echo(f"{vid}  {m.state.value:8}  {where}  ({qc})")
 
 
-def check_voice(voice: str) -> None:
-    from novaavatar.errors import InputError
-    from tasks.speech import espeak
-
-    known = espeak.list_voices()
-    if voice not in known and voice.split("+")[0] not in known:
-        some = ", ".join(v for v in known if "/" not in v and len(v) <= 5)
-        raise InputError(f"unknown eSpeak voice {voice!r}; choose one of: {some}")
-
-
 @app.command()
 def demo(
     count: Annotated[int, typer.Option(help="How many videos to make.")] = 2,
-    duration: DurationOpt = 30,
-    aspect: AspectOpt = "9:16",
+    duration: DurationOpt = None,
+    aspect: ChosenAspectOpt = None,
 ) -> None:
     """Scrape the bundled sample feed and produce videos into the review queue."""
-    from flows.produce import produce_batch
-    from flows.scrape import scrape_content
-    from novaavatar.domain import ProduceOptions
+    from novaavatar.service import production
+    from novaavatar.store import get_store
 
-    ProduceOptions.model_validate(dict(duration_s=duration, aspect=aspect))
-    items = scrape_content(sources=[], limit=max(count, 1) * 3)
-    ids = produce_batch(item_ids=[i.id for i in items[:count]], duration_s=duration, aspect=aspect)
+    options = production.options_from(dict(duration_s=duration, aspect=aspect))
+    items = production.scrape([], [], max(count, 1) * 3).run_here()
+    ids = production.produce(get_store(), [i.id for i in items[:count]], options).run_here()
     typer.echo(f"\n{len(ids)} videos are waiting for review:")
     _echo_videos(ids)
     typer.echo("\nApprove with `novaavatar approve VIDEO_ID`, then `novaavatar export`.")
@@ -120,9 +118,9 @@ def scrape(
     as_json: Annotated[bool, typer.Option("--json", help="Print the items as JSON.")] = False,
 ) -> None:
     """Fetch sources (or RSS_FEEDS, or the sample feed) and list the ranked items."""
-    from flows.scrape import scrape_content
+    from novaavatar.service import production
 
-    items = scrape_content(sources=source or [], keywords=keyword or [], limit=limit)
+    items = production.scrape(source or [], keyword or [], limit).run_here()
     if as_json:
         typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
         return
@@ -134,12 +132,12 @@ def scrape(
 def produce(
     item_ids: Annotated[list[str] | None, typer.Argument(help="Item ids from `scrape`.")] = None,
     top: Annotated[int, typer.Option(help="Without ids: produce the top N items.")] = 1,
-    style: StyleOpt = "news_anchor",
-    duration: DurationOpt = 30,
-    aspect: AspectOpt = "9:16",
+    style: StyleOpt = None,
+    duration: DurationOpt = None,
+    aspect: ChosenAspectOpt = None,
     voice: VoiceOpt = None,
     layout: LayoutOpt = None,
-    video_format: FormatOpt = "single",
+    video_format: FormatOpt = None,
     language: Annotated[
         list[str] | None,
         typer.Option(help="Script/voice language, e.g. es, ar, zh (repeat: one video each)."),
@@ -150,41 +148,22 @@ def produce(
         typer.Option(help="Conversation: the guest's voice (default: one contrasting the host)."),
     ] = None,
     transition: Annotated[
-        str, typer.Option(help="Explainer: how scenes change: crossfade, wipe or cut.")
-    ] = "crossfade",
+        str | None, typer.Option(help="Explainer: how scenes change: crossfade, wipe or cut.")
+    ] = None,
 ) -> None:
-    """Produce videos for scraped items; they land in the review queue."""
-    from flows.produce import load_item, produce_batch
-    from novaavatar import templates
+    """Produce videos for scraped items; they land in the review queue. Options left out
+    come from the template, then DEFAULT_STYLE, DEFAULT_DURATION, DEFAULT_ASPECT, TTS_VOICE."""
+    from novaavatar.service import production
     from novaavatar.store import get_store
 
-    # check the inputs here, so a mistake is one line and not a failed flow run
-    for lang in language or ["en"]:
-        o = templates.build_options(
-            dict(style=style, duration_s=duration, aspect=aspect, voice=voice, layout=layout,
-                 format=video_format, language=lang, template=template, transition=transition),
-            get_store(),
-        )  # fmt: skip
-        check_voice(o.voice)
-    if guest_voice:
-        check_voice(guest_voice)
-    for item_id in item_ids or []:
-        load_item(get_store(), item_id)
-
-    ids = produce_batch(
-        item_ids=item_ids or None,
-        top=top,
-        style=style,
-        duration_s=duration,
-        aspect=aspect,
-        voice=voice,
-        layout=layout,
-        format=video_format,
-        languages=language,
-        template=template,
-        guest_voice=guest_voice,
-        transition=transition,
-    )
+    options = production.options_from(
+        dict(style=style, duration_s=duration, aspect=aspect, voice=voice, layout=layout,
+             format=video_format, template=template, guest_voice=guest_voice,
+             transition=transition)
+    )  # fmt: skip
+    # checked here (options, voices, item ids), so a mistake is one line, not a failed run
+    work = production.produce(get_store(), item_ids, options, language, top)
+    ids = work.run_here()
     _echo_videos(ids)
 
 
@@ -309,14 +288,14 @@ def create(
     audio: Annotated[Path | None, typer.Option(help="Speech to lip-sync (≤ 10 min).")] = None,
     text: Annotated[str | None, typer.Option(help="Text to speak instead of audio.")] = None,
     prompt: Annotated[str, typer.Option(help="What the background should show.")] = "",
-    aspect: AspectOpt = "9:16",
+    aspect: ChosenAspectOpt = None,
     voice: VoiceOpt = None,
     layout: LayoutOpt = None,
     template: TemplateOpt = None,
 ) -> None:
     """Manual creation: portrait + audio or text → a video in the review queue."""
-    from flows.manual import manual_create
     from novaavatar.errors import InputError
+    from novaavatar.service import production
     from novaavatar.store import get_store
     from novaavatar.uploads import store_audio, store_portrait
 
@@ -326,22 +305,13 @@ def create(
             raise InputError(f"{what} {path} does not exist")
     if audio is None and not (text and text.strip()):
         raise InputError("give --audio FILE or --text 'what to say'")
-    if voice is not None:
-        check_voice(voice)
-    portrait_key = store_portrait(store, portrait.read_bytes(), str(portrait)) if portrait else None
+    chosen = dict(aspect=aspect, voice=voice, layout=layout, template=template)
+    production.check_manual(store, title, production.options_from(chosen), audio is not None, text)
+    if portrait is not None:
+        chosen["portrait_key"] = store_portrait(store, portrait.read_bytes(), str(portrait))
     audio_key = store_audio(store, audio.read_bytes(), str(audio)) if audio else None
-    vid = manual_create(
-        title=title,
-        portrait_key=portrait_key,
-        audio_key=audio_key,
-        text=text,
-        prompt=prompt,
-        aspect=aspect,
-        voice=voice,
-        layout=layout,
-        template=template,
-    )
-    _echo_videos([vid])
+    options = production.options_from(chosen)
+    _echo_videos([production.manual(store, title, options, audio_key, text, prompt).run_here()])
 
 
 @app.command("queue")
@@ -380,13 +350,14 @@ def approve(
     note: Annotated[str, typer.Option(help="Optional note.")] = "",
 ) -> None:
     """Approve a pending video."""
-    from novaavatar import manifests, webhooks
     from novaavatar.domain import ReviewState
+    from novaavatar.service import decisions
     from novaavatar.store import get_store
 
-    m = manifests.decide(get_store(), video_id, ReviewState.APPROVED, by=_who(by), note=note)
+    m = decisions.decide(
+        get_store(), video_id, ReviewState.APPROVED, by=_who(by), note=note, wait_for_webhook=True
+    )
     typer.echo(f"{m.video_id} approved by {m.history[-1].by}")
-    webhooks.notify(webhooks.APPROVED, m)  # a no-op without WEBHOOK_URL
 
 
 @app.command()
@@ -396,11 +367,11 @@ def reject(
     by: Annotated[str | None, typer.Option(help="Reviewer name (default: $USER).")] = None,
 ) -> None:
     """Reject a video, with a note saying why."""
-    from novaavatar import manifests
     from novaavatar.domain import ReviewState
+    from novaavatar.service import decisions
     from novaavatar.store import get_store
 
-    m = manifests.decide(get_store(), video_id, ReviewState.REJECTED, by=_who(by), note=note)
+    m = decisions.decide(get_store(), video_id, ReviewState.REJECTED, by=_who(by), note=note)
     typer.echo(f"{m.video_id} rejected by {m.history[-1].by}: {note}")
 
 
@@ -413,12 +384,10 @@ def regenerate(
     by: Annotated[str | None, typer.Option(help="Reviewer name (default: $USER).")] = None,
 ) -> None:
     """Make a new take of some stages of a video; it goes back to pending review."""
-    from flows.produce import regenerate_video
-    from novaavatar import manifests
+    from novaavatar.service import production
     from novaavatar.store import get_store
 
-    manifests.load(get_store(), video_id)  # a clear error for an unknown id, before any run
-    _echo_videos([regenerate_video(video_id, stage, reviewer=_who(by))])
+    _echo_videos([production.regenerate(get_store(), video_id, stage, _who(by)).run_here()])
 
 
 @app.command()
@@ -484,13 +453,14 @@ def review(
 ) -> None:
     """Open the Streamlit review page (approve, reject, regenerate, export)."""
     from novaavatar.errors import InputError
+    from novaavatar.service.stack import review_page_command
     from novaavatar.settings import get_settings
-    from review_app.launch import main as launch
 
     if address not in ("127.0.0.1", "localhost", "::1") and get_settings().review_password is None:
         raise InputError(f"--address {address} exposes the page: set REVIEW_PASSWORD first")
     typer.echo(f"review page: http://{address}:{port}")
-    launch(["--port", str(port), "--address", address])
+    cmd = review_page_command(port, address)
+    os.execv(cmd[0], cmd)
 
 
 @app.command()

@@ -286,32 +286,37 @@ class ProduceOptions(_Frozen):
 
         return check_language(v) if isinstance(v, str) else v
 
-    @model_validator(mode="before")
-    @classmethod
-    def _language_voice(cls, data: object) -> object:
-        """English's default voice in another language means that language's voice."""
-        if isinstance(data, dict) and data.get("voice", "en-us") == "en-us":
-            from novaavatar.languages import LANGUAGES, check_language
+    @model_validator(mode="after")
+    def _language_voice(self) -> ProduceOptions:
+        """English's default voice in another language means that language's voice.
 
-            lang = data.get("language") or "en"
-            code = check_language(lang) if isinstance(lang, str) else "en"
-            if code != "en":
-                data = {**data, "voice": LANGUAGES[code].voice}
-        return data
+        Set without marking ``voice`` as chosen, so a template or setting may still fill it.
+        """
+        if self.voice == "en-us" and self.language != "en":
+            from novaavatar.languages import LANGUAGES
+
+            object.__setattr__(self, "voice", LANGUAGES[self.language].voice)
+        return self
 
     @model_validator(mode="after")
     def _format_fits(self) -> ProduceOptions:
-        lo, hi = (
-            (MIN_EXPLAINER_S, MAX_EXPLAINER_S)
-            if self.format == "explainer"
-            else (MIN_DURATION_S, MAX_DURATION_S)
-        )
+        lo, hi = duration_range(self.format)
+        if "duration_s" not in self.model_fields_set:  # unset: the default, fitted to the format
+            object.__setattr__(self, "duration_s", float(min(max(self.duration_s, lo), hi)))
         if not lo <= self.duration_s <= hi:
             raise ValueError(
                 f"duration_s {self.duration_s:g} does not fit format {self.format!r}: "
                 f"use {lo}-{hi} seconds"
             )
         return self
+
+    def chosen(self) -> dict[str, object]:
+        """The options the user set; the others come from the template, then the settings.
+
+        A front door builds ProduceOptions from what its user gave (``model_fields_set``);
+        a deployment run carries them as JSON with only those keys, so this survives it.
+        """
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
 
     def id_fields(self) -> dict[str, object]:
         """The fields that name the video: options added later count only when set, so
@@ -331,6 +336,25 @@ _LATER_OPTIONS = (
     "guest_portrait_key",
     "transition",
 )
+
+
+REGENERABLE = ("script", "background", "speech", "avatar")
+
+
+class Regeneration(_Frozen):
+    """A new take of some stages of an existing video, asked for by a reviewer."""
+
+    stages: tuple[Literal["script", "background", "speech", "avatar"], ...] = Field(
+        min_length=1, description="stages to make again; the stages they feed re-run too"
+    )
+    reviewer: str = Field(default="system", min_length=1, max_length=80)
+
+
+def duration_range(format: str) -> tuple[int, int]:
+    """Shortest and longest video of a format, in seconds."""
+    if format == "explainer":
+        return MIN_EXPLAINER_S, MAX_EXPLAINER_S
+    return MIN_DURATION_S, MAX_DURATION_S
 
 
 class RenderConfig(_Frozen):

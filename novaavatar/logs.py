@@ -104,7 +104,7 @@ def configure_logging(settings: Settings, component: str = "cli") -> Path:
     logging.getLogger("novaavatar").setLevel(level)
     from novaavatar.sentry import init_sentry
 
-    init_sentry(settings, component)
+    init_sentry(settings, component, redactor.redact)
     return path
 
 

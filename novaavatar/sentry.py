@@ -15,20 +15,17 @@ from novaavatar.settings import Settings
 _enabled = False
 
 
-def init_sentry(settings: Settings, component: str) -> bool:
-    """Start the Sentry client when ``SENTRY_DSN`` is set; returns whether it is on."""
+def init_sentry(settings: Settings, component: str, redact: Callable[[str], str]) -> bool:
+    """Start the Sentry client when ``SENTRY_DSN`` is set; returns whether it is on. Every
+    string of an event passes ``redact`` (the logs' redactor) before it is sent."""
     global _enabled
     if settings.sentry_dsn is None:
         return False
     import sentry_sdk
     from sentry_sdk.integrations.logging import LoggingIntegration
 
-    from novaavatar.logs import SecretRedactor
-
-    redactor = SecretRedactor(settings.secret_values())
-
     def scrub(event: Any, _hint: Any) -> Any:
-        return _redact(event, redactor.redact)
+        return _redact(event, redact)
 
     sentry_sdk.init(
         dsn=settings.sentry_dsn.get_secret_value(),

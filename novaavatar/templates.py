@@ -8,7 +8,8 @@ folder (``news``, ``explainer``, ``shorts``); users add versions to the artifact
 version never changes a video made with an older one.
 
 Precedence where options are built (:func:`build_options`): an option the user set
-explicitly wins, else the template's value, else ProduceOptions' default. ``none`` as the
+explicitly wins, else the template's value, else the settings' default (DEFAULT_STYLE...),
+else ProduceOptions' default. ``none`` as the
 template means the plain look (no logo, lower third or cards; ``template`` stays None).
 """
 
@@ -28,6 +29,7 @@ from novaavatar.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
     from novaavatar.domain import ContentItem, ProduceOptions
+    from novaavatar.settings import Settings
     from novaavatar.store import ArtifactStore
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
@@ -356,36 +358,60 @@ def to_toml(t: BrandTemplate) -> str:
 
 
 def build_options(
-    explicit: Mapping[str, Any], store: ArtifactStore | None = None
+    explicit: Mapping[str, Any],
+    store: ArtifactStore | None = None,
+    settings: Settings | None = None,
 ) -> ProduceOptions:
-    """ProduceOptions from what the user set (None or absent: not set), filled from the template.
+    """ProduceOptions from what the user set (None or absent: not set), filled from the
+    template, then from the settings' defaults.
 
-    Precedence: explicit option > template > ProduceOptions default. ``template`` in the
-    result is pinned to ``name@version``, so the video id and manifest record that version.
-    The template's voice applies only when it speaks the video's language.
+    Precedence: explicit option > template > setting (DEFAULT_STYLE, DEFAULT_DURATION fitted
+    to the format, DEFAULT_ASPECT, TTS_VOICE when it speaks the video's language) >
+    ProduceOptions' default. ``template`` in the result is pinned to ``name@version``, so the
+    video id and manifest record that version. A voice (template's or TTS_VOICE) applies only
+    when it speaks the video's language.
     """
     from novaavatar.domain import ProduceOptions
-    from novaavatar.languages import check_language
 
     data = {k: v for k, v in explicit.items() if v is not None}
+    language = str(data.get("language", "en"))
     if str(data.get("template", "")).strip().lower() == NO_TEMPLATE:
         data["template"] = None  # the plain look, as videos made before templates
-        return ProduceOptions.model_validate(data)
-    t = resolve(data.get("template"), store, str(data.get("format", "single")))
-    for field in TEMPLATE_FIELDS:
-        value = t.captions.style if field == "caption_style" else getattr(t, field)
-        if field in data or value is None:
-            continue
-        if field == "voice":
-            try:
-                speaks = check_language(value.split("+")[0])
-            except ValueError:
-                speaks = None
-            if speaks != check_language(str(data.get("language", "en"))):
+    else:
+        t = resolve(data.get("template"), store, str(data.get("format", "single")))
+        for field in TEMPLATE_FIELDS:
+            value = t.captions.style if field == "caption_style" else getattr(t, field)
+            if field in data or value is None:
                 continue
-        data[field] = value
-    data["template"] = t.ref
+            if field == "voice" and not _speaks(value, language):
+                continue
+            data[field] = value
+        data["template"] = t.ref
+    if settings is not None:
+        _fill_from_settings(data, settings, language)
     return ProduceOptions.model_validate(data)
+
+
+def _speaks(voice: str, language: str) -> bool:
+    from novaavatar.languages import check_language
+
+    try:
+        return check_language(voice.split("+")[0]) == check_language(language)
+    except ValueError:
+        return False
+
+
+def _fill_from_settings(data: dict[str, Any], s: Settings, language: str) -> None:
+    """The operator's defaults for what neither the user nor the template chose."""
+    from novaavatar.domain import duration_range
+
+    data.setdefault("style", s.default_style)
+    data.setdefault("aspect", s.default_aspect)
+    if "duration_s" not in data:
+        lo, hi = duration_range(str(data.get("format", "single")))
+        data["duration_s"] = float(min(max(s.default_duration, lo), hi))
+    if "voice" not in data and _speaks(s.tts_voice, language):
+        data["voice"] = s.tts_voice
 
 
 def brand_for(item: ContentItem, options: ProduceOptions, store: ArtifactStore | None = None, title: str = "") -> Brand | None:  # fmt: skip

@@ -7,10 +7,10 @@ from datetime import datetime
 import streamlit as st
 
 from novaavatar.domain import ReviewState, VideoManifest
+from novaavatar.service import jobs
+from novaavatar.service.lookup import Queue, StoreUnavailable, load_queue, open_store
 from novaavatar.settings import Settings
 from novaavatar.store import ArtifactStore
-from review_app import actions
-from review_app.data import Queue, StoreUnavailable, load_queue, open_store
 
 STATE_COLORS = {
     ReviewState.PENDING: "orange",
@@ -58,7 +58,7 @@ def title_of(m: VideoManifest) -> str:
     return m.script.title if m.script and m.script.title else m.item.title
 
 
-def show_job(job: actions.Job) -> None:
+def show_job(job: jobs.Job) -> None:
     """One line for a job: running spinner, submitted link, or result."""
     took = ""
     if job.finished:
@@ -79,11 +79,11 @@ def jobs_panel() -> None:
 
     When a job finishes the whole page reruns, so the queue shows its result.
     """
-    running = any(j.running for j in actions.jobs())
+    running = any(j.running for j in jobs.jobs())
 
     @st.fragment(run_every=2 if running else None)
     def panel() -> None:
-        current = actions.jobs()[:5]
+        current = jobs.jobs()[:5]
         if not current:
             return
         st.caption("Work started here")

@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from tasks.avatar.lite import AvatarInfo
 
 # Stages a reviewer can regenerate; each new "take" gets new file names and a new cache key.
-REGENERABLE = ("script", "background", "speech", "avatar")
 _VOICE_VARIANTS = ("", "+m3", "+f2", "+m7", "+f4", "+m1", "+f1")
 
 

@@ -19,7 +19,7 @@ def manual_page(monkeypatch: pytest.MonkeyPatch) -> tuple[AppTest, list[dict[str
     from streamlit.testing.v1 import AppTest
 
     from flows import manual
-    from review_app import actions
+    from novaavatar.service import jobs as actions
 
     for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):  # no login, run locally
         monkeypatch.delenv(name, raising=False)

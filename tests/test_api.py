@@ -592,7 +592,8 @@ def test_generate_runs_the_deployment_when_the_server_has_it(
     assert again["video_id"] == job["video_id"] and again["progress"]["completed"] == 0
     with get_client(sync_client=True) as pc:
         run = pc.read_flow_run(job["id"])
-    assert run.parameters["item_id"] == item_id and run.parameters["duration_s"] == 20
+    assert run.parameters["item_id"] == item_id
+    assert run.parameters["options"] == {"duration_s": 20, "aspect": "16:9"}  # what was chosen
     listed = client.get("/api/jobs", params={"kind": "generate"}).json()["jobs"]
     assert job["id"] in [j["id"] for j in listed]
     # the same video again while it is queued: the same job, not a second run
@@ -642,3 +643,22 @@ def test_example_client_against_a_live_server(
     assert {e["data"]["video_id"] for e in events} == {video.stem}
     for headers, body in hook.got:
         assert webhooks.verify("whsec-e2e", headers[webhooks.SIGNATURE_HEADER], body)
+
+
+def test_a_prefect_server_that_is_down_is_a_503_problem_and_a_log_line(
+    serve: Callable[[], str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not an empty job list: an operator must see that the server is the problem."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    down = f"http://127.0.0.1:{free_port()}/api"  # nothing listens there
+    monkeypatch.setenv("PREFECT_API_URL", down)
+    with temporary_settings(updates={PREFECT_API_URL: down}):
+        base = serve()
+        with httpx.Client(base_url=base, headers=AUTH, timeout=60) as c:
+            listed = c.get("/api/jobs")
+            one = c.get("/api/jobs/7c4e0b52-9a43-4a7e-9d65-0d3d1b0a8e11")
+    assert_problem(listed, 503, "Prefect server", "cannot list flow runs")
+    assert listed.json()["type"].endswith("prefect-unavailable")
+    assert_problem(one, 503, "cannot read flow runs")
+    assert any("Prefect server: cannot list flow runs" in r.getMessage() for r in caplog.records)

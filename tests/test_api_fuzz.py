@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 from test_review_app_support import add_video, tiny_mp4
 
 from api.jobs import JobBook, Started
-from review_app import actions
+from novaavatar.service import jobs as actions
 
 TOKEN = "fuzz-token-0123456789"
 

@@ -17,7 +17,7 @@ from PIL import Image
 from review_pages import manual_page
 from test_omniavatar_stage import omni_env  # noqa: F401  (a fixture)
 
-from novaavatar.domain import ContentItem, ScriptTurn, SpeechSegment, WordTiming
+from novaavatar.domain import ContentItem, ProduceOptions, ScriptTurn, SpeechSegment, WordTiming
 from novaavatar.errors import InputError, ProviderError
 from novaavatar.languages import (
     FUNCTION_WORDS,
@@ -440,7 +440,9 @@ def test_conversation_is_produced_offline_into_the_review_queue(store) -> None:
     from novaavatar.domain import ReviewState
 
     item_id = scrape_content(sources=[], limit=3)[0].id
-    vid = produce_video(item_id, format="conversation", duration_s=15, aspect="16:9")
+    vid = produce_video(
+        item_id, options=ProduceOptions(format="conversation", duration_s=15, aspect="16:9")
+    )
     m, _ = manifests.load(store, vid)
     assert m.state is ReviewState.PENDING and m.options.format == "conversation"
     assert m.script is not None and m.script.provider == "template-dialogue"
@@ -511,7 +513,7 @@ def test_the_review_page_starts_a_typed_conversation(
     store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("streamlit")
-    from review_app import actions
+    from novaavatar.service import jobs as actions
 
     at, started = manual_page(monkeypatch)
     assert not at.exception, at.exception
@@ -524,11 +526,12 @@ def test_the_review_page_starts_a_typed_conversation(
     next(b for b in at.button if b.label == "Create video").click().run()
     actions.wait_all(timeout=10)
     (params,) = started
-    assert params["format"] == "conversation" and params["guest_voice"] == "en-gb+f2"
-    assert params["text"] == text and params["guest_portrait_key"] is None
+    options = params["options"]
+    assert options["format"] == "conversation" and options["guest_voice"] == "en-gb+f2"
+    assert params["text"] == text and "guest_portrait_key" not in options
 
 
-def test_the_produce_deployments_take_the_format_and_the_guest_voice() -> None:
+def test_the_produce_deployments_take_the_options_as_one_typed_object() -> None:
     import yaml
     from prefect.utilities.callables import parameter_schema
 
@@ -538,8 +541,10 @@ def test_the_produce_deployments_take_the_format_and_the_guest_voice() -> None:
     entrypoints = {d["entrypoint"] for d in spec["deployments"]}
     assert {"flows/produce.py:produce_video", "flows/produce.py:produce_batch"} <= entrypoints
     for flow_fn in (produce_video, produce_batch):
-        props = parameter_schema(flow_fn.fn).model_dump()["properties"]
-        assert {"format", "guest_voice"} <= set(props), flow_fn.name
+        schema = parameter_schema(flow_fn.fn).model_dump()
+        assert "format" not in schema["properties"], flow_fn.name  # not loose parameters
+        options = schema["definitions"]["ProduceOptions"]["properties"]
+        assert {"format", "guest_voice", "language", "template"} <= set(options), flow_fn.name
 
 
 def test_openai_tts_speaks_each_turn_in_its_own_voice(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from review_pages import manual_page
 from novaavatar.domain import (
     Chapter,
     ContentItem,
+    ProduceOptions,
     ScriptScene,
     SpeechSegment,
     WordTiming,
@@ -464,7 +465,9 @@ def test_an_explainer_goes_through_the_flow_to_the_review_queue(
     get_settings.cache_clear()
 
     store.put_bytes(f"items/{RICH.id}.json", RICH.model_dump_json().encode(), "application/json")
-    vid = produce_video(RICH.id, format="explainer", duration_s=60, aspect="16:9")
+    vid = produce_video(
+        RICH.id, options=ProduceOptions(format="explainer", duration_s=60, aspect="16:9")
+    )
     m, _ = manifests.load(store, vid)
     assert m.state is ReviewState.PENDING and m.final and m.quality and m.script
     assert m.quality.passed, m.quality.failed
@@ -535,7 +538,7 @@ def test_the_api_accepts_explainer_lengths_only_for_explainers() -> None:
 
 
 def test_manual_page_starts_an_explainer(store, monkeypatch: pytest.MonkeyPatch) -> None:
-    from review_app import actions
+    from novaavatar.service import jobs as actions
 
     at, started = manual_page(monkeypatch)
     at.toggle(key="manual_explainer").set_value(True).run()
@@ -545,7 +548,7 @@ def test_manual_page_starts_an_explainer(store, monkeypatch: pytest.MonkeyPatch)
     at.text_area(key="manual_scenes").input(typed).run()
     next(b for b in at.button if b.label == "Create video").click().run()
     actions.wait_all(timeout=10)
-    assert len(started) == 1 and started[0]["format"] == "explainer"
+    assert len(started) == 1 and started[0]["options"]["format"] == "explainer"
     assert started[0]["text"] == typed and started[0]["audio_key"] is None
 
 

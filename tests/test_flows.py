@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from novaavatar import manifests
-from novaavatar.domain import ReviewState
+from novaavatar.domain import ProduceOptions, ReviewState
 from novaavatar.media import extract_frame, probe
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -46,9 +46,8 @@ def test_batch_produces_reviewable_videos_and_rerun_is_cached(
     ids = _scrape()
     # two good items, one unknown id: the batch goes on without it
     state = produce_batch(
+        options=ProduceOptions(duration_s=15, aspect="16:9"),
         item_ids=[ids[0], "item-doesnotexist", ids[3]],
-        duration_s=15,
-        aspect="16:9",
         return_state=True,
     )
     assert state.is_completed()
@@ -73,7 +72,7 @@ def test_batch_produces_reviewable_videos_and_rerun_is_cached(
     assert str(storage) not in raw
 
     before = _stage_stamps(store, m.video_id)
-    again = produce_batch(item_ids=[ids[0]], duration_s=15, aspect="16:9")
+    again = produce_batch(options=ProduceOptions(duration_s=15, aspect="16:9"), item_ids=[ids[0]])
     assert again == videos[:1]
     assert _stage_stamps(store, m.video_id) == before  # no stage ran again
 
@@ -83,9 +82,9 @@ def test_decisions_survive_a_rerun_and_export(store) -> None:
     from flows.review import export_approved
 
     ids = _scrape()
-    vid = produce_video(ids[1], duration_s=15, aspect="1:1")
+    vid = produce_video(ids[1], options=ProduceOptions(duration_s=15, aspect="1:1"))
     manifests.decide(store, vid, ReviewState.APPROVED, by="ann")
-    assert produce_video(ids[1], duration_s=15, aspect="1:1") == vid
+    assert produce_video(ids[1], options=ProduceOptions(duration_s=15, aspect="1:1")) == vid
     m, _ = manifests.load(store, vid)
     assert m.state is ReviewState.APPROVED  # the rerun did not reset the decision
     assert export_approved() == [vid]
@@ -103,28 +102,29 @@ def test_bad_portrait_fails_only_that_video(store, tmp_path: Path) -> None:
     store.put_bytes("uploads/not-an-image.png", b"this is text, not a picture")
     state = produce_video(
         ids[2],
-        duration_s=15,
-        aspect="1:1",
-        portrait_key="uploads/not-an-image.png",
+        options=ProduceOptions(
+            duration_s=15, aspect="1:1", portrait_key="uploads/not-an-image.png"
+        ),
         return_state=True,
     )
     assert state.is_failed()
     failed = manifests.queue(store, ReviewState.FAILED)
     assert len(failed) == 1 and "not-an-image" in (failed[0].error or "")
     assert produce_batch(
-        item_ids=[ids[2]], duration_s=15, aspect="1:1"
+        options=ProduceOptions(duration_s=15, aspect="1:1"), item_ids=[ids[2]]
     )  # same item, no portrait: fine
 
 
 def test_regenerate_reruns_only_the_stage_and_what_depends_on_it(store) -> None:
-    from flows.produce import produce_video, regenerate_video
+    from flows.produce import produce_video
+    from novaavatar.service import production
 
     ids = _scrape()
-    vid = produce_video(ids[0], duration_s=15, aspect="1:1")
+    vid = produce_video(ids[0], options=ProduceOptions(duration_s=15, aspect="1:1"))
     first, _ = manifests.load(store, vid)
     manifests.decide(store, vid, ReviewState.REJECTED, by="ann", note="background too dark")
     stamps = _stage_stamps(store, vid)
-    assert regenerate_video(vid, ["background"], reviewer="ann") == vid
+    assert production.regenerate(store, vid, ["background"], "ann").run_here() == vid
     m, _ = manifests.load(store, vid)
     assert m.state is ReviewState.PENDING and m.takes == {"background": 1}
     assert m.history[-1].note == "regenerated: background" and m.history[-1].by == "ann"
@@ -163,7 +163,7 @@ def test_scrape_auto_produces_items_above_the_threshold(
 
 
 def test_a_failure_message_never_stores_a_secret(store, monkeypatch: pytest.MonkeyPatch) -> None:
-    from flows.produce import enqueue_for_review
+    from flows.graph import enqueue_for_review
     from novaavatar.domain import ContentItem, ProduceOptions, video_id_for
     from novaavatar.settings import get_settings
 

@@ -12,7 +12,7 @@ from items import ferry
 from PIL import Image, ImageDraw, features
 from review_pages import manual_page
 
-from novaavatar.domain import ContentItem, WordTiming
+from novaavatar.domain import ContentItem, ProduceOptions, WordTiming
 from novaavatar.languages import (
     LANGUAGES,
     foreign_sentences,
@@ -349,9 +349,9 @@ def test_openai_script_comes_back_in_the_language_asked_for(
 ) -> None:
     from fakes import FakeOpenAI
 
-    from flows.produce import render_config
     from novaavatar.domain import ProduceOptions, video_id_for
     from novaavatar.settings import get_settings
+    from tasks.pipeline import render_config
     from tasks.stages import write_script
 
     with FakeOpenAI() as fake:
@@ -382,7 +382,9 @@ def test_one_english_item_becomes_three_language_versions(
     get_settings.cache_clear()
     store.put_json(f"items/{ITEM.id}.json", ITEM.model_dump(mode="json"))
     videos = produce_batch(
-        item_ids=[ITEM.id], duration_s=15, aspect="16:9", languages=["es", "ar", "zh"]
+        options=ProduceOptions(duration_s=15, aspect="16:9"),
+        item_ids=[ITEM.id],
+        languages=["es", "ar", "zh"],
     )
     assert len(set(videos)) == 3
     seen = {}
@@ -415,17 +417,17 @@ def test_the_api_and_manual_creation_take_a_language() -> None:
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_manual_creation_refuses_an_unknown_language(store) -> None:
-    from flows.manual import manual_create
     from novaavatar.errors import InputError
+    from novaavatar.service import production
 
     with pytest.raises(InputError, match="unknown language 'klingon'"):
-        manual_create(title="Hello", text="مرحبا بكم", language="klingon")
+        production.options_from({"language": "klingon"})
 
 
 def test_the_manual_page_starts_a_video_in_the_chosen_language(
     store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from review_app import actions
+    from novaavatar.service import jobs as actions
 
     at, started = manual_page(monkeypatch)
     assert not at.exception, at.exception
@@ -434,7 +436,7 @@ def test_the_manual_page_starts_a_video_in_the_chosen_language(
     at.text_area(key="manual_text").input("مساء الخير. هذه آخر الأخبار.").run()
     next(b for b in at.button if b.label == "Create video").click().run()
     actions.wait_all(timeout=10)
-    assert started and started[0]["language"] == "ar"
+    assert started and started[0]["options"]["language"] == "ar"
 
 
 def test_speech_from_another_tts_is_aligned_per_chinese_character() -> None:

@@ -11,7 +11,7 @@ import soundfile as sf
 from PIL import Image
 
 from novaavatar import manifests
-from novaavatar.domain import ReviewState
+from novaavatar.domain import ProduceOptions, ReviewState
 from novaavatar.errors import InputError
 from novaavatar.uploads import store_audio, store_portrait
 
@@ -60,7 +60,9 @@ def test_manual_create_from_audio_and_from_text(store) -> None:
     from novaavatar.media import probe
 
     audio_key = store_audio(store, _wav(3.0), "voice.wav")
-    vid = manual_create(title="Team update", audio_key=audio_key, aspect="16:9")
+    vid = manual_create(
+        options=ProduceOptions(aspect="16:9"), title="Team update", audio_key=audio_key
+    )
     m, _ = manifests.load(store, vid)
     assert m.state is ReviewState.PENDING and m.final is not None
     assert m.stages["speech"].provider == "upload" and m.stages["script"].provider == "manual"
@@ -68,7 +70,9 @@ def test_manual_create_from_audio_and_from_text(store) -> None:
     assert abs(info.duration_s - 3.0) < 0.25 and info.has_audio
 
     vid2 = manual_create(
-        title="Typed", text="Hello from the newsroom. Here is a short typed message.", aspect="16:9"
+        options=ProduceOptions(aspect="16:9"),
+        title="Typed",
+        text="Hello from the newsroom. Here is a short typed message.",
     )
     m2, _ = manifests.load(store, vid2)
     assert m2.stages["speech"].provider == "espeak-ng" and m2.final is not None
@@ -80,7 +84,9 @@ def test_manual_create_refuses_silent_audio_and_missing_input(store) -> None:
     from flows.manual import manual_create
 
     silent = store_audio(store, _wav(2.0, amplitude=0.0), "silence.wav")
-    state = manual_create(title="Quiet", audio_key=silent, aspect="1:1", return_state=True)
+    state = manual_create(
+        options=ProduceOptions(aspect="1:1"), title="Quiet", audio_key=silent, return_state=True
+    )
     assert state.is_failed()
     assert "is silent" in str(state.result(raise_on_failure=False))
     with pytest.raises(InputError, match="give either an uploaded audio"):

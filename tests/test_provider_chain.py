@@ -10,7 +10,7 @@ import pytest
 from fakes import FakeOpenAI, FakeReplicate
 from PIL import Image
 
-from novaavatar.domain import ContentItem
+from novaavatar.domain import ContentItem, ProduceOptions
 from novaavatar.errors import InputError
 from novaavatar.providers import run_chain
 from novaavatar.settings import Settings, get_settings
@@ -194,7 +194,7 @@ def test_produce_video_uses_openai_and_flux(
 
     item = scrape_content(sources=[], limit=1)[0]
     _grounded_script(openai_fake, item)
-    vid = produce_video(item.id, duration_s=15, aspect="9:16")
+    vid = produce_video(item.id, options=ProduceOptions(duration_s=15, aspect="9:16"))
     m, _ = manifests.load(store, vid)
     assert m.script is not None and m.script.provider == "openai" and m.final is not None
     assert m.stages["script"].provider == "openai" and m.stages["background"].provider == "flux"
@@ -210,9 +210,9 @@ def test_produce_video_uses_openai_and_flux(
 def test_failing_services_fall_back_and_the_stage_record_says_so(
     store, openai_fake: FakeOpenAI, replicate_fake: FakeReplicate
 ) -> None:
-    from flows.produce import render_config
     from novaavatar.domain import ProduceOptions, video_id_for
     from tasks.common import read_stage_records
+    from tasks.pipeline import render_config
     from tasks.stages import make_background, write_script
 
     openai_fake.fail(500, times=10)

@@ -395,7 +395,7 @@ def test_review_page_publishes_to_youtube_and_shows_the_link(
     from streamlit.testing.v1 import AppTest
     from test_review_app import APP, button, texts
 
-    from review_app import actions
+    from novaavatar.service import jobs as actions
 
     for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):
         monkeypatch.delenv(name, raising=False)

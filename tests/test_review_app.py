@@ -27,7 +27,7 @@ def mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_login(monkeypatch: pytest.MonkeyPatch) -> None:
-    from review_app import actions
+    from novaavatar.service import jobs as actions
 
     for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -186,17 +186,27 @@ def test_a_shared_root_link_opens_the_video_in_the_queue(store: ArtifactStore) -
 def test_regenerate_reruns_one_stage_and_returns_the_video_to_the_queue(
     store: ArtifactStore, mp4: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The page starts ``regenerate_video`` in the background; a stand-in records the call
-    and applies the manifest change the real flow makes (a full re-render is not needed
-    to test the page)."""
+    """The page starts ``produce_video`` with the video's own options and a regeneration in
+    the background; a stand-in records the call and applies the manifest change the real
+    flow makes (a full re-render is not needed to test the page)."""
     from flows import produce
-    from review_app import actions
+    from novaavatar.service import jobs as actions
 
     add_video(store, 0, mp4, state=ReviewState.REJECTED)
     calls = []
 
-    def fake_regenerate(video_id: str, stages: list[str], reviewer: str) -> str:
-        calls.append((video_id, stages, reviewer))
+    video_id = "vid-test0000"
+    made_with, _ = manifests.load(store, video_id)
+
+    def fake_regenerate(item_id: str, options: dict, regenerate: dict) -> str:
+        from novaavatar.domain import ProduceOptions
+
+        stages, reviewer = list(regenerate["stages"]), regenerate["reviewer"]
+        calls.append((item_id, stages, reviewer))
+        # every option as the video was made, so its id cannot change
+        assert ProduceOptions.model_validate(options).chosen() == made_with.options.chosen() | {
+            "template": "none"
+        }
 
         def change(m: Any) -> None:
             m.takes = {**m.takes, **{s: m.takes.get(s, 0) + 1 for s in stages}}
@@ -205,14 +215,14 @@ def test_regenerate_reruns_one_stage_and_returns_the_video_to_the_queue(
         manifests.update(store, video_id, change)
         return video_id
 
-    monkeypatch.setattr(produce, "regenerate_video", fake_regenerate)
+    monkeypatch.setattr(produce, "produce_video", fake_regenerate)
     at = open_page("views/review.py", video="vid-test0000")
     at.text_input(key="reviewer").input("Ada").run()
     at.selectbox(key="regen_stage").select("voice").run()
     button(at, "Regenerate").click().run()
     actions.wait_all(timeout=10)
     at.run()
-    assert calls == [("vid-test0000", ["speech"], "Ada")]
+    assert calls == [(made_with.item.id, ["speech"], "Ada")]
     m, _ = manifests.load(store, "vid-test0000")
     assert m.state is ReviewState.PENDING and m.takes == {"speech": 1}
     assert (m.history[-1].by, m.history[-1].note) == ("Ada", "regenerated: speech")
@@ -264,7 +274,7 @@ def test_sources_lists_items_and_produces_the_chosen_ones(
     store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flows import produce, scrape
-    from review_app import actions
+    from novaavatar.service import jobs as actions
 
     items = _scraped(store)
     batches: list[dict[str, Any]] = []
@@ -287,13 +297,15 @@ def test_sources_lists_items_and_produces_the_chosen_ones(
     assert batches == [
         {
             "item_ids": [items[2].id, items[0].id],
-            "style": "casual",
-            "duration_s": 30.0,
-            "aspect": "16:9",
-            "format": "single",
+            "top": 1,
+            # only what was chosen: the format's default template fills the rest
+            "options": {
+                "style": "casual",
+                "duration_s": 30.0,
+                "aspect": "16:9",
+                "format": "single",
+            },
             "languages": ["en"],
-            "template": None,  # the format's default template
-            "transition": "crossfade",
         }
     ]
     assert scrapes == [{"sources": [], "keywords": ["bridge", "harbour"], "limit": 20}]
@@ -311,7 +323,7 @@ def _produce_page(
 
 
 def _submit(at: AppTest) -> None:
-    from review_app import actions
+    from novaavatar.service import jobs as actions
 
     next(b for b in at.form_submit_button if b.label == "Produce").click().run()
     assert not at.exception, at.exception
@@ -338,13 +350,15 @@ def test_sources_produce_a_conversation_in_two_languages_with_a_template(
     assert batches == [
         {
             "item_ids": [items[1].id],
-            "style": "news_anchor",
-            "duration_s": 45.0,
-            "aspect": "9:16",
-            "format": "conversation",
+            "top": 1,
+            "options": {
+                "style": "news_anchor",
+                "duration_s": 45.0,
+                "aspect": "9:16",
+                "format": "conversation",
+                "template": "shorts@1",
+            },
             "languages": ["es", "ar"],
-            "template": "shorts@1",
-            "transition": "crossfade",
         }
     ]
 
@@ -365,13 +379,16 @@ def test_sources_produce_an_explainer_takes_its_own_range_and_transition(
     assert batches == [
         {
             "item_ids": [items[0].id],
-            "style": "news_anchor",
-            "duration_s": 120.0,
-            "aspect": "9:16",
-            "format": "explainer",
+            "top": 1,
+            "options": {
+                "style": "news_anchor",
+                "duration_s": 120.0,
+                "aspect": "9:16",
+                "format": "explainer",
+                "template": "none",  # the plain look
+                "transition": "wipe",
+            },
             "languages": ["en"],
-            "template": "none",  # the plain look
-            "transition": "wipe",
         }
     ]
 
@@ -380,7 +397,8 @@ def test_sources_refuse_options_that_do_not_fit_and_start_nothing(
     store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from novaavatar.errors import InputError
-    from review_app import actions
+    from novaavatar.service import jobs as actions
+    from novaavatar.service.production import options_from, produce
 
     at, items, batches = _produce_page(store, monkeypatch)
     # no language: the page says so and starts nothing
@@ -391,9 +409,9 @@ def test_sources_refuse_options_that_do_not_fit_and_start_nothing(
     assert batches == [] and actions.jobs() == []
     # the page's slider cannot offer 30 s for an explainer; the action refuses it anyway
     with pytest.raises(InputError, match=r"does not fit format 'explainer': use 60-300 seconds"):
-        actions.produce([items[0].id], "casual", 30, "9:16", format="explainer")
+        options_from(dict(style="casual", duration_s=30, format="explainer"))
     with pytest.raises(InputError, match="unknown language 'xx'"):
-        actions.produce([items[0].id], "casual", 30, "9:16", languages=["en", "xx"])
+        produce(store, [items[0].id], options_from({"style": "casual"}), ["en", "xx"])
     actions.wait_all(timeout=10)
     assert batches == [] and actions.jobs() == []
 
@@ -461,7 +479,7 @@ def test_manual_creation_checks_uploads_by_content_and_starts_the_flow(
     from PIL import Image
 
     from flows import manual
-    from review_app import actions
+    from novaavatar.service import jobs as actions
 
     started: list[dict[str, Any]] = []
     monkeypatch.setattr(manual, "manual_create", lambda **kw: started.append(kw) or "vid-manual")
@@ -485,8 +503,9 @@ def test_manual_creation_checks_uploads_by_content_and_starts_the_flow(
     actions.wait_all(timeout=10)
     assert len(started) == 1
     params = started[0]
-    assert params["portrait_key"].startswith("uploads/") and params["portrait_key"].endswith(".jpg")
-    assert store.exists(params["portrait_key"])
+    portrait_key = params["options"]["portrait_key"]
+    assert portrait_key.startswith("uploads/") and portrait_key.endswith(".jpg")
+    assert store.exists(portrait_key)
     assert (params["title"], params["text"], params["audio_key"]) == (
         "Welcome",
         "Hello and welcome to the evening news.",

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from blocks.artifact_store import LocalArtifactStore
 from blocks.s3_store import S3ArtifactStore, S3ResultStorage
+from novaavatar.domain import ProduceOptions
 from novaavatar.errors import StoreError
 from novaavatar.settings import PROJECT_ROOT, get_settings
 from novaavatar.store_sync import sync
@@ -343,7 +344,7 @@ def test_produce_on_s3_then_a_fresh_process_hits_the_cache(
 
     store = get_store()
     item_id = scrape_content(sources=[], limit=1)[0].id
-    vid = produce_video(item_id, duration_s=15, aspect="1:1")
+    vid = produce_video(item_id, options=ProduceOptions(duration_s=15, aspect="1:1"))
     m, _ = manifests.load(store, vid)
     assert m.final is not None and store.exists(m.final.key)
     assert store.list("prefect-results"), "task results were not written to the bucket"
@@ -355,7 +356,8 @@ def test_produce_on_s3_then_a_fresh_process_hits_the_cache(
     env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     code = (
         "import sys; from flows.produce import produce_video; "
-        "print('VIDEO', produce_video(sys.argv[1], duration_s=15, aspect='1:1'))"
+        "from novaavatar.domain import ProduceOptions; "
+        "print('VIDEO', produce_video(sys.argv[1], ProduceOptions(duration_s=15, aspect='1:1')))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, item_id],

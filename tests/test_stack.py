@@ -16,8 +16,8 @@ import pytest
 
 from novaavatar import manifests
 from novaavatar.domain import ReviewState
+from novaavatar.service.stack import Stack
 from novaavatar.settings import load_settings
-from novaavatar.stack import Stack
 from novaavatar.store import get_store
 
 # Bounded: the server, two workers and two flow runs on 2 cores take about a minute.
@@ -119,7 +119,7 @@ def test_produce_video_renders_on_the_gpu_pool_and_lands_in_review(stack: Stack)
 
     out = _cli(
         stack, "deployment", "run", "produce-video/default",
-        "-p", f"item_id={item_id}", "-p", "duration_s=15", "-p", "aspect=1:1",
+        "-p", f"item_id={item_id}", "-p", 'options={"duration_s": 15, "aspect": "1:1"}',
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     run_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out.stdout).group(1))  # type: ignore[union-attr]
@@ -157,15 +157,15 @@ def test_a_run_killed_mid_way_is_crashed_and_a_rerun_resumes_from_cache(stack: S
     import os
     import signal
 
-    from flows.produce import load_item
     from novaavatar.domain import video_id_for
+    from novaavatar.items import load_item
     from novaavatar.templates import build_options
 
     store = get_store(stack.settings)
     item_id = store.get_json("items/latest.json")["ids"][1]
     options = build_options(dict(duration_s=45, aspect="1:1"), store)  # as the flow pins it
     vid = video_id_for(load_item(store, item_id), options)
-    params = ["-p", f"item_id={item_id}", "-p", "duration_s=45", "-p", "aspect=1:1"]
+    params = ["-p", f"item_id={item_id}", "-p", 'options={"duration_s": 45, "aspect": "1:1"}']
     out = _cli(stack, "deployment", "run", "produce-video/default", *params)
     run_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out.stdout).group(1))  # type: ignore[union-attr]
 
@@ -201,13 +201,15 @@ def test_a_wrong_or_missing_parameter_is_a_schema_error(stack: Stack) -> None:
         "-p",
         "item_id=x",
         "-p",
-        "duration_s=abc",
+        'options={"duration_s": "abc"}',
     )
     assert wrong.returncode != 0
-    assert "Validation failed for field 'duration_s'" in " ".join(
+    assert "Validation failed for field 'options.duration_s'" in " ".join(
         (wrong.stdout + wrong.stderr).split()
     )
-    missing = _cli(stack, "deployment", "run", "produce-video/default", "-p", "style=casual")
+    missing = _cli(
+        stack, "deployment", "run", "produce-video/default", "-p", 'options={"style": "casual"}'
+    )
     assert missing.returncode != 0
     assert "item_id" in missing.stdout + missing.stderr
 
@@ -219,3 +221,43 @@ def test_up_again_reuses_every_process(stack: Stack, tmp_path: Path) -> None:
     after = {c.name: stack.running_pid(c) for c in stack.components()[:3]}
     assert after == before
     assert len(_flow_runs(stack, "scrape-content")) == 1, "no second first-scrape"
+
+
+def test_regenerating_through_the_deployment_keeps_every_option(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the review page does with the stack up: the regeneration is a run of the
+    produce-video deployment carrying every option the video was made with, so a Spanish
+    conversation with a non-default template and an explainer keep their ids."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from novaavatar.domain import ProduceOptions
+    from novaavatar.items import load_item
+    from novaavatar.service import production
+
+    monkeypatch.setenv("PREFECT_API_URL", stack.api_url)  # the page's "server is there" check
+    store = get_store(stack.settings)
+    item = load_item(store, store.get_json("items/latest.json")["ids"][2])
+    made = [
+        ProduceOptions(format="conversation", language="es", template="shorts", duration_s=15),
+        ProduceOptions(format="explainer", duration_s=60, aspect="1:1", transition="cut"),
+    ]
+    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+        first = [production.produce_one(store, item, o).start() for o in made]
+        for job in first:
+            assert job.where == "deployment", job.error
+            assert _wait_final(stack, UUID(job.result), 300).state.is_completed()
+        before = [manifests.load(store, str(w.video_id))[0] for w in first]
+        again = [
+            production.regenerate(store, m.video_id, ["avatar"], "ann").start() for m in before
+        ]
+        for job in again:
+            assert _wait_final(stack, UUID(job.result), 300).state.is_completed()
+    for old, job in zip(before, again, strict=True):
+        m, _ = manifests.load(store, old.video_id)
+        assert job.video_id == old.video_id
+        assert m.options == old.options  # nothing filled in anew
+        assert m.takes == {"avatar": 1} and m.state is ReviewState.PENDING
+        assert m.history[-1].by == "ann" and m.history[-1].note == "regenerated: avatar"
+    assert {m.options.format for m in before} == {"conversation", "explainer"}
+    assert before[0].options.language == "es" and before[0].options.template == "shorts@1"

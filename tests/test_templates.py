@@ -383,7 +383,9 @@ def test_produce_records_the_version_and_a_new_version_leaves_the_video_alone(
     from novaavatar import manifests
 
     item = scrape_content(sources=[], limit=1)[0]
-    vid = produce_video(item.id, duration_s=15, aspect="16:9", template="news")
+    vid = produce_video(
+        item.id, options=ProduceOptions(duration_s=15, aspect="16:9", template="news")
+    )
     m, _ = manifests.load(store, vid)
     assert m.options.template == "news@1" and m.options.layout == "studio"
     assert m.final is not None and m.quality is not None
@@ -394,7 +396,9 @@ def test_produce_records_the_version_and_a_new_version_leaves_the_video_alone(
     final_bytes = store.get_bytes(m.final.key)
 
     templates.save(store, NEWS_V2.encode(), "news.toml")
-    again = produce_video(item.id, duration_s=15, aspect="16:9", template="news@1")
+    again = produce_video(
+        item.id, options=ProduceOptions(duration_s=15, aspect="16:9", template="news@1")
+    )
     assert again == vid
     m2, _ = manifests.load(store, vid)
     assert m2.final == m.final and store.get_bytes(m.final.key) == final_bytes

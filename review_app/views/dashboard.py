@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from review_app import actions, ui
-from review_app.data import NEEDS_ATTENTION, stage_averages, total_cost, videos_per_day
+from novaavatar.service import jobs
+from novaavatar.service.lookup import NEEDS_ATTENTION, stage_averages, total_cost, videos_per_day
+from review_app import ui
 
 
 def main() -> None:
@@ -59,7 +60,7 @@ def main() -> None:
                 "state": m.state.value,
                 "made": ui.when(m.created_at),
                 "updated": ui.when(m.updated_at),
-                "flow run": actions.flow_run_link(m.flow_run_id) or (m.flow_run_id or ""),
+                "flow run": jobs.flow_run_link(m.flow_run_id) or (m.flow_run_id or ""),
             }
         )
     st.dataframe(
@@ -73,7 +74,7 @@ def main() -> None:
             ),
         },
     )
-    if actions.ui_url() is None:
+    if jobs.ui_url() is None:
         st.caption("Flow runs link to the Prefect UI when `PREFECT_API_URL` points at a server.")
 
 

@@ -10,8 +10,9 @@ import streamlit as st
 
 from novaavatar.domain import ReviewState, VideoManifest
 from novaavatar.errors import NovaAvatarError
+from novaavatar.service import jobs
 from novaavatar.store import ArtifactStore
-from review_app import access, actions, ui
+from review_app import access, ui
 
 FILES = (
     ("video.mp4", "MP4 video", "video/mp4", ":material/movie:"),
@@ -42,7 +43,7 @@ def publish_youtube(store: ArtifactStore, video_id: str) -> None:
 
     by = access.reviewer() or "review page"
     channels = ["package", "youtube"]
-    actions.submit(
+    jobs.submit(
         f"publish {video_id} to YouTube", EXPORT_DEPLOYMENT,
         {"channels": channels, "video_ids": [video_id], "by": by},
         lambda: publish(store, video_id, channels, by=by).youtube_url, video_id,
@@ -62,7 +63,7 @@ def _youtube_cell(m: VideoManifest) -> str:
 
 def _publications(store: ArtifactStore, m: VideoManifest, youtube_on: bool) -> None:
     yt = m.publications.get("youtube")
-    running = actions.running_for(m.video_id)
+    running = jobs.running_for(m.video_id)
     if yt is not None and yt.status == "published":
         st.success(
             f"On YouTube ({yt.privacy or 'private'}): [{yt.location}]({yt.location})",

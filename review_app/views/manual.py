@@ -6,9 +6,10 @@ import streamlit as st
 
 from novaavatar.errors import InputError, NovaAvatarError
 from novaavatar.languages import LANGUAGES
+from novaavatar.service import production
 from novaavatar.store import ArtifactStore
 from novaavatar.uploads import store_audio, store_portrait
-from review_app import actions, ui
+from review_app import ui
 
 ASPECTS = ("9:16", "16:9", "1:1")
 
@@ -32,12 +33,6 @@ def checked_upload(store: ArtifactStore, label: str, key: str, kind: str) -> str
 def main() -> None:
     st.title("Manual creation")
     settings, store = ui.store_or_stop()
-    if not actions.manual_create_available():
-        st.info(
-            "**Coming with the manual-create flow** (`flows.manual.manual_create`).",
-            icon=":material/construction:",
-        )
-        return
 
     title = st.text_input("Title", key="manual_title", max_chars=200)
     conversation = st.toggle(
@@ -142,20 +137,27 @@ def main() -> None:
         if not complete:
             st.caption("Needs a title, and either uploaded audio or a text to speak.")
         return
-    params = dict(
-        title=title.strip(), portrait_key=portrait_key, audio_key=audio_key,
-        text=text.strip() or None, prompt=prompt, aspect=aspect, voice=voice,
-        layout=None if layout == "template's" else layout, template=template,
-    )  # fmt: skip
+    chosen = dict(
+        portrait_key=portrait_key,
+        aspect=aspect,
+        voice=voice,
+        layout=None if layout == "template's" else layout,
+        template=template,
+        language=language,
+    )
     if conversation:
-        params.update(
+        chosen.update(
             format="conversation", guest_voice=guest_voice, guest_portrait_key=guest_portrait_key
         )
     if explainer:
-        params.update(format="explainer")
-    if language != "en":
-        params.update(language=language)
-    job = actions.manual_create(params)
+        chosen.update(format="explainer")
+    try:
+        options = production.options_from(chosen)
+        work = production.manual(store, title, options, audio_key, text.strip() or None, prompt)
+    except InputError as e:
+        st.error(f"Nothing was started: {e}", icon=":material/block:")
+        return
+    job = work.start()
     st.success(
         f"Started ({job.where}): progress shows in the sidebar; the video then waits in the review queue."
     )

@@ -6,19 +6,18 @@ J next · K previous · G regenerate the chosen stage · Esc leaves the note fie
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 import streamlit as st
 
-from novaavatar import manifests, webhooks
 from novaavatar.domain import ReviewState, VideoManifest
 from novaavatar.errors import ConflictError, NovaAvatarError
+from novaavatar.service import decisions, jobs, production
+from novaavatar.service.lookup import QUEUE_FILTERS, StoreUnavailable, VideoNotFound, load_video
 from novaavatar.store import ArtifactStore
-from review_app import access, actions, ui
-from review_app.data import QUEUE_FILTERS, StoreUnavailable, VideoNotFound, load_video
+from review_app import access, ui
 
 # Stage names a reviewer sees, mapped to the pipeline's stage ids.
 REGENERATE = {"script": "script", "background": "background", "voice": "speech", "avatar": "avatar"}
@@ -91,24 +90,18 @@ def decide(
         flash("error", "A rejection needs a note: press N, type why, then Enter.")
         return
     try:
-        decided = manifests.decide(
-            store, video_id, state, by=by, note=note, expected_version=seen_version
-        )
+        decisions.decide(store, video_id, state, by=by, note=note, expected_version=seen_version)
     except ConflictError as e:
         flash("conflict", str(e))
         return
     except (NovaAvatarError, ValueError, OSError) as e:
         flash("error", f"Not saved: {e}")
         return
-    if state is ReviewState.APPROVED:  # tell integrations, without making the reviewer wait
-        threading.Thread(
-            target=webhooks.notify, args=(webhooks.APPROVED, decided), daemon=True
-        ).start()
     flash("success", f"{state.value.capitalize()} `{video_id}` as {by}.")
     go_to(then)
 
 
-def regenerate(m: VideoManifest) -> None:
+def regenerate(store: ArtifactStore, m: VideoManifest) -> None:
     by = access.reviewer()
     label = st.session_state.get("regen_stage", "background")
     if by is None:
@@ -116,12 +109,12 @@ def regenerate(m: VideoManifest) -> None:
             "error", "Enter your name in the sidebar first: it is recorded with the regeneration."
         )
         return
-    o = m.options
-    params: dict[str, Any] = dict(
-        item_id=m.item.id, style=o.style, duration_s=o.duration_s, aspect=o.aspect,
-        voice=o.voice, portrait_key=o.portrait_key,
-    )  # fmt: skip
-    job = actions.regenerate(m.video_id, [REGENERATE[label]], by, params)
+    try:
+        work = production.regenerate(store, m.video_id, [REGENERATE[label]], by)
+    except (NovaAvatarError, ValueError, OSError) as e:
+        flash("error", f"Not started: {e}")
+        return
+    job = work.start()
     flash("success", f"Regenerating the {label} of `{m.video_id}` ({job.where}).")
 
 
@@ -174,7 +167,7 @@ def stages_section(m: VideoManifest) -> None:
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     total = sum(r.seconds for r in m.stages.values())
-    link = actions.flow_run_link(m.flow_run_id)
+    link = jobs.flow_run_link(m.flow_run_id)
     run = f" · [flow run in Prefect]({link})" if link else ""
     st.caption(f"{total:.1f} s in all{run}")
 
@@ -275,13 +268,13 @@ def decision_controls(
                 on_click=decide, args=(store, m.video_id, m.version, ReviewState.REJECTED, after),
             )  # fmt: skip
 
-    running = actions.running_for(m.video_id)
+    running = jobs.running_for(m.video_id)
     can_regenerate = m.state in (ReviewState.PENDING, ReviewState.REJECTED, ReviewState.FAILED)
     stage_col, button_col = st.columns([3, 2], vertical_alignment="bottom")
     stage_col.selectbox("Regenerate one stage", list(REGENERATE), index=1, key="regen_stage")
     button_col.button(
         "Regenerate", icon=":material/refresh:", shortcut="G", width="stretch",
-        disabled=running is not None or not can_regenerate, on_click=regenerate, args=(m,),
+        disabled=running is not None or not can_regenerate, on_click=regenerate, args=(store, m),
     )  # fmt: skip
     if running is not None:
         st.info(

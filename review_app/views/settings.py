@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 from pydantic import SecretStr
 
-from review_app import access, actions, ui
+from novaavatar.service import jobs
+from review_app import access, ui
 
 STAGES = ("script", "background", "speech", "avatar")
 
@@ -96,7 +97,7 @@ def main() -> None:
         st.subheader("Where things are")
         st.markdown(
             f"- Artifact store: `{store.uri}`\n"
-            f"- Prefect server: `{actions.prefect_server() or 'temporary (no PREFECT_API_URL)'}`\n"
+            f"- Prefect server: `{jobs.prefect_server() or 'temporary (no PREFECT_API_URL)'}`\n"
             f"- Review login: {'password set' if access.password() else 'not set (anyone on this machine)'}"
             f"{' · reviewers: ' + ', '.join(access.allowed_reviewers()) if access.allowed_reviewers() else ''}\n"
             f"- Listening on: `{st.get_option('server.address') or 'all interfaces'}`"

@@ -6,18 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from novaavatar import templates
-from novaavatar.domain import (
-    MAX_DURATION_S,
-    MAX_EXPLAINER_S,
-    MIN_DURATION_S,
-    MIN_EXPLAINER_S,
-    SCRIPT_STYLES,
-    VIDEO_FORMATS,
-)
+from novaavatar.domain import MAX_DURATION_S, SCRIPT_STYLES, VIDEO_FORMATS, duration_range
 from novaavatar.errors import InputError
 from novaavatar.languages import LANGUAGES
-from review_app import actions, ui
-from review_app.data import StoreUnavailable, load_items
+from novaavatar.service import production
+from novaavatar.service.lookup import StoreUnavailable, load_items, open_store
+from review_app import ui
 from tasks.script import template_languages
 
 ASPECTS = ("9:16", "16:9", "1:1")
@@ -30,17 +24,10 @@ FORMAT_LABELS = {
 }
 
 
-def duration_range(format: str) -> tuple[int, int]:
-    """The seconds a video of ``format`` may last."""
-    if format == "explainer":
-        return MIN_EXPLAINER_S, MAX_EXPLAINER_S
-    return MIN_DURATION_S, MAX_DURATION_S
-
-
 def start_scrape() -> None:
     feeds = [s.strip() for s in st.session_state.get("scrape_feeds", "").splitlines() if s.strip()]
     words = [w.strip() for w in st.session_state.get("scrape_keywords", "").split(",") if w.strip()]
-    actions.scrape(feeds, words, int(st.session_state.get("scrape_limit", 20)))
+    production.scrape(feeds, words, int(st.session_state.get("scrape_limit", 20))).start()
 
 
 def start_produce() -> None:
@@ -51,21 +38,21 @@ def start_produce() -> None:
     format = st.session_state.get("produce_format", "single")
     template = st.session_state.get("produce_template", FORMAT_DEFAULT)
     try:
-        actions.produce(
-            chosen,
-            style=st.session_state["produce_style"],
-            duration_s=float(st.session_state["produce_duration"]),
-            aspect=st.session_state["produce_aspect"],
-            format=format,
-            languages=list(st.session_state.get("produce_languages", ["en"])),
-            template=None if template == FORMAT_DEFAULT else template,
-            transition=(
-                st.session_state.get("produce_transition", "crossfade")
-                if format == "explainer"
-                else "crossfade"
-            ),
+        options = production.options_from(
+            dict(
+                style=st.session_state["produce_style"],
+                duration_s=float(st.session_state["produce_duration"]),
+                aspect=st.session_state["produce_aspect"],
+                format=format,
+                template=None if template == FORMAT_DEFAULT else template,
+                transition=(
+                    st.session_state.get("produce_transition") if format == "explainer" else None
+                ),
+            )
         )
-    except InputError as e:  # nothing was started: say what to change
+        languages = list(st.session_state.get("produce_languages", ["en"]))
+        production.produce(open_store()[1], chosen, options, languages).start()
+    except (InputError, StoreUnavailable) as e:  # nothing was started: say what to change
         st.session_state["sources_flash"] = f"Nothing was started: {e}"
         return
     st.session_state["produce_items"] = []

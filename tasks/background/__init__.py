@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from pathlib import Path
@@ -10,6 +9,10 @@ from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from tasks.background.seeds import seed_for
+
+__all__ = ["seed_for"]
 
 # Calm studio palettes: (top colour, bottom colour, accent)
 _PALETTES = [
@@ -37,13 +40,6 @@ class BackgroundProvider(Protocol):
     ) -> int:
         """Write the image to ``out``; return the seed used."""
         ...
-
-
-def seed_for(
-    prompt: str, keywords: tuple[str, ...], size: tuple[int, int], variant: int = 0
-) -> int:
-    blob = f"{prompt}|{','.join(keywords)}|{size[0]}x{size[1]}|{variant}".encode()
-    return int.from_bytes(hashlib.sha256(blob).digest()[:4], "big")
 
 
 def procedural_background(seed: int, size: tuple[int, int]) -> Image.Image:

@@ -28,7 +28,7 @@ from pydantic import SecretStr
 
 from novaavatar.errors import ProviderError
 from novaavatar.providers import retry_after_s
-from tasks.background import seed_for
+from tasks.background.seeds import seed_for
 
 log = logging.getLogger("novaavatar.background.flux")
 

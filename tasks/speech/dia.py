@@ -24,7 +24,6 @@ import numpy as np
 import soundfile as sf
 
 from novaavatar.errors import InputError, ProviderError
-from tasks.speech import SpeechOutput, write_wav_16k
 from tasks.speech.align import align_output, alignment_voice
 from tasks.speech.audio import (
     MAX_SPEED,
@@ -36,6 +35,7 @@ from tasks.speech.audio import (
     split_sentences,
     trim_silence,
 )
+from tasks.speech.output import SpeechOutput, write_wav_16k
 
 log = logging.getLogger("novaavatar.speech.dia")
 

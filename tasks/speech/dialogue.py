@@ -25,13 +25,13 @@ from novaavatar.domain import (
     WordTiming,
 )
 from novaavatar.errors import InputError, ProviderError
-from tasks.speech import SpeechOutput, SpeechProvider, write_wav_16k
 from tasks.speech.audio import (
     native_wav_path,
     normalize_loudness,
     split_sentences,
     trim_silence,
 )
+from tasks.speech.output import SpeechOutput, SpeechProvider, write_wav_16k
 
 TURN_GAP_S = 0.35  # a breath between speakers; a question gets answered a little faster
 ANSWER_GAP_S = 0.25

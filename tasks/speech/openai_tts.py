@@ -20,7 +20,6 @@ import soxr
 
 from novaavatar.errors import InputError, ProviderError
 from novaavatar.providers import retry_after_s
-from tasks.speech import SpeechOutput, write_wav_16k
 from tasks.speech.align import align_output, alignment_voice
 from tasks.speech.audio import (
     MAX_SPEED,
@@ -32,6 +31,7 @@ from tasks.speech.audio import (
     split_sentences,
     trim_silence,
 )
+from tasks.speech.output import SpeechOutput, write_wav_16k
 
 log = logging.getLogger("novaavatar.speech.openai")
 

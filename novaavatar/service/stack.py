@@ -7,8 +7,8 @@ the URLs.
 Every process it starts has a pid file in ``.prefect/pids/`` and a log in ``.prefect/logs/``;
 ``down`` stops exactly those processes. Running ``up`` twice reuses what is running.
 
-    python -m novaavatar.stack up [--port 4200] [--review-port 8501] [--api-port 8600] [--no-scrape]
-    python -m novaavatar.stack down
+    python -m novaavatar.service.stack up [--port 4200] [--review-port 8501] [--api-port 8600] [--no-scrape]
+    python -m novaavatar.service.stack down
 """
 
 from __future__ import annotations
@@ -146,10 +146,8 @@ class Stack:
             )
             for pool in POOLS
         ]
-        from review_app.launch import command as review_command
-
         review = Component(
-            "review", tuple(review_command(self.review_port, self.host)), "streamlit run"
+            "review", review_page_command(self.review_port, self.host), "streamlit run"
         )
         rest_api = Component(
             "api",
@@ -467,3 +465,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def review_page_command(port: int = 8501, address: str = "127.0.0.1") -> tuple[str, ...]:
+    """The review page's own launcher (``python -m review_app``), which becomes
+    ``streamlit run``; started as a process, so this floor imports nothing of the page."""
+    return (sys.executable, "-m", "review_app", "--port", str(port), "--address", address)

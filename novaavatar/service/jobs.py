@@ -1,9 +1,9 @@
-"""How the review page starts work: a Prefect deployment when a server has one, else locally.
+"""Jobs: work handed to a Prefect deployment when a server has one, else run locally.
 
 With ``PREFECT_API_URL`` set and the deployment registered, the run is handed to the
 server (``run_deployment(..., timeout=0)``) and the page links to it in the Prefect UI.
-Otherwise the flow runs in a background thread of the Streamlit process (Prefect starts a
-temporary server for it) and the page polls the job until it is done.
+Otherwise the flow runs in a background thread of this process (the review page's or the
+API's; Prefect starts a temporary server for it) and the caller polls the job until it is done.
 """
 
 from __future__ import annotations
@@ -148,6 +148,7 @@ def submit(
     local: Callable[[], Any],
     video_id: str | None = None,
 ) -> Job:
+    """Run ``deployment`` with ``parameters`` on the server, else ``local`` in a thread."""
     if _deployment_exists(deployment):
         from prefect.deployments import run_deployment
 
@@ -161,107 +162,3 @@ def submit(
         job.finished = utcnow()
         return job
     return run_local(label, local, video_id)
-
-
-def scrape(sources: list[str], keywords: list[str], limit: int) -> Job:
-    def local() -> Any:
-        from flows import scrape as scrape_flows
-
-        items = scrape_flows.scrape_content(sources=sources, keywords=keywords, limit=limit)
-        return f"{len(items)} items"
-
-    params = {"sources": sources, "keywords": keywords, "limit": limit}
-    return submit("scrape sources", SCRAPE, params, local)
-
-
-def check_produce(
-    style: str, duration_s: float, aspect: str, format: str, languages: list[str], transition: str
-) -> None:
-    """InputError naming what does not fit (a duration outside the format's range, an
-    unknown language, no language at all), before anything is started."""
-    from pydantic import ValidationError
-
-    from novaavatar.domain import ProduceOptions
-    from novaavatar.errors import InputError
-
-    if not languages:
-        raise InputError("languages: choose at least one (one video is made per language)")
-    for lang in languages:
-        try:
-            ProduceOptions(
-                style=style,  # type: ignore[arg-type]
-                duration_s=duration_s,
-                aspect=aspect,  # type: ignore[arg-type]
-                format=format,  # type: ignore[arg-type]
-                language=lang,
-                transition=transition,  # type: ignore[arg-type]
-            )
-        except ValidationError as e:
-            why = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())
-            raise InputError(why) from None
-
-
-def produce(
-    item_ids: list[str],
-    style: str,
-    duration_s: float,
-    aspect: str,
-    format: str = "single",
-    languages: list[str] | None = None,
-    template: str | None = None,
-    transition: str = "crossfade",
-) -> Job:
-    """Produce the items as a batch: one video per item and language, in ``format``, drawn
-    with ``template`` (None: the format's default; "none": the plain look). InputError, and
-    nothing started, when the options do not fit together."""
-    languages = ["en"] if languages is None else list(dict.fromkeys(languages))
-    check_produce(style, duration_s, aspect, format, languages, transition)
-    params: dict[str, Any] = dict(
-        item_ids=item_ids,
-        style=style,
-        duration_s=duration_s,
-        aspect=aspect,
-        format=format,
-        languages=languages,
-        template=template,
-        transition=transition,
-    )
-
-    def local() -> Any:
-        from flows import produce as produce_flows
-
-        return produce_flows.produce_batch(**params)
-
-    return submit(f"produce {len(item_ids)} item(s)", PRODUCE_BATCH, params, local)
-
-
-def regenerate(video_id: str, stages: list[str], reviewer: str, item_params: dict[str, Any]) -> Job:
-    """Re-run ``stages`` of a video and what depends on them; it returns to the queue."""
-
-    def local() -> Any:
-        from flows import produce as produce_flows
-
-        return produce_flows.regenerate_video(video_id, stages, reviewer)
-
-    params = {**item_params, "regenerate": stages, "reviewer": reviewer}
-    return submit(
-        f"regenerate {', '.join(stages)} of {video_id}", PRODUCE_VIDEO, params, local, video_id
-    )
-
-
-def manual_create_available() -> bool:
-    """Whether the manual-create flow exists yet (``flows.manual.manual_create``)."""
-    try:
-        from flows import manual
-    except ImportError:
-        return False
-    return callable(getattr(manual, "manual_create", None))
-
-
-def manual_create(parameters: dict[str, Any]) -> Job:
-    def local() -> Any:
-        from flows import manual
-
-        return manual.manual_create(**parameters)
-
-    return submit(f"create {parameters.get('title', 'video')!r}", MANUAL, parameters, local)

@@ -1,0 +1,209 @@
+"""The produce stage graph that every production flow submits: script → background and
+speech in parallel → avatar → compose → quality → the review queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.futures import PrefectFuture
+from prefect.runtime import flow_run
+
+from flows.render_avatar import avatar_stage
+from novaavatar import manifests, templates
+from novaavatar.domain import (
+    REGENERABLE,
+    ContentItem,
+    FinalVideo,
+    ProduceOptions,
+    QualityReport,
+    RenderConfig,
+    ReviewState,
+    VideoManifest,
+    VideoScript,
+    video_id_for,
+)
+from novaavatar.errors import InputError, NotFoundError
+from novaavatar.settings import get_settings
+from novaavatar.store import ArtifactStore, store_from_uri
+from tasks.common import read_stage_records
+from tasks.stages import (
+    check_quality,
+    compose_video,
+    make_background,
+    synthesize_speech,
+    write_script,
+)
+
+
+@dataclass
+class Pending:
+    video_id: str
+    item: ContentItem
+    stages: dict[str, PrefectFuture]  # in pipeline order
+
+
+def submit_graph(
+    item: ContentItem,
+    options: ProduceOptions,
+    cfg: RenderConfig,
+    opts: dict,
+    takes: dict[str, int] | None = None,
+    script: PrefectFuture | None = None,
+    audio: PrefectFuture | None = None,
+) -> Pending:
+    """Submit one item's stage graph; independent stages (background, speech) run in parallel.
+
+    ``takes`` numbers regenerated stages: a new take is a new cache key, so that stage and
+    everything downstream of it run again while the other stages come from the cache.
+    ``script`` and ``audio`` replace those stages (manual creation from an upload).
+    """
+    t = takes or {}
+    vid = video_id_for(item, options)
+    brand = templates.brand_for(item, options, store_from_uri(cfg.store_uri))
+    if script is None:
+        script = write_script.with_options(**opts).submit(
+            item, options, vid, cfg, t.get("script", 0)
+        )
+    image = make_background.with_options(**opts).submit(
+        script, options, vid, cfg, t.get("background", 0)
+    )
+    if audio is None:
+        audio = synthesize_speech.with_options(**opts).submit(
+            script, options, vid, cfg, t.get("speech", 0)
+        )
+    avatar = (
+        avatar_stage()
+        .with_options(**opts)
+        .submit(image, audio, options, vid, cfg, t.get("avatar", 0), script, brand)
+    )
+    final = compose_video.with_options(**opts).submit(avatar, audio, script, vid, cfg, brand)
+    quality = check_quality.with_options(**opts).submit(final, audio, script, options, vid, cfg)
+    stages = dict(
+        script=script, background=image, speech=audio, avatar=avatar, compose=final, quality=quality
+    )
+    return Pending(vid, item, stages)
+
+
+@task(name="enqueue-for-review", task_run_name="enqueue {video_id}")
+def enqueue_for_review(
+    video_id: str,
+    item: ContentItem,
+    options: ProduceOptions,
+    store_uri: str,
+    script: VideoScript | None,
+    final: FinalVideo | None,
+    quality: QualityReport | None,
+    error: str | None = None,
+    takes: dict[str, int] | None = None,
+    regenerated_by: str | None = None,
+) -> VideoManifest:
+    """Write the manifest: pending review, or failed with the reason.
+
+    A video a reviewer already decided on keeps its decision and history; a rerun only
+    refreshes outputs that are identical anyway (ids and keys are deterministic).
+    """
+    store = store_from_uri(store_uri)
+    run_id = str(flow_run.id) if flow_run.id else None
+    stages = read_stage_records(store, video_id)
+    try:
+        manifest, etag = manifests.load(store, video_id)
+    except NotFoundError:
+        manifest, etag = VideoManifest(video_id=video_id, item=item, options=options), None
+    was = manifest.state if etag is not None else None
+    if regenerated_by is not None and error is None:
+        changed = [k for k, v in (takes or {}).items() if v != manifest.takes.get(k, 0)]
+        manifest.reopen(by=regenerated_by, note=f"regenerated: {', '.join(changed) or 'nothing'}")
+    manifest.takes = dict(takes or manifest.takes)
+    decided = manifest.state not in (ReviewState.PENDING, ReviewState.FAILED)
+    if error is not None:
+        if decided:  # never let a failed rerun hide an approved or exported video
+            return manifest
+        # an exception's text may quote a configured secret: never store one in a manifest
+        from novaavatar.logs import SecretRedactor
+
+        redact = SecretRedactor(get_settings().secret_values()).redact
+        manifest.state, manifest.error = ReviewState.FAILED, redact(error)
+    else:
+        manifest.script, manifest.final, manifest.quality = script, final, quality
+        manifest.error = None
+        if not decided:
+            manifest.state = ReviewState.PENDING
+    manifest.stages, manifest.flow_run_id = stages, run_id
+    manifests.save(store, manifest, etag)
+    _summary_artifact(manifest)
+    newly_pending = was is not ReviewState.PENDING or regenerated_by is not None
+    if manifest.state is ReviewState.PENDING and newly_pending:  # not on every cached rerun
+        from novaavatar.webhooks import READY_FOR_REVIEW, notify
+
+        notify(READY_FOR_REVIEW, manifest)  # never raises; a no-op without WEBHOOK_URL
+    return manifest
+
+
+def _summary_artifact(m: VideoManifest) -> None:
+    rows = "\n".join(
+        f"| {name} | {r.provider} | {r.seconds:.2f} | {', '.join(r.keys)} |"
+        for name, r in m.stages.items()
+    )
+    checks = ""
+    if m.quality:
+        checks = "\n".join(
+            f"- {'✅' if c.passed else '❌'} **{c.name}**: {c.value} ({c.detail})"
+            for c in m.quality.checks
+        )
+    text = m.script.text if m.script else ""
+    md = (
+        f"# {m.item.title}\n\nVideo `{m.video_id}` — state **{m.state.value}**"
+        f"{f' — error: {m.error}' if m.error else ''}\n\n"
+        f"Source: [{m.item.source}]({m.item.url})\n\n## Script\n\n> {text}\n\n"
+        f"## Stages\n\n| stage | provider | seconds | keys |\n|---|---|---|---|\n{rows}\n\n"
+        f"## Quality\n\n{checks}\n"
+    )
+    create_markdown_artifact(key=f"video-{m.video_id}", markdown=md, description=m.item.title[:200])
+
+
+def collect(
+    p: Pending,
+    options: ProduceOptions,
+    cfg: RenderConfig,
+    takes: dict[str, int] | None = None,
+    regenerated_by: str | None = None,
+) -> VideoManifest:
+    """Wait for one item's graph and enqueue it, as pending or as failed with the reason."""
+    last = p.stages["quality"]
+    last.wait()
+    if last.state.is_completed():
+        return enqueue_for_review(
+            p.video_id, p.item, options, cfg.store_uri,
+            p.stages["script"].result(), p.stages["compose"].result(), last.result(),
+            takes=takes, regenerated_by=regenerated_by,
+        )  # fmt: skip
+    reason = None
+    for name, f in p.stages.items():
+        f.wait()
+        if f.state.is_failed():
+            exc = f.state.result(raise_on_failure=False)
+            reason = f"{name}: {exc}"
+            break
+    return enqueue_for_review(
+        p.video_id, p.item, options, cfg.store_uri, None, None, None,
+        error=reason or f"stage did not complete: {last.state.name}",
+    )  # fmt: skip
+
+
+def next_takes(store: ArtifactStore, video_id: str, regenerate: list[str] | None) -> dict[str, int]:
+    """The video's current takes, with one more for each stage to regenerate."""
+    unknown = sorted(set(regenerate or []) - set(REGENERABLE))
+    if unknown:
+        raise InputError(f"cannot regenerate {unknown}: choose from {', '.join(REGENERABLE)}")
+    try:
+        manifest, _ = manifests.load(store, video_id)
+        takes = dict(manifest.takes)
+    except NotFoundError:
+        if regenerate:
+            raise InputError(f"no video {video_id!r} to regenerate: produce it first") from None
+        takes = {}
+    for stage in regenerate or []:
+        takes[stage] = takes.get(stage, 0) + 1
+    return takes
