@@ -13,7 +13,7 @@ from api.context import Ctx, authorized
 from api.problems import COMMON_RESPONSES, Problem, ProblemError
 from novaavatar import manifests
 from novaavatar.domain import Publication, ReviewState
-from tasks.publish import publish
+from novaavatar.service import publishing
 from tasks.publish.youtube import YouTubeError
 
 router = APIRouter(prefix="/api", dependencies=[Depends(authorized)], responses=COMMON_RESPONSES)
@@ -60,7 +60,7 @@ async def publish_video(
     req = body or PublishRequest()
     try:
         r = await asyncio.to_thread(
-            publish, ctx.store, video_id, req.channels, by=req.publisher, settings=ctx.settings
+            publishing.publish, ctx.store, video_id, req.channels, req.publisher, ctx.settings
         )
     except YouTubeError as e:
         raise ProblemError(502, str(e), kind="upload-failed") from None

@@ -403,19 +403,18 @@ def export(
     by: Annotated[str | None, typer.Option(help="Who publishes (default: $USER).")] = None,
 ) -> None:
     """Publish approved videos: a package in the store's exports/ folder, and YouTube."""
-    from flows.review import export_approved
     from novaavatar import manifests
+    from novaavatar.service import publishing
     from novaavatar.store import get_store
-    from tasks.publish import check_channels, publish
 
     store = get_store()
-    channels = check_channels(channel or ["package"])
+    channels = publishing.channels(channel)
     if video_ids:
         for vid in video_ids:
             with _upload_bar(vid, "youtube" in channels) as shown:
-                publish(store, vid, channels, by=_who(by), progress=shown)
+                publishing.publish(store, vid, channels, _who(by), progress=shown)
     else:
-        video_ids = export_approved(channels=channels, by=_who(by))  # type: ignore[arg-type]
+        video_ids = publishing.export(store, None, channels, _who(by)).run_here()
     for vid in video_ids:
         m, _ = manifests.load(store, vid)
         yt = m.publications.get("youtube")

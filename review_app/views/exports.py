@@ -10,7 +10,7 @@ import streamlit as st
 
 from novaavatar.domain import ReviewState, VideoManifest
 from novaavatar.errors import NovaAvatarError
-from novaavatar.service import jobs
+from novaavatar.service import jobs, publishing
 from novaavatar.store import ArtifactStore
 from review_app import access, ui
 
@@ -21,16 +21,13 @@ FILES = (
     ("metadata.json", "Metadata (JSON)", "application/json", ":material/data_object:"),
 )
 PLATFORMS = ("youtube", "tiktok", "instagram")
-EXPORT_DEPLOYMENT = "export-approved/default"
 
 
 def export(store: ArtifactStore, video_ids: list[str]) -> None:
-    from flows.review import export_one
-
     done, problems = [], []
     for vid in video_ids:
         try:
-            export_one(store, vid, by=access.reviewer() or "review page")
+            publishing.publish(store, vid, ["package"], access.reviewer() or "review page")
             done.append(vid)
         except (NovaAvatarError, OSError, ValueError) as e:
             problems.append(f"{vid}: {e}")
@@ -39,15 +36,8 @@ def export(store: ArtifactStore, video_ids: list[str]) -> None:
 
 def publish_youtube(store: ArtifactStore, video_id: str) -> None:
     """Upload in the background (a deployment run with `make up`, else a local thread)."""
-    from tasks.publish import publish
-
     by = access.reviewer() or "review page"
-    channels = ["package", "youtube"]
-    jobs.submit(
-        f"publish {video_id} to YouTube", EXPORT_DEPLOYMENT,
-        {"channels": channels, "video_ids": [video_id], "by": by},
-        lambda: publish(store, video_id, channels, by=by).youtube_url, video_id,
-    )  # fmt: skip
+    publishing.export(store, [video_id], ["package", "youtube"], by).start()
 
 
 def _youtube_cell(m: VideoManifest) -> str:
