@@ -27,6 +27,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from novaavatar.prefect_server import SERVER_ENV
 from novaavatar.settings import PROJECT_ROOT, Settings, load_settings
 
 POOLS = ("cpu", "gpu")
@@ -110,6 +111,8 @@ class Stack:
         )
         # workers look for new runs every 2 s instead of 10 s: a video waits less to start
         env.setdefault("PREFECT_WORKER_QUERY_SECONDS", "2")
+        for key, value in SERVER_ENV.items():  # leases on disk: a dead holder's slot comes back
+            env.setdefault(key, value)
         env.update(self.extra_env)
         return env
 
