@@ -345,6 +345,16 @@ class Stack:
         self.ensure_server()
         echo(f"  healthy after {time.monotonic() - t0:.1f} s")
         self.ensure_pools()
+        with self.client() as client:  # runs of processes that died since the last `up`
+            from novaavatar.sweep import sweep
+            from tasks.common import RENDER_TAG
+
+            report = sweep(client, RENDER_TAG)
+        if report.crashed_flow_runs or report.released_slots:
+            echo(
+                f"  {len(report.crashed_flow_runs)} run(s) of dead processes marked Crashed, "
+                f"{report.released_slots} render slot(s) given back"
+            )
         results = self.results_storage()
         self.extra_env.setdefault("PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK", results)
         echo("work pools     cpu, gpu; deploying prefect.yaml ...")
