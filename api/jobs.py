@@ -21,6 +21,7 @@ from api.problems import ProblemError, log
 from novaavatar import manifests
 from novaavatar.domain import utcnow
 from novaavatar.errors import NotFoundError
+from novaavatar.logs import redact
 from novaavatar.service import jobs
 from novaavatar.service.production import Work
 from novaavatar.store import ArtifactStore
@@ -166,7 +167,7 @@ class JobBook:
             finished_at=job.finished,
             item_id=s.item_id,
             video_id=video_id,
-            error=job.error,
+            error=redact(job.error) if job.error else None,
         )
         if detail and s.kind in ("generate", "manual"):
             run_id = None
@@ -191,7 +192,7 @@ class JobBook:
             video_id = await _run_result_video(run)
         error = None
         if state == "failed" and run.state is not None:
-            error = run.state.message or run.state.name
+            error = redact(run.state.message or run.state.name)
         view = schemas.Job(
             id=str(run.id),
             kind=kind,

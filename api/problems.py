@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from novaavatar.errors import ConflictError, InputError, NotFoundError, NovaAvatarError, StoreError
+from novaavatar.logs import redact
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("novaavatar.api")
@@ -60,7 +61,7 @@ def problem_response(
         type=f"urn:novaavatar:problem:{kind}" if kind else "about:blank",
         title=HTTPStatus(status).phrase,
         status=status,
-        detail=detail,
+        detail=redact(detail),  # an error's text may quote a key or a path of this host
         instance=path or (request.url.path if request is not None else None),
         errors=errors,
     )

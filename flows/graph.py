@@ -25,7 +25,7 @@ from novaavatar.domain import (
     video_id_for,
 )
 from novaavatar.errors import InputError, NotFoundError
-from novaavatar.settings import get_settings
+from novaavatar.logs import redact
 from novaavatar.store import ArtifactStore, store_from_uri
 from tasks.common import read_stage_records
 from tasks.stages import (
@@ -120,11 +120,7 @@ def enqueue_for_review(
     if error is not None:
         if decided:  # never let a failed rerun hide an approved or exported video
             return manifest
-        # an exception's text may quote a configured secret: never store one in a manifest
-        from novaavatar.logs import SecretRedactor
-
-        redact = SecretRedactor(get_settings().secret_values()).redact
-        manifest.state, manifest.error = ReviewState.FAILED, redact(error)
+        manifest.state, manifest.error = ReviewState.FAILED, error  # save() redacts it
     else:
         manifest.script, manifest.final, manifest.quality = script, final, quality
         manifest.error = None
@@ -160,7 +156,9 @@ def _summary_artifact(m: VideoManifest) -> None:
         f"## Stages\n\n| stage | provider | seconds | keys |\n|---|---|---|---|\n{rows}\n\n"
         f"## Quality\n\n{checks}\n"
     )
-    create_markdown_artifact(key=f"video-{m.video_id}", markdown=md, description=m.item.title[:200])
+    create_markdown_artifact(
+        key=f"video-{m.video_id}", markdown=redact(md), description=redact(m.item.title[:200])
+    )
 
 
 def collect(

@@ -69,12 +69,20 @@ def _prefect_defaults() -> None:
     home = os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
     Path(home).expanduser().mkdir(parents=True, exist_ok=True)  # SQLite needs the folder
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # with `make up` running, runs go to its server instead of a temporary one
-    from novaavatar.service.stack import running_api_url
-
-    if "PREFECT_API_URL" not in os.environ and (url := running_api_url()):
-        os.environ["PREFECT_API_URL"] = url
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+
+
+# Commands that run Prefect flows; the others (queue, stats, doctor, ...) need no server.
+_RUNS_FLOWS = {"demo", "scrape", "produce", "create", "regenerate", "export"}
+
+
+def _prefect_api(argv: list[str]) -> contextlib.AbstractContextManager[object]:
+    """The running stack's server, else one temporary server for this command."""
+    if not argv or argv[0] not in _RUNS_FLOWS or "--help" in argv:
+        return contextlib.nullcontext()
+    from novaavatar.service.prefect_server import using_prefect_api
+
+    return using_prefect_api()
 
 
 def _echo_videos(video_ids: list[str]) -> None:
@@ -633,7 +641,8 @@ def main() -> None:
         from novaavatar.settings import get_settings
 
         configure_logging(get_settings(), component="cli")
-        app()
+        with _prefect_api(sys.argv[1:]):
+            app()
     except NovaAvatarError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(1)

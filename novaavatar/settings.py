@@ -296,6 +296,12 @@ class Settings(BaseSettings):
     )
     auto_produce_max: int = Field(default=3, ge=0, le=50, description="Cap per scrape run.")
     max_concurrent_jobs: int = Field(default=2, ge=1, le=64)
+    prefect_server_start_timeout: float = Field(
+        default=180,
+        ge=5,
+        le=1800,
+        description="Seconds a command waits for its temporary Prefect server (no `make up`).",
+    )
     job_timeout: int = Field(default=1800, ge=30, le=86400, description="Seconds per video.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_dir: Path | None = Field(

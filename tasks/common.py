@@ -15,6 +15,7 @@ from typing import Any
 from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
 
 from novaavatar.domain import StageRecord
+from novaavatar.logs import redact
 from novaavatar.store import ArtifactStore, store_from_uri
 
 # A stage is cached on its inputs (which include RenderConfig: store, speed, quality) and on
@@ -110,7 +111,7 @@ def stage_run(store_uri: str, video_id: str, stage: str) -> Iterator[StageRun]:
         keys=tuple(run.keys),
         seconds=round(time.perf_counter() - t0, 3),
         cost_usd=round(run.cost_usd, 6),
-        detail=run.detail,
+        detail=redact(run.detail),  # upstream error text may quote a key or a local path
     )
     store.put_bytes(
         stage_key(video_id, f"stages/{stage}.json"),

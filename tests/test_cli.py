@@ -9,6 +9,12 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _shared_prefect_server(prefect_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI subprocesses use the session's server instead of starting one per call."""
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+
+
 def run_cli(*args: str, storage: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, STORAGE_PATH=str(storage), PREFECT_HOME=str(storage / "prefect"))
     return subprocess.run(

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from novaavatar.domain import utcnow
+from novaavatar.logs import redact
 
 PRODUCE_BATCH = "produce-batch/default"
 PRODUCE_VIDEO = "produce-video/default"
@@ -94,7 +95,7 @@ def run_local(label: str, call: Callable[[], Any], video_id: str | None = None) 
             job.status = "completed"
         except Exception as e:  # shown on the page as one line; details go to the log
             traceback.print_exc()
-            job.error = f"{type(e).__name__}: {e}"
+            job.error = redact(f"{type(e).__name__}: {e}")
             job.status = "failed"
         finally:
             job.finished = utcnow()
@@ -158,7 +159,7 @@ def submit(
             job.status, job.result = "submitted", str(run.id)
             job.url = flow_run_link(str(run.id))
         except Exception as e:
-            job.status, job.error = "failed", f"{type(e).__name__}: {e}"
+            job.status, job.error = "failed", redact(f"{type(e).__name__}: {e}")
         job.finished = utcnow()
         return job
     return run_local(label, local, video_id)
