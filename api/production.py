@@ -51,6 +51,8 @@ async def scrape(body: schemas.ScrapeRequest, ctx: Ctx, response: Response) -> s
     ``wait_s`` for the items; a scrape still running answers 202 with its job."""
     sources = [str(u) for u in body.sources]
     params: dict[str, Any] = {"sources": sources, "keywords": body.keywords, "limit": body.limit}
+    if body.sample:
+        params["sample"] = True
 
     def local() -> Any:
         from flows.scrape import scrape_content

@@ -44,7 +44,11 @@ class ScrapeRequest(_Request):
     sources: list[AnyHttpUrl] = Field(
         default_factory=list,
         max_length=20,
-        description="feed URLs (http/https); empty: RSS_FEEDS, else the bundled sample feed",
+        description="feed URLs (http/https); empty: RSS_FEEDS",
+    )
+    sample: bool = Field(
+        default=False,
+        description="read the bundled sample stories instead (fiction: badged, never published)",
     )
     keywords: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
         default_factory=list, max_length=20, description="topic keywords that raise an item's score"
@@ -188,6 +192,9 @@ class VideoSummary(BaseModel):
     duration_s: float | None
     needs_attention: bool
     failed_checks: list[str]
+    sample: bool = Field(
+        default=False, description="made from a bundled sample story: fiction, never published"
+    )
     links: Links
 
     @classmethod
@@ -206,6 +213,7 @@ class VideoSummary(BaseModel):
             duration_s=m.final.duration_s if m.final else None,
             needs_attention=m.state.value == "pending" and (m.quality is None or bool(failed)),
             failed_checks=failed,
+            sample=m.item.sample,
             links=Links(
                 video=f"/api/videos/{vid}" if has_final else None,
                 manifest=f"/api/videos/{vid}/manifest",

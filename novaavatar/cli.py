@@ -97,13 +97,13 @@ def demo(
     duration: DurationOpt = 30,
     aspect: AspectOpt = "9:16",
 ) -> None:
-    """Scrape the bundled sample feed and produce videos into the review queue."""
+    """Produce videos from the bundled sample stories (fiction, badged SAMPLE) for review."""
     from flows.produce import produce_batch
     from flows.scrape import scrape_content
     from novaavatar.domain import ProduceOptions
 
     ProduceOptions.model_validate(dict(duration_s=duration, aspect=aspect))
-    items = scrape_content(sources=[], limit=max(count, 1) * 3)
+    items = scrape_content(sample=True, limit=max(count, 1) * 3)
     ids = produce_batch(item_ids=[i.id for i in items[:count]], duration_s=duration, aspect=aspect)
     typer.echo(f"\n{len(ids)} videos are waiting for review:")
     _echo_videos(ids)
@@ -118,16 +118,24 @@ def scrape(
     keyword: Annotated[list[str] | None, typer.Option(help="Topic keyword (repeatable).")] = None,
     limit: Annotated[int, typer.Option(help="Keep at most this many items.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the items as JSON.")] = False,
+    sample: Annotated[
+        bool,
+        typer.Option("--sample", help="The bundled sample stories (fiction, never published)."),
+    ] = False,
 ) -> None:
-    """Fetch sources (or RSS_FEEDS, or the sample feed) and list the ranked items."""
+    """Fetch sources (or RSS_FEEDS) and list the ranked items; fails when none answers."""
     from flows.scrape import scrape_content
+    from novaavatar.errors import InputError
 
-    items = scrape_content(sources=source or [], keywords=keyword or [], limit=limit)
+    if sample and source:
+        raise InputError("--sample reads only the bundled fictional stories: drop --source")
+    items = scrape_content(sources=source or [], keywords=keyword or [], limit=limit, sample=sample)
     if as_json:
         typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
         return
     for i in items:
-        typer.echo(f"{i.id}  {i.score:5.3f}  {i.source[:24]:24}  {i.title[:80]}")
+        badge = "SAMPLE " if i.sample else ""
+        typer.echo(f"{i.id}  {i.score:5.3f}  {i.source[:24]:24}  {badge}{i.title[:80]}")
 
 
 @app.command()

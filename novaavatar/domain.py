@@ -34,6 +34,9 @@ ASPECT_SIZES: dict[str, tuple[int, int]] = {
     "1:1": (1080, 1080),
 }
 
+# Shown wherever a reviewer sees an item of the bundled sample feed (fiction).
+SAMPLE_BADGE = "SAMPLE — not real news"
+
 # Store keys: lowercase path segments of safe characters, no "..", no leading slash.
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{2,80}$")
@@ -85,6 +88,10 @@ class ContentItem(_Frozen):
     published: datetime | None = None
     score: float = Field(default=0.0, description="relevance score, higher is better")
     tags: tuple[str, ...] = ()
+    sample: bool = Field(
+        default=False,
+        description="a bundled fictional story (the sample feed): never real news, never published",
+    )
 
     @classmethod
     def make(cls, *, title: str, url: str, source: str, **kw: object) -> ContentItem:

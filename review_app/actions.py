@@ -163,15 +163,20 @@ def submit(
     return run_local(label, local, video_id)
 
 
-def scrape(sources: list[str], keywords: list[str], limit: int) -> Job:
+def scrape(sources: list[str], keywords: list[str], limit: int, sample: bool = False) -> Job:
+    """Scrape ``sources`` (empty: RSS_FEEDS); ``sample``: the bundled fictional stories."""
+    params: dict[str, Any] = {"sources": sources, "keywords": keywords, "limit": limit}
+    if sample:
+        params = {"sources": [], "keywords": keywords, "limit": limit, "sample": True}
+
     def local() -> Any:
         from flows import scrape as scrape_flows
 
-        items = scrape_flows.scrape_content(sources=sources, keywords=keywords, limit=limit)
+        items = scrape_flows.scrape_content(**params)
         return f"{len(items)} items"
 
-    params = {"sources": sources, "keywords": keywords, "limit": limit}
-    return submit("scrape sources", SCRAPE, params, local)
+    label = "load the sample stories" if sample else "scrape sources"
+    return submit(label, SCRAPE, params, local)
 
 
 def check_produce(

@@ -195,10 +195,11 @@ def test_token_bucket_refills_with_time() -> None:
 
 def test_queue_approve_and_reject(client: httpx.Client, store: Any, mp4: Path) -> None:
     for n in range(3):
-        add_video(store, n, mp4, failed_check=n == 2)
+        add_video(store, n, mp4, failed_check=n == 2, sample=n == 1)
     add_video(store, 3, None, state=ReviewState.FAILED)
     q = client.get("/api/queue").json()
     assert [v["video_id"] for v in q["videos"]] == ["vid-test0002", "vid-test0001", "vid-test0000"]
+    assert [v["sample"] for v in q["videos"]] == [False, True, False]  # fiction says so
     assert q["counts"]["pending"] == 3 and q["counts"]["failed"] == 1
     assert q["counts"]["needs_attention"] == 1 and q["next_offset"] is None
     first = q["videos"][2]
@@ -508,13 +509,14 @@ def _finished(client: httpx.Client, job: dict[str, Any], timeout_s: float = 90) 
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_scrape_returns_the_items_or_the_job_still_running(client: httpx.Client) -> None:
-    r = client.post("/api/scrape", json={"limit": 3, "keywords": ["science"]})
+    r = client.post("/api/scrape", json={"limit": 3, "keywords": ["science"], "sample": True})
     assert r.status_code == 200, r.text
     result = r.json()
     assert result["job"]["kind"] == "scrape" and result["job"]["state"] == "completed"
     items = result["items"]
     assert len(items) == 3 and items[0]["score"] >= items[-1]["score"]
-    r = client.post("/api/scrape", json={"limit": 2, "wait_s": 0})
+    assert all(i["sample"] is True for i in items)  # the bundled fiction says so
+    r = client.post("/api/scrape", json={"limit": 2, "wait_s": 0, "sample": True})
     assert r.status_code == 202 and r.json()["items"] == []
     job = _finished(client, r.json()["job"], 30)
     assert job["state"] == "completed" and job["kind"] == "scrape"

@@ -386,7 +386,7 @@ def test_conditional_get_304_gives_nothing_new(
     base: str, state: dict[str, Any], tmp_path: Path
 ) -> None:
     urls = [f"{base}/etag.xml", f"{base}/lastmod.xml"]
-    first = scrape(urls, cache_dir=tmp_path, now=NOW, fallback_to_sample=False)
+    first = scrape(urls, cache_dir=tmp_path, now=NOW)
     assert len(first.items) == 5 and first.not_modified == []
     cache = json.loads((tmp_path / CACHE_FILE).read_text())
     assert cache[urls[0]] == {"etag": '"v1"'}
@@ -447,7 +447,7 @@ def test_entity_expansion_refused_for_local_files_too(tmp_path: Path) -> None:
         fetch_feed(str(feed))
 
 
-def test_scrape_mixes_broken_and_good_feeds_then_falls_back(base: str) -> None:
+def test_scrape_mixes_broken_and_good_feeds_and_never_falls_back(base: str) -> None:
     result = scrape(
         [f"{base}/feed/4-x.xml", f"{base}/laughs.xml", f"{base}/truncated.xml"],
         timeout=1,
@@ -457,8 +457,8 @@ def test_scrape_mixes_broken_and_good_feeds_then_falls_back(base: str) -> None:
         f"{base}/laughs.xml",
         f"{base}/truncated.xml",
     }
-    fallback = scrape([f"{base}/laughs.xml"], timeout=1, now=NOW)
-    assert fallback.used_sample and fallback.items
+    failed = scrape([f"{base}/laughs.xml"], timeout=1, now=NOW)
+    assert failed.items == [] and failed.succeeded == 0 and not failed.used_sample
 
 
 def test_default_sources_expand_without_fetching() -> None:

@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from novaavatar import manifests, webhooks
-from novaavatar.domain import ReviewState, VideoManifest
+from novaavatar.domain import SAMPLE_BADGE, ReviewState, VideoManifest
 from novaavatar.errors import ConflictError, NovaAvatarError
 from novaavatar.store import ArtifactStore
 from review_app import access, actions, ui
@@ -361,6 +361,12 @@ def main() -> None:
         st.markdown(
             f"{ui.badge(current.state)} {position} · `{current.video_id}` · made {ui.when(current.created_at)}"
         )
+        if current.item.sample:
+            st.warning(
+                f"**{SAMPLE_BADGE}.** This story comes from the bundled sample feed: it is "
+                "fiction for trying NovaAvatar out, and it can never be published to a channel.",
+                icon=":material/science:",
+            )
         if current.error:
             st.error(f"Failed: {current.error}")
         for c in current.quality.failed if current.quality else []:
