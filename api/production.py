@@ -12,7 +12,7 @@ from api import schemas
 from api.context import ApiContext, Ctx, authorized
 from api.jobs import Started
 from api.problems import COMMON_RESPONSES, Problem, ProblemError
-from novaavatar.domain import Aspect, ContentItem, video_id_for
+from novaavatar.domain import CONSENT_STATEMENT, Aspect, ContentItem, video_id_for
 from novaavatar.errors import InputError
 from novaavatar.languages import check_language
 from novaavatar.store import ArtifactStore
@@ -175,9 +175,20 @@ async def generate_manual(
     language: Annotated[
         str, Form(max_length=10, description="the text's language: en, es, ar, zh...")
     ] = "en",
+    i_have_consent: Annotated[
+        bool,
+        Form(description="with a portrait, true means: " + CONSENT_STATEMENT),
+    ] = False,
+    consent_by: Annotated[
+        str | None,
+        Form(min_length=1, max_length=120, description="with a portrait: who attests the consent"),
+    ] = None,
 ) -> schemas.Job:
     """Uploads are checked by their content (a readable image; decodable, non-empty audio
-    under ten minutes) and by size (``MAX_UPLOAD_MB``), then the ``manual-create`` flow runs."""
+    under ten minutes) and by size (``MAX_UPLOAD_MB``), then the ``manual-create`` flow runs.
+    A portrait needs ``i_have_consent=true`` and ``consent_by``: the likeness consent is
+    recorded with who and when, and carried into the manifest and the exports."""
+    from novaavatar import consent
     from novaavatar.uploads import store_audio, store_portrait
 
     if not title.strip():
@@ -190,6 +201,11 @@ async def generate_manual(
     if audio_upload is None and not (text and text.strip()):
         raise InputError("give either an audio upload or a text to speak")
     portrait_upload = await _read_upload(portrait)
+    if portrait_upload is not None and not (i_have_consent and (consent_by or "").strip()):
+        raise InputError(
+            f"portrait {portrait_upload[1]!r}: send i_have_consent=true and consent_by (who "
+            "attests the right to use this likeness)"
+        )
     if voice is not None:
         await asyncio.to_thread(_check_voice, voice)
     store = ctx.store
@@ -203,6 +219,8 @@ async def generate_manual(
         else None
     )
     audio_key = await asyncio.to_thread(store_audio, store, *audio_upload) if audio_upload else None
+    if portrait_key is not None:
+        await asyncio.to_thread(consent.attest, store, portrait_key, consent_by, "api")
     params: dict[str, Any] = dict(
         title=title.strip(), portrait_key=portrait_key, audio_key=audio_key,
         text=text if audio_key is None else None, prompt=prompt, aspect=aspect, voice=voice,

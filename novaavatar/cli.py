@@ -44,6 +44,14 @@ FormatOpt = Annotated[
         help="single (one presenter), conversation (host and guest) or explainer (1–5 min scenes).",
     ),
 ]
+ConsentOpt = Annotated[
+    bool,
+    typer.Option(
+        "--i-have-consent",
+        help="Attest that you have the right to use the likeness in --portrait (recorded with "
+        "your name and the time, and carried into the manifest and exports).",
+    ),
+]
 TemplateOpt = Annotated[
     str | None,
     typer.Option(
@@ -278,15 +286,19 @@ def render(
     face_index: Annotated[
         int | None, typer.Option(help="Which face of a group photo (0 = largest).")
     ] = None,
+    i_have_consent: ConsentOpt = False,
 ) -> None:
     """Portrait + audio → a talking-presenter video (lite CPU renderer)."""
     import tempfile
 
+    from novaavatar.consent import HOW_TO_ATTEST
     from novaavatar.domain import ASPECT_SIZES, PhonemeTiming
     from novaavatar.errors import InputError
     from tasks.avatar.lite import render_lite
     from tasks.background import procedural_background
 
+    if portrait is not None and not i_have_consent:
+        raise InputError(f"--portrait {portrait}: {HOW_TO_ATTEST}")
     if aspect not in ASPECT_SIZES:
         raise InputError(f"unknown aspect {aspect!r}: choose one of {', '.join(ASPECT_SIZES)}")
     if not audio.is_file():
@@ -321,9 +333,14 @@ def create(
     voice: VoiceOpt = None,
     layout: LayoutOpt = None,
     template: TemplateOpt = None,
+    i_have_consent: ConsentOpt = False,
+    by: Annotated[
+        str | None, typer.Option(help="Who attests the consent (default: $USER).")
+    ] = None,
 ) -> None:
     """Manual creation: portrait + audio or text → a video in the review queue."""
     from flows.manual import manual_create
+    from novaavatar import consent
     from novaavatar.errors import InputError
     from novaavatar.store import get_store
     from novaavatar.uploads import store_audio, store_portrait
@@ -332,11 +349,15 @@ def create(
     for path, what in ((portrait, "portrait"), (audio, "audio")):
         if path is not None and not path.is_file():
             raise InputError(f"{what} {path} does not exist")
+    if portrait is not None and not i_have_consent:
+        raise InputError(f"--portrait {portrait}: {consent.HOW_TO_ATTEST}")
     if audio is None and not (text and text.strip()):
         raise InputError("give --audio FILE or --text 'what to say'")
     if voice is not None:
         check_voice(voice)
     portrait_key = store_portrait(store, portrait.read_bytes(), str(portrait)) if portrait else None
+    if portrait_key is not None:
+        consent.attest(store, portrait_key, _who(by), via="cli")
     audio_key = store_audio(store, audio.read_bytes(), str(audio)) if audio else None
     vid = manual_create(
         title=title,
@@ -619,6 +640,16 @@ def templates_preview(
 @templates_app.command("add")
 def templates_add(
     path: Annotated[Path, typer.Argument(help="A template .toml/.yaml file with a new version.")],
+    i_have_consent: Annotated[
+        bool,
+        typer.Option(
+            "--i-have-consent",
+            help="The template names a portrait: attest the right to use that likeness.",
+        ),
+    ] = False,
+    by: Annotated[
+        str | None, typer.Option(help="Who attests the consent (default: $USER).")
+    ] = None,
 ) -> None:
     """Validate a template file and store it as a new version (versions never change)."""
     from novaavatar import templates
@@ -627,7 +658,9 @@ def templates_add(
 
     if not path.is_file():
         raise InputError(f"template file {path} does not exist")
-    t = templates.save(get_store(), path.read_bytes(), path.name)
+    t = templates.save(
+        get_store(), path.read_bytes(), path.name, consent_by=_who(by) if i_have_consent else None
+    )
     typer.echo(f"stored {t.ref}")
 
 

@@ -468,7 +468,7 @@ def test_generate_and_uploads_are_validated(
         422,
     )
 
-    form = {"title": "Team update", "text": "Hello there."}
+    form = {"title": "Team update", "text": "Hello there.", "i_have_consent": "true", "consent_by": "Ada"}  # fmt: skip
     r = c.post("/api/generate/manual", data=form, files={"portrait": ("cv.png", b"%PDF-1.4")})
     assert_problem(r, 422, "'cv.png' is not a readable image")
     r = c.post("/api/generate/manual", data={"title": "T"}, files={"audio": ("a.wav", b"RIFF....")})
@@ -527,7 +527,13 @@ def test_manual_job_runs_and_reports_stage_progress(client: httpx.Client, store:
     # a valid image without a face: accepted, and the job fails saying why
     r = client.post(
         "/api/generate/manual",
-        data={"title": "Faceless", "text": "Hello.", "aspect": "1:1"},
+        data={
+            "title": "Faceless",
+            "text": "Hello.",
+            "aspect": "1:1",
+            "i_have_consent": "true",
+            "consent_by": "Ada",
+        },
         files={"portrait": ("wall.png", _png(), "image/png")},
     )
     assert r.status_code == 202, r.text

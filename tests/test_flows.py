@@ -100,7 +100,10 @@ def test_bad_portrait_fails_only_that_video(store, tmp_path: Path) -> None:
     from flows.produce import produce_batch, produce_video
 
     ids = _scrape()
+    from novaavatar.consent import attest
+
     store.put_bytes("uploads/not-an-image.png", b"this is text, not a picture")
+    attest(store, "uploads/not-an-image.png", "tester", via="test")
     state = produce_video(
         ids[2],
         duration_s=15,

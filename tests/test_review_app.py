@@ -527,12 +527,22 @@ def test_manual_creation_checks_uploads_by_content_and_starts_the_flow(
     at.radio(key="manual_mode").set_value("Text to speech").run()
     at.text_input(key="manual_title").input("Welcome")
     at.text_area(key="manual_text").input("Hello and welcome to the evening news.").run()
+    # a portrait is a real person's likeness: no video without the attestation and a name
+    assert button(at, "Create video").disabled and "consent box ticked" in texts(at)
+    at.checkbox(key="manual_consent").check().run()
+    assert button(at, "Create video").disabled  # nobody named yet
+    at.text_input(key="manual_consent_by").input("Ada Lovelace").run()
+    assert not button(at, "Create video").disabled
     button(at, "Create video").click().run()
     actions.wait_all(timeout=10)
     assert len(started) == 1
     params = started[0]
     assert params["portrait_key"].startswith("uploads/") and params["portrait_key"].endswith(".jpg")
     assert store.exists(params["portrait_key"])
+    from novaavatar.consent import consent_for
+
+    recorded = consent_for(store, params["portrait_key"])
+    assert recorded is not None and (recorded.by, recorded.via) == ("Ada Lovelace", "review page")
     assert (params["title"], params["text"], params["audio_key"]) == (
         "Welcome",
         "Hello and welcome to the evening news.",

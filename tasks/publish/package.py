@@ -189,6 +189,7 @@ def platform_metadata(m: VideoManifest, privacy: str, category: str) -> dict[str
             "ai_generated": True,
             "disclosure": DISCLOSURE,
             "disclosure_label": DISCLOSURE_LABEL,
+            "likeness": likeness(m),
             "sample": m.item.sample,
             "request_body": yt,  # what `videos.insert` is sent (part=snippet,status)
         }
@@ -209,6 +210,7 @@ def platform_metadata(m: VideoManifest, privacy: str, category: str) -> dict[str
             "ai_generated": True,
             "disclosure": DISCLOSURE,
             "disclosure_label": DISCLOSURE_LABEL,
+            "likeness": likeness(m),
             "sample": m.item.sample,
         }
         if name == "tiktok":  # Content Posting API post_info; is_aigc is TikTok's AI label
@@ -221,6 +223,22 @@ def platform_metadata(m: VideoManifest, privacy: str, category: str) -> dict[str
             doc["media_type"] = "REELS"
         out[name] = doc
     return out
+
+
+def likeness(m: VideoManifest) -> dict[str, object]:
+    """Who is shown and on whose word: each portrait's consent (who attested, when), or the
+    drawn presenter, which needs none. Exported beside the AI disclosure."""
+    return {
+        "presenters": {
+            role: (
+                {"portrait": "photo", "consent": {"by": c.by, "at": c.at.isoformat(),
+                                                  "via": c.via, "statement": c.statement}}
+                if (c := m.consents.get(role)) is not None
+                else {"portrait": "drawn", "consent": None}
+            )
+            for role in (("host", "guest") if m.options.format == "conversation" else ("host",))
+        }
+    }  # fmt: skip
 
 
 def export_metadata(m: VideoManifest) -> dict[str, object]:
@@ -242,6 +260,7 @@ def export_metadata(m: VideoManifest) -> dict[str, object]:
         "approved_at": approval.at.isoformat() if approval else None,
         "ai_generated": True,
         "disclosure": DISCLOSURE,
+        "likeness": likeness(m),
         "sample": m.item.sample,
         **({"sample_notice": SAMPLE_NOTICE} if m.item.sample else {}),
         "platforms": [f"{p}.json" for p in PLATFORMS],
