@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from novaavatar.domain import (
     MAX_DURATION_S,
@@ -14,7 +22,6 @@ from novaavatar.domain import (
     MIN_EXPLAINER_S,
     Aspect,
     ContentItem,
-    ScriptStyle,
     VideoFormat,
     VideoManifest,
 )
@@ -59,14 +66,42 @@ class ScrapeRequest(_Request):
     )
 
 
+# The original NovaAvatar API's field names, accepted as they are.
+ORIGINAL_FIELDS = {
+    "content_title": "title",
+    "content_description": "description",
+    "content_url": "url",
+    "duration": "duration_s",
+}
+# Style names as the original design wrote them, mapped onto ours.
+ORIGINAL_STYLES = {"news anchor": "news_anchor", "news-anchor": "news_anchor"}
+RequestStyle = Literal[
+    "news_anchor", "casual", "educational", "entertaining", "professional", "news anchor"
+]
+
+
 class GenerateRequest(_Request):
+    """Ours or the original design's names: ``content_title``, ``content_description``,
+    ``content_url`` and ``duration`` are ``title``, ``description``, ``url`` and
+    ``duration_s``; a style's case and "news anchor" spelt with a space are accepted."""
+
     item_id: str | None = Field(default=None, pattern=ITEM_ID, description="a scraped item's id")
     title: str | None = Field(
         default=None, min_length=1, max_length=500, description="or: new content's title"
     )
     description: str = Field(default="", max_length=5000, description="new content's text")
     url: AnyHttpUrl | None = Field(default=None, description="new content's source URL")
-    style: ScriptStyle = "news_anchor"
+    style: RequestStyle = Field(
+        default="news_anchor",
+        description="news_anchor, casual, educational, entertaining or professional (any case; "
+        "'news anchor' as the original design wrote it)",
+    )
+    content_title: str | None = Field(default=None, description="the original name of title")
+    content_description: str | None = Field(
+        default=None, description="the original name of description"
+    )
+    content_url: AnyHttpUrl | None = Field(default=None, description="the original name of url")
+    duration: float | None = Field(default=None, description="the original name of duration_s")
     duration_s: float = Field(
         default=30,
         ge=MIN_DURATION_S,
@@ -109,6 +144,25 @@ class GenerateRequest(_Request):
     @classmethod
     def _known_language(cls, v: str) -> str:
         return check_language(v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _original_names(cls, data: object) -> object:
+        """The original design's field names onto ours; both for one field is refused."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for old, new in ORIGINAL_FIELDS.items():
+            if old in data and data[old] is not None:
+                if data.get(new) is not None and data[new] != data[old]:
+                    raise ValueError(f"give {new} or {old} (its original name), not both")
+                data[new] = data[old]
+            data.pop(old, None)
+        style = data.get("style")
+        if isinstance(style, str):
+            name = style.strip().lower()
+            data["style"] = ORIGINAL_STYLES.get(name, name)
+        return data
 
     @model_validator(mode="after")
     def _one_source(self) -> GenerateRequest:
@@ -167,6 +221,16 @@ class Job(BaseModel):
     error: str | None = None
     progress: Progress | None = None
     links: Links = Field(default_factory=Links)
+
+    @computed_field(description="the same as id: the original API's name for it")  # type: ignore[prop-decorator]
+    @property
+    def job_id(self) -> str:
+        return self.id
+
+    @computed_field(description="the same as state: the original API's name for it")  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> JobState:
+        return self.state
 
 
 class JobPage(BaseModel):

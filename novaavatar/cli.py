@@ -524,7 +524,7 @@ def review(
 
 @app.command()
 def api(
-    port: Annotated[int | None, typer.Option(help="Port (default API_PORT, 8600).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default API_PORT, 8000).")] = None,
     address: Annotated[
         str, typer.Option(help="Listen address; put anything but 127.0.0.1 behind TLS.")
     ] = "127.0.0.1",

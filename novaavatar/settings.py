@@ -236,7 +236,7 @@ class Settings(BaseSettings):
     )
 
     # --- REST API ------------------------------------------------------------------------
-    api_port: int = Field(default=8600, ge=1, le=65535, description="REST API port on 127.0.0.1.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="REST API port on 127.0.0.1.")
     api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="Bearer tokens the REST API accepts (comma separated); empty: it refuses all.",

@@ -629,7 +629,7 @@ def test_example_client_against_a_live_server(
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "api_client.py"), "--url", base,
          "--duration", "15", "--aspect", "1:1", "--out", str(tmp_path), "--approve",
-         "--timeout", "90"],
+         "--timeout", "90", "--sample"],
         env={"NOVAAVATAR_API_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
