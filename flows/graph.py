@@ -11,7 +11,7 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 
 from flows.render_avatar import avatar_stage
-from novaavatar import manifests, templates
+from novaavatar import consent, manifests, templates
 from novaavatar.domain import (
     REGENERABLE,
     ContentItem,
@@ -61,7 +61,9 @@ def submit_graph(
     """
     t = takes or {}
     vid = video_id_for(item, options)
-    brand = templates.brand_for(item, options, store_from_uri(cfg.store_uri))
+    store = store_from_uri(cfg.store_uri)
+    consent.require(store, options)  # a real person's likeness only with an attestation
+    brand = templates.brand_for(item, options, store)
     if script is None:
         script = write_script.with_options(**opts).submit(
             item, options, vid, cfg, t.get("script", 0)
@@ -127,6 +129,11 @@ def enqueue_for_review(
         if not decided:
             manifest.state = ReviewState.PENDING
     manifest.stages, manifest.flow_run_id = stages, run_id
+    manifest.consents = {
+        role: found
+        for role, key in consent.portraits(options).items()
+        if (found := consent.consent_for(store, key)) is not None
+    }
     manifests.save(store, manifest, etag)
     _summary_artifact(manifest)
     newly_pending = was is not ReviewState.PENDING or regenerated_by is not None

@@ -19,6 +19,16 @@ from novaavatar.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
+# The original design's outlets, by their public RSS feed URLs: RSS_FEEDS by default, and
+# what the word ``default`` in a source list stands for.
+DEFAULT_FEEDS: dict[str, str] = {
+    "CNN": "http://rss.cnn.com/rss/cnn_topstories.rss",
+    "BBC": "https://feeds.bbci.co.uk/news/rss.xml",
+    "NPR": "https://feeds.npr.org/1001/rss.xml",
+    "NYT": "https://rss.nytimes.com/services/xml/rss/nyt/HomePage.xml",
+    "TechCrunch": "https://techcrunch.com/feed/",
+}
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -46,8 +56,9 @@ class Settings(BaseSettings):
 
     # --- sources -------------------------------------------------------------------------
     rss_feeds: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Feed URLs to scrape (JSON list or comma separated). Empty: bundled sample feed.",
+        default_factory=lambda: list(DEFAULT_FEEDS.values()),
+        description="Feed URLs to scrape (JSON list or comma separated); default: CNN, BBC, NPR, "
+        "NYT and TechCrunch. The bundled sample stories are fiction, used only when asked for.",
     )
     scrape_timeout: float = Field(default=10.0, ge=0.5, le=120, description="Seconds per feed.")
     max_items_per_source: int = Field(default=20, ge=1, le=500)
@@ -225,7 +236,7 @@ class Settings(BaseSettings):
     )
 
     # --- REST API ------------------------------------------------------------------------
-    api_port: int = Field(default=8600, ge=1, le=65535, description="REST API port on 127.0.0.1.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="REST API port on 127.0.0.1.")
     api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="Bearer tokens the REST API accepts (comma separated); empty: it refuses all.",

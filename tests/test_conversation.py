@@ -439,7 +439,7 @@ def test_conversation_is_produced_offline_into_the_review_queue(store) -> None:
     from novaavatar import manifests
     from novaavatar.domain import ReviewState
 
-    item_id = scrape_content(sources=[], limit=3)[0].id
+    item_id = scrape_content(sample=True, limit=3)[0].id
     vid = produce_video(
         item_id, options=ProduceOptions(format="conversation", duration_s=15, aspect="16:9")
     )

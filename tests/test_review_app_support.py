@@ -71,8 +71,10 @@ def add_video(
     *,
     state: ReviewState = ReviewState.PENDING,
     failed_check: bool = False,
+    sample: bool = False,
 ) -> VideoManifest:
-    """Save a manifest for story ``n`` (and its files when ``mp4`` is given); return it."""
+    """Save a manifest for story ``n`` (and its files when ``mp4`` is given); return it.
+    ``sample``: the story is one of the bundled fictional ones."""
     title, source, text = STORIES[n % len(STORIES)]
     url = f"https://news.example.org/story-{n}"
     item = ContentItem(
@@ -83,6 +85,7 @@ def add_video(
         source=source,
         score=0.9 - n / 10,
         published=datetime(2025, 3, 1, 8, tzinfo=UTC) + timedelta(hours=n),
+        sample=sample,
     )
     vid = f"vid-test{n:04d}"
     final = None

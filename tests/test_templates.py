@@ -382,7 +382,7 @@ def test_produce_records_the_version_and_a_new_version_leaves_the_video_alone(
     from flows.scrape import scrape_content
     from novaavatar import manifests
 
-    item = scrape_content(sources=[], limit=1)[0]
+    item = scrape_content(sample=True, limit=1)[0]
     vid = produce_video(
         item.id, options=ProduceOptions(duration_s=15, aspect="16:9", template="news")
     )

@@ -7,7 +7,7 @@ the URLs.
 Every process it starts has a pid file in ``.prefect/pids/`` and a log in ``.prefect/logs/``;
 ``down`` stops exactly those processes. Running ``up`` twice reuses what is running.
 
-    python -m novaavatar.service.stack up [--port 4200] [--review-port 8501] [--api-port 8600] [--no-scrape]
+    python -m novaavatar.service.stack up [--port 4200] [--review-port 8501] [--api-port 8000] [--no-scrape]
     python -m novaavatar.service.stack down
 """
 

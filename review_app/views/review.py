@@ -12,7 +12,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from novaavatar.domain import ReviewState, VideoManifest
+from novaavatar.domain import SAMPLE_BADGE, ReviewState, VideoManifest
 from novaavatar.errors import ConflictError, NovaAvatarError
 from novaavatar.service import decisions, jobs, production
 from novaavatar.service.lookup import QUEUE_FILTERS, StoreUnavailable, VideoNotFound, load_video
@@ -354,6 +354,12 @@ def main() -> None:
         st.markdown(
             f"{ui.badge(current.state)} {position} · `{current.video_id}` · made {ui.when(current.created_at)}"
         )
+        if current.item.sample:
+            st.warning(
+                f"**{SAMPLE_BADGE}.** This story comes from the bundled sample feed: it is "
+                "fiction for trying NovaAvatar out, and it can never be published to a channel.",
+                icon=":material/science:",
+            )
         if current.error:
             st.error(f"Failed: {current.error}")
         for c in current.quality.failed if current.quality else []:

@@ -31,6 +31,10 @@ DISCLOSURE = (
     "(NovaAvatar) from the cited news source, and reviewed by a person before publishing."
 )
 DISCLOSURE_LABEL = "AI-generated"
+SAMPLE_NOTICE = (
+    "SAMPLE — not real news: this story is bundled fiction for trying NovaAvatar out; "
+    "it must not be published."
+)
 PLATFORMS = ("youtube", "tiktok", "instagram")
 
 
@@ -129,7 +133,7 @@ def _description(
 ) -> str:
     """Summary, chapters, source, hashtags, disclosure; only the summary is shortened."""
     source = f"Source: {m.item.source}" + (f" — {m.item.url}" if m.item.url else "")
-    tail = [chapters, source, " ".join(tags), DISCLOSURE]
+    tail = [chapters, source, " ".join(tags), DISCLOSURE, SAMPLE_NOTICE if m.item.sample else ""]
     fixed = sep.join(t for t in tail if t)
     room = limit - len(fixed) - len(sep)
     body = fit(_summary(m), room) if room > 20 else ""
@@ -185,6 +189,8 @@ def platform_metadata(m: VideoManifest, privacy: str, category: str) -> dict[str
             "ai_generated": True,
             "disclosure": DISCLOSURE,
             "disclosure_label": DISCLOSURE_LABEL,
+            "likeness": likeness(m),
+            "sample": m.item.sample,
             "request_body": yt,  # what `videos.insert` is sent (part=snippet,status)
         }
     }
@@ -204,6 +210,8 @@ def platform_metadata(m: VideoManifest, privacy: str, category: str) -> dict[str
             "ai_generated": True,
             "disclosure": DISCLOSURE,
             "disclosure_label": DISCLOSURE_LABEL,
+            "likeness": likeness(m),
+            "sample": m.item.sample,
         }
         if name == "tiktok":  # Content Posting API post_info; is_aigc is TikTok's AI label
             doc["post_info"] = {
@@ -215,6 +223,22 @@ def platform_metadata(m: VideoManifest, privacy: str, category: str) -> dict[str
             doc["media_type"] = "REELS"
         out[name] = doc
     return out
+
+
+def likeness(m: VideoManifest) -> dict[str, object]:
+    """Who is shown and on whose word: each portrait's consent (who attested, when), or the
+    drawn presenter, which needs none. Exported beside the AI disclosure."""
+    return {
+        "presenters": {
+            role: (
+                {"portrait": "photo", "consent": {"by": c.by, "at": c.at.isoformat(),
+                                                  "via": c.via, "statement": c.statement}}
+                if (c := m.consents.get(role)) is not None
+                else {"portrait": "drawn", "consent": None}
+            )
+            for role in (("host", "guest") if m.options.format == "conversation" else ("host",))
+        }
+    }  # fmt: skip
 
 
 def export_metadata(m: VideoManifest) -> dict[str, object]:
@@ -236,6 +260,9 @@ def export_metadata(m: VideoManifest) -> dict[str, object]:
         "approved_at": approval.at.isoformat() if approval else None,
         "ai_generated": True,
         "disclosure": DISCLOSURE,
+        "likeness": likeness(m),
+        "sample": m.item.sample,
+        **({"sample_notice": SAMPLE_NOTICE} if m.item.sample else {}),
         "platforms": [f"{p}.json" for p in PLATFORMS],
         "providers": {name: r.provider for name, r in m.stages.items()},
     }
