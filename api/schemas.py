@@ -172,6 +172,18 @@ class GenerateRequest(_Request):
             raise ValueError("give either item_id (a scraped item) or title (new content)")
         return self
 
+    @model_validator(mode="after")
+    def _options_fit(self) -> GenerateRequest:
+        """Options that cannot make a video (a duration outside the format's range) are a
+        422 of the request, before anything is stored or started."""
+        from novaavatar.errors import InputError
+
+        try:
+            self.options()
+        except InputError as e:
+            raise ValueError(str(e)) from None
+        return self
+
     def options(self) -> ProduceOptions:
         """The production options this request sets (the rest: template, then settings)."""
         from novaavatar.service.production import options_from

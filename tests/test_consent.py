@@ -190,7 +190,7 @@ def test_the_api_asks_for_the_attestation(
     assert r.status_code == 202, r.text
     actions.wait_all(timeout=10)
     (params,) = started
-    found = consent.consent_for(store, params["portrait_key"])
+    found = consent.consent_for(store, params["options"]["portrait_key"])
     assert found is not None and (found.by, found.via) == ("Ada (newsroom)", "api")
     r = api.post("/api/generate/manual", data=form)  # no portrait: the drawn presenter, no consent
     assert r.status_code == 202, r.text
