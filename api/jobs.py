@@ -96,8 +96,16 @@ class JobBook:
         The thread gets a copy of the caller's context, so a local flow uses the same
         Prefect settings (API URL, profile) as the request that started it.
         """
-        ctx = contextvars.copy_context()
-        job = actions.submit(run_name, deployment, parameters, lambda: ctx.run(local), video_id)
+        from novaavatar.prefect_server import call_with_prefect_api
+
+        ctx = contextvars.copy_context()  # then one Prefect server for every job of the process
+        job = actions.submit(
+            run_name,
+            deployment,
+            parameters,
+            lambda: ctx.run(call_with_prefect_api, local),
+            video_id,
+        )
         flow_name = deployment.split("/", 1)[0]
         started = Started(job, kind, flow_name, run_name, item_id, video_id)
         with self._lock:
@@ -297,23 +305,25 @@ def _stage_state(state_type: str) -> schemas.StageState:
 
 
 async def _read_flow_run(run_id: str) -> Any:
-    from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
+    from novaavatar.prefect_server import PrefectServerError, read_client
+
     try:
-        async with get_client() as client:
+        async with read_client() as client:
             return await client.read_flow_run(UUID(run_id))
-    except (ObjectNotFound, ValueError):
+    except (ObjectNotFound, ValueError, PrefectServerError):
         return None
 
 
 async def _read_flow_runs(limit: int) -> list[Any]:
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
     from prefect.client.schemas.sorting import FlowRunSort
 
+    from novaavatar.prefect_server import read_client
+
     try:
-        async with get_client() as client:
+        async with read_client() as client:
             return list(
                 await client.read_flow_runs(
                     flow_filter=FlowFilter(name=FlowFilterName(any_=list(FLOW_KIND))),
@@ -326,10 +336,10 @@ async def _read_flow_runs(limit: int) -> list[Any]:
 
 
 async def _flow_name(flow_id: UUID) -> str:
-    from prefect.client.orchestration import get_client
+    from novaavatar.prefect_server import read_client
 
     try:
-        async with get_client() as client:
+        async with read_client() as client:
             return str((await client.read_flow(flow_id)).name)
     except Exception:
         return ""
@@ -337,7 +347,6 @@ async def _flow_name(flow_id: UUID) -> str:
 
 async def _find_local_run(flow_name: str, run_name: str, after: datetime) -> str | None:
     """The flow run a local job is running: by flow, run name and start time."""
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         FlowFilter,
         FlowFilterName,
@@ -347,8 +356,10 @@ async def _find_local_run(flow_name: str, run_name: str, after: datetime) -> str
     )
     from prefect.client.schemas.sorting import FlowRunSort
 
+    from novaavatar.prefect_server import read_client
+
     try:
-        async with get_client() as client:
+        async with read_client() as client:
             runs = await client.read_flow_runs(
                 flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
                 flow_run_filter=FlowRunFilter(
@@ -364,11 +375,12 @@ async def _find_local_run(flow_name: str, run_name: str, after: datetime) -> str
 
 
 async def _read_task_runs(run_id: str) -> list[Any]:
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    from novaavatar.prefect_server import read_client
+
     try:
-        async with get_client() as client:
+        async with read_client() as client:
             return list(
                 await client.read_task_runs(
                     flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)])),
