@@ -12,7 +12,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from novaavatar.errors import ConflictError, InputError, NotFoundError, NovaAvatarError, StoreError
+from novaavatar.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    NovaAvatarError,
+    StoreError,
+    TooLargeError,
+)
 from novaavatar.logs import redact
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -119,6 +126,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ConflictError)
     async def _conflict(request: Request, exc: ConflictError) -> JSONResponse:
         return problem_response(request, 409, str(exc), kind="conflict")
+
+    @app.exception_handler(TooLargeError)
+    async def _too_large(request: Request, exc: TooLargeError) -> JSONResponse:
+        return problem_response(request, 413, str(exc), kind="too-large")
 
     @app.exception_handler(InputError)
     async def _input(request: Request, exc: InputError) -> JSONResponse:

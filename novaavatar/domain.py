@@ -93,6 +93,12 @@ class ContentItem(_Frozen):
         description="a bundled fictional story (the sample feed): never real news, never published",
     )
 
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, v: str) -> str:
+        # a javascript: or data: link must never reach a page, an artifact or a package
+        return v if not v or v.split(":", 1)[0].strip().lower() in ("http", "https") else ""
+
     @classmethod
     def make(cls, *, title: str, url: str, source: str, **kw: object) -> ContentItem:
         return cls(

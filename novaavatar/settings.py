@@ -248,6 +248,10 @@ class Settings(BaseSettings):
     api_rate_limit: int = Field(
         default=120, ge=0, le=100_000, description="REST API requests per minute per token; 0: off."
     )
+    max_image_megapixels: float = Field(
+        default=40, ge=1, le=400,
+        description="Largest image accepted (width × height, in megapixels), read from its header.",
+    )  # fmt: skip
     max_upload_mb: int = Field(
         default=50, ge=1, le=1024, description="Largest REST API request (uploads), in MiB."
     )

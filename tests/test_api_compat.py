@@ -164,9 +164,8 @@ def _free_port() -> int:
 def test_the_original_example_client_gets_a_playable_mp4(tmp_path: Path) -> None:
     """`examples/original_client.py` against the API as `make up` starts it (uvicorn,
     its own process); the only addition to the original client is the bearer token."""
-    from novaavatar.service.stack import API_APP
-
     from novaavatar.media import extract_frame, probe
+    from novaavatar.service.stack import API_APP
 
     port = _free_port()
     env = {

@@ -10,8 +10,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+from test_api import AUTH, _finished, _wav, api_env, serve  # noqa: F401  (fixtures)
 
 from novaavatar.service.prefect_server import TemporaryServer
 from tasks.common import RENDER_TAG
@@ -191,3 +194,43 @@ def test_cli_killed_while_two_avatars_render_leaves_no_slot_and_no_process(
     finally:
         server.stop()
     assert processes_with(f"STORAGE_PATH={env['STORAGE_PATH']}") == []
+
+
+def test_five_concurrent_api_jobs_without_a_server_share_one(
+    api_env: Any,  # noqa: F811
+    serve: Any,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from novaavatar.service.prefect_server import stop_temporary_server
+
+    home = tmp_path / "api-home"
+    monkeypatch.setenv("PREFECT_HOME", str(home))
+    try:
+        # no PREFECT_API_URL anywhere, whatever earlier tests of the session entered
+        with temporary_settings(restore_defaults={PREFECT_API_URL}):
+            base = serve()
+
+        def post(n: int) -> httpx.Response:
+            return httpx.post(
+                f"{base}/api/generate/manual",
+                headers=AUTH, timeout=60,
+                data={"title": f"Concurrent {n}", "aspect": "1:1"},
+                files={"audio": (f"v{n}.wav", _wav(1.0), "audio/wav")},
+            )  # fmt: skip
+
+        with ThreadPoolExecutor(5) as pool:
+            answers = list(pool.map(post, range(5)))
+        assert [r.status_code for r in answers] == [202] * 5, [r.text for r in answers]
+        with httpx.Client(base_url=base, headers=AUTH, timeout=30) as client:
+            jobs = [_finished(client, r.json(), timeout_s=400) for r in answers]
+        assert [j["state"] for j in jobs] == ["completed"] * 5, [j.get("error") for j in jobs]
+        assert len({j["video_id"] for j in jobs}) == 5
+        assert len(servers_of(home)) == 1, "each job started a server of its own"
+    finally:
+        stop_temporary_server()
+    assert wait_gone(home) == []

@@ -22,8 +22,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
@@ -38,6 +39,7 @@ SERVER_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }
 _PR_SET_PDEATHSIG = 1
+T = TypeVar("T")
 
 
 class PrefectServerError(NovaAvatarError):
@@ -65,6 +67,7 @@ class TemporaryServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self._started = threading.Event()
         self._error: BaseException | None = None
+        self._healthy = False
 
     @property
     def api_url(self) -> str:
@@ -102,6 +105,10 @@ class TemporaryServer:
         if self.proc is not None:
             self.proc.wait()
 
+    def healthy_once(self) -> bool:
+        """Started and answered its health check (without asking again)."""
+        return self._healthy and self.proc is not None and self.proc.poll() is None
+
     def healthy(self) -> bool:
         try:
             return httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200
@@ -126,6 +133,7 @@ class TemporaryServer:
                         f"see {self.log_path}"
                     )
                 if self.healthy():
+                    self._healthy = True
                     return self.api_url
                 time.sleep(0.2)
         self.stop()
@@ -168,28 +176,75 @@ def prefect_home() -> Path:
 
 
 def ensure_api_url(timeout_s: float | None = None) -> str:
-    """The Prefect API this process uses; starts the temporary server at most once.
-
-    Sets ``PREFECT_API_URL`` in this process's environment, so Prefect (and subprocesses)
-    use it rather than starting servers of their own.
-    """
+    """The Prefect API this process uses; starts the temporary server at most once, however
+    many threads ask at the same time (the API's and the review page's jobs)."""
     global _server
     with _lock:
+        if _server is not None and _server.proc is not None and _server.proc.poll() is None:
+            return _server.api_url
         if url := os.environ.get("PREFECT_API_URL"):
             return url
+        from prefect.settings import PREFECT_API_URL
+
+        if url := PREFECT_API_URL.value():  # a profile or an enclosing temporary_settings
+            return str(url)
         from novaavatar.service.stack import running_api_url
 
         home = prefect_home()
-        url = running_api_url(home)
-        if url is None:
-            if timeout_s is None:
-                from novaavatar.settings import get_settings
+        if url := running_api_url(home):
+            os.environ["PREFECT_API_URL"] = url  # deployments of `make up` are used too
+            return url
+        if timeout_s is None:
+            from novaavatar.settings import get_settings
 
-                timeout_s = get_settings().prefect_server_start_timeout
-            _server = TemporaryServer(home, timeout_s)
-            url = _server.start()
-        os.environ["PREFECT_API_URL"] = url
+            timeout_s = get_settings().prefect_server_start_timeout
+        _server = TemporaryServer(home, timeout_s)
+        try:
+            return _server.start()
+        except BaseException:
+            _server = None
+            raise
+
+
+def call_with_prefect_api(call: Callable[[], T]) -> T:
+    """``call()`` inside :func:`using_prefect_api` (for a job's thread)."""
+    with using_prefect_api():
+        return call()
+
+
+def known_api_url() -> str | None:
+    """The Prefect API this process already uses, without starting one: its temporary
+    server, ``PREFECT_API_URL``, or Prefect's settings (a profile, ``temporary_settings``)."""
+    server = _server  # no lock: the API's event loop must not wait for a server to start
+    if server is not None and server.proc is not None and server.healthy_once():
+        return server.api_url
+    if url := os.environ.get("PREFECT_API_URL"):
         return url
+    from prefect.settings import PREFECT_API_URL
+
+    return str(url) if (url := PREFECT_API_URL.value()) else None
+
+
+def read_client() -> Any:
+    """An async Prefect client for reads on :func:`known_api_url`; never starts a server (a
+    process without one has no runs to read: :class:`PrefectServerError`)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    url = known_api_url()
+    if url is None:
+        raise PrefectServerError("no Prefect server in this process yet")
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        return get_client()
+
+
+def stop_temporary_server() -> None:
+    """Stop this process's temporary server, if it started one (tests; atexit does it too)."""
+    global _server
+    with _lock:
+        if _server is not None:
+            _server.stop()
+        _server = None
 
 
 @contextlib.contextmanager

@@ -28,7 +28,7 @@ import httpx
 
 from novaavatar.domain import ContentItem, utcnow
 from novaavatar.errors import InputError
-from tasks.scrape.ranking import clean_url, dedup, rank
+from tasks.scrape.ranking import dedup, rank, safe_link
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def _item(entry: Any, source: str) -> ContentItem | None:
         return None
     return ContentItem.make(
         title=truncate(title, MAX_TITLE_CHARS),
-        url=clean_url(entry.get("link") or ""),
+        url=safe_link(str(entry.get("link") or ""), source),
         source=source,
         summary=truncate(summary, MAX_SUMMARY_CHARS),
         published=_published(entry),
