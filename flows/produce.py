@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -79,6 +81,10 @@ def provider_fingerprint(s: Settings) -> str:
         )
     else:
         out.append("avatar:lite")
+    if s.portrait_path is not None and Path(s.portrait_path).is_file():  # the presenter's face
+        out.append(
+            f"portrait:{hashlib.sha256(Path(s.portrait_path).read_bytes()).hexdigest()[:12]}"
+        )
     return ",".join(out)
 
 

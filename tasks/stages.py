@@ -36,6 +36,7 @@ from tasks.common import (
     RENDER_TAG,
     STAGE_RETRIES,
     STAGE_RETRY_DELAYS,
+    StageRun,
     retry_unless_bad_input,
     stage_cache,
     stage_run,
@@ -44,6 +45,7 @@ from tasks.speech import espeak
 from tasks.speech.audio import native_wav_path
 
 if TYPE_CHECKING:
+    from novaavatar.settings import Settings
     from novaavatar.store import ArtifactStore
     from novaavatar.templates import Brand
     from tasks.avatar.lite import AvatarInfo
@@ -335,7 +337,8 @@ def render_avatar(
     from prefect.context import TaskRunContext
 
     from novaavatar.settings import get_settings
-    from tasks.avatar.omniavatar import omniavatar_available, render_omniavatar
+    from tasks.avatar.omniavatar import omniavatar_available
+    from tasks.avatar.reference import presenter_portrait
 
     in_run = TaskRunContext.get() is not None  # .fn() in tests and scripts has no run to report to
     progress_id = (
@@ -351,51 +354,16 @@ def render_avatar(
 
     with stage_run(cfg.store_uri, video_id, "avatar") as run:
         store = run.store
-        portrait = store.materialize(options.portrait_key) if options.portrait_key else None
-        out = run.workdir / "avatar.mp4"
         settings = get_settings()
+        portrait = presenter_portrait(store, options.portrait_key, settings)
+        out = run.workdir / "avatar.mp4"
         info = None
         duo = options.format == "conversation" and bool(audio.segments)
-        if duo and omniavatar_available(settings):  # one model run per presenter, side by side
-            from tasks.avatar.duo import render_omniavatar_pair
-
-            try:
-                guest = options.guest_portrait_key
-                info = render_omniavatar_pair(
-                    settings, store.materialize(image.key), store.materialize(audio.key),
-                    audio.segments, out, size=(image.width, image.height),
-                    seed=image.seed + 7919 * take,
-                    prompt=video_script.scene_description if video_script else "",
-                    portraits=(portrait, store.materialize(guest) if guest else None),
-                    words=audio.words if video_script is not None else None,
-                    title=video_script.title if video_script is not None else "",
-                    caption_style=options.caption_style, crf=cfg.crf, preset=cfg.preset,
-                    progress=progress,
-                    overlay_options={"brand": brand} if brand is not None and video_script else None,
-                )  # fmt: skip
-                run.provider = "omniavatar"
-                run.detail = f"OmniAvatar per speaker, {settings.num_steps} steps"
-            except Exception as e:  # the model failing must not lose the video: lite renders it
-                run.detail = f"omniavatar failed ({type(e).__name__}: {e}); lite fallback; "
-        elif omniavatar_available(settings):
-            try:
-                info = render_omniavatar(
-                    portrait or store.materialize(image.key),
-                    store.materialize(audio.key),
-                    out,
-                    settings,
-                    size=(image.width, image.height),
-                    seed=image.seed + 7919 * take,
-                    prompt=video_script.scene_description if video_script else "",
-                    crf=cfg.crf,
-                    preset=cfg.preset,
-                    progress=progress,
-                )
-                run.provider = "omniavatar"
-                size = "14B" if settings.use_14b_model else "1.3B"
-                run.detail = f"OmniAvatar {size}, {settings.num_steps} steps"
-            except Exception as e:  # the model failing must not lose the video: lite renders it
-                run.detail = f"omniavatar failed ({type(e).__name__}: {e}); lite fallback; "
+        if omniavatar_available(settings):
+            info = _render_omniavatar_stage(
+                run, settings, image, audio, options, cfg, take, video_script, portrait, out,
+                progress, brand,
+            )  # fmt: skip
         if info is None:
             info = _render_lite_stage(
                 store, image, audio, options, cfg, take, video_script, portrait, out, progress,
@@ -415,6 +383,68 @@ def render_avatar(
         provider=run.provider,
         captions_burnt=info.captions_burnt,
     )
+
+
+def _render_omniavatar_stage(
+    run: StageRun,
+    settings: Settings,
+    image: GeneratedImage,
+    audio: GeneratedAudio,
+    options: ProduceOptions,
+    cfg: RenderConfig,
+    take: int,
+    video_script: VideoScript | None,
+    portrait: Path | None,
+    out: Path,
+    progress: Callable[[int, int], None],
+    brand: Brand | None = None,
+) -> AvatarInfo | None:
+    """OmniAvatar animating the presenter's reference frame; None (with a warning) when it
+    refuses the reference or fails, so the lite renderer makes the video instead."""
+    from PIL import Image
+
+    from tasks.avatar.omniavatar import render_conversation, render_presenter
+
+    store = run.store
+    tag = stable_id("", image.key, options, take, str(portrait), length=8)
+
+    def keep(name: str, picture: object) -> None:  # the frame the model animates, for review
+        path = run.workdir / f"{name}.png"
+        Image.fromarray(picture).save(path)  # type: ignore[arg-type]
+        run.put_file(f"{name}{tag}.png", path, "image/png")
+
+    scene = video_script.scene_description if video_script else ""
+    size, seed = (image.width, image.height), image.seed + 7919 * take
+    try:
+        if options.format == "conversation" and audio.segments:  # one model run per presenter
+            guest = options.guest_portrait_key
+            info = render_conversation(
+                settings, store.materialize(image.key), store.materialize(audio.key),
+                audio.segments, out, size=size, seed=seed, scene=scene, on_reference=keep,
+                portraits=(portrait, store.materialize(guest) if guest else None),
+                words=audio.words if video_script is not None else None,
+                title=video_script.title if video_script is not None else "",
+                caption_style=options.caption_style, crf=cfg.crf, preset=cfg.preset,
+                progress=progress,
+                overlay_options={"brand": brand} if brand is not None and video_script else None,
+            )  # fmt: skip
+            run.detail = f"OmniAvatar per speaker, {settings.num_steps} steps"
+        else:
+            info = render_presenter(
+                settings, store.materialize(image.key), store.materialize(audio.key), out,
+                size=size, layout=options.layout, portrait=portrait, seed=seed, scene=scene,
+                crf=cfg.crf, preset=cfg.preset, progress=progress, on_reference=keep,
+            )  # fmt: skip
+            model = "14B" if settings.use_14b_model else "1.3B"
+            run.detail = f"OmniAvatar {model}, {settings.num_steps} steps, layout {options.layout}"
+    except InputError:
+        raise  # a bad portrait or speech fails the lite renderer too
+    except Exception as e:  # the model failing must not lose the video: lite renders it
+        run.detail = f"omniavatar failed ({type(e).__name__}: {e}); lite fallback; "
+        run.warn(f"OmniAvatar did not render this video ({e}); the lite renderer made it")
+        return None
+    run.provider = "omniavatar"
+    return info
 
 
 def _render_lite_stage(
