@@ -231,7 +231,8 @@ def test_no_face_in_the_reference_falls_back_to_lite_with_a_warning(
     assert (
         len(record.warnings) == 1 and "no face found in the drawn presenter" in record.warnings[0]
     )
-    assert "lite renderer made it" in record.warnings[0]
+    assert record.warnings[0].startswith("omniavatar failed: ")
+    assert record.warnings[0].endswith("; the lite renderer made the video instead")
 
 
 def test_portrait_path_must_be_a_file(omni_env: Path, store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
@@ -253,3 +254,43 @@ def test_prompt_describes_a_person_speaking_in_the_scene() -> None:
     prompt = speaking_prompt("A calm harbour at dawn, soft light; no people, no text.")
     assert prompt.startswith("A news presenter speaks to the camera")
     assert "harbour at dawn" in prompt and "people" not in prompt
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_fallback_is_a_warning_in_the_run_logs_and_an_artifact(
+    omni_env: Path, store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    from tasks.avatar import reference
+    from tasks.stages import render_avatar
+
+    monkeypatch.setattr(reference, "find_face", lambda image: None)
+    image, audio = _inputs(store, tmp_path)
+    cfg = RenderConfig(store_uri=store.uri)
+
+    @flow(persist_result=False)
+    def avatar_only() -> str:
+        from prefect.runtime import flow_run
+
+        render_avatar.with_options(cache_policy=None, persist_result=False)(
+            image, audio, ProduceOptions(aspect="1:1"), "vid-omni01", cfg
+        )
+        return str(flow_run.id)
+
+    run_id = avatar_only()
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["avatar-warnings"]))
+        )
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+    assert artifacts and "the lite renderer made the video instead" in str(artifacts[-1].data)
+    warned = [log.message for log in logs if log.level == 30]
+    assert any("no face found" in m and "lite renderer" in m for m in warned), warned
