@@ -133,31 +133,33 @@ def render_omniavatar(
     write the video at ``size`` with the speech. With ``window`` (x, y, w, h) the generated
     video fills only that rounded window over ``base`` (the output frame behind it)."""
     target = (window[2], window[3]) if window is not None else size
+    if isinstance(reference, Path):
+        image = np.asarray(Image.open(reference).convert("RGB"))
+    else:
+        image = reference
+    gen_size = generation_size(target, settings.omniavatar_max_hw)
+    audio = read_audio(speech, 16_000, max_seconds=600)
+    options: dict[str, Any] = dict(
+        num_steps=settings.num_steps,
+        guidance_scale=settings.guidance_scale,
+        audio_scale=settings.audio_scale,
+        tea_cache_thresh=settings.tea_cache_thresh,
+        tea_cache_coefficients=list(settings.omniavatar_tea_cache_coefficients) or None,
+        seed=seed,
+        fps=settings.avatar_fps,
+        size=gen_size,
+    )
     try:
-        pipe = load_pipeline(settings)
-        if isinstance(reference, Path):
-            image = np.asarray(Image.open(reference).convert("RGB"))
+        if settings.omniavatar_gpus > 1:  # torchrun: one rank per GPU
+            frames = generate_on_ranks(settings, image, audio, prompt, options)
+            fps = settings.avatar_fps
         else:
-            image = reference
-        gen_size = generation_size(target, settings.omniavatar_max_hw)
-        audio = read_audio(speech, 16_000, max_seconds=600)
-        result = pipe(
-            image,
-            audio,
-            prompt,
-            num_steps=settings.num_steps,
-            guidance_scale=settings.guidance_scale,
-            audio_scale=settings.audio_scale,
-            tea_cache_thresh=settings.tea_cache_thresh,
-            tea_cache_coefficients=settings.omniavatar_tea_cache_coefficients or None,
-            seed=seed,
-            fps=settings.avatar_fps,
-            size=gen_size,
-            callback=progress,
-        )
-        del pipe, image, audio  # per-job inputs; the frames are all that is kept
-        frames, fps = result.frames, int(result.fps)
-        del result
+            pipe = load_pipeline(settings)
+            result = pipe(image, audio, prompt, callback=progress, **options)
+            del pipe  # the frames are all that is kept of the job
+            frames, fps = result.frames, int(result.fps)
+            del result
+        del image, audio
         paste = _window_paste(base, window) if window is not None else None
         with FrameWriter(out, size, fps, audio=speech, crf=crf, preset=preset) as writer:
             for frame in frames:
@@ -177,6 +179,32 @@ def render_omniavatar(
         duration_s=count / fps,
         frames=count,
     )
+
+
+def generate_on_ranks(
+    settings: Settings, image: np.ndarray, audio: np.ndarray, prompt: str, options: dict[str, Any]
+) -> np.ndarray:
+    """One video on OMNIAVATAR_GPUS processes started with torchrun (OmniAvatar/distributed.py):
+    the DiT's tokens split across the GPUs and its weights sharded; rank 0's frames."""
+    import tempfile
+
+    from OmniAvatar.distributed import launch
+
+    assert settings.omniavatar_model_path is not None, "check omniavatar_available() first"
+    with tempfile.TemporaryDirectory(prefix="omni-ranks-") as tmp:
+        Image.fromarray(image).save(Path(tmp) / "reference.png")
+        np.save(Path(tmp) / "speech.npy", audio)
+        job = dict(
+            root=str(settings.omniavatar_model_path),
+            use_14b=settings.use_14b_model,
+            dtype=settings.omniavatar_dtype,
+            image=str(Path(tmp) / "reference.png"),
+            audio=str(Path(tmp) / "speech.npy"),
+            prompt=prompt,
+            out=str(Path(tmp) / "frames.npy"),
+            options={**options, "size": list(options["size"])},
+        )
+        return launch(job, settings.omniavatar_gpus, Path(tmp), timeout=settings.job_timeout)
 
 
 def _window_paste(
