@@ -463,6 +463,9 @@ class StageRecord(_Frozen):
     seconds: float = 0.0
     cost_usd: float = 0.0
     detail: str = ""
+    warnings: tuple[str, ...] = Field(
+        default=(), description="what a reviewer should know, e.g. a fallback to a lesser provider"
+    )
 
 
 class VideoManifest(BaseModel):

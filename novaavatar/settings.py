@@ -211,6 +211,13 @@ class Settings(BaseSettings):
     omniavatar_compile: bool = Field(
         default=False, description="torch.compile the DiT blocks (eager fallback if it fails)."
     )
+    omniavatar_gpus: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="GPUs per OmniAvatar video: above 1 the worker starts that many ranks with "
+        "torchrun (sequence-parallel, FSDP-sharded DiT); the model loads per video then.",
+    )
     omniavatar_keep_loaded: bool = Field(
         default=True,
         description="Keep OmniAvatar loaded between videos; false frees it after each.",

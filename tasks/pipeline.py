@@ -3,6 +3,8 @@ providers' fingerprint, the render concurrency limit and persisted results."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 from novaavatar.domain import RenderConfig
@@ -51,6 +53,10 @@ def provider_fingerprint(s: Settings) -> str:
         )
     else:
         out.append("avatar:lite")
+    if s.portrait_path is not None and Path(s.portrait_path).is_file():  # the presenter's face
+        out.append(
+            f"portrait:{hashlib.sha256(Path(s.portrait_path).read_bytes()).hexdigest()[:12]}"
+        )
     return ",".join(out)
 
 

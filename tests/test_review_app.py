@@ -116,6 +116,13 @@ def test_review_shows_video_script_sources_stages_and_failed_checks(
     assert at.query_params["video"] == "vid-test0000"
 
 
+def test_review_warns_when_the_avatar_fell_back_to_lite(store: ArtifactStore, mp4: Path) -> None:
+    why = "OmniAvatar did not render this video (no face found in the reference frame); the lite renderer made it"  # fmt: skip
+    add_video(store, 0, mp4, avatar_warnings=(why,))
+    at = open_page("views/review.py")
+    assert f"**Avatar:** {why}" in [w.value for w in at.warning]
+
+
 def test_approve_and_reject_are_recorded_with_reviewer_and_move_on(
     store: ArtifactStore, mp4: Path
 ) -> None:

@@ -72,6 +72,7 @@ def add_video(
     state: ReviewState = ReviewState.PENDING,
     failed_check: bool = False,
     sample: bool = False,
+    avatar_warnings: tuple[str, ...] = (),
 ) -> VideoManifest:
     """Save a manifest for story ``n`` (and its files when ``mp4`` is given); return it.
     ``sample``: the story is one of the bundled fictional ones."""
@@ -120,7 +121,7 @@ def add_video(
             "script": StageRecord(provider="template", seconds=0.1, detail="64 words"),
             "background": StageRecord(provider="procedural", seconds=0.4),
             "speech": StageRecord(provider="espeak-ng", seconds=1.2),
-            "avatar": StageRecord(provider="lite", seconds=6.5),
+            "avatar": StageRecord(provider="lite", seconds=6.5, warnings=avatar_warnings),
             "compose": StageRecord(provider="ffmpeg", seconds=2.0),
         },
         script=VideoScript(

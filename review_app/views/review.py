@@ -362,6 +362,9 @@ def main() -> None:
             )
         if current.error:
             st.error(f"Failed: {current.error}")
+        for stage, record in current.stages.items():  # e.g. OmniAvatar fell back to lite
+            for warning in record.warnings:
+                st.warning(f"**{stage.capitalize()}:** {warning}", icon=":material/warning:")
         for c in current.quality.failed if current.quality else []:
             st.error(
                 f"**Quality check failed — {c.name}:** {c.value} ({c.detail})",

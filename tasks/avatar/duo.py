@@ -602,19 +602,3 @@ def render_pair(
         width=w, height=h, fps=fps, duration_s=writer.frames / fps, frames=writer.frames,
         captions_burnt=overlay is not None,
     )  # fmt: skip
-
-
-def render_omniavatar_pair(
-    settings: Any, background: Path, audio: Path, segments: Sequence[SpeechSegment], out: Path,
-    *, seed: int, prompt: str, **kw: Any,
-) -> AvatarInfo:  # fmt: skip
-    """:func:`render_pair` with OmniAvatar animating each presenter (``kw``: render_pair's)."""
-    from tasks.avatar.omniavatar import render_omniavatar
-
-    def one(picture: Path, speech: Path, dest: Path, size: tuple[int, int]) -> AvatarInfo:
-        return render_omniavatar(
-            picture, speech, dest, settings, size=size, seed=seed, prompt=prompt,
-            crf=kw.get("crf", 23), preset=kw.get("preset", "veryfast"),
-        )  # fmt: skip
-
-    return render_pair(one, background, audio, segments, out, **kw)
