@@ -47,10 +47,11 @@ from tasks.render.landmarks import (
 MAX_PORTRAIT_SIDE = 1600  # bigger photos are shrunk first: the panel never needs more
 MIN_PORTRAIT_SIDE = 96
 BACKDROP = (128, 128, 128)  # what shows through transparent parts of a portrait
-GAP_AT_FULL_OPEN = 0.13  # inner-lip distance at open = 1, as a share of the face height
+GAP_AT_FULL_OPEN = 0.15  # inner-lip distance at open = 1, as a share of the face height
 JAW_SHARE = 0.7  # of an opening change, the lower lip (with the jaw) moves this much; the upper lip the rest
 RING_SCALE = 1.55  # the fixed ring around the face oval: the warp fades to nothing there
 RING_POINTS = 28
+N_MESH_AND_RING = 468 + RING_POINTS
 # mouth poses and blinks are quantised to these many levels and cached
 OPEN_LEVELS = 10
 WIDTH_LEVELS = 5
@@ -304,52 +305,60 @@ def _tps_kernel(d2: np.ndarray) -> np.ndarray:
     return np.where(d2 > 0, d2 * np.log(np.maximum(d2, 1e-12)), 0.0)
 
 
-def warp_points(image: np.ndarray, src: np.ndarray, dst: np.ndarray, box: tuple[int, int, int, int], step: int = 3, sharp: tuple[int, int, int, int] | None = None) -> np.ndarray:  # fmt: skip
-    """Warp ``image`` inside ``box`` so each point ``src[i]`` shows up at ``dst[i]``.
-
-    A thin-plate spline from the targets back to the photo gives every output pixel the
-    place it comes from; it bends as little as possible between the mesh points, so the
-    cheeks stretch smoothly and nothing folds. Evaluated on a coarse grid, interpolated up.
+class SplineWarp:
+    """A thin-plate spline over fixed rest points: give it where those points go, and it warps
+    a box of the photo to match, bending as little as possible in between (no folds, smooth
+    cheeks). The spline's system and its values on a coarse grid of the box are prepared
+    once, so each new pose costs one back-substitution and one matrix product; the backward
+    map the picture needs is then found by a few fixed-point steps on the forward one.
     """
-    x0, y0, x1, y1 = box
-    h, w = y1 - y0, x1 - x0
-    scale = max(float(np.ptp(dst, axis=0).max()), 1.0)
-    origin = dst.mean(0)
-    c = (dst - origin) / scale
-    n = len(c)
-    d2 = ((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)
-    lhs = np.zeros((n + 3, n + 3))
-    lhs[:n, :n] = _tps_kernel(d2) + 1e-10 * np.eye(n)
-    lhs[:n, n] = 1
-    lhs[:n, n + 1 :] = c
-    lhs[n, :n] = 1
-    lhs[n + 1 :, :n] = c.T
-    rhs = np.zeros((n + 3, 2))
-    rhs[:n] = (src - dst) / scale  # solve for the displacement: identity stays exact
-    coef = np.linalg.solve(lhs, rhs)
 
-    def displacement(gx: np.ndarray, gy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        g = (np.stack([gx.ravel(), gy.ravel()], 1) - origin) / scale
-        k = _tps_kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1))
-        disp = (k @ coef[:n] + coef[n] + g @ coef[n + 1 :]) * scale
-        return (disp[:, 0].reshape(gx.shape).astype(np.float32), disp[:, 1].reshape(gx.shape).astype(np.float32))  # fmt: skip
+    def __init__(self, rest: np.ndarray, box: tuple[int, int, int, int], step: int = 3) -> None:
+        from scipy.linalg import lu_factor, lu_solve
 
-    gy, gx = np.mgrid[y0 : y1 + step : step, x0 : x1 + step : step].astype(np.float64)
-    dx, dy = displacement(gx, gy)
-    # coarse sample i sits on pixel i*step: scale about the first sample, not the first pixel's edge
-    m = np.array([[step, 0, 0], [0, step, 0]], dtype=np.float64)
-    dx = cv2.warpAffine(dx, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_FILL_OUTLIERS, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-    dy = cv2.warpAffine(dy, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_FILL_OUTLIERS, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-    if sharp is not None:
-        sx0, sy0 = max(sharp[0], x0), max(sharp[1], y0)
-        sx1, sy1 = min(sharp[2], x1), min(sharp[3], y1)
-        if sx1 > sx0 and sy1 > sy0:
-            fy, fx = np.mgrid[sy0:sy1, sx0:sx1].astype(np.float64)
-            ddx, ddy = displacement(fx, fy)
-            dx[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = ddx
-            dy[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = ddy
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    return cv2.remap(image, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        self.box, self.step = box, step
+        x0, y0, x1, y1 = box
+        self.scale = max(float(np.ptp(rest, axis=0).max()), 1.0)
+        self.origin = rest.mean(0)
+        self.rest = rest
+        c = (rest - self.origin) / self.scale
+        n = self.n = len(c)
+        lhs = np.zeros((n + 3, n + 3))
+        lhs[:n, :n] = _tps_kernel(((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)) + 1e-9 * np.eye(n)
+        lhs[:n, n] = lhs[n, :n] = 1
+        lhs[:n, n + 1 :] = c
+        lhs[n + 1 :, :n] = c.T
+        gy, gx = np.mgrid[y0 : y1 + step : step, x0 : x1 + step : step].astype(np.float64)
+        self.grid_shape = gx.shape
+        g = (np.stack([gx.ravel(), gy.ravel()], 1) - self.origin) / self.scale
+        basis = np.hstack([_tps_kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1)), np.ones((len(g), 1)), g])  # fmt: skip
+        # grid displacement = basis @ lhs⁻¹ @ [point displacements; 0]: fold it into one matrix
+        self.weights = lu_solve(lu_factor(lhs), basis.T, trans=1)[:n].T.copy()
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        self.xs, self.ys = xs, ys
+
+    def backward(self, moved: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
+        """(map_x, map_y) for cv2.remap: where each pixel of the box comes from, when the rest
+        points have moved to ``moved``."""
+        disp = self.weights @ (moved - self.rest)
+        x0, y0, x1, y1 = self.box
+        h, w = y1 - y0, x1 - x0
+        m = np.array([[self.step, 0, 0], [0, self.step, 0]], dtype=np.float64)
+        fx = cv2.warpAffine(disp[:, 0].reshape(self.grid_shape).astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        fy = cv2.warpAffine(disp[:, 1].reshape(self.grid_shape).astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        # solve p + d(p) = q for p: start at q, step p ← q − d(p) (d is gentle: it converges)
+        px, py = self.xs.copy(), self.ys.copy()
+        for _ in range(iterations):
+            lx, ly = px - x0, py - y0
+            dx = cv2.remap(fx, lx, ly, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            dy = cv2.remap(fy, lx, ly, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            px, py = self.xs - dx, self.ys - dy
+        return px, py
+
+    def warp(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """The box of ``image`` with the rest points moved to ``moved``."""
+        mx, my = self.backward(moved)
+        return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 class MouthPainter:
@@ -536,7 +545,7 @@ class PortraitPresenter:
         extremes = [(MouthPose(open=1.0, width=-1.0), 0.0), (MouthPose(open=1.0, width=1.0), 0.0), (MouthPose(press=1.0, width=1.0), 0.0), (MouthPose(tuck=1.0, width=-1.0), 0.0), (MouthPose(), 0.0)]  # fmt: skip
         shape = (self.ph, self.pw)
         self.eye_box, _ = self.rig.region([(None, 1.0)], 0.06, shape)  # fmt: skip
-        self.mouth_box, self._mouth_ctrl = self.rig.region(extremes, 0.12, shape)
+        self.mouth_box, self._mouth_ctrl = self.rig.region(extremes, 0.2, shape)
         if (
             self.mouth_box[1] < self.eye_box[3]
         ):  # the two boxes never overlap: the mouth's starts lower
@@ -545,8 +554,15 @@ class PortraitPresenter:
             self._mouth_ctrl = self._mouth_ctrl[
                 self.rig.rest[self._mouth_ctrl, 1] > self.eye_box[3] + 1
             ]
-        spacing = max(6.0, 0.05 * self.rig.fh)
+        spacing = max(8.0, 0.08 * self.rig.fh)
         self._mouth_fixed = border_points(self.mouth_box, spacing)
+        self._halves = self._mouth_halves()
+        ys, xs = np.mgrid[self.mouth_box[1] : self.mouth_box[3], self.mouth_box[0] : self.mouth_box[2]].astype(np.float64)  # fmt: skip
+        rx, ry = xs - self.rig.m[0], ys - self.rig.m[1]
+        self._mouth_ab = (rx * self.rig.u[0] + ry * self.rig.u[1], rx * self.rig.v[0] + ry * self.rig.v[1])  # fmt: skip
+        self._mouth_soft = (
+            0.6 + np.clip(np.abs(self._mouth_ab[0]) - self.rig.mouth_w / 2, 0, None) * 0.4
+        )
         # the head: everything inside the ring may move (nods, sway); clipped to the panel
         ring = self.rig.rest[self.rig.n_mesh :]
         hx0, hy0 = np.floor(ring.min(0)).astype(int)
@@ -637,40 +653,50 @@ class PortraitPresenter:
         return base
 
     # poses
-    def _warp_mouth(self, tg: np.ndarray) -> np.ndarray:
-        """The mouth box in the pose ``tg``: the face above the lips and the face below them
-        are warped each on its own (each smooth), then joined along the new line of the lips,
-        so the lips can part or close within a pixel without the spline rippling."""
+    def _mouth_halves(self) -> list[tuple[np.ndarray, np.ndarray, SplineWarp]]:
+        """Per half of the face (above the lips, below them): the rest points that steer it,
+        as (mesh indices, (line, fraction) blends of lip contours) and its prepared spline."""
         rig, rest = self.rig, self.rig.rest
-        box = self.mouth_box
-        x0, y0, x1, y1 = box
         ctrl = self._mouth_ctrl
         rel = rest[ctrl] - rig.m
         ca, cb = rel @ rig.u, rel @ rig.v
         beside = (np.abs(ca) > 0.55 * rig.mouth_w) & (np.abs(cb) < 0.06 * rig.fh)
         lip_set = set(_LIP_POINTS)
-        upper_lines, lower_lines = (_UI, _UO), (_LI, _LO)
         halves = []
-        for lines, side in ((upper_lines, cb < 0), (lower_lines, cb >= 0)):
+        for lines, side in (((_UI, _UO), cb < 0), ((_LI, _LO), cb >= 0)):
             own = {i for line in lines for i in line}
-            keep = [i for i, ok in zip(ctrl, side | beside, strict=True) if ok and (i not in lip_set or i in own)]  # fmt: skip
-            src, dst = [rest[keep]], [tg[keep]]
-            for line in lines:
+            keep = np.array([i for i, ok in zip(ctrl, side | beside, strict=True) if ok and (i not in lip_set or i in own)], dtype=int)  # fmt: skip
+            blend = self._lip_blend(lines)
+            pts = np.vstack([rest[keep], blend @ rest, self._mouth_fixed])
+            halves.append((keep, blend, SplineWarp(pts, self.mouth_box)))
+        return halves
+
+    @staticmethod
+    def _lip_blend(lines: tuple[tuple[int, ...], ...] | tuple[list[int], ...]) -> np.ndarray:
+        """Rows that blend neighbouring contour points: the lips between their mesh points."""
+        rows = []
+        for line in lines:
+            for i in range(len(line) - 1):
                 for f in (0.25, 0.5, 0.75):
-                    src.append(rest[line[:-1]] * (1 - f) + rest[line[1:]] * f)
-                    dst.append(tg[line[:-1]] * (1 - f) + tg[line[1:]] * f)
-            src.append(self._mouth_fixed)
-            dst.append(self._mouth_fixed)
-            halves.append(warp_points(self.panel, np.vstack(src), np.vstack(dst), box).astype(np.float32))  # fmt: skip
-        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
-        rx, ry = xs - rig.m[0], ys - rig.m[1]
-        a = rx * rig.u[0] + ry * rig.u[1]
-        b = rx * rig.v[0] + ry * rig.v[1]
+                    r = np.zeros(N_MESH_AND_RING)
+                    r[line[i]] += 1 - f
+                    r[line[i + 1]] += f
+                    rows.append(r)
+        return np.array(rows)
+
+    def _warp_mouth(self, tg: np.ndarray) -> np.ndarray:
+        """The mouth box in the pose ``tg``: the face above the lips and the face below them
+        are warped each on its own (each smooth), then joined along the new line of the lips,
+        so the lips can part or close within a pixel without the spline rippling."""
+        rig = self.rig
+        out = []
+        for keep, blend, spline in self._halves:
+            moved = np.vstack([tg[keep], blend @ tg, self._mouth_fixed])
+            out.append(spline.warp(self.panel, moved).astype(np.float32))
+        a, b = self._mouth_ab
         split = (self.painter.line_at(tg[_UI], a, rig.m) + self.painter.line_at(tg[_LI], a, rig.m)) / 2  # fmt: skip
-        half = rig.mouth_w / 2
-        soft = 0.6 + np.clip(np.abs(a) - half, 0, None) * 0.4
-        w = _smoothstep((b - split) / soft + 0.5)[..., None]
-        return (halves[0] * (1 - w) + halves[1] * w).clip(0, 255).astype(np.uint8)
+        w = _smoothstep((b - split) / self._mouth_soft + 0.5)[..., None]
+        return (out[0] * (1 - w) + out[1] * w).clip(0, 255).astype(np.uint8)
 
     def pose_patch(self, pose: MouthPose) -> np.ndarray:
         """The mouth box warped to ``pose``, the mouth's inside drawn."""
