@@ -242,9 +242,9 @@ class FaceRig:
         low = JAW_SHARE * delta
         # upper lip: inner edge moves; the outer edge follows, thinner when pressed
         t[_UI] = self.rest[_UI] + np.outer(up, v)
-        t[_UO] = self.rest[_UO] + np.outer(up * 0.8 + press * 0.22 * self.thick_u, v)
+        t[_UO] = self.rest[_UO] + np.outer(up * 0.8 + press * 0.3 * self.thick_u, v)
         t[_LI] = self.rest[_LI] + np.outer(low, v)
-        t[_LO] = self.rest[_LO] + np.outer(low - press * 0.22 * self.thick_l - tuck * 0.35 * self.thick_l, v)  # fmt: skip
+        t[_LO] = self.rest[_LO] + np.outer(low - press * 0.3 * self.thick_l - tuck * 0.35 * self.thick_l, v)  # fmt: skip
         # width: spread pulls the corners out, rounding pushes the lips together and forward
         # a dropping jaw draws the corners in a little; then spread or round the lips
         w = float(np.clip(pose.width, -1, 1)) - 0.35 * float(np.clip(pose.open, 0, 1))
