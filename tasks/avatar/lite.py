@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 AUDIO_RATE = 16000
 TRACK_RATE = 100  # mouth targets are laid out at 100 Hz, smoothed, then sampled per frame
 COARTIC_SIGMA_S = 0.035  # Gaussian co-articulation: neighbouring visemes blend over ~70 ms
+VISUAL_LEAD_S = 0.03  # lips shape a sound slightly before it is heard
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def mouth_track(
     smooth = _gaussian_smooth(target, COARTIC_SIGMA_S * TRACK_RATE)
     # smoothing flattens short vowels; give the jaw back some of their peak
     smooth[:, 0] = np.clip(smooth[:, 0] * 1.2, 0, 1)
-    t = (np.arange(n_frames) + 0.5) / fps * TRACK_RATE
+    t = ((np.arange(n_frames) + 0.5) / fps + VISUAL_LEAD_S) * TRACK_RATE
     idx = np.clip(t, 0, n - 1)
     lo = np.floor(idx).astype(int)
     hi = np.minimum(lo + 1, n - 1)

@@ -20,7 +20,9 @@ MIN_CORRELATION = 0.5
 MAX_LAG_FRAMES = 1
 MIN_OPENING_RANGE = 0.06  # p95 − p5 of the lip opening, share of the face height
 MIN_CLOSED_IN_PAUSES = 0.7
-CLOSED_OPENING = 0.025  # lips count as closed below this share of the face height
+CLOSED_OPENING = (
+    0.03  # closed lips: the mesh reads a closed smiling mouth at up to ~0.02 of face height
+)
 MAX_SEAM = 2.0  # luma levels of frame-to-frame change, inside vs outside an edge
 SILENCE_BELOW_PEAK_DB = 25.0
 SEAM_RADII = tuple(

@@ -47,7 +47,7 @@ from tasks.render.landmarks import (
 MAX_PORTRAIT_SIDE = 1600  # bigger photos are shrunk first: the panel never needs more
 MIN_PORTRAIT_SIDE = 96
 BACKDROP = (128, 128, 128)  # what shows through transparent parts of a portrait
-GAP_AT_FULL_OPEN = 0.15  # inner-lip distance at open = 1, as a share of the face height
+GAP_AT_FULL_OPEN = 0.18  # inner-lip distance at open = 1, as a share of the face height
 JAW_SHARE = 0.7  # of an opening change, the lower lip (with the jaw) moves this much; the upper lip the rest
 RING_SCALE = 1.55  # the fixed ring around the face oval: the warp fades to nothing there
 RING_POINTS = 28
@@ -378,16 +378,18 @@ class MouthPainter:
         lips = np.vstack([polygon_pixels(np.vstack([xy[_UO], xy[_UI][::-1]])), polygon_pixels(np.vstack([xy[_LO], xy[_LI][::-1]]))])  # fmt: skip
         self.lip = np.median(lips, axis=0) if len(lips) else np.array([150.0, 90.0, 90.0])
         whites = np.vstack([polygon_pixels(np.vstack([xy[list(up)], xy[list(lo)][::-1]])) for up, lo in ((LEFT_EYE_UPPER, LEFT_EYE_LOWER), (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER))])  # fmt: skip
-        sclera = (
-            np.percentile(whites, 85, axis=0) if len(whites) > 4 else np.array([225.0, 220, 210])
+        # ivory in the photo's exposure: a little under the face's brightest skin and eye
+        # whites (not their tint, which glasses and light colour)
+        face = polygon_pixels(xy[list(FACE_OVAL)])
+        bright = (
+            float(np.percentile(np.vstack([face, whites]).mean(axis=1), 98)) if len(face) else 200.0
         )
-        # teeth are nearly neutral: keep the photo's exposure, not the tint of glasses or light
-        lum = float(np.clip(sclera.mean(), 150, 230))
-        teeth = 0.35 * sclera * (lum / max(float(sclera.mean()), 1.0)) + 0.65 * min(lum, 215) * np.array([1.0, 0.95, 0.85])  # fmt: skip
+        skin_hue = np.median(face, axis=0) / max(float(np.median(face, axis=0).max()), 1.0) if len(face) else np.ones(3)  # fmt: skip
+        teeth = min(bright, 235.0) * 0.9 * (0.65 * np.array([1.0, 0.95, 0.86]) + 0.35 * skin_hue)
         self.teeth_col = np.clip(teeth, 0, 255)
         # does the photo show teeth? then its own teeth are used (upper fixed, lower with the jaw)
         inner = polygon_pixels(np.vstack([xy[_UI], xy[_LI][::-1]]))
-        toothy = (np.ptp(inner, axis=1) < 60) & (inner.mean(axis=1) > 100) if len(inner) else np.zeros(0, bool)  # fmt: skip
+        toothy = (np.ptp(inner, axis=1) < 60) & (inner.mean(axis=1) > 1.15 * float(self.lip.mean())) if len(inner) else np.zeros(0, bool)  # fmt: skip
         gap_mid = float(rig.gap0[len(rig.gap0) // 2])
         self.photo_teeth = gap_mid > 0.02 * fh and len(inner) > 8 and float(toothy.mean()) > 0.3
         if self.photo_teeth:
@@ -395,8 +397,8 @@ class MouthPainter:
         self.image = image
         self.cavity = np.clip(self.lip * 0.2 + np.array([12.0, 3.0, 5.0]), 0, 255)
         self.tongue_col = np.clip(self.lip * np.array([0.9, 0.55, 0.57]) * 0.55 + 8, 0, 255)
-        self.upper_teeth_h = 0.032 * fh
-        self.lower_teeth_h = 0.02 * fh
+        self.upper_teeth_h = 0.026 * fh
+        self.lower_teeth_h = 0.016 * fh
 
     def _line(self, pts: np.ndarray, a: np.ndarray) -> np.ndarray:
         """The lip line through ``pts`` (face coordinates along v) at positions ``a``."""
@@ -432,6 +434,8 @@ class MouthPainter:
         inside_x = np.clip(np.minimum(a - a_lo, a_hi - a), 0, 1)
         # soft edges, and a slit thinner than a pixel stays lips (no drawn-looking line)
         mask = np.clip(b - top + 0.5, 0, 1) * np.clip(bottom - b + 0.5, 0, 1) * inside_x
+        if gap.max() > 3:  # an opening gets rounder corners; a closed crease stays a hairline
+            mask = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 0.7).astype(np.float64)
         if mask.max() <= 0.02:
             return patch
         opened = _smoothstep((gap - 1.0) / 2.5)[..., None]  # a slit is the lips' crease
@@ -451,7 +455,7 @@ class MouthPainter:
         col = col * (1 - 0.9 * t_mask[..., None]) + self.tongue_col * 0.9 * t_mask[..., None]
         # lower teeth ride with the jaw, just above the lower lip; the tongue hides them for l/th/n
         low_edge = rest_low + jaw_shift - self.lower_teeth_h * np.clip(1 - s**2, 0.2, 1) ** 0.4
-        lt = _smoothstep((b - low_edge) / 1.2) * np.clip((0.7 - np.abs(s)) / 0.25, 0, 1)
+        lt = _smoothstep((b - low_edge) / 1.2) * np.clip((0.6 - np.abs(s)) / 0.3, 0, 1)
         lt *= 1 - 0.7 * pose.tongue
         lower = np.broadcast_to(self.teeth_col * 0.78, col.shape)
         if self.photo_teeth:
@@ -462,12 +466,12 @@ class MouthPainter:
         up_edge = rest_up + self.upper_teeth_h * np.clip(1 - s**2, 0.2, 1) ** 0.4
         if self.photo_teeth:
             up_edge = np.maximum(up_edge, rest_mid)
-        ut = _smoothstep((up_edge - b) / 1.2) * np.clip((0.78 - np.abs(s)) / 0.25, 0, 1)
+        ut = _smoothstep((up_edge - b) / 1.2) * np.clip((0.72 - np.abs(s)) / 0.3, 0, 1)
         # incisors: faint gaps between teeth, darker towards the corners and the biting edge
         gaps = np.ones_like(a)
         for k in (0.0, 0.16, 0.3):
             for sign in (-1, 1) if k else (1,):
-                gaps -= 0.07 * np.exp(-(((s - sign * k) * half / 0.6) ** 2))
+                gaps -= 0.04 * np.exp(-(((s - sign * k) * half / 0.6) ** 2))
         fade = (1 - 0.5 * s**2) * (1 - 0.15 * _smoothstep((b - (up_edge - 2.0)) / 2.0)) * gaps
         upper = self.teeth_col * fade[..., None]
         if self.photo_teeth:
@@ -477,7 +481,7 @@ class MouthPainter:
         col = col * (1 - ut[..., None]) + upper * ut[..., None]
         # the upper lip shades the top of the mouth
         col *= (1 - 0.3 * np.exp(-(b - top) / (0.012 * rig.fh + 0.8)))[..., None]
-        col = col * opened + self.lip * 0.6 * (1 - opened)
+        col = col * opened + self.lip * 0.75 * (1 - opened)
         m = mask[..., None]
         out = patch.copy()
         sub = out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0].astype(np.float64)
@@ -561,7 +565,7 @@ class PortraitPresenter:
         rx, ry = xs - self.rig.m[0], ys - self.rig.m[1]
         self._mouth_ab = (rx * self.rig.u[0] + ry * self.rig.u[1], rx * self.rig.v[0] + ry * self.rig.v[1])  # fmt: skip
         self._mouth_soft = (
-            0.6 + np.clip(np.abs(self._mouth_ab[0]) - self.rig.mouth_w / 2, 0, None) * 0.4
+            0.6 + np.clip(np.abs(self._mouth_ab[0]) - self.rig.mouth_w / 2, 0, None) * 1.5
         )
         # the head: everything inside the ring may move (nods, sway); clipped to the panel
         ring = self.rig.rest[self.rig.n_mesh :]
