@@ -37,6 +37,7 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 bench: $(STAMP) ## Stage times of one 30 s video + cached rerun; lite renderer vs moviepy; OmniAvatar step (GPU, else tiny)
 	$(BIN)/python bench/bench_pipeline.py --runs 3
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_render.py --photo
 	$(BIN)/python bench/bench_omniavatar.py
 
 up: $(STAMP) ## Start (or reuse) the Prefect server, pools, deployments, workers and review page

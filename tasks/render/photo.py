@@ -333,27 +333,31 @@ class SplineWarp:
         g = (np.stack([gx.ravel(), gy.ravel()], 1) - self.origin) / self.scale
         basis = np.hstack([_tps_kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1)), np.ones((len(g), 1)), g])  # fmt: skip
         # grid displacement = basis @ lhs⁻¹ @ [point displacements; 0]: fold it into one matrix
-        self.weights = lu_solve(lu_factor(lhs), basis.T, trans=1)[:n].T.copy()
+        self.weights_t = np.ascontiguousarray(lu_solve(lu_factor(lhs), basis.T, trans=1)[:n], dtype=np.float32)  # fmt: skip
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         self.xs, self.ys = xs, ys
 
     def backward(self, moved: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y) for cv2.remap: where each pixel of the box comes from, when the rest
         points have moved to ``moved``."""
-        disp = self.weights @ (moved - self.rest)
+        # einsum's own loop, not BLAS: a 2-column product gains nothing from BLAS threads,
+        # which on a busy machine only wait for each other
+        disp = np.einsum("ij,ik->kj", (moved - self.rest).astype(np.float32), self.weights_t)
+        gh, gw = self.grid_shape
+        fx = (disp[:, 0] / self.step).reshape(gh, gw).astype(np.float32)  # in grid cells
+        fy = (disp[:, 1] / self.step).reshape(gh, gw).astype(np.float32)
+        # solve p + d(p) = q for p on the coarse grid: p ← q − d(p) (each half's d is gentle)
+        qy, qx = np.mgrid[0:gh, 0:gw].astype(np.float32)
+        px, py = qx.copy(), qy.copy()
+        for _ in range(iterations):
+            px = qx - cv2.remap(fx, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            py = qy - cv2.remap(fy, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         x0, y0, x1, y1 = self.box
         h, w = y1 - y0, x1 - x0
         m = np.array([[self.step, 0, 0], [0, self.step, 0]], dtype=np.float64)
-        fx = cv2.warpAffine(disp[:, 0].reshape(self.grid_shape).astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        fy = cv2.warpAffine(disp[:, 1].reshape(self.grid_shape).astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        # solve p + d(p) = q for p: start at q, step p ← q − d(p) (d is gentle: it converges)
-        px, py = self.xs.copy(), self.ys.copy()
-        for _ in range(iterations):
-            lx, ly = px - x0, py - y0
-            dx = cv2.remap(fx, lx, ly, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            dy = cv2.remap(fy, lx, ly, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            px, py = self.xs - dx, self.ys - dy
-        return px, py
+        bx = cv2.warpAffine((px - qx) * self.step, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        by = cv2.warpAffine((py - qy) * self.step, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        return self.xs + bx, self.ys + by
 
     def warp(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
         """The box of ``image`` with the rest points moved to ``moved``."""
@@ -672,7 +676,9 @@ class PortraitPresenter:
             keep = np.array([i for i, ok in zip(ctrl, side | beside, strict=True) if ok and (i not in lip_set or i in own)], dtype=int)  # fmt: skip
             blend = self._lip_blend(lines)
             pts = np.vstack([rest[keep], blend @ rest, self._mouth_fixed])
-            halves.append((keep, blend, SplineWarp(pts, self.mouth_box)))
+            halves.append(
+                (keep, blend, SplineWarp(pts, self.mouth_box, step=max(3, round(rig.fh / 70))))
+            )
         return halves
 
     @staticmethod
