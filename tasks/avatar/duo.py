@@ -47,7 +47,6 @@ from tasks.avatar.lite import (
     SUIT_SHADE,
     AvatarInfo,
     IllustratedPresenter,
-    PortraitPresenter,
     WindowedPresenter,
     _blend_premultiplied,
     _check_size,
@@ -59,11 +58,10 @@ from tasks.avatar.lite import (
     _quantise_mouth,
     blink_track,
     head_motion,
-    load_portrait,
-    locate_face,
     mouth_track,
     read_speech,
 )
+from tasks.render.photo import PortraitPresenter, load_portrait, locate_face
 
 if TYPE_CHECKING:
     from tasks.compose.video import FrameOverlay
