@@ -181,8 +181,8 @@ def test_reference_frame_holds_the_presenter_face(
     monkeypatch: pytest.MonkeyPatch,
     handed_to_model: list[np.ndarray],
 ) -> None:
-    from tasks.avatar.lite import locate_face
     from tasks.common import read_stage_records
+    from tasks.render.landmarks import find_face as locate_face
     from tasks.stages import render_avatar
 
     options = _presenter_options(source, fmt, store, tmp_path, monkeypatch)

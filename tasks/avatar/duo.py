@@ -535,7 +535,7 @@ def render_pair(
     import soundfile as sf
 
     from novaavatar.media import iter_frames, probe
-    from tasks.avatar.lite import _framed_base
+    from tasks.render.photo import framed_base as _framed_base
 
     samples = read_audio(audio, AUDIO_RATE, max_seconds=MAX_AUDIO_S)
     if float(np.max(np.abs(samples), initial=0.0)) < SILENT_PEAK:

@@ -231,7 +231,7 @@ def _window_paste(
 
 
 def _portrait_array(path: Path | None) -> np.ndarray | None:
-    from tasks.avatar.lite import load_portrait
+    from tasks.render.photo import load_portrait
 
     return None if path is None else np.asarray(load_portrait(path), dtype=np.uint8)
 
@@ -262,8 +262,8 @@ def render_presenter(
     OmniAvatar. :class:`NoFaceInReference` before the model loads when the reference frame
     shows no face; ``on_reference(name, image)`` sees the picture the model animates."""
     from tasks.avatar.lite import _cover as cover_image
-    from tasks.avatar.lite import _framed_base
     from tasks.avatar.reference import presenter_reference, speaking_prompt
+    from tasks.render.photo import framed_base as _framed_base
 
     bg = _background_array(background)
     ref = presenter_reference(bg, size, layout, _portrait_array(portrait))

@@ -57,10 +57,10 @@ class Reference:
 
 def find_face(image: np.ndarray) -> Box | None:
     """The dominant face box (x, y, w, h) in an RGB image, or None: the one call into a detector."""
-    from tasks.avatar.lite import locate_face
+    from tasks.render.landmarks import find_face as face_mesh
 
     try:
-        return locate_face(image, "reference frame").box
+        return face_mesh(image, "reference frame").box
     except InputError:
         return None
 
@@ -119,9 +119,9 @@ def photo_fill(portrait: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The portrait scaled to cover ``size`` (width, height) with its face centred, eyes 40 %
     down and the face about FACE_TARGET of the short side (larger when the photo is a close-up:
     the picture is never left uncovered, so no blurred fill can pass for a second face)."""
-    from tasks.avatar.lite import locate_face
+    from tasks.render.landmarks import find_face as face_mesh
 
-    marks = locate_face(portrait, "portrait")
+    marks = face_mesh(portrait, "portrait")
     ih, iw = portrait.shape[:2]
     w, h = size
     scale = max(FACE_TARGET * min(w, h) / marks.box[2], w / iw, h / ih)
@@ -138,7 +138,7 @@ def _in_studio_panel(picture: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
     """``picture`` in the studio layout's framed panel over ``backdrop`` (lite's studio look)."""
     from PIL import Image, ImageDraw
 
-    from tasks.avatar.lite import _framed_base
+    from tasks.render.photo import framed_base as _framed_base
 
     h, w = backdrop.shape[:2]
     tall = h / w > 1.2

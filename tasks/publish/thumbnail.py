@@ -44,15 +44,15 @@ class SeenFace:
 
 def presenter_face(frame: np.ndarray) -> SeenFace | None:
     """The presenter's face in an RGB frame and how open its eyes look, or None: the lite
-    renderer's face finder, the eye openness as the contrast around each eye."""
+    renderer's face mesh, the eye openness as the contrast around each eye."""
     from novaavatar.errors import InputError
-    from tasks.avatar.lite import locate_face
+    from tasks.render.landmarks import find_face
 
     try:
-        marks = locate_face(frame, "video frame")
+        marks = find_face(frame, "video frame")
     except InputError:  # no face (a closed-eye drawn presenter is not found either), or several
         try:
-            marks = locate_face(frame, "video frame", face_index=0)
+            marks = find_face(frame, "video frame", face_index=0)
         except InputError:
             return None
     gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
