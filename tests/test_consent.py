@@ -98,6 +98,19 @@ def test_flows_refuse_a_portrait_without_consent_and_record_it_with(store: Artif
     )
     assert state.is_failed() and "(given directly or by template anchor@3)" in str(state.message)
     assert manifests.queue(store) == []  # nothing was rendered
+    # the render-avatar deployment, started by hand from the Prefect UI, refuses it too
+    from flows.render_avatar import render_avatar_flow
+    from novaavatar.domain import GeneratedAudio, GeneratedImage, RenderConfig
+
+    state = render_avatar_flow(
+        GeneratedImage(key="x/bg.png", width=8, height=8),
+        GeneratedAudio(key="x/a.wav", duration_s=1.0),
+        ProduceOptions(portrait_key=key),
+        "vid-byhand",
+        RenderConfig(store_uri=store.uri),
+        return_state=True,
+    )
+    assert state.is_failed() and "has no likeness consent" in str(state.message)
 
     given = consent.attest(store, key, "Ada Lovelace", via="review page")
     vid = manual_create(

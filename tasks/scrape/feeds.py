@@ -25,6 +25,8 @@ import httpx
 
 from novaavatar.domain import ContentItem
 from novaavatar.errors import InputError
+from novaavatar.hygiene import URL, as_sentence, is_boilerplate
+from novaavatar.languages import split_sentences
 from tasks.scrape.ranking import safe_link
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,84 @@ def html_to_text(fragment: str) -> str:
     return " ".join("".join(parser.parts).split())
 
 
+class _BlockExtractor(HTMLParser):
+    """The blocks of an HTML fragment (paragraphs, list items, headings, table cells), each
+    with its text and the part of it that is link text."""
+
+    _SKIP = _TextExtractor._SKIP
+    _BREAKS = _TextExtractor._BREAKS
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[tuple[str, str]] = []  # (text, link text)
+        self._text: list[str] = []
+        self._link: list[str] = []
+        self._skipping = 0
+        self._in_link = 0
+
+    def _flush(self) -> None:
+        text = " ".join("".join(self._text).split())
+        if text:
+            self.blocks.append((text, " ".join("".join(self._link).split())))
+        self._text, self._link = [], []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BREAKS:
+            self._flush()
+        elif tag == "a":
+            self._in_link += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BREAKS:
+            self._flush()
+        elif tag == "a":
+            self._in_link = max(0, self._in_link - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self._skipping:
+            return
+        self._text.append(data)
+        if self._in_link:
+            self._link.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def _spoken_blocks(blocks: list[tuple[str, str]]) -> str:
+    """Blocks as sentences: each ends with a stop; link-only blocks, bare URLs and
+    boilerplate ("Read more", "Continue reading…", "Read the FAQ.") are dropped."""
+    kept = []
+    for text, link in blocks:
+        if link and link == text:  # a line that is only a link: navigation
+            continue
+        if URL.fullmatch(text) or is_boilerplate(text):
+            continue
+        sentences = [x for x in split_sentences(text) if not is_boilerplate(x)]
+        if sentences:
+            kept.append(as_sentence(" ".join(sentences)))
+    return " ".join(kept)
+
+
+def html_to_sentences(fragment: str) -> str:
+    """The readable text of an HTML description as sentences: list items, headings and
+    paragraphs each end with a stop; link-only lines and boilerplate are left out."""
+    parser = _BlockExtractor()
+    parser.feed(fragment)
+    parser.close()
+    return _spoken_blocks(parser.blocks)
+
+
+def text_to_sentences(text: str) -> str:
+    """A plain-text description the same way: a line is a block."""
+    return _spoken_blocks([(line, "") for line in text.splitlines() if line.strip()])
+
+
 def truncate(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters at a word boundary, ending in an ellipsis."""
     if len(text) <= limit:
@@ -104,6 +184,15 @@ def _detail_text(entry: Any, key: str) -> str:
     value = entry.get(key) or ""
     kind = (entry.get(f"{key}_detail") or {}).get("type", "text/html")
     return html_to_text(value) if "html" in kind else " ".join(value.split())
+
+
+def _description(entry: Any) -> str:
+    """An entry's summary (else its content) as sentences fit to be read aloud."""
+    value, kind = entry.get("summary") or "", (entry.get("summary_detail") or {}).get("type", "text/html")  # fmt: skip
+    if not value.strip() and entry.get("content"):
+        content = entry["content"][0]
+        value, kind = content.get("value") or "", content.get("type", "text/html")
+    return html_to_sentences(value) if "html" in kind else text_to_sentences(value)
 
 
 # --- one feed -------------------------------------------------------------------------------
@@ -220,12 +309,7 @@ def _tags(entry: Any) -> tuple[str, ...]:
 
 
 def _item(entry: Any, source: str) -> ContentItem | None:
-    summary = _detail_text(entry, "summary")
-    if not summary and entry.get("content"):
-        content = entry["content"][0]
-        value = content.get("value") or ""
-        summary = html_to_text(value) if "html" in content.get("type", "html") else value
-        summary = " ".join(summary.split())
+    summary = _description(entry)
     title = _detail_text(entry, "title") or truncate(summary, 120)
     if not title:
         return None

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from novaavatar.domain import (
@@ -35,6 +37,7 @@ from novaavatar.languages import (
     units,
 )
 from tasks.script.frames import FRAMES
+from tasks.script.greetings import greeted, greeting, local_now
 
 _STOPWORDS = set(
     [
@@ -365,8 +368,10 @@ class TemplateProvider:
     name = "template"
     kind = "script"  # what an error calls the offline format
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self.notes: list[str] = []
+        # the greeting's time of day: now where the schedule runs (SCRAPE_TIMEZONE)
+        self.clock = clock or local_now
 
     def available(self) -> bool:
         return True
@@ -400,12 +405,13 @@ class TemplateProvider:
         kws = keywords_of(item)
         topic = " and ".join(kws[:2]) if kws else "the news"
         fill = {"source": item.source or _NEWSROOM.get(language, "our newsroom"), "topic": topic}
+        hello = greeting(f"{item.id}:{variant}", style, language, self.clock())
         return Framing(
             language=language,
             frame=frame,
             keywords=kws,
             topic=topic,
-            opening=str(frame["open"]).format(**fill),
+            opening=greeted(str(frame["open"]).format(**fill), hello),
             closing=str(frame["close"]).format(**fill),
             cta=str(frame["cta"]),
         )
