@@ -488,24 +488,3 @@ _NEWSROOM = {"es": "nuestra redacción", "fr": "notre rédaction", "de": "unsere
 def join_sentences(parts: list[str]) -> str:
     """Sentences joined as written: a space after Latin or Arabic stops, none after CJK ones."""
     return join_words([p.strip() for p in parts if p.strip()])
-
-
-def default_providers() -> list[ScriptProvider]:
-    """OpenAI when a key is configured (env or Prefect block), then the offline template."""
-    from blocks.credentials import openai_credentials
-    from novaavatar.settings import get_settings
-    from tasks.script.openai_script import OpenAIScriptProvider
-
-    s = get_settings()
-    key, base_url = openai_credentials(
-        s.openai_api_key, s.openai_base_url, s.openai_credentials_block
-    )
-    openai = OpenAIScriptProvider(
-        key,
-        model=s.openai_model,
-        base_url=base_url,
-        timeout_s=s.openai_timeout,
-        max_retries=s.openai_max_retries,
-        deadline_s=s.openai_deadline,
-    )
-    return [openai, TemplateScriptProvider()]
