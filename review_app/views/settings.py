@@ -23,6 +23,7 @@ def config_rows() -> list[dict[str, str]]:
     settings, _ = ui.store_or_stop()
     return [
         {
+            "group": Settings.group_of(name),
             "setting": name.upper(),
             "value": settings_edit.shown(settings, name) or "—",
             "about": info.description or "",
