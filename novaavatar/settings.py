@@ -237,7 +237,16 @@ class AvatarSettings(_Group):
     """The presenter: the lite renderer's frame rate, the portrait, OmniAvatar."""
 
     avatar_fps: int = Field(default=25, ge=10, le=60)
-    portrait_path: Path | None = Field(default=None, description="Presenter portrait image.")
+    portrait_path: Path | None = Field(
+        default=None,
+        description="Presenter photo for runs without a portrait of their own (upload or "
+        "template); needs PORTRAIT_CONSENT_BY.",
+    )
+    portrait_consent_by: str = Field(
+        default="",
+        max_length=120,
+        description="Who attests the right to animate PORTRAIT_PATH's likeness (recorded).",
+    )
     num_steps: int = Field(default=25, ge=10, le=50, description="OmniAvatar denoising steps.")
     guidance_scale: float = Field(default=4.5, ge=1, le=10)
     audio_scale: float = Field(default=4.5, ge=1, le=10)
