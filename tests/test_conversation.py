@@ -515,12 +515,12 @@ def test_omniavatar_animates_each_speaker_and_the_panels_are_composited(
 
 
 def test_the_review_page_starts_a_typed_conversation(
-    store, monkeypatch: pytest.MonkeyPatch
+    store, monkeypatch: pytest.MonkeyPatch, prefect_server: str
 ) -> None:
     pytest.importorskip("streamlit")
     from novaavatar.service import jobs as actions
 
-    at, started = manual_page(monkeypatch)
+    at, started = manual_page(monkeypatch, prefect_server)
     assert not at.exception, at.exception
     at.text_input(key="manual_title").input("Ferry talk")
     at.toggle(key="manual_conversation").set_value(True).run()

@@ -539,10 +539,12 @@ def test_the_api_accepts_explainer_lengths_only_for_explainers() -> None:
         GenerateRequest(title="Ferry", format="explainer", duration_s=30)
 
 
-def test_manual_page_starts_an_explainer(store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_manual_page_starts_an_explainer(
+    store, monkeypatch: pytest.MonkeyPatch, prefect_server: str
+) -> None:
     from novaavatar.service import jobs as actions
 
-    at, started = manual_page(monkeypatch)
+    at, started = manual_page(monkeypatch, prefect_server)
     at.toggle(key="manual_explainer").set_value(True).run()
     assert not at.exception, at.exception
     at.text_input(key="manual_title").input("Ferry explained")

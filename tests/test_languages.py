@@ -431,11 +431,11 @@ def test_manual_creation_refuses_an_unknown_language(store) -> None:
 
 
 def test_the_manual_page_starts_a_video_in_the_chosen_language(
-    store, monkeypatch: pytest.MonkeyPatch
+    store, monkeypatch: pytest.MonkeyPatch, prefect_server: str
 ) -> None:
     from novaavatar.service import jobs as actions
 
-    at, started = manual_page(monkeypatch)
+    at, started = manual_page(monkeypatch, prefect_server)
     assert not at.exception, at.exception
     at.selectbox(key="manual_language").set_value("ar")
     at.text_input(key="manual_title").input("أخبار المساء")

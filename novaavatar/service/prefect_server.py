@@ -120,10 +120,11 @@ class TemporaryServer:
             atexit.register(self.stop)
             deadline = time.monotonic() + self.timeout_s
             while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
+                proc = self.proc  # stop() from another thread (exit) sets it to None
+                if proc is None or proc.poll() is not None:
+                    code = proc.returncode if proc is not None else "stopped"
                     raise PrefectServerError(
-                        f"the temporary Prefect server exited with {self.proc.returncode}: "
-                        f"see {self.log_path}"
+                        f"the temporary Prefect server exited ({code}): see {self.log_path}"
                     )
                 if self.healthy():
                     self._healthy = True

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from novaavatar import settings_edit
 from novaavatar.errors import NovaAvatarError
-from novaavatar.service import jobs
+from novaavatar.service import jobs, lookup
 from novaavatar.settings import Settings, get_settings
 from review_app import access, ui
 
@@ -136,17 +134,14 @@ def edit_section(settings: Settings) -> None:
 
 
 def provider_rows() -> list[dict[str, str]]:
+    """Each stage's providers in the order they are tried, and which one works now."""
     settings, _ = ui.store_or_stop()
+    try:
+        chains = lookup.provider_chains(settings)
+    except Exception as e:  # a broken provider module is shown, not raised
+        return [{"stage": "?", "provider": "?", "available": f"error: {e}", "active": ""}]
     rows = []
-    for stage in STAGES:
-        try:
-            module = importlib.import_module(f"tasks.{stage}")
-            providers = (
-                list(module.default_providers()) if hasattr(module, "default_providers") else []
-            )
-        except Exception as e:  # a broken provider module is shown, not raised
-            rows.append({"stage": stage, "provider": "?", "available": f"error: {e}", "active": ""})
-            continue
+    for stage, providers in chains.items():
         active = next((p.name for p in providers if _available(p)), None)
         for p in providers:
             rows.append(
@@ -155,25 +150,6 @@ def provider_rows() -> list[dict[str, str]]:
                     "provider": p.name,
                     "available": "yes" if _available(p) else "no",
                     "active": "●" if p.name == active else "",
-                }
-            )
-        if stage == "avatar":
-            model = settings.omniavatar_model_path
-            found = model is not None and Path(model).exists()
-            rows.append(
-                {
-                    "stage": stage,
-                    "provider": "omniavatar",
-                    "available": "yes" if found else "no (OMNIAVATAR_MODEL_PATH)",
-                    "active": "●" if found else "",
-                }
-            )
-            rows.append(
-                {
-                    "stage": stage,
-                    "provider": "lite",
-                    "available": "yes",
-                    "active": "" if found else "●",
                 }
             )
     return rows
