@@ -172,7 +172,7 @@ def test_the_cli_asks_for_the_attestation(tmp_path: Path, args: list[str]) -> No
 
 
 def test_the_api_asks_for_the_attestation(
-    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch, prefect_server: str
 ) -> None:
     from fastapi.testclient import TestClient
 
@@ -182,7 +182,7 @@ def test_the_api_asks_for_the_attestation(
     from novaavatar.settings import get_settings
 
     monkeypatch.setenv("API_TOKENS", "consent-test-token-0123456789")
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)  # no deployments there: runs here
     get_settings.cache_clear()
     started: list[dict[str, Any]] = []
     monkeypatch.setattr(manual, "manual_create", lambda **kw: started.append(kw) or "vid-x")
