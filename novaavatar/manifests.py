@@ -56,17 +56,30 @@ def decide(
     note: str = "",
     expected_version: int | None = None,
 ) -> VideoManifest:
-    """Record a reviewer's decision. With ``expected_version`` (what the reviewer saw), a
-    decision made meanwhile by someone else is reported as a conflict, not overwritten."""
+    """Record a reviewer's decision; the one place decisions are applied, for every door.
+
+    A decision needs what the reviewer saw: without ``expected_version`` it applies only to a
+    pending video; changing an approved or rejected one needs the version it had when the
+    reviewer looked. A decision made meanwhile by someone else is a :class:`ConflictError`
+    (409), never overwritten, so of two concurrent decisions exactly one wins, and only the
+    winner's caller goes on to send the webhook and the event.
+    """
     manifest, etag = load(store, video_id)
+    last = manifest.history[-1] if manifest.history else None
+    who = f" by {last.by} ({last.state.value})" if last else ""
     if expected_version is not None and manifest.version != expected_version:
-        last = manifest.history[-1] if manifest.history else None
-        who = f" by {last.by} ({last.state.value})" if last else ""
         raise ConflictError(
             f"video {video_id} changed since you opened it{who}; reload and decide again"
         )
+    if expected_version is None and manifest.state in (ReviewState.APPROVED, ReviewState.REJECTED):
+        raise ConflictError(
+            f"video {video_id} is {manifest.state.value}"
+            + (f" (decided by {last.by})" if last else "")
+            + f"; to change that decision, send the version you saw "
+            f"(expected_version={manifest.version})"
+        )
     manifest.transition(state, by=by, note=note)
-    save(store, manifest, etag)
+    save(store, manifest, etag)  # ConflictError when another decision was saved first
     return manifest
 
 
