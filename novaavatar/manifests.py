@@ -6,11 +6,33 @@ reviewer) never silently overwrite each other: the loser gets a ConflictError.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+from pydantic import ValidationError
+
 from novaavatar.domain import ReviewState, VideoManifest, utcnow, validate_video_id
-from novaavatar.errors import ConflictError, NotFoundError
+from novaavatar.errors import ConflictError, CorruptError, NotFoundError
 from novaavatar.store import ArtifactStore
+
+log = logging.getLogger("novaavatar.manifests")
+
+
+def parse(data: bytes, video_id: str) -> VideoManifest:
+    """A manifest from its bytes; a damaged one is a :class:`CorruptError` that names the video
+    and what is wrong, never quoting the file (it could hold anything)."""
+    try:
+        return VideoManifest.model_validate_json(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        what = "is truncated or not JSON" if first["type"] == "json_invalid" else (
+            f"has a bad field {where} ({first['type']})"
+        )  # fmt: skip
+        raise CorruptError(
+            f"the manifest of {video_id} {what}; restore videos/{video_id}/manifest.json "
+            "from a backup or produce the video again"
+        ) from None
 
 
 def load(store: ArtifactStore, video_id: str) -> tuple[VideoManifest, str]:
@@ -20,7 +42,7 @@ def load(store: ArtifactStore, video_id: str) -> tuple[VideoManifest, str]:
         data, etag = store.get_with_etag(key)
     except NotFoundError:
         raise NotFoundError(f"no video {video_id!r} in the store") from None
-    return VideoManifest.model_validate_json(data), etag
+    return parse(data, video_id), etag
 
 
 def save(store: ArtifactStore, manifest: VideoManifest, etag: str | None) -> str:
@@ -87,7 +109,10 @@ def all_manifests(store: ArtifactStore) -> list[VideoManifest]:
     out = []
     for key in store.list("videos"):
         if key.endswith("/manifest.json"):
-            out.append(VideoManifest.model_validate_json(store.get_bytes(key)))
+            try:
+                out.append(parse(store.get_bytes(key), key.split("/")[-2]))
+            except CorruptError as e:  # one damaged manifest must not hide the whole queue
+                log.warning("%s", e)
     return sorted(out, key=lambda m: m.created_at, reverse=True)
 
 

@@ -8,6 +8,7 @@ temporary server for it) and the page polls the job until it is done.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import os
 import threading
@@ -89,12 +90,13 @@ def run_local(label: str, call: Callable[[], Any], video_id: str | None = None) 
     """Run ``call`` in a background thread; the job records its result or one-line error."""
     job = _new_job(label, "local", video_id)
 
-    def target() -> None:
-        from novaavatar.prefect_server import using_prefect_api
+    from novaavatar.prefect_server import call_with_prefect_api
 
-        try:
-            with using_prefect_api():  # one server for every job of this process
-                job.result = call()
+    ctx = contextvars.copy_context()  # the caller's Prefect settings go with the job
+
+    def target() -> None:
+        try:  # without a server: one temporary server for every job of this process
+            job.result = ctx.run(call_with_prefect_api, call)
             job.status = "completed"
         except Exception as e:  # shown on the page as one line; details go to the log
             traceback.print_exc()
