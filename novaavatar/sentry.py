@@ -23,9 +23,9 @@ def init_sentry(settings: Settings, component: str) -> bool:
     import sentry_sdk
     from sentry_sdk.integrations.logging import LoggingIntegration
 
-    from novaavatar.logs import SecretRedactor
+    from novaavatar.logs import redactor_for
 
-    redactor = SecretRedactor(settings.secret_values())
+    redactor = redactor_for(settings)  # the same redactor as the logs, the store and the API
 
     def scrub(event: Any, _hint: Any) -> Any:
         return _redact(event, redactor.redact)

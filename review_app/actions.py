@@ -8,7 +8,6 @@ temporary server for it) and the page polls the job until it is done.
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import os
 import threading
@@ -90,13 +89,9 @@ def run_local(label: str, call: Callable[[], Any], video_id: str | None = None) 
     """Run ``call`` in a background thread; the job records its result or one-line error."""
     job = _new_job(label, "local", video_id)
 
-    from novaavatar.prefect_server import call_with_prefect_api
-
-    ctx = contextvars.copy_context()  # the caller's Prefect settings go with the job
-
     def target() -> None:
-        try:  # without a server: one temporary server for every job of this process
-            job.result = ctx.run(call_with_prefect_api, call)
+        try:
+            job.result = call()
             job.status = "completed"
         except Exception as e:  # shown on the page as one line; details go to the log
             traceback.print_exc()
