@@ -241,6 +241,28 @@ class Decision(_Request):
     )
 
 
+class ScriptEdit(_Request):
+    """A reviewer's changes to a video's script; a field left out stays as it is."""
+
+    reviewer: str = Field(default="api", pattern=REVIEWER, description="who edits")
+    expected_version: int | None = Field(
+        default=None, ge=0, description="the version you edited; 409 when it changed since"
+    )
+    text: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="what is said: plain text; a conversation's 'Host:'/'Guest:' lines; "
+        "an explainer's paragraphs, each with a first line '# Title'",
+    )
+    title: str | None = Field(default=None, max_length=200)
+    keywords: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
+        default=None, max_length=12, description="hashtags, without '#'"
+    )
+    call_to_action: str | None = Field(
+        default=None, max_length=500, description="the description / call to action"
+    )
+
+
 class Rejection(Decision):
     note: str = Field(min_length=1, max_length=2000, description="why: required")
 

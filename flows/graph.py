@@ -28,9 +28,11 @@ from novaavatar.errors import InputError, NotFoundError
 from novaavatar.settings import get_settings
 from novaavatar.store import ArtifactStore, store_from_uri
 from tasks.common import read_stage_records
+from tasks.script.edit import background_script, generated_of, script_diff
 from tasks.stages import (
     check_quality,
     compose_video,
+    given_script,
     make_background,
     synthesize_speech,
     write_script,
@@ -42,6 +44,7 @@ class Pending:
     video_id: str
     item: ContentItem
     stages: dict[str, PrefectFuture]  # in pipeline order
+    generated: VideoScript | None = None  # the script stage's, when a reviewer's edit is spoken
 
 
 def submit_graph(
@@ -52,22 +55,33 @@ def submit_graph(
     takes: dict[str, int] | None = None,
     script: PrefectFuture | None = None,
     audio: PrefectFuture | None = None,
+    edit: VideoScript | None = None,
 ) -> Pending:
     """Submit one item's stage graph; independent stages (background, speech) run in parallel.
 
     ``takes`` numbers regenerated stages: a new take is a new cache key, so that stage and
     everything downstream of it run again while the other stages come from the cache.
     ``script`` and ``audio`` replace those stages (manual creation from an upload).
+    ``edit`` is a reviewer's edited script, spoken instead of the script stage's; without
+    one, a video whose script a reviewer edited keeps speaking the edit until its script is
+    regenerated. The background is still made from the generated script (from the cache).
     """
     t = takes or {}
     vid = video_id_for(item, options)
-    brand = templates.brand_for(item, options, store_from_uri(cfg.store_uri))
+    store = store_from_uri(cfg.store_uri)
+    brand = templates.brand_for(item, options, store)
+    generated, drawn_from = None, None
     if script is None:
+        generated, edit = _script_edit(store, vid, t, edit)
+    if edit is not None and generated is not None:
+        script = given_script.with_options(**opts).submit(edit, vid, cfg, "edited")
+        drawn_from = background_script(generated, edit)
+    elif script is None:
         script = write_script.with_options(**opts).submit(
             item, options, vid, cfg, t.get("script", 0)
         )
     image = make_background.with_options(**opts).submit(
-        script, options, vid, cfg, t.get("background", 0)
+        drawn_from or script, options, vid, cfg, t.get("background", 0)
     )
     if audio is None:
         audio = synthesize_speech.with_options(**opts).submit(
@@ -83,7 +97,29 @@ def submit_graph(
     stages = dict(
         script=script, background=image, speech=audio, avatar=avatar, compose=final, quality=quality
     )
-    return Pending(vid, item, stages)
+    return Pending(vid, item, stages, generated)
+
+
+def _script_edit(
+    store: ArtifactStore, video_id: str, takes: dict[str, int], edit: VideoScript | None
+) -> tuple[VideoScript | None, VideoScript | None]:
+    """(generated script, edited script) when the video is to speak a reviewer's edit:
+    ``edit``, else the edit its manifest keeps while the script take is unchanged."""
+    try:
+        manifest, _ = manifests.load(store, video_id)
+    except NotFoundError:
+        if edit is not None:
+            raise InputError(f"no video {video_id!r} to edit: produce it first") from None
+        return None, None
+    if edit is None:
+        kept = manifest.generated_script is not None and manifest.script is not None
+        if not kept or takes.get("script", 0) != manifest.takes.get("script", 0):
+            return None, None
+        return manifest.generated_script, manifest.script
+    generated = generated_of(manifest, store)
+    if generated is None:
+        raise InputError(f"video {video_id} has no generated script to edit: regenerate it")
+    return generated, edit
 
 
 @task(name="enqueue-for-review", task_run_name="enqueue {video_id}")
@@ -98,8 +134,12 @@ def enqueue_for_review(
     error: str | None = None,
     takes: dict[str, int] | None = None,
     regenerated_by: str | None = None,
+    generated_script: VideoScript | None = None,
 ) -> VideoManifest:
     """Write the manifest: pending review, or failed with the reason.
+
+    ``generated_script`` is the script stage's when ``script`` is a reviewer's edit; a new
+    edit is recorded in the history with its diff against the generated script.
 
     A video a reviewer already decided on keeps its decision and history; a rerun only
     refreshes outputs that are identical anyway (ids and keys are deterministic).
@@ -114,7 +154,12 @@ def enqueue_for_review(
     was = manifest.state if etag is not None else None
     if regenerated_by is not None and error is None:
         changed = [k for k, v in (takes or {}).items() if v != manifest.takes.get(k, 0)]
-        manifest.reopen(by=regenerated_by, note=f"regenerated: {', '.join(changed) or 'nothing'}")
+        if generated_script is not None and script is not None and script != manifest.script:
+            diff = script_diff(generated_script, script)
+            manifest.reopen(by=regenerated_by, note=_edit_note(manifest.script, script), diff=diff)
+        else:
+            note = f"regenerated: {', '.join(changed) or 'nothing'}"
+            manifest.reopen(by=regenerated_by, note=note)
     manifest.takes = dict(takes or manifest.takes)
     decided = manifest.state not in (ReviewState.PENDING, ReviewState.FAILED)
     if error is not None:
@@ -127,6 +172,7 @@ def enqueue_for_review(
         manifest.state, manifest.error = ReviewState.FAILED, redact(error)
     else:
         manifest.script, manifest.final, manifest.quality = script, final, quality
+        manifest.generated_script = generated_script
         manifest.error = None
         if not decided:
             manifest.state = ReviewState.PENDING
@@ -139,6 +185,14 @@ def enqueue_for_review(
 
         notify(READY_FOR_REVIEW, manifest)  # never raises; a no-op without WEBHOOK_URL
     return manifest
+
+
+def _edit_note(before: VideoScript | None, after: VideoScript) -> str:
+    """'edited the script: text, title' — which parts a reviewer's edit changed."""
+    parts = ("text", "title", "keywords", "call_to_action")
+    what = [p for p in parts if before is None or getattr(before, p) != getattr(after, p)]
+    names = {"keywords": "hashtags", "call_to_action": "call to action"}
+    return f"edited the script: {', '.join(names.get(p, p) for p in what) or 'nothing'}"
 
 
 def _summary_artifact(m: VideoManifest) -> None:
@@ -177,7 +231,7 @@ def collect(
         return enqueue_for_review(
             p.video_id, p.item, options, cfg.store_uri,
             p.stages["script"].result(), p.stages["compose"].result(), last.result(),
-            takes=takes, regenerated_by=regenerated_by,
+            takes=takes, regenerated_by=regenerated_by, generated_script=p.generated,
         )  # fmt: skip
     reason = None
     for name, f in p.stages.items():

@@ -342,12 +342,28 @@ REGENERABLE = ("script", "background", "speech", "avatar")
 
 
 class Regeneration(_Frozen):
-    """A new take of some stages of an existing video, asked for by a reviewer."""
+    """A new take of some stages of an existing video, asked for by a reviewer, or the
+    reviewer's edit of its script (spoken instead of the script stage's)."""
 
     stages: tuple[Literal["script", "background", "speech", "avatar"], ...] = Field(
-        min_length=1, description="stages to make again; the stages they feed re-run too"
+        default=(), description="stages to make again; the stages they feed re-run too"
     )
     reviewer: str = Field(default="system", min_length=1, max_length=80)
+    script: VideoScript | None = Field(
+        default=None,
+        description="the reviewer's edited script: speech, avatar, compose and quality run "
+        "again with it; the background keeps the generated script's",
+    )
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> Regeneration:
+        if not self.stages and self.script is None:
+            raise ValueError("choose at least one stage to regenerate, or give an edited script")
+        if "script" in self.stages and self.script is not None:
+            raise ValueError(
+                "regenerating the script would discard the edited one: do one or the other"
+            )
+        return self
 
 
 def duration_range(format: str) -> tuple[int, int]:
@@ -393,6 +409,9 @@ class ReviewEvent(_Frozen):
     by: str
     at: datetime = Field(default_factory=utcnow)
     note: str = ""
+    diff: str = Field(
+        default="", description="a script edit: unified diff against the generated script"
+    )
 
 
 class Publication(_Frozen):
@@ -438,6 +457,11 @@ class VideoManifest(BaseModel):
     flow_run_id: str | None = None
     stages: dict[str, StageRecord] = Field(default_factory=dict)
     script: VideoScript | None = None
+    generated_script: VideoScript | None = Field(
+        default=None,
+        description="the script stage's script when a reviewer edited it (``script`` is the "
+        "edit that is spoken); the background is made from this one",
+    )
     final: FinalVideo | None = None
     quality: QualityReport | None = None
     state: ReviewState = ReviewState.PENDING
@@ -485,14 +509,19 @@ class VideoManifest(BaseModel):
         self.state = new
         self.history.append(ReviewEvent(state=new, by=by, note=note))
 
-    def reopen(self, by: str, note: str) -> None:
-        """Back to pending after a regeneration; approved or exported videos stay as they are."""
+    def reopen(self, by: str, note: str, diff: str = "") -> None:
+        """Back to pending after a regeneration or an edit; approved or exported videos stay
+        as they are."""
+        self.check_editable("regenerating")
+        self.state = ReviewState.PENDING
+        self.history.append(ReviewEvent(state=ReviewState.PENDING, by=by, note=note, diff=diff))
+
+    def check_editable(self, doing: str = "editing") -> None:
+        """ValueError unless the video is pending, rejected or failed (not yet approved)."""
         if self.state in (ReviewState.APPROVED, ReviewState.EXPORTED):
             raise ValueError(
-                f"video {self.video_id} is {self.state.value}; reject it before regenerating"
+                f"video {self.video_id} is {self.state.value}; reject it before {doing}"
             )
-        self.state = ReviewState.PENDING
-        self.history.append(ReviewEvent(state=ReviewState.PENDING, by=by, note=note))
 
 
 def video_id_for(item: ContentItem, options: ProduceOptions) -> str:

@@ -34,6 +34,7 @@ from novaavatar.providers import Provider, run_chain
 from tasks import background, script, speech
 from tasks.common import (
     RENDER_TAG,
+    STAGE_CACHE,
     STAGE_RETRIES,
     STAGE_RETRY_DELAYS,
     retry_unless_bad_input,
@@ -152,6 +153,21 @@ def write_script(
         path.write_text(result.model_dump_json(indent=2))
         run.put_file(output_name("script.json", item.id, options, take), path, "application/json")
     return result
+
+
+@task(name="given-script", task_run_name="given script {video_id}", cache_policy=STAGE_CACHE)
+def given_script(
+    video_script: VideoScript, video_id: str, cfg: RenderConfig, provider: str = "manual"
+) -> VideoScript:
+    """Keep the script the user typed (or the title, for uploaded audio), or a reviewer's
+    edit (``provider`` "edited": a file of its own, so the generated script stays)."""
+    with stage_run(cfg.store_uri, video_id, "script") as run:
+        path = run.workdir / "script.json"
+        path.write_text(video_script.model_dump_json(indent=2))
+        run.provider = provider
+        name = "script.json" if provider == "manual" else output_name("script.json", video_script)
+        run.put_file(name, path, "application/json")
+    return video_script
 
 
 @task(

@@ -30,6 +30,7 @@ def test_help_on_every_command(tmp_path: Path) -> None:
         "queue",
         "approve",
         "reject",
+        "edit",
         "export",
     ]:
         r = run_cli(cmd, "--help", storage=tmp_path)

@@ -1,0 +1,187 @@
+"""Edit before approve: a reviewer's script edit is a new take that re-runs only speech,
+avatar, compose and quality; the history keeps the diff; refusals are clear."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from test_api import _finished, api_env, assert_problem, client, serve  # noqa: F401
+
+from novaavatar import manifests
+from novaavatar.domain import ContentItem, ProduceOptions, ReviewState, VideoScript
+from novaavatar.errors import InputError
+
+ITEM = ContentItem.make(
+    title="Harbour bridge reopens after repair",
+    url="https://news.example.org/bridge",
+    source="Coastal Times",
+    summary="The harbour bridge reopened this morning after a two-year repair. "
+    "Commuters crossed it again at dawn.",
+)
+
+
+def _script(**kw: Any) -> VideoScript:
+    base: dict[str, Any] = dict(
+        text="The harbour bridge reopened this morning. Commuters crossed it again at dawn.",
+        style="news_anchor",
+        target_duration_s=15,
+        title="Bridge reopens",
+        keywords=("bridge", "harbour"),
+        call_to_action="Follow for more.",
+    )
+    return VideoScript(**(base | kw))
+
+
+# --- the edit itself, without Prefect ----------------------------------------------------
+
+
+def test_an_edit_keeps_the_shape_rechecks_grounding_and_diffs_one_line() -> None:
+    from tasks.script.edit import apply_edit, editable_text, script_diff
+
+    generated = _script()
+    edited = apply_edit(
+        generated, ITEM, "The harbour bridge reopened this morning. Commuters met Zorblax at dawn."
+    )
+    assert edited.title == generated.title and edited.keywords == generated.keywords
+    assert edited.ungrounded and "Zorblax" in edited.ungrounded[0]  # a name not in the item
+    diff = script_diff(generated, edited)
+    assert "-Commuters crossed it again at dawn." in diff.splitlines()
+    assert "+Commuters met Zorblax at dawn." in diff.splitlines()
+    changed = [ln for ln in diff.splitlines()[2:] if ln[:1] in "+-"]
+    assert len(changed) == 2  # one sentence changed: one line out, one in
+    tagged = apply_edit(generated, ITEM, title="  Bridge  open ", keywords=["#Bridge", "city"])
+    assert (tagged.title, tagged.keywords) == ("Bridge open", ("bridge", "city"))
+    assert "+hashtags: #bridge #city" in script_diff(generated, tagged)
+
+    turns = (
+        ("host", "What happened at the harbour?"),
+        ("guest", "The harbour bridge reopened this morning."),
+        ("host", "Who crossed it?"),
+        ("guest", "Commuters crossed it again at dawn."),
+    )
+    talk = _script(
+        turns=tuple({"speaker": s, "text": t} for s, t in turns),
+        text=" ".join(t for _, t in turns),
+    )
+    lines = editable_text(talk)
+    assert lines.splitlines()[1] == "Guest: The harbour bridge reopened this morning."
+    edited = apply_edit(talk, ITEM, lines.replace("Who crossed it?", "Who crossed it first?"))
+    assert edited.turns[2].text == "Who crossed it first?" and edited.turns[2].speaker == "host"
+    with pytest.raises(InputError, match="conversation text"):
+        apply_edit(talk, ITEM, "Just one line without a speaker.")
+    with pytest.raises(InputError, match="text is empty"):
+        apply_edit(generated, ITEM, "  \n ")
+
+
+def test_an_explainer_is_edited_as_titled_paragraphs() -> None:
+    from tasks.script.edit import apply_edit, background_script, editable_text
+
+    scenes = tuple(
+        {
+            "text": f"Scene {i} says the bridge reopened.",
+            "title": f"Part {i}",
+            "scene_description": f"bg {i}",
+        }
+        for i in range(4)
+    )
+    explainer = _script(
+        scenes=scenes, text=" ".join(s["text"] for s in scenes), target_duration_s=60
+    )
+    text = editable_text(explainer)
+    assert text.startswith("# Part 0\nScene 0 says") and text.count("\n\n") == 3
+    edited = apply_edit(explainer, ITEM, text.replace("# Part 1", "# The middle"))
+    assert [s.title for s in edited.scenes] == ["Part 0", "The middle", "Part 2", "Part 3"]
+    # same scenes: their backgrounds (descriptions) stay, so the background comes from the cache
+    assert [s.scene_description for s in edited.scenes] == ["bg 0", "bg 1", "bg 2", "bg 3"]
+    assert background_script(explainer, edited) is explainer
+    fewer = apply_edit(explainer, ITEM, text.rsplit("\n\n", 1)[0])
+    assert len(fewer.scenes) == 3 and background_script(explainer, fewer) is fewer
+
+
+# --- a real 15 s video: API, CLI, refusals ------------------------------------------------
+
+
+def _stage(store: Any, vid: str, name: str) -> bytes:
+    return bytes(store.get_bytes(f"videos/{vid}/stages/{name}.json"))
+
+
+def _one_word_changed(text: str) -> tuple[str, str]:
+    """The text with its first word of five or more lowercase letters replaced by a name
+    the item does not contain (so grounding has something to flag)."""
+    word = re.search(r"\b[a-z]{5,}\b", text)
+    assert word is not None, text
+    return text[: word.start()] + "Zorblax" + text[word.end() :], word.group()
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_edit_one_word_through_the_api_then_the_cli(
+    client: httpx.Client,  # noqa: F811
+    store: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from flows.produce import produce_video
+    from flows.scrape import scrape_content
+    from novaavatar.cli import app
+    from novaavatar.settings import get_settings
+
+    monkeypatch.setenv("VIDEO_PRESET", "ultrafast")
+    get_settings.cache_clear()
+    item_id = scrape_content(sources=[], limit=1)[0].id
+    vid = produce_video(item_id, options=ProduceOptions(duration_s=15, aspect="1:1"))
+    first, _ = manifests.load(store, vid)
+    assert first.script is not None and first.final is not None
+    before = {s: _stage(store, vid, s) for s in ("script", "background", "speech", "avatar")}
+
+    # refusals first: a stale version, an empty text, nothing changed
+    r = client.patch(f"/api/videos/{vid}/script", json={"text": "x", "expected_version": 0})
+    assert_problem(r, 409, "changed since you opened it")
+    r = client.patch(f"/api/videos/{vid}/script", json={"text": "  ", "reviewer": "ann"})
+    assert_problem(r, 422, "text is empty")
+    r = client.patch(f"/api/videos/{vid}/script", json={"text": first.script.text})
+    assert_problem(r, 422, "changes nothing")
+
+    text, word = _one_word_changed(first.script.text)
+    r = client.patch(
+        f"/api/videos/{vid}/script",
+        json={"text": text, "reviewer": "ann", "expected_version": first.version},
+    )
+    assert r.status_code == 202, r.text
+    job = _finished(client, r.json(), 180)
+    assert job["state"] == "completed", job
+    m, _ = manifests.load(store, vid)
+    assert m.state is ReviewState.PENDING and m.script is not None and m.final is not None
+    assert "Zorblax" in m.script.text and m.generated_script == first.script
+    event = m.history[-1]
+    assert (event.by, event.note) == ("ann", "edited the script: text")
+    assert f"+{'Zorblax'}" in event.diff or "Zorblax" in event.diff
+    assert any(line.startswith("-") and word in line for line in event.diff.splitlines())
+    # only what the script feeds ran again: the background is the cached one
+    assert _stage(store, vid, "background") == before["background"]
+    for stage in ("script", "speech", "avatar"):
+        assert _stage(store, vid, stage) != before[stage], stage
+    assert m.stages["script"].provider == "edited"
+    assert m.stages["background"].keys == first.stages["background"].keys
+    assert m.final.key != first.final.key and store.exists(first.final.key)
+    assert m.quality is not None
+    grounding = next(c for c in m.quality.checks if c.name == "grounding")
+    assert not grounding.passed and "Zorblax" in grounding.detail  # re-checked on the edit
+
+    # the CLI: a new title; the edit of the text stays, the diff is still against the generated
+    result = CliRunner().invoke(app, ["edit", vid, "--title", "Bridge open again", "--by", "bob"])
+    assert result.exit_code == 0, result.output
+    assert "+title: Bridge open again" in result.output
+    m2, _ = manifests.load(store, vid)
+    assert m2.script is not None and m2.script.title == "Bridge open again"
+    assert "Zorblax" in m2.script.text and m2.generated_script == first.script
+    assert (m2.history[-1].by, m2.history[-1].note) == ("bob", "edited the script: title")
+    assert _stage(store, vid, "background") == before["background"]
+
+    # a video that is approved is not edited
+    manifests.decide(store, vid, ReviewState.APPROVED, by="ann")
+    r = client.patch(f"/api/videos/{vid}/script", json={"text": "Something else."})
+    assert_problem(r, 409, "approved")
