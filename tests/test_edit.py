@@ -185,3 +185,67 @@ def test_edit_one_word_through_the_api_then_the_cli(
     manifests.decide(store, vid, ReviewState.APPROVED, by="ann")
     r = client.patch(f"/api/videos/{vid}/script", json={"text": "Something else."})
     assert_problem(r, 409, "approved")
+
+
+# --- the review page -----------------------------------------------------------------------
+
+
+def test_page_edit_starts_a_take_with_the_edited_script(
+    store: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page hands the edited script to ``produce_video`` as a regeneration with the
+    version the reviewer saw; a stand-in applies the manifest change the real flow makes
+    (the render itself is covered through the API above)."""
+    pytest.importorskip("streamlit")
+    from test_review_app import button, open_page, texts
+    from test_review_app_support import add_video, tiny_mp4
+
+    from flows import produce
+    from novaavatar.domain import Regeneration
+    from novaavatar.service import jobs
+    from tasks.script.edit import script_diff
+
+    for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    jobs.wait_all()
+    jobs.forget_finished()
+    m = add_video(store, 0, tiny_mp4(tmp_path / "tiny.mp4"), state=ReviewState.REJECTED)
+    store.put_bytes(f"items/{m.item.id}.json", m.item.model_dump_json().encode())
+    approved = add_video(store, 1, None, state=ReviewState.APPROVED)
+    calls: list[Regeneration] = []
+
+    def stand_in(item_id: str, options: dict, regenerate: dict) -> str:
+        again = Regeneration.model_validate(regenerate)
+        calls.append(again)
+        assert item_id == m.item.id and again.script is not None
+
+        def change(v: Any) -> None:
+            diff = script_diff(v.script, again.script)
+            v.generated_script, v.script = v.script, again.script
+            v.reopen(by=again.reviewer, note="edited the script: text", diff=diff)
+
+        manifests.update(store, m.video_id, change)
+        return m.video_id
+
+    monkeypatch.setattr(produce, "produce_video", stand_in)
+    at = open_page("views/review.py", video=m.video_id)
+    assert "Edit the script" in [e.label for e in at.expander]
+    at.text_input(key="reviewer").input("Ada").run()
+    assert m.script is not None
+    new_text = m.script.text.replace("at dawn", "at sunrise")
+    at.text_area(key=f"edit_text_{m.video_id}_{m.version}").input(new_text)
+    button(at, "Re-render with this script").click().run()
+    jobs.wait_all(timeout=10)
+    at.run()
+    assert not at.exception, at.exception
+    assert len(calls) == 1 and calls[0].reviewer == "Ada" and calls[0].stages == ()
+    assert calls[0].script is not None and "at sunrise" in calls[0].script.text
+    edited, _ = manifests.load(store, m.video_id)
+    assert edited.state is ReviewState.PENDING and edited.history[-1].by == "Ada"
+    assert "Re-rendering" in texts(at) or "edit script of" in texts(at)
+    assert any("+Commuters crossed it again at sunrise" in c.value for c in at.code)
+
+    # an approved video offers no edit, and says why
+    at = open_page("views/review.py", video=approved.video_id)
+    assert "Edit the script" not in [e.label for e in at.expander]
+    assert "not edited; reject it first" in texts(at)
