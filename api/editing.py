@@ -56,3 +56,31 @@ async def edit_script(
     view = await ctx.jobs.view(started.id, ctx.store, detail=False)
     response.headers["Location"] = f"/api/jobs/{view.id}"
     return view
+
+
+@router.post(
+    "/videos/{video_id}/trim",
+    status_code=202,
+    response_model=schemas.Job,
+    responses=EDIT_RESPONSES,
+    summary="Trim a video's start and end before approving it",
+)
+async def trim(
+    video_id: VideoId, body: schemas.TrimRequest, ctx: Ctx, response: Response
+) -> schemas.Job:
+    """Starts a ``trim-video`` run: the final video is re-encoded from ``start_s`` to
+    ``end_s`` (seconds of the untrimmed video) without rendering it again, the captions move
+    with the cut and the quality checks run on it; the video goes back to pending."""
+    try:
+        work = await asyncio.to_thread(
+            editing.trim, ctx.store, video_id, body.start_s, body.end_s, body.reviewer,
+            body.expected_version, ctx.settings,
+        )  # fmt: skip
+    except decisions.UnknownReviewer as e:
+        raise ProblemError(403, str(e), kind="unknown-reviewer") from None
+    except editing.NotEditable as e:
+        raise ProblemError(409, str(e), kind="invalid-transition") from None
+    started = await asyncio.to_thread(ctx.jobs.start, "trim", work)
+    view = await ctx.jobs.view(started.id, ctx.store, detail=False)
+    response.headers["Location"] = f"/api/jobs/{view.id}"
+    return view

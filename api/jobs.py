@@ -33,6 +33,7 @@ FLOW_KIND: dict[str, schemas.JobKind] = {
     "produce-video": "generate",
     "manual-create": "manual",
     "produce-batch": "batch",
+    "trim-video": "trim",
 }
 _PREFECT_STATE: dict[str, schemas.JobState] = {
     "SCHEDULED": "scheduled",

@@ -171,8 +171,10 @@ def enqueue_for_review(
         redact = SecretRedactor(get_settings().secret_values()).redact
         manifest.state, manifest.error = ReviewState.FAILED, redact(error)
     else:
-        manifest.script, manifest.final, manifest.quality = script, final, quality
-        manifest.generated_script = generated_script
+        kept = manifest.trim is not None and manifest.trim.untrimmed == final
+        if not kept:  # a new render drops a reviewer's cut; a cached rerun keeps it
+            manifest.final, manifest.quality, manifest.trim = final, quality, None
+        manifest.script, manifest.generated_script = script, generated_script
         manifest.error = None
         if not decided:
             manifest.state = ReviewState.PENDING

@@ -441,6 +441,24 @@ def edit(
 
 
 @app.command()
+def trim(
+    video_id: str,
+    start: Annotated[float, typer.Option(help="Keep from this second of the full video.")] = 0.0,
+    end: Annotated[
+        float | None, typer.Option(help="Keep up to this second (default: the end).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Reviewer name (default: $USER).")] = None,
+) -> None:
+    """Cut a video's start and end before approving it: only the final video is re-encoded
+    (no re-render), captions move with the cut, quality is checked again."""
+    from novaavatar.service import editing
+    from novaavatar.store import get_store
+
+    store = get_store()
+    _echo_videos([editing.trim(store, video_id, start, end, _who(by)).run_here()])
+
+
+@app.command()
 def export(
     video_ids: Annotated[
         list[str] | None,

@@ -230,6 +230,15 @@ class FinalVideo(_Frozen):
     outro_s: float = Field(default=0.0, ge=0, description="the brand's end card after the speech")
 
 
+class Trim(_Frozen):
+    """A reviewer's cut of the final video: the seconds of the untrimmed video it keeps."""
+
+    start_s: float = Field(ge=0)
+    end_s: float = Field(gt=0)
+    by: str = Field(min_length=1, max_length=80)
+    untrimmed: FinalVideo = Field(description="the composed video the cut was made from")
+
+
 class QualityCheck(_Frozen):
     name: str
     passed: bool
@@ -464,6 +473,9 @@ class VideoManifest(BaseModel):
     )
     final: FinalVideo | None = None
     quality: QualityReport | None = None
+    trim: Trim | None = Field(
+        default=None, description="a reviewer's cut; ``final`` is then the trimmed video"
+    )
     state: ReviewState = ReviewState.PENDING
     history: list[ReviewEvent] = Field(default_factory=list)
     takes: dict[str, int] = Field(

@@ -105,6 +105,67 @@ def script_editor(store: ArtifactStore, m: VideoManifest) -> None:
         )
 
 
+def _submit_trim(store: ArtifactStore, m: VideoManifest) -> None:
+    by = access.reviewer()
+    if by is None:
+        st.session_state[_FLASH] = ("error", "Enter your name in the sidebar first: it is recorded with the trim.")  # fmt: skip
+        return
+    start = float(st.session_state.get(_key(m, "start"), 0.0))
+    end = float(st.session_state.get(_key(m, "end"), 0.0))
+    try:
+        work = editing.trim(store, m.video_id, start, end, by, expected_version=m.version)
+    except ConflictError as e:
+        st.session_state[_FLASH] = ("error", f"Conflict — not saved. {e}")
+        return
+    except (NovaAvatarError, ValueError, OSError) as e:
+        st.session_state[_FLASH] = ("error", f"Not started: {e}")
+        return
+    job = work.start()
+    st.session_state[_FLASH] = (
+        "success",
+        f"Trimming `{m.video_id}` to {start:g}–{end:g} s ({job.where}): the final video is "
+        "re-encoded, not rendered again.",
+    )
+
+
+def trim_editor(store: ArtifactStore, m: VideoManifest) -> None:
+    """A "Trim" section: the seconds of the full video to keep."""
+    full = m.trim.untrimmed if m.trim is not None else m.final
+    if full is None:
+        return
+    length = round(full.duration_s, 2)
+    start0, end0 = (m.trim.start_s, m.trim.end_s) if m.trim is not None else (0.0, length)
+    with st.expander("Trim", icon=":material/content_cut:", expanded=False):
+        with st.form(f"trim_{m.video_id}", border=False):
+            start_col, end_col = st.columns(2)
+            start_col.number_input(
+                "Keep from (s)", 0.0, length, float(start0), step=0.1, key=_key(m, "start")
+            )
+            end_col.number_input(
+                "Keep until (s)",
+                0.0,
+                length,
+                float(min(end0, length)),
+                step=0.1,
+                key=_key(m, "end"),
+            )
+            st.form_submit_button(
+                "Trim", icon=":material/content_cut:", on_click=_submit_trim, args=(store, m),
+                disabled=jobs.running_for(m.video_id) is not None,
+            )  # fmt: skip
+        st.caption(
+            f"Seconds of the full {length:g} s video. Only the final video is re-encoded (no "
+            "re-render); captions move with the cut; the quality checks run again."
+        )
+
+
+def edit_sections(store: ArtifactStore, m: VideoManifest) -> None:
+    """Every edit a reviewer can make before approving: the script, and the trim."""
+    script_editor(store, m)
+    if m.state in EDITABLE:
+        trim_editor(store, m)
+
+
 def edit_diff(e: ReviewEvent) -> None:
     """A history entry's script diff, folded away."""
     if e.diff:

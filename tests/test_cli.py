@@ -31,6 +31,7 @@ def test_help_on_every_command(tmp_path: Path) -> None:
         "approve",
         "reject",
         "edit",
+        "trim",
         "export",
     ]:
         r = run_cli(cmd, "--help", storage=tmp_path)

@@ -249,3 +249,128 @@ def test_page_edit_starts_a_take_with_the_edited_script(
     at = open_page("views/review.py", video=approved.video_id)
     assert "Edit the script" not in [e.label for e in at.expander]
     assert "not edited; reject it first" in texts(at)
+
+
+# --- trim ----------------------------------------------------------------------------------
+
+
+def _cues(srt: str) -> list[tuple[float, float]]:
+    def secs(t: str) -> float:
+        h, m, s = t.replace(",", ".").split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+
+    found = re.findall(r"(\d\d:\d\d:\d\d,\d\d\d) --> (\d\d:\d\d:\d\d,\d\d\d)", srt)
+    return [(secs(a), secs(b)) for a, b in found]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_trim_reencodes_the_final_video_without_rendering_again(
+    client: httpx.Client,  # noqa: F811
+    store: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from flows.produce import produce_video
+    from flows.scrape import scrape_content
+    from novaavatar.cli import app
+    from novaavatar.media import probe
+    from novaavatar.settings import get_settings
+
+    monkeypatch.setenv("VIDEO_PRESET", "ultrafast")
+    get_settings.cache_clear()
+    item_id = scrape_content(sources=[], limit=1)[0].id
+    vid = produce_video(item_id, options=ProduceOptions(duration_s=15, aspect="1:1"))
+    first, _ = manifests.load(store, vid)
+    assert first.final is not None and first.quality is not None
+    avatar_key = first.stages["avatar"].keys[0]
+    avatar_path = store.materialize(avatar_key)
+    avatar_bytes, avatar_mtime = avatar_path.read_bytes(), avatar_path.stat().st_mtime_ns
+    stages_before = {s: _stage(store, vid, s) for s in ("speech", "avatar", "compose")}
+    full = first.final.duration_s
+    cues_before = _cues(store.get_bytes(first.final.srt_key).decode())
+
+    r = client.post(f"/api/videos/{vid}/trim", json={"start_s": 0, "end_s": full + 5})
+    assert_problem(r, 422, "past the video's end")
+    r = client.post(f"/api/videos/{vid}/trim", json={"start_s": 5, "end_s": 5.5})
+    assert_problem(r, 422, "keep at least")
+    r = client.post(
+        f"/api/videos/{vid}/trim",
+        json={"start_s": 2, "end_s": 10, "reviewer": "ann", "expected_version": first.version},
+    )
+    assert r.status_code == 202, r.text
+    job = _finished(client, r.json(), 120)
+    assert job["state"] == "completed" and job["kind"] == "trim", job
+    m, _ = manifests.load(store, vid)
+    assert m.final is not None and m.quality is not None and m.trim is not None
+    assert m.trim.untrimmed == first.final and (m.trim.start_s, m.trim.end_s) == (2, 10)
+    assert abs(m.final.duration_s - 8.0) < 0.15 and m.final.key != first.final.key
+    info = probe(store.materialize(m.final.key))
+    assert info.has_audio and info.has_video and abs(info.duration_s - 8.0) < 0.15
+    assert (m.history[-1].by, m.state) == ("ann", ReviewState.PENDING)
+    assert m.history[-1].note.startswith("trimmed to 2–10 s of")
+    # nothing was rendered again: the avatar file and the stage records are untouched
+    assert avatar_path.read_bytes() == avatar_bytes
+    assert avatar_path.stat().st_mtime_ns == avatar_mtime
+    assert {s: _stage(store, vid, s) for s in stages_before} == stages_before
+    # the captions moved with the cut: the first cue kept starts 2 s earlier than before
+    cues = _cues(store.get_bytes(m.final.srt_key).decode())
+    assert cues and all(0 <= a < b <= 8.0 + 1e-3 for a, b in cues)
+    kept = [(a - 2, b - 2) for a, b in cues_before if a >= 2 and b <= 10]
+    assert abs(cues[0][0] - kept[0][0]) < 0.05, (cues[:2], kept[:2])
+    # quality re-checked on the cut: streams and sync hold, the length is now off target
+    checks = {c.name: c for c in m.quality.checks}
+    assert checks["av_sync"].passed and checks["streams"].passed
+    assert checks["duration"].value == pytest.approx(m.final.duration_s, abs=0.01)
+    assert not checks["duration"].passed  # 8 s of a 15 s target: the reviewer sees it
+
+    # the CLI trims again from the full video, not from the cut
+    result = CliRunner().invoke(app, ["trim", vid, "--start", "1", "--by", "bob"])
+    assert result.exit_code == 0, result.output
+    m2, _ = manifests.load(store, vid)
+    assert m2.trim is not None and m2.trim.untrimmed == first.final
+    assert m2.final is not None and abs(m2.final.duration_s - (full - 1)) < 0.15
+    assert avatar_path.stat().st_mtime_ns == avatar_mtime
+
+    # a cached rerun keeps the cut; an approved video is not trimmed
+    assert produce_video(item_id, options=ProduceOptions(duration_s=15, aspect="1:1")) == vid
+    m3, _ = manifests.load(store, vid)
+    assert m3.final == m2.final and m3.trim == m2.trim
+    manifests.decide(store, vid, ReviewState.APPROVED, by="ann")
+    r = client.post(f"/api/videos/{vid}/trim", json={"start_s": 1})
+    assert_problem(r, 409, "approved")
+
+
+def test_page_trim_starts_a_trim_of_the_full_video(
+    store: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("streamlit")
+    from test_review_app import button, open_page, texts
+    from test_review_app_support import add_video, tiny_mp4
+
+    from flows import trim
+    from novaavatar.service import jobs
+
+    for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    jobs.wait_all()
+    jobs.forget_finished()
+    m = add_video(store, 2, tiny_mp4(tmp_path / "tiny.mp4"))
+    store.put_bytes(f"items/{m.item.id}.json", m.item.model_dump_json().encode())
+
+    def longer(v: Any) -> None:  # the stand-in's metadata: a 12 s video
+        v.final = v.final.model_copy(update={"duration_s": 12.0})
+
+    m = manifests.update(store, m.video_id, longer)
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(trim, "trim_video", lambda **kw: calls.append(kw) or kw["video_id"])
+    at = open_page("views/review.py", video=m.video_id)
+    assert "Trim" in [e.label for e in at.expander]
+    at.text_input(key="reviewer").input("Ada").run()
+    at.number_input(key=f"edit_start_{m.video_id}_{m.version}").set_value(1.5)
+    at.number_input(key=f"edit_end_{m.video_id}_{m.version}").set_value(9.0)
+    button(at, "Trim").click().run()
+    jobs.wait_all(timeout=10)
+    assert not at.exception, at.exception
+    assert calls == [{"video_id": m.video_id, "start_s": 1.5, "end_s": 9.0, "reviewer": "Ada"}]
+    assert "Trimming" in texts(at)

@@ -117,3 +117,39 @@ def edit_script(
         return produce_video(**params)
 
     return Work(f"edit script of {video_id}", PRODUCE_VIDEO, params, local, video_id)
+
+
+TRIM = "trim-video/default"
+
+
+def trim(
+    store: ArtifactStore,
+    video_id: str,
+    start_s: float,
+    end_s: float | None,
+    reviewer: str,
+    expected_version: int | None = None,
+    settings: Settings | None = None,
+) -> Work:
+    """Keep ``start_s``–``end_s`` seconds of the (untrimmed) video: only the final MP4 is
+    re-encoded, captions move with it, quality is checked again; checked now like an edit."""
+    from tasks.compose.trim import window
+
+    manifest = _checked(store, video_id, reviewer, expected_version, settings)
+    untrimmed = manifest.trim.untrimmed if manifest.trim is not None else manifest.final
+    if untrimmed is None:
+        raise InputError(f"video {video_id} has no final video to trim yet")
+    w = window(untrimmed, start_s, end_s)
+    params: dict[str, Any] = {
+        "video_id": video_id,
+        "start_s": w.start_s,
+        "end_s": w.end_s,
+        "reviewer": reviewer,
+    }
+
+    def local() -> Any:
+        from flows.trim import trim_video
+
+        return trim_video(**params)
+
+    return Work(f"trim {video_id} to {w.start_s:g}–{w.end_s:g} s", TRIM, params, local, video_id)

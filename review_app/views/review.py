@@ -363,7 +363,7 @@ def main() -> None:
                 icon=":material/warning:",
             )
         script_section(current)
-        editing.script_editor(store, current)
+        editing.edit_sections(store, current)
         decision_controls(store, current, prev_id, next_id)
 
     st.divider()
