@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, File, Form, Path, Response, UploadFile
 
 from api import schemas
 from api.context import Ctx, authorized
@@ -81,6 +81,47 @@ async def trim(
     except editing.NotEditable as e:
         raise ProblemError(409, str(e), kind="invalid-transition") from None
     started = await asyncio.to_thread(ctx.jobs.start, "trim", work)
+    view = await ctx.jobs.view(started.id, ctx.store, detail=False)
+    response.headers["Location"] = f"/api/jobs/{view.id}"
+    return view
+
+
+@router.post(
+    "/videos/{video_id}/background",
+    status_code=202,
+    response_model=schemas.Job,
+    responses={
+        **EDIT_RESPONSES,
+        413: {"model": Problem, "description": "upload larger than MAX_UPLOAD_MB"},
+    },
+    summary="Swap a video's background before approving it",
+)
+async def swap_background(
+    video_id: VideoId,
+    ctx: Ctx,
+    response: Response,
+    image: Annotated[UploadFile | None, File(description="JPEG, PNG or WebP")] = None,
+    prompt: Annotated[
+        str | None, Form(max_length=1000, description="or: what the background shows")
+    ] = None,
+    reviewer: Annotated[str, Form(pattern=schemas.REVIEWER)] = "api",
+    expected_version: Annotated[int | None, Form(ge=0)] = None,
+) -> schemas.Job:
+    """Starts a new take (a ``produce-video`` run) over an uploaded image (checked by its
+    content) or a new prompt: background, avatar, compose and quality run again, the script
+    and speech come from the cache; the video goes back to pending."""
+    data = await image.read() if image is not None else None
+    name = (image.filename or "background") if image is not None else "background"
+    try:
+        work = await asyncio.to_thread(
+            editing.swap_background, ctx.store, video_id, reviewer, data, name, prompt,
+            expected_version, ctx.settings,
+        )  # fmt: skip
+    except decisions.UnknownReviewer as e:
+        raise ProblemError(403, str(e), kind="unknown-reviewer") from None
+    except editing.NotEditable as e:
+        raise ProblemError(409, str(e), kind="invalid-transition") from None
+    started = await asyncio.to_thread(ctx.jobs.start, "regenerate", work)
     view = await ctx.jobs.view(started.id, ctx.store, detail=False)
     response.headers["Location"] = f"/api/jobs/{view.id}"
     return view

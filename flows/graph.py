@@ -14,6 +14,7 @@ from flows.render_avatar import avatar_stage
 from novaavatar import manifests, templates
 from novaavatar.domain import (
     REGENERABLE,
+    BackgroundSwap,
     ContentItem,
     FinalVideo,
     ProduceOptions,
@@ -28,10 +29,11 @@ from novaavatar.errors import InputError, NotFoundError
 from novaavatar.settings import get_settings
 from novaavatar.store import ArtifactStore, store_from_uri
 from tasks.common import read_stage_records
-from tasks.script.edit import background_script, generated_of, script_diff
+from tasks.script.edit import background_script, generated_of, script_diff, with_backdrop
 from tasks.stages import (
     check_quality,
     compose_video,
+    given_background,
     given_script,
     make_background,
     synthesize_speech,
@@ -45,6 +47,7 @@ class Pending:
     item: ContentItem
     stages: dict[str, PrefectFuture]  # in pipeline order
     generated: VideoScript | None = None  # the script stage's, when a reviewer's edit is spoken
+    swap: BackgroundSwap | None = None  # a reviewer's background
 
 
 def submit_graph(
@@ -56,6 +59,7 @@ def submit_graph(
     script: PrefectFuture | None = None,
     audio: PrefectFuture | None = None,
     edit: VideoScript | None = None,
+    background: BackgroundSwap | None = None,
 ) -> Pending:
     """Submit one item's stage graph; independent stages (background, speech) run in parallel.
 
@@ -65,14 +69,19 @@ def submit_graph(
     ``edit`` is a reviewer's edited script, spoken instead of the script stage's; without
     one, a video whose script a reviewer edited keeps speaking the edit until its script is
     regenerated. The background is still made from the generated script (from the cache).
+    ``background`` is a reviewer's image or prompt, kept the same way until the background
+    is regenerated; the script and speech then come from the cache.
     """
     t = takes or {}
     vid = video_id_for(item, options)
     store = store_from_uri(cfg.store_uri)
-    brand = templates.brand_for(item, options, store)
+    manifest = _manifest_of(store, vid, edit is not None or background is not None)
     generated, drawn_from = None, None
-    if script is None:
-        generated, edit = _script_edit(store, vid, t, edit)
+    if script is None and manifest is not None:
+        generated, edit = _script_edit(manifest, store, t, edit)
+    # a title the reviewer changed goes on the brand's cards too
+    retitled = edit.title if edit and generated and edit.title != generated.title else ""
+    brand = templates.brand_for(item, options, store, title=retitled)
     if edit is not None and generated is not None:
         script = given_script.with_options(**opts).submit(edit, vid, cfg, "edited")
         drawn_from = background_script(generated, edit)
@@ -80,9 +89,18 @@ def submit_graph(
         script = write_script.with_options(**opts).submit(
             item, options, vid, cfg, t.get("script", 0)
         )
-    image = make_background.with_options(**opts).submit(
-        drawn_from or script, options, vid, cfg, t.get("background", 0)
-    )
+    swap = _background_swap(manifest, t, background)
+    if swap is not None and swap.image_key is not None:
+        image = given_background.with_options(**opts).submit(swap.image_key, options, vid, cfg)
+    else:
+        if swap is not None:  # a new prompt, for the script the background is drawn for
+            base = drawn_from or (generated_of(manifest, store) if manifest else None)
+            if base is None:
+                raise InputError(f"video {vid} has no script to draw a background for yet")
+            drawn_from = with_backdrop(base, swap.prompt)
+        image = make_background.with_options(**opts).submit(
+            drawn_from or script, options, vid, cfg, t.get("background", 0)
+        )
     if audio is None:
         audio = synthesize_speech.with_options(**opts).submit(
             script, options, vid, cfg, t.get("speech", 0)
@@ -97,20 +115,24 @@ def submit_graph(
     stages = dict(
         script=script, background=image, speech=audio, avatar=avatar, compose=final, quality=quality
     )
-    return Pending(vid, item, stages, generated)
+    return Pending(vid, item, stages, generated, swap)
+
+
+def _manifest_of(store: ArtifactStore, video_id: str, required: bool) -> VideoManifest | None:
+    """The video's manifest; None for a new video, unless an edit of it was asked for."""
+    try:
+        return manifests.load(store, video_id)[0]
+    except NotFoundError:
+        if required:
+            raise InputError(f"no video {video_id!r} to edit: produce it first") from None
+        return None
 
 
 def _script_edit(
-    store: ArtifactStore, video_id: str, takes: dict[str, int], edit: VideoScript | None
+    manifest: VideoManifest, store: ArtifactStore, takes: dict[str, int], edit: VideoScript | None
 ) -> tuple[VideoScript | None, VideoScript | None]:
     """(generated script, edited script) when the video is to speak a reviewer's edit:
     ``edit``, else the edit its manifest keeps while the script take is unchanged."""
-    try:
-        manifest, _ = manifests.load(store, video_id)
-    except NotFoundError:
-        if edit is not None:
-            raise InputError(f"no video {video_id!r} to edit: produce it first") from None
-        return None, None
     if edit is None:
         kept = manifest.generated_script is not None and manifest.script is not None
         if not kept or takes.get("script", 0) != manifest.takes.get("script", 0):
@@ -118,8 +140,22 @@ def _script_edit(
         return manifest.generated_script, manifest.script
     generated = generated_of(manifest, store)
     if generated is None:
-        raise InputError(f"video {video_id} has no generated script to edit: regenerate it")
+        raise InputError(
+            f"video {manifest.video_id} has no generated script to edit: regenerate it"
+        )
     return generated, edit
+
+
+def _background_swap(
+    manifest: VideoManifest | None, takes: dict[str, int], swap: BackgroundSwap | None
+) -> BackgroundSwap | None:
+    """``swap``, else the reviewer's background the manifest keeps while the background
+    take is unchanged."""
+    if swap is not None or manifest is None or manifest.background_swap is None:
+        return swap
+    if takes.get("background", 0) != manifest.takes.get("background", 0):
+        return None
+    return manifest.background_swap
 
 
 @task(name="enqueue-for-review", task_run_name="enqueue {video_id}")
@@ -135,6 +171,7 @@ def enqueue_for_review(
     takes: dict[str, int] | None = None,
     regenerated_by: str | None = None,
     generated_script: VideoScript | None = None,
+    background_swap: BackgroundSwap | None = None,
 ) -> VideoManifest:
     """Write the manifest: pending review, or failed with the reason.
 
@@ -157,6 +194,9 @@ def enqueue_for_review(
         if generated_script is not None and script is not None and script != manifest.script:
             diff = script_diff(generated_script, script)
             manifest.reopen(by=regenerated_by, note=_edit_note(manifest.script, script), diff=diff)
+        elif background_swap is not None and background_swap != manifest.background_swap:
+            note = f"swapped the background: {background_swap.describe()}"
+            manifest.reopen(by=regenerated_by, note=note)
         else:
             note = f"regenerated: {', '.join(changed) or 'nothing'}"
             manifest.reopen(by=regenerated_by, note=note)
@@ -175,6 +215,7 @@ def enqueue_for_review(
         if not kept:  # a new render drops a reviewer's cut; a cached rerun keeps it
             manifest.final, manifest.quality, manifest.trim = final, quality, None
         manifest.script, manifest.generated_script = script, generated_script
+        manifest.background_swap = background_swap
         manifest.error = None
         if not decided:
             manifest.state = ReviewState.PENDING
@@ -234,6 +275,7 @@ def collect(
             p.video_id, p.item, options, cfg.store_uri,
             p.stages["script"].result(), p.stages["compose"].result(), last.result(),
             takes=takes, regenerated_by=regenerated_by, generated_script=p.generated,
+            background_swap=p.swap,
         )  # fmt: skip
     reason = None
     for name, f in p.stages.items():

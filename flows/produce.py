@@ -36,6 +36,8 @@ def produce_video(
     makes a new take of some stages of an existing video; the stages they feed re-run, the
     others come from the cache. Its ``script`` (a reviewer's edit) is spoken instead of the
     generated one: speech, avatar, compose and quality run again, the background does not.
+    Its ``background`` (an uploaded image or a prompt) makes the background, avatar, compose
+    and quality again; the script and speech come from the cache.
     """
     settings = run_settings()
     store = get_store(settings)
@@ -47,7 +49,9 @@ def produce_video(
     takes = next_takes(store, video_id_for(item, resolved), stages)
     ensure_render_limit(settings)
     edit = regenerate.script if regenerate else None
-    pending = submit_graph(item, resolved, cfg, with_results(settings), takes, edit=edit)
+    swap = regenerate.background if regenerate else None
+    opts = with_results(settings)
+    pending = submit_graph(item, resolved, cfg, opts, takes, edit=edit, background=swap)
     reviewer = regenerate.reviewer if regenerate else None
     manifest = collect(pending, resolved, cfg, takes, reviewer)
     if manifest.state is ReviewState.FAILED:

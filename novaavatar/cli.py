@@ -459,6 +459,33 @@ def trim(
 
 
 @app.command()
+def background(
+    video_id: str,
+    image: Annotated[
+        Path | None, typer.Option(help="An image (JPEG, PNG, WebP) to use as the background.")
+    ] = None,
+    prompt: Annotated[str | None, typer.Option(help="Or: what the new background shows.")] = None,
+    by: Annotated[str | None, typer.Option(help="Reviewer name (default: $USER).")] = None,
+) -> None:
+    """Swap a video's background before approving it: background, avatar, compose and quality
+    are made again (not the script or speech); the video goes back to pending."""
+    from novaavatar.errors import InputError
+    from novaavatar.service import editing
+    from novaavatar.store import get_store
+
+    data = None
+    if image is not None:
+        try:
+            data = image.read_bytes()
+        except OSError as e:
+            raise InputError(f"--image {str(image)!r}: cannot read it ({e})") from None
+    work = editing.swap_background(
+        get_store(), video_id, _who(by), data, image.name if image else "background", prompt
+    )
+    _echo_videos([work.run_here()])
+
+
+@app.command()
 def export(
     video_ids: Annotated[
         list[str] | None,

@@ -350,6 +350,24 @@ _LATER_OPTIONS = (
 REGENERABLE = ("script", "background", "speech", "avatar")
 
 
+class BackgroundSwap(_Frozen):
+    """A reviewer's background: an uploaded image, or a new prompt for the background stage."""
+
+    image_key: StoreKey | None = Field(default=None, description="an uploaded image")
+    prompt: str = Field(default="", max_length=1000, description="or: what the background shows")
+
+    @model_validator(mode="after")
+    def _one_of_them(self) -> BackgroundSwap:
+        if (self.image_key is None) == (not self.prompt.strip()):
+            raise ValueError("give either an uploaded image or a prompt for the new background")
+        if self.image_key is not None:
+            validate_key(self.image_key)
+        return self
+
+    def describe(self) -> str:
+        return "an uploaded image" if self.image_key else f"prompt {self.prompt.strip()!r}"
+
+
 class Regeneration(_Frozen):
     """A new take of some stages of an existing video, asked for by a reviewer, or the
     reviewer's edit of its script (spoken instead of the script stage's)."""
@@ -364,10 +382,20 @@ class Regeneration(_Frozen):
         "again with it; the background keeps the generated script's",
     )
 
+    background: BackgroundSwap | None = Field(
+        default=None,
+        description="the reviewer's background: background, avatar, compose and quality run "
+        "again with it; the script and speech come from the cache",
+    )
+
     @model_validator(mode="after")
     def _something_to_do(self) -> Regeneration:
-        if not self.stages and self.script is None:
-            raise ValueError("choose at least one stage to regenerate, or give an edited script")
+        if not self.stages and self.script is None and self.background is None:
+            raise ValueError(
+                "choose at least one stage to regenerate, or give an edited script or background"
+            )
+        if "background" in self.stages and self.background is not None:
+            raise ValueError("regenerating the background would discard the one given: do one or the other")  # fmt: skip
         if "script" in self.stages and self.script is not None:
             raise ValueError(
                 "regenerating the script would discard the edited one: do one or the other"
@@ -473,6 +501,9 @@ class VideoManifest(BaseModel):
     )
     final: FinalVideo | None = None
     quality: QualityReport | None = None
+    background_swap: BackgroundSwap | None = Field(
+        default=None, description="the background a reviewer gave (image or prompt), if any"
+    )
     trim: Trim | None = Field(
         default=None, description="a reviewer's cut; ``final`` is then the trimmed video"
     )

@@ -49,6 +49,14 @@ def store_portrait(store: ArtifactStore, data: bytes, name: str = "portrait") ->
     return key
 
 
+def store_background(store: ArtifactStore, data: bytes, name: str = "background") -> str:
+    """Validate a background image upload (the portrait's checks) and store it; return its key."""
+    try:
+        return store_portrait(store, data, name)
+    except InputError as e:  # the same checks; the message names what the upload is for
+        raise InputError(str(e).replace("portrait", "background image", 1)) from None
+
+
 def store_audio(store: ArtifactStore, data: bytes, name: str = "audio") -> str:
     """Validate an audio upload (decodable, not silent, not too long) and store it."""
     from novaavatar.media import probe

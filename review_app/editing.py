@@ -159,11 +159,63 @@ def trim_editor(store: ArtifactStore, m: VideoManifest) -> None:
         )
 
 
+def _submit_background(store: ArtifactStore, m: VideoManifest) -> None:
+    by = access.reviewer()
+    if by is None:
+        st.session_state[_FLASH] = ("error", "Enter your name in the sidebar first: it is recorded with the change.")  # fmt: skip
+        return
+    upload = st.session_state.get(_key(m, "bg_image"))
+    prompt = str(st.session_state.get(_key(m, "bg_prompt"), "")).strip()
+    try:
+        work = editing.swap_background(
+            store, m.video_id, by,
+            image=upload.getvalue() if upload is not None else None,
+            image_name=upload.name if upload is not None else "background",
+            prompt=prompt if upload is None else None,
+            expected_version=m.version,
+        )  # fmt: skip
+    except ConflictError as e:
+        st.session_state[_FLASH] = ("error", f"Conflict — not saved. {e}")
+        return
+    except (NovaAvatarError, ValueError, OSError) as e:
+        st.session_state[_FLASH] = ("error", f"Not started: {e}")
+        return
+    job = work.start()
+    st.session_state[_FLASH] = (
+        "success",
+        f"Swapping the background of `{m.video_id}` ({job.where}): background, avatar, compose "
+        "and quality run again; the script and voice stay.",
+    )
+
+
+def background_editor(store: ArtifactStore, m: VideoManifest) -> None:
+    """A "Swap the background" section: an uploaded image or a new prompt."""
+    now = m.background_swap.describe() if m.background_swap else "the generated one"
+    with st.expander("Swap the background", icon=":material/wallpaper:", expanded=False):
+        with st.form(f"background_{m.video_id}", border=False):
+            st.file_uploader(
+                "Image", type=["png", "jpg", "jpeg", "webp"], key=_key(m, "bg_image"),
+                help="Cropped to fill the frame; checked to be a readable image.",
+            )  # fmt: skip
+            st.text_input(
+                "…or a prompt", key=_key(m, "bg_prompt"), max_chars=1000,
+                placeholder="e.g. a harbour at dawn, soft light, no text",
+            )  # fmt: skip
+            st.form_submit_button(
+                "Swap the background", icon=":material/wallpaper:",
+                on_click=_submit_background, args=(store, m),
+                disabled=jobs.running_for(m.video_id) is not None,
+            )  # fmt: skip
+        st.caption(f"Now: {now}. Only the background, avatar, compose and checks run again.")
+
+
 def edit_sections(store: ArtifactStore, m: VideoManifest) -> None:
-    """Every edit a reviewer can make before approving: the script, and the trim."""
+    """Every edit a reviewer can make before approving: the script, the trim, the background."""
     script_editor(store, m)
     if m.state in EDITABLE:
         trim_editor(store, m)
+        if m.script is not None:
+            background_editor(store, m)
 
 
 def edit_diff(e: ReviewEvent) -> None:

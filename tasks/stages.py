@@ -212,6 +212,43 @@ def make_background(
     )
 
 
+@task(
+    name="given-background",
+    task_run_name="given background {video_id}",
+    cache_policy=STAGE_CACHE,
+    persist_result=True,
+    retry_condition_fn=retry_unless_bad_input,
+)
+def given_background(
+    image_key: str, options: ProduceOptions, video_id: str, cfg: RenderConfig
+) -> GeneratedImage:
+    """A reviewer's uploaded image as the backdrop, cropped to fill the video's frame."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    size = ASPECT_SIZES[options.aspect]
+    with stage_run(cfg.store_uri, video_id, "background") as run:
+        try:
+            with Image.open(run.store.materialize(image_key)) as img:
+                fitted = ImageOps.fit(img.convert("RGB"), size, Image.Resampling.LANCZOS)
+        except (UnidentifiedImageError, OSError) as e:
+            raise InputError(
+                f"background image {image_key!r} is not a readable image ({e})"
+            ) from None
+        out = run.workdir / "background.png"
+        fitted.save(out, format="PNG")
+        run.provider = "upload"
+        run.detail = f"uploaded image {image_key}, cropped to {size[0]}x{size[1]}"
+        key = run.put_file(output_name("background.png", image_key, size), out, "image/png")
+    return GeneratedImage(
+        key=key,
+        width=size[0],
+        height=size[1],
+        prompt="uploaded image",
+        provider="upload",
+        seed=int(stable_id("", image_key, length=6).lstrip("-"), 16),
+    )
+
+
 def _make_scene_backgrounds(
     video_script: VideoScript, size: tuple[int, int], video_id: str, cfg: RenderConfig, take: int
 ) -> GeneratedImage:

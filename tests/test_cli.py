@@ -32,6 +32,7 @@ def test_help_on_every_command(tmp_path: Path) -> None:
         "reject",
         "edit",
         "trim",
+        "background",
         "export",
     ]:
         r = run_cli(cmd, "--help", storage=tmp_path)

@@ -374,3 +374,126 @@ def test_page_trim_starts_a_trim_of_the_full_video(
     assert not at.exception, at.exception
     assert calls == [{"video_id": m.video_id, "start_s": 1.5, "end_s": 9.0, "reviewer": "Ada"}]
     assert "Trimming" in texts(at)
+
+
+# --- swap the background -------------------------------------------------------------------
+
+
+def _png(color: tuple[int, int, int], size: tuple[int, int] = (400, 300)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_swap_the_background_reruns_only_what_depends_on_it(
+    client: httpx.Client,  # noqa: F811
+    store: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    from typer.testing import CliRunner
+
+    from flows.produce import produce_video
+    from flows.scrape import scrape_content
+    from novaavatar.cli import app
+    from novaavatar.media import extract_frame
+    from novaavatar.settings import get_settings
+
+    monkeypatch.setenv("VIDEO_PRESET", "ultrafast")
+    get_settings.cache_clear()
+    item_id = scrape_content(sources=[], limit=1)[0].id
+    vid = produce_video(item_id, options=ProduceOptions(duration_s=15, aspect="1:1"))
+    first, _ = manifests.load(store, vid)
+    assert first.final is not None
+    before = {s: _stage(store, vid, s) for s in ("script", "speech", "background", "avatar")}
+
+    r = client.post(
+        f"/api/videos/{vid}/background",
+        files={"image": ("bg.png", b"not an image at all", "image/png")},
+    )
+    assert_problem(r, 422, "background image 'bg.png' is not a readable image")
+    r = client.post(f"/api/videos/{vid}/background", data={"reviewer": "ann"})
+    assert_problem(r, 422, "either an image or a prompt")
+
+    magenta = (255, 0, 255)
+    r = client.post(
+        f"/api/videos/{vid}/background",
+        files={"image": ("bg.png", _png(magenta), "image/png")},
+        data={"reviewer": "ann", "expected_version": str(first.version)},
+    )
+    assert r.status_code == 202, r.text
+    job = _finished(client, r.json(), 180)
+    assert job["state"] == "completed", job
+    m, _ = manifests.load(store, vid)
+    assert m.state is ReviewState.PENDING and m.final is not None
+    assert m.background_swap is not None and m.background_swap.image_key
+    assert (m.history[-1].by, m.history[-1].note) == (
+        "ann",
+        "swapped the background: an uploaded image",
+    )
+    assert m.stages["background"].provider == "upload"
+    for stage in ("script", "speech"):  # upstream of the background: from the cache
+        assert _stage(store, vid, stage) == before[stage], stage
+    for stage in ("background", "avatar"):
+        assert _stage(store, vid, stage) != before[stage], stage
+    assert m.final.key != first.final.key
+    # the uploaded colour fills the frame's edges, where the presenter does not stand
+    frame = extract_frame(store.materialize(m.final.key), 5.0)
+    h, w = frame.shape[:2]
+    edge = frame[h // 3 : h // 2, : w // 20].reshape(-1, 3).mean(axis=0)
+    assert edge[0] > 200 and edge[1] < 60 and edge[2] > 200, edge
+
+    # the CLI: a new prompt instead; the script and speech still from the cache
+    result = CliRunner().invoke(
+        app, ["background", vid, "--prompt", "a calm sea at dawn, no text", "--by", "bob"]
+    )
+    assert result.exit_code == 0, result.output
+    m2, _ = manifests.load(store, vid)
+    assert m2.background_swap is not None and m2.background_swap.prompt.startswith("a calm sea")
+    assert m2.stages["background"].provider == "procedural"
+    assert m2.history[-1].note == "swapped the background: prompt 'a calm sea at dawn, no text'"
+    for stage in ("script", "speech"):
+        assert _stage(store, vid, stage) == before[stage], stage
+    assert m2.stages["background"].keys != first.stages["background"].keys
+
+
+def test_page_swaps_the_background_for_a_prompt(
+    store: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("streamlit")
+    from test_review_app import button, open_page, texts
+    from test_review_app_support import add_video, tiny_mp4
+
+    from flows import produce
+    from novaavatar.domain import Regeneration
+    from novaavatar.service import jobs
+
+    for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    jobs.wait_all()
+    jobs.forget_finished()
+    m = add_video(store, 3, tiny_mp4(tmp_path / "tiny.mp4"), state=ReviewState.REJECTED)
+    store.put_bytes(f"items/{m.item.id}.json", m.item.model_dump_json().encode())
+    calls: list[Regeneration] = []
+
+    def stand_in(item_id: str, options: dict, regenerate: dict) -> str:
+        calls.append(Regeneration.model_validate(regenerate))
+        return m.video_id
+
+    monkeypatch.setattr(produce, "produce_video", stand_in)
+    at = open_page("views/review.py", video=m.video_id)
+    assert "Swap the background" in [e.label for e in at.expander]
+    at.text_input(key="reviewer").input("Ada").run()
+    at.text_input(key=f"edit_bg_prompt_{m.video_id}_{m.version}").input("a quiet library")
+    button(at, "Swap the background").click().run()
+    jobs.wait_all(timeout=10)
+    assert not at.exception, at.exception
+    assert len(calls) == 1 and calls[0].background is not None
+    assert (calls[0].background.prompt, calls[0].reviewer) == ("a quiet library", "Ada")
+    assert calls[0].script is None and calls[0].stages == ()
+    assert "Swapping the background" in texts(at)

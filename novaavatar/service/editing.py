@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from novaavatar import manifests
-from novaavatar.domain import Regeneration, VideoManifest, VideoScript
+from novaavatar.domain import BackgroundSwap, Regeneration, VideoManifest, VideoScript
 from novaavatar.errors import ConflictError, InputError, NovaAvatarError
 from novaavatar.items import load_item
 from novaavatar.service.decisions import UnknownReviewer
@@ -105,6 +105,11 @@ def edit_script(
     manifest = _checked(store, video_id, reviewer, expected_version, settings)
     script = edited_script(manifest, store, changes)
     again = Regeneration(reviewer=reviewer, script=script)
+    return _new_take(manifest, again, f"edit script of {video_id}")
+
+
+def _new_take(manifest: VideoManifest, again: Regeneration, label: str) -> Work:
+    """A ``produce-video`` run of the video with every option it was made with."""
     params: dict[str, Any] = {
         "item_id": manifest.item.id,
         "options": as_chosen(manifest).model_dump(mode="json"),
@@ -116,7 +121,35 @@ def edit_script(
 
         return produce_video(**params)
 
-    return Work(f"edit script of {video_id}", PRODUCE_VIDEO, params, local, video_id)
+    return Work(label, PRODUCE_VIDEO, params, local, manifest.video_id)
+
+
+def swap_background(
+    store: ArtifactStore,
+    video_id: str,
+    reviewer: str,
+    image: bytes | None = None,
+    image_name: str = "background",
+    prompt: str | None = None,
+    expected_version: int | None = None,
+    settings: Settings | None = None,
+) -> Work:
+    """A new take of ``video_id`` over a reviewer's background: an uploaded image (checked by
+    its content) or a new prompt; background, avatar, compose and quality run again, the
+    script and speech come from the cache. Checked like an edit; the upload is stored last."""
+    from novaavatar.uploads import store_background
+
+    manifest = _checked(store, video_id, reviewer, expected_version, settings)
+    if (image is None) == (not (prompt or "").strip()):
+        raise InputError("give either an image or a prompt for the new background")
+    if prompt is not None and len(prompt) > 1000:
+        raise InputError(f"prompt has {len(prompt)} characters: the limit is 1000")
+    key = store_background(store, image, image_name) if image is not None else None
+    swap = BackgroundSwap(image_key=key, prompt=(prompt or "").strip())
+    if swap == manifest.background_swap:
+        raise InputError(f"video {video_id} has this background already")
+    again = Regeneration(reviewer=reviewer, background=swap)
+    return _new_take(manifest, again, f"swap background of {video_id}")
 
 
 TRIM = "trim-video/default"

@@ -125,6 +125,14 @@ def background_script(generated: VideoScript, edited: VideoScript) -> VideoScrip
     return generated
 
 
+def with_backdrop(script: VideoScript, prompt: str) -> VideoScript:
+    """``script`` asking the background stage for ``prompt`` (every scene's, in an
+    explainer), so a reviewer's prompt makes a new background and nothing else changes."""
+    prompt = " ".join(prompt.split())
+    scenes = tuple(s.model_copy(update={"scene_description": prompt}) for s in script.scenes)
+    return script.model_copy(update={"scene_description": prompt, "scenes": scenes})
+
+
 def _lines(script: VideoScript) -> list[str]:
     """The script as lines for a diff: title, hashtags, call to action, then one sentence
     (or turn, or scene title) per line, so a one-word change shows as one line."""
