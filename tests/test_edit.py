@@ -320,7 +320,7 @@ def test_trim_reencodes_the_final_video_without_rendering_again(
     assert abs(cues[0][0] - kept[0][0]) < 0.05, (cues[:2], kept[:2])
     # quality re-checked on the cut: streams and sync hold, the length is now off target
     checks = {c.name: c for c in m.quality.checks}
-    assert checks["av_sync"].passed and checks["streams"].passed
+    assert checks["av_sync"].passed and checks["streams"].passed and checks["true_peak"].passed
     assert checks["duration"].value == pytest.approx(m.final.duration_s, abs=0.01)
     assert not checks["duration"].passed  # 8 s of a 15 s target: the reviewer sees it
 

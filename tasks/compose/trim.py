@@ -76,6 +76,23 @@ def cut(src: Path, out: Path, w: Window, crf: int, preset: str) -> None:
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+    _hold_peaks(out)
+
+
+def _hold_peaks(mp4: Path) -> None:
+    """Encoding the cut's AAC again can push a peak over −1 dBTP: dip the speech there, as
+    compose does (the picture is copied, not encoded again)."""
+    import soundfile as sf
+
+    from novaavatar.media import read_audio
+    from tasks.compose.video import SPEECH_RATE, _hold_true_peak
+
+    speech = mp4.with_name(f"{mp4.stem}-speech.wav")
+    try:
+        sf.write(speech, read_audio(mp4, SPEECH_RATE), SPEECH_RATE, subtype="FLOAT")
+        _hold_true_peak(mp4, speech)
+    finally:
+        speech.unlink(missing_ok=True)
 
 
 def spoken_words(store: ArtifactStore, manifest: VideoManifest) -> tuple[WordTiming, ...]:
