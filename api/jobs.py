@@ -21,13 +21,19 @@ from api.problems import ProblemError, log
 from novaavatar import manifests
 from novaavatar.domain import utcnow
 from novaavatar.errors import NotFoundError
+from novaavatar.logs import redact
 from novaavatar.service import jobs
 from novaavatar.service.production import Work
 from novaavatar.store import ArtifactStore
 
 STAGES = ("script", "background", "speech", "avatar", "compose", "quality")
-# task run names start with their stage (``script vid-…``); manual creation renames two
-_TASK_PREFIX = {"given script": "script", "import speech": "speech"}
+# task run names start with their stage (``script vid-…``); manual creation and a
+# reviewer's edits rename some
+_TASK_PREFIX = {
+    "given script": "script",
+    "given background": "background",
+    "import speech": "speech",
+}
 FLOW_KIND: dict[str, schemas.JobKind] = {
     "scrape-content": "scrape",
     "produce-video": "generate",
@@ -87,9 +93,11 @@ class JobBook:
         The thread gets a copy of the caller's context, so a local flow uses the same
         Prefect settings (API URL, profile) as the request that started it.
         """
-        ctx = contextvars.copy_context()
+        from novaavatar.service.prefect_server import call_with_prefect_api
+
+        ctx = contextvars.copy_context()  # then one Prefect server for every job of the process
         local = work.local
-        job = replace(work, local=lambda: ctx.run(local)).start()
+        job = replace(work, local=lambda: ctx.run(call_with_prefect_api, local)).start()
         flow_name = work.deployment.split("/", 1)[0]
         started = Started(job, kind, flow_name, work.label, item_id, work.video_id)
         with self._lock:
@@ -167,7 +175,7 @@ class JobBook:
             finished_at=job.finished,
             item_id=s.item_id,
             video_id=video_id,
-            error=job.error,
+            error=redact(job.error) if job.error else None,
         )
         if detail and s.kind in ("generate", "manual"):
             run_id = None
@@ -192,7 +200,7 @@ class JobBook:
             video_id = await _run_result_video(run)
         error = None
         if state == "failed" and run.state is not None:
-            error = run.state.message or run.state.name
+            error = redact(run.state.message or run.state.name)
         view = schemas.Job(
             id=str(run.id),
             kind=kind,
@@ -297,25 +305,27 @@ def _unavailable(what: str, e: Exception) -> ProblemError:
 
 
 async def _read_flow_run(run_id: str) -> Any:
-    from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
+    from novaavatar.service.prefect_server import PrefectServerError, read_client
+
     try:
-        async with get_client() as client:
+        async with read_client() as client:
             return await client.read_flow_run(UUID(run_id))
-    except (ObjectNotFound, ValueError):
+    except (ObjectNotFound, ValueError, PrefectServerError):
         return None
     except Exception as e:
         raise _unavailable("read flow runs", e) from None
 
 
 async def _read_flow_runs(limit: int) -> list[Any]:
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
     from prefect.client.schemas.sorting import FlowRunSort
 
+    from novaavatar.service.prefect_server import read_client
+
     try:
-        async with get_client() as client:
+        async with read_client() as client:
             return list(
                 await client.read_flow_runs(
                     flow_filter=FlowFilter(name=FlowFilterName(any_=list(FLOW_KIND))),
@@ -328,10 +338,10 @@ async def _read_flow_runs(limit: int) -> list[Any]:
 
 
 async def _flow_name(flow_id: UUID) -> str:
-    from prefect.client.orchestration import get_client
+    from novaavatar.service.prefect_server import read_client
 
     try:
-        async with get_client() as client:
+        async with read_client() as client:
             return str((await client.read_flow(flow_id)).name)
     except Exception as e:
         log.warning("Prefect server: cannot read flow %s: %s", flow_id, e)
@@ -340,7 +350,6 @@ async def _flow_name(flow_id: UUID) -> str:
 
 async def _find_local_run(flow_name: str, run_name: str, after: datetime) -> str | None:
     """The flow run a local job is running: by flow, run name and start time."""
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         FlowFilter,
         FlowFilterName,
@@ -350,8 +359,10 @@ async def _find_local_run(flow_name: str, run_name: str, after: datetime) -> str
     )
     from prefect.client.schemas.sorting import FlowRunSort
 
+    from novaavatar.service.prefect_server import read_client
+
     try:
-        async with get_client() as client:
+        async with read_client() as client:
             runs = await client.read_flow_runs(
                 flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
                 flow_run_filter=FlowRunFilter(
@@ -368,11 +379,12 @@ async def _find_local_run(flow_name: str, run_name: str, after: datetime) -> str
 
 
 async def _read_task_runs(run_id: str) -> list[Any]:
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    from novaavatar.service.prefect_server import read_client
+
     try:
-        async with get_client() as client:
+        async with read_client() as client:
             return list(
                 await client.read_task_runs(
                     flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(run_id)])),

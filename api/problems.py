@@ -12,7 +12,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from novaavatar.errors import ConflictError, InputError, NotFoundError, NovaAvatarError, StoreError
+from novaavatar.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    NovaAvatarError,
+    StoreError,
+    TooLargeError,
+)
+from novaavatar.logs import redact
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("novaavatar.api")
@@ -60,7 +68,7 @@ def problem_response(
         type=f"urn:novaavatar:problem:{kind}" if kind else "about:blank",
         title=HTTPStatus(status).phrase,
         status=status,
-        detail=detail,
+        detail=redact(detail),  # an error's text may quote a key or a path of this host
         instance=path or (request.url.path if request is not None else None),
         errors=errors,
     )
@@ -118,6 +126,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ConflictError)
     async def _conflict(request: Request, exc: ConflictError) -> JSONResponse:
         return problem_response(request, 409, str(exc), kind="conflict")
+
+    @app.exception_handler(TooLargeError)
+    async def _too_large(request: Request, exc: TooLargeError) -> JSONResponse:
+        return problem_response(request, 413, str(exc), kind="too-large")
 
     @app.exception_handler(InputError)
     async def _input(request: Request, exc: InputError) -> JSONResponse:

@@ -12,7 +12,8 @@ from api import schemas
 from api.context import ApiContext, Ctx, authorized
 from api.jobs import Started
 from api.problems import COMMON_RESPONSES, Problem, ProblemError
-from novaavatar.domain import Aspect, ContentItem
+from novaavatar.domain import CONSENT_STATEMENT, Aspect, ContentItem
+from novaavatar.errors import InputError
 from novaavatar.items import load_item
 from novaavatar.service import lookup, production
 from novaavatar.store import ArtifactStore
@@ -40,7 +41,8 @@ def _scraped_items(store: ArtifactStore) -> list[ContentItem]:
 async def scrape(body: schemas.ScrapeRequest, ctx: Ctx, response: Response) -> schemas.ScrapeResult:
     """Runs the ``scrape-content`` deployment (or the flow, without a server) and waits up to
     ``wait_s`` for the items; a scrape still running answers 202 with its job."""
-    work = production.scrape([str(u) for u in body.sources], body.keywords, body.limit)
+    sources = [str(u) for u in body.sources]
+    work = production.scrape(sources, body.keywords, body.limit, sample=body.sample)
     started = await asyncio.to_thread(ctx.jobs.start, "scrape", work)
     deadline = time.monotonic() + body.wait_s
     view = await _job_view(ctx, started, response)
@@ -120,9 +122,20 @@ async def generate_manual(
     language: Annotated[
         str | None, Form(max_length=10, description="the text's language: en, es, ar, zh...")
     ] = None,
+    i_have_consent: Annotated[
+        bool,
+        Form(description="with a portrait, true means: " + CONSENT_STATEMENT),
+    ] = False,
+    consent_by: Annotated[
+        str | None,
+        Form(min_length=1, max_length=120, description="with a portrait: who attests the consent"),
+    ] = None,
 ) -> schemas.Job:
     """Uploads are checked by their content (a readable image; decodable, non-empty audio
-    under ten minutes) and by size (``MAX_UPLOAD_MB``), then the ``manual-create`` flow runs."""
+    under ten minutes) and by size (``MAX_UPLOAD_MB``), then the ``manual-create`` flow runs.
+    A portrait needs ``i_have_consent=true`` and ``consent_by``: the likeness consent is
+    recorded with who and when, and carried into the manifest and the exports."""
+    from novaavatar import consent
     from novaavatar.uploads import store_audio, store_portrait
 
     options = production.options_from(
@@ -130,13 +143,19 @@ async def generate_manual(
     )
     audio_upload = await _read_upload(audio)
     portrait_upload = await _read_upload(portrait)
+    if portrait_upload is not None and not (i_have_consent and (consent_by or "").strip()):
+        raise InputError(
+            f"portrait {portrait_upload[1]!r}: send i_have_consent=true and consent_by (who "
+            "attests the right to use this likeness)"
+        )
     store = ctx.store
     # check everything but the uploads' content before storing anything
     await asyncio.to_thread(
-        production.manual, store, title, options, "pending" if audio_upload else None, text, prompt
+        production.check_manual, store, title, options, audio_upload is not None, text
     )
     if portrait_upload:
         key = await asyncio.to_thread(store_portrait, store, *portrait_upload)
+        await asyncio.to_thread(consent.attest, store, key, str(consent_by), "api")
         options = production.options_from(options.chosen() | {"portrait_key": key})
     audio_key = await asyncio.to_thread(store_audio, store, *audio_upload) if audio_upload else None
     work = production.manual(store, title, options, audio_key, text, prompt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -107,6 +108,24 @@ def _final(ctx: ApiContext, video_id: str) -> VideoManifest:
     return m
 
 
+async def _video_of_job(ctx: ApiContext, job_id: str) -> str:
+    """The video a job made: 409 (with its state) while it runs, 404 when it failed."""
+    view = await ctx.jobs.view(job_id, ctx.store, detail=False)
+    if view.state in ("scheduled", "running"):
+        raise ProblemError(
+            409,
+            f"job {job_id} is {view.state}: its video is not made yet; poll /api/jobs/{job_id}",
+            kind="job-not-done",
+            headers={"Retry-After": "5", "X-Job-State": view.state},
+        )
+    if view.state != "completed" or view.video_id is None:
+        why = f": {view.error}" if view.error else ""
+        raise ProblemError(
+            404, f"job {job_id} is {view.state} and made no video{why}", kind="not-found"
+        )
+    return view.video_id
+
+
 @router.get(
     "/videos/{video_id}",
     response_class=Response,
@@ -114,12 +133,25 @@ def _final(ctx: ApiContext, video_id: str) -> VideoManifest:
         200: {"content": {"video/mp4": {}}, "description": "the MP4"},
         206: {"content": {"video/mp4": {}}, "description": "the requested byte range"},
         307: {"description": "S3 store: redirect to a presigned URL"},
+        409: {"model": Problem, "description": "a job id whose job still runs (X-Job-State)"},
         416: {"model": Problem, "description": "range past the end of the file"},
         **NOT_FOUND,
     },
-    summary="The final MP4 (Range requests supported)",
+    summary="The final MP4 of a video, or of the job that made it (Range requests supported)",
 )
-async def video(video_id: VideoId, ctx: Ctx, request: Request) -> Response:
+async def video(
+    video_id: Annotated[
+        str,
+        Path(
+            pattern=schemas.VIDEO_ID,
+            description="a video id (vid-…), or a job id from POST /api/generate",
+        ),
+    ],
+    ctx: Ctx,
+    request: Request,
+) -> Response:
+    if re.match(schemas.JOB_ID, video_id):
+        video_id = await _video_of_job(ctx, video_id)
     m = await asyncio.to_thread(_final, ctx, video_id)
     assert m.final is not None
     store = ctx.store

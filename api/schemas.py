@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from novaavatar.domain import (
     MAX_DURATION_S,
@@ -15,7 +23,6 @@ from novaavatar.domain import (
     Aspect,
     ContentItem,
     ProduceOptions,
-    ScriptStyle,
     VideoFormat,
     VideoManifest,
 )
@@ -45,7 +52,11 @@ class ScrapeRequest(_Request):
     sources: list[AnyHttpUrl] = Field(
         default_factory=list,
         max_length=20,
-        description="feed URLs (http/https); empty: RSS_FEEDS, else the bundled sample feed",
+        description="feed URLs (http/https); empty: RSS_FEEDS",
+    )
+    sample: bool = Field(
+        default=False,
+        description="read the bundled sample stories instead (fiction: badged, never published)",
     )
     keywords: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(
         default_factory=list, max_length=20, description="topic keywords that raise an item's score"
@@ -56,14 +67,42 @@ class ScrapeRequest(_Request):
     )
 
 
+# The original NovaAvatar API's field names, accepted as they are.
+ORIGINAL_FIELDS = {
+    "content_title": "title",
+    "content_description": "description",
+    "content_url": "url",
+    "duration": "duration_s",
+}
+# Style names as the original design wrote them, mapped onto ours.
+ORIGINAL_STYLES = {"news anchor": "news_anchor", "news-anchor": "news_anchor"}
+RequestStyle = Literal[
+    "news_anchor", "casual", "educational", "entertaining", "professional", "news anchor"
+]
+
+
 class GenerateRequest(_Request):
+    """Ours or the original design's names: ``content_title``, ``content_description``,
+    ``content_url`` and ``duration`` are ``title``, ``description``, ``url`` and
+    ``duration_s``; a style's case and "news anchor" spelt with a space are accepted."""
+
     item_id: str | None = Field(default=None, pattern=ITEM_ID, description="a scraped item's id")
     title: str | None = Field(
         default=None, min_length=1, max_length=500, description="or: new content's title"
     )
     description: str = Field(default="", max_length=5000, description="new content's text")
     url: AnyHttpUrl | None = Field(default=None, description="new content's source URL")
-    style: ScriptStyle | None = Field(default=None, description="default: DEFAULT_STYLE")
+    style: RequestStyle | None = Field(
+        default=None,
+        description="news_anchor, casual, educational, entertaining or professional (any case; "
+        "'news anchor' as the original design wrote it); default: DEFAULT_STYLE",
+    )
+    content_title: str | None = Field(default=None, description="the original name of title")
+    content_description: str | None = Field(
+        default=None, description="the original name of description"
+    )
+    content_url: AnyHttpUrl | None = Field(default=None, description="the original name of url")
+    duration: float | None = Field(default=None, description="the original name of duration_s")
     duration_s: float | None = Field(
         default=None,
         ge=MIN_DURATION_S,
@@ -108,10 +147,41 @@ class GenerateRequest(_Request):
     def _known_language(cls, v: str | None) -> str | None:
         return None if v is None else check_language(v)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _original_names(cls, data: object) -> object:
+        """The original design's field names onto ours; both for one field is refused."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for old, new in ORIGINAL_FIELDS.items():
+            if old in data and data[old] is not None:
+                if data.get(new) is not None and data[new] != data[old]:
+                    raise ValueError(f"give {new} or {old} (its original name), not both")
+                data[new] = data[old]
+            data.pop(old, None)
+        style = data.get("style")
+        if isinstance(style, str):
+            name = style.strip().lower()
+            data["style"] = ORIGINAL_STYLES.get(name, name)
+        return data
+
     @model_validator(mode="after")
     def _one_source(self) -> GenerateRequest:
         if (self.item_id is None) == (self.title is None or not self.title.strip()):
             raise ValueError("give either item_id (a scraped item) or title (new content)")
+        return self
+
+    @model_validator(mode="after")
+    def _options_fit(self) -> GenerateRequest:
+        """Options that cannot make a video (a duration outside the format's range) are a
+        422 of the request, before anything is stored or started."""
+        from novaavatar.errors import InputError
+
+        try:
+            self.options()
+        except InputError as e:
+            raise ValueError(str(e)) from None
         return self
 
     def options(self) -> ProduceOptions:
@@ -174,6 +244,16 @@ class Job(BaseModel):
     progress: Progress | None = None
     links: Links = Field(default_factory=Links)
 
+    @computed_field(description="the same as id: the original API's name for it")  # type: ignore[prop-decorator]
+    @property
+    def job_id(self) -> str:
+        return self.id
+
+    @computed_field(description="the same as state: the original API's name for it")  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> JobState:
+        return self.state
+
 
 class JobPage(BaseModel):
     jobs: list[Job]
@@ -198,6 +278,9 @@ class VideoSummary(BaseModel):
     duration_s: float | None
     needs_attention: bool
     failed_checks: list[str]
+    sample: bool = Field(
+        default=False, description="made from a bundled sample story: fiction, never published"
+    )
     links: Links
 
     @classmethod
@@ -216,6 +299,7 @@ class VideoSummary(BaseModel):
             duration_s=m.final.duration_s if m.final else None,
             needs_attention=m.state.value == "pending" and (m.quality is None or bool(failed)),
             failed_checks=failed,
+            sample=m.item.sample,
             links=Links(
                 video=f"/api/videos/{vid}" if has_final else None,
                 manifest=f"/api/videos/{vid}/manifest",

@@ -42,7 +42,7 @@ def main() -> None:
     for run in range(args.runs):
         os.environ["STORAGE_PATH"] = str(work / f"storage-{run}")
         get_settings.cache_clear()
-        item = scrape_content(sources=[], limit=1)[0]
+        item = scrape_content(sample=True, limit=1)[0]
         t0 = time.perf_counter()
         vid = produce_video(
             item.id, options=ProduceOptions(duration_s=args.duration, aspect=args.aspect)

@@ -7,6 +7,12 @@
 (b) moviepy: background image + presenter image overlay + one TextClip per caption + the same
     speech, written with the same codec settings (libx264 veryfast, CRF 23, AAC).
 
+``--photo``: the photo presenter (a portrait animated through its face mesh, see
+tasks/render/photo.py) on 30 s of speech at 720×1280, against ffmpeg encoding the same
+number of ready frames alone (the renderer's own frames, prepared before the clock starts,
+same codec settings and audio): both times, their ratio, and each as a share of the video's
+duration. Targets: the whole render ≤ 0.2 of the duration and ≤ 1.5 × encode-alone.
+
 Both run in this process, alternating, several times; the medians are printed: frames/s, render
 time / video duration (the real-time factor, < 1 is faster than real time) and the ratio of
 moviepy's time to each; the same for CPU seconds (this process and its ffmpeg children), which
@@ -28,8 +34,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from novaavatar.domain import WordTiming
-from novaavatar.media import measure_loudness, probe, read_audio
-from tasks.avatar.lite import IllustratedPresenter, render_lite
+from novaavatar.media import FrameWriter, measure_loudness, probe, read_audio, rgb_to_i420
+from tasks.avatar.lite import IllustratedPresenter, lite_frames, render_lite
 from tasks.background import procedural_background
 from tasks.compose.captions import build_captions
 from tasks.compose.video import CaptionPainter, _font_path, compose_final
@@ -194,6 +200,42 @@ def bench_template(size: tuple[int, int], runs: int, name: str) -> None:
     print(f"  {name} / plain = {branded / plain:.3f} wall, {cpu_branded / cpu_plain:.3f} CPU (per second of video: {cpu_branded / lengths[name] / (cpu_plain / lengths['plain']):.3f} CPU)")  # fmt: skip
 
 
+def bench_photo(size: tuple[int, int], runs: int, layout: str) -> None:
+    """A photo presenter render of ~30 s against encoding as many ready frames: medians, ratio."""
+    import itertools
+
+    from PIL import Image
+    from skimage import data
+
+    work = Path(tempfile.mkdtemp(prefix="nova-bench-photo-"))
+    speech = work / "speech.wav"
+    said = EspeakProvider().speak(TEXT, "en-us", 165, speech)
+    duration = said.duration_s
+    photo = work / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(photo)  # NASA portrait in scikit-image, public domain
+    bg = work / "bg.png"
+    procedural_background(7, size).save(bg)
+    n = round(duration * FPS)
+    # the renderer's first two seconds of frames, as I420, cycled for the encode-alone run
+    ready = [rgb_to_i420(f) for f in itertools.islice(lite_frames(bg, said.phonemes, duration, size=size, fps=FPS, portrait=photo, layout=layout), 2 * FPS)]  # fmt: skip
+    render: list[tuple[float, float]] = []
+    encode: list[tuple[float, float]] = []
+    for run in range(runs):
+        t0, c0 = time.perf_counter(), _cpu()
+        render_lite(bg, speech, said.phonemes, work / f"photo-{run}.mp4", size=size, fps=FPS, portrait=photo, layout=layout)  # fmt: skip
+        render.append((time.perf_counter() - t0, _cpu() - c0))
+        t0, c0 = time.perf_counter(), _cpu()
+        with FrameWriter(work / f"encode-{run}.mp4", size, FPS, audio=speech, crf=23, preset="veryfast") as writer:  # fmt: skip
+            for i in range(n):
+                writer.write_i420(ready[i % len(ready)])
+        encode.append((time.perf_counter() - t0, _cpu() - c0))
+    (rt, rc), (et, ec) = ((statistics.median(t for t, _ in v), statistics.median(c for _, c in v)) for v in (render, encode))  # fmt: skip
+    print(f"photo presenter, {layout} layout, {size[0]}x{size[1]}, {duration:.1f} s of speech ({n} frames), median of {runs}:")  # fmt: skip
+    print(f"  whole render   {rt:6.2f} s wall ({rt / duration:.3f} of the duration), {rc:6.2f} s CPU")  # fmt: skip
+    print(f"  encode alone   {et:6.2f} s wall ({et / duration:.3f} of the duration), {ec:6.2f} s CPU")  # fmt: skip
+    print(f"  render / encode-alone: {rt / et:.2f} wall, {rc / ec:.2f} CPU  (targets: ≤ 0.2 of the duration, ≤ 1.5 × encode)")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     ap.add_argument("--runs", type=int, default=3, help="timed runs per renderer and size (median)")
@@ -202,7 +244,14 @@ def main() -> None:
     ap.add_argument("--explainer", action="store_true", help="instead: 60 s in 3 scenes vs 1")
     ap.add_argument("--transition", default="crossfade", help="with --explainer: crossfade|wipe|cut")  # fmt: skip
     ap.add_argument("--template", default="", help="instead: ~20 s with this brand template vs none")  # fmt: skip
+    ap.add_argument("--photo", action="store_true", help="instead: the photo presenter vs encoding alone")  # fmt: skip
+    ap.add_argument("--layout", default="full", help="with --photo: studio|pip|full")
     args = ap.parse_args()
+    if args.photo:
+        for spec in (args.sizes if args.sizes != "720x1280,1080x1920" else "720x1280").split(","):
+            w, h = (int(v) for v in spec.split("x"))
+            bench_photo((w, h), args.runs, args.layout)
+        return
     if args.template:
         for spec in args.sizes.split(","):
             w, h = (int(v) for v in spec.split("x"))

@@ -85,9 +85,10 @@ class LocalArtifactStore(Block):
         return self._atomic_write(key, copy)
 
     def put_json(self, key: str, obj: Any) -> str:
-        return self.put_bytes(
-            key, json.dumps(obj, indent=2, default=str).encode(), "application/json"
-        )
+        from novaavatar.logs import redact  # no secret or absolute path is ever stored
+
+        text = redact(json.dumps(obj, indent=2, default=str))
+        return self.put_bytes(key, text.encode(), "application/json")
 
     # -- reads ---------------------------------------------------------------------------
     def get_bytes(self, key: str) -> bytes:

@@ -2,7 +2,7 @@
 approve it. Needs only httpx.
 
     export NOVAAVATAR_API_TOKEN=...          # one of the server's API_TOKENS
-    python examples/api_client.py --url http://127.0.0.1:8600 --approve
+    python examples/api_client.py --url http://127.0.0.1:8000 --approve
 """
 
 from __future__ import annotations
@@ -55,13 +55,16 @@ def follow(client: httpx.Client, job_id: str, timeout_s: float) -> dict[str, Any
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--url", default=os.environ.get("NOVAAVATAR_API_URL", "http://127.0.0.1:8600"))
+    p.add_argument("--url", default=os.environ.get("NOVAAVATAR_API_URL", "http://127.0.0.1:8000"))
     p.add_argument("--token", default=os.environ.get("NOVAAVATAR_API_TOKEN", ""))
     p.add_argument("--duration", type=float, default=15, help="seconds (15-90)")
     p.add_argument("--aspect", default="9:16", choices=["9:16", "16:9", "1:1"])
     p.add_argument("--out", type=Path, default=Path("downloads"), help="where videos go")
     p.add_argument("--approve", action="store_true", help="approve the video when it is ready")
     p.add_argument("--timeout", type=float, default=600, help="seconds to wait for the video")
+    p.add_argument(
+        "--sample", action="store_true", help="the bundled sample stories (fiction), offline"
+    )
     args = p.parse_args(argv)
     if not args.token:
         p.error("give --token or set NOVAAVATAR_API_TOKEN")
@@ -70,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     with httpx.Client(base_url=args.url, headers=headers, timeout=60) as client:
         try:
             print("scraping the configured sources ...")
-            scraped = call(client, "POST", "/api/scrape", json={"limit": 5}).json()
+            scrape = {"limit": 5, "sample": True} if args.sample else {"limit": 5}
+            scraped = call(client, "POST", "/api/scrape", json=scrape).json()
             if not scraped["items"]:
                 raise ApiError(f"no items yet; the scrape job is {scraped['job']['state']}")
             item = scraped["items"][0]

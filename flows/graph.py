@@ -11,7 +11,7 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 
 from flows.render_avatar import avatar_stage
-from novaavatar import manifests, templates
+from novaavatar import consent, manifests, templates
 from novaavatar.domain import (
     REGENERABLE,
     BackgroundSwap,
@@ -26,7 +26,7 @@ from novaavatar.domain import (
     video_id_for,
 )
 from novaavatar.errors import InputError, NotFoundError
-from novaavatar.settings import get_settings
+from novaavatar.logs import redact
 from novaavatar.store import ArtifactStore, store_from_uri
 from tasks.common import read_stage_records
 from tasks.script.edit import background_script, generated_of, script_diff, with_backdrop
@@ -75,6 +75,7 @@ def submit_graph(
     t = takes or {}
     vid = video_id_for(item, options)
     store = store_from_uri(cfg.store_uri)
+    consent.require(store, options)  # a real person's likeness only with an attestation
     manifest = _manifest_of(store, vid, edit is not None or background is not None)
     generated, drawn_from = None, None
     if script is None and manifest is not None:
@@ -205,11 +206,7 @@ def enqueue_for_review(
     if error is not None:
         if decided:  # never let a failed rerun hide an approved or exported video
             return manifest
-        # an exception's text may quote a configured secret: never store one in a manifest
-        from novaavatar.logs import SecretRedactor
-
-        redact = SecretRedactor(get_settings().secret_values()).redact
-        manifest.state, manifest.error = ReviewState.FAILED, redact(error)
+        manifest.state, manifest.error = ReviewState.FAILED, error  # save() redacts it
     else:
         kept = manifest.trim is not None and manifest.trim.untrimmed == final
         if not kept:  # a new render drops a reviewer's cut; a cached rerun keeps it
@@ -220,6 +217,11 @@ def enqueue_for_review(
         if not decided:
             manifest.state = ReviewState.PENDING
     manifest.stages, manifest.flow_run_id = stages, run_id
+    manifest.consents = {
+        role: found
+        for role, key in consent.portraits(options).items()
+        if (found := consent.consent_for(store, key)) is not None
+    }
     manifests.save(store, manifest, etag)
     _summary_artifact(manifest)
     newly_pending = was is not ReviewState.PENDING or regenerated_by is not None
@@ -257,7 +259,9 @@ def _summary_artifact(m: VideoManifest) -> None:
         f"## Stages\n\n| stage | provider | seconds | keys |\n|---|---|---|---|\n{rows}\n\n"
         f"## Quality\n\n{checks}\n"
     )
-    create_markdown_artifact(key=f"video-{m.video_id}", markdown=md, description=m.item.title[:200])
+    create_markdown_artifact(
+        key=f"video-{m.video_id}", markdown=redact(md), description=redact(m.item.title[:200])
+    )
 
 
 def collect(

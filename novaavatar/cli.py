@@ -53,6 +53,14 @@ FormatOpt = Annotated[
         help="single (one presenter), conversation (host and guest) or explainer (1–5 min scenes).",
     ),
 ]
+ConsentOpt = Annotated[
+    bool,
+    typer.Option(
+        "--i-have-consent",
+        help="Attest that you have the right to use the likeness in --portrait (recorded with "
+        "your name and the time, and carried into the manifest and exports).",
+    ),
+]
 TemplateOpt = Annotated[
     str | None,
     typer.Option(
@@ -69,12 +77,20 @@ def _prefect_defaults() -> None:
     home = os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
     Path(home).expanduser().mkdir(parents=True, exist_ok=True)  # SQLite needs the folder
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # with `make up` running, runs go to its server instead of a temporary one
-    from novaavatar.service.stack import running_api_url
-
-    if "PREFECT_API_URL" not in os.environ and (url := running_api_url()):
-        os.environ["PREFECT_API_URL"] = url
     os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+
+
+# Commands that run Prefect flows; the others (queue, stats, doctor, ...) need no server.
+_RUNS_FLOWS = {"demo", "scrape", "produce", "create", "regenerate", "export"}
+
+
+def _prefect_api(argv: list[str]) -> contextlib.AbstractContextManager[object]:
+    """The running stack's server, else one temporary server for this command."""
+    if not argv or argv[0] not in _RUNS_FLOWS or "--help" in argv:
+        return contextlib.nullcontext()
+    from novaavatar.service.prefect_server import using_prefect_api
+
+    return using_prefect_api()
 
 
 def _echo_videos(video_ids: list[str]) -> None:
@@ -96,12 +112,12 @@ def demo(
     duration: DurationOpt = None,
     aspect: ChosenAspectOpt = None,
 ) -> None:
-    """Scrape the bundled sample feed and produce videos into the review queue."""
+    """Produce videos from the bundled sample stories (fiction, badged SAMPLE) for review."""
     from novaavatar.service import production
     from novaavatar.store import get_store
 
     options = production.options_from(dict(duration_s=duration, aspect=aspect))
-    items = production.scrape([], [], max(count, 1) * 3).run_here()
+    items = production.scrape([], [], max(count, 1) * 3, sample=True).run_here()
     ids = production.produce(get_store(), [i.id for i in items[:count]], options).run_here()
     typer.echo(f"\n{len(ids)} videos are waiting for review:")
     _echo_videos(ids)
@@ -116,16 +132,24 @@ def scrape(
     keyword: Annotated[list[str] | None, typer.Option(help="Topic keyword (repeatable).")] = None,
     limit: Annotated[int, typer.Option(help="Keep at most this many items.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the items as JSON.")] = False,
+    sample: Annotated[
+        bool,
+        typer.Option("--sample", help="The bundled sample stories (fiction, never published)."),
+    ] = False,
 ) -> None:
-    """Fetch sources (or RSS_FEEDS, or the sample feed) and list the ranked items."""
+    """Fetch sources (or RSS_FEEDS) and list the ranked items; fails when none answers."""
+    from novaavatar.errors import InputError
     from novaavatar.service import production
 
-    items = production.scrape(source or [], keyword or [], limit).run_here()
+    if sample and source:
+        raise InputError("--sample reads only the bundled fictional stories: drop --source")
+    items = production.scrape(source or [], keyword or [], limit, sample=sample).run_here()
     if as_json:
         typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
         return
     for i in items:
-        typer.echo(f"{i.id}  {i.score:5.3f}  {i.source[:24]:24}  {i.title[:80]}")
+        badge = "SAMPLE " if i.sample else ""
+        typer.echo(f"{i.id}  {i.score:5.3f}  {i.source[:24]:24}  {badge}{i.title[:80]}")
 
 
 @app.command()
@@ -249,15 +273,19 @@ def render(
     face_index: Annotated[
         int | None, typer.Option(help="Which face of a group photo (0 = largest).")
     ] = None,
+    i_have_consent: ConsentOpt = False,
 ) -> None:
     """Portrait + audio → a talking-presenter video (lite CPU renderer)."""
     import tempfile
 
+    from novaavatar.consent import HOW_TO_ATTEST
     from novaavatar.domain import ASPECT_SIZES, PhonemeTiming
     from novaavatar.errors import InputError
     from tasks.avatar.lite import render_lite
     from tasks.background import procedural_background
 
+    if portrait is not None and not i_have_consent:
+        raise InputError(f"--portrait {portrait}: {HOW_TO_ATTEST}")
     if aspect not in ASPECT_SIZES:
         raise InputError(f"unknown aspect {aspect!r}: choose one of {', '.join(ASPECT_SIZES)}")
     if not audio.is_file():
@@ -292,8 +320,13 @@ def create(
     voice: VoiceOpt = None,
     layout: LayoutOpt = None,
     template: TemplateOpt = None,
+    i_have_consent: ConsentOpt = False,
+    by: Annotated[
+        str | None, typer.Option(help="Who attests the consent (default: $USER).")
+    ] = None,
 ) -> None:
     """Manual creation: portrait + audio or text → a video in the review queue."""
+    from novaavatar import consent
     from novaavatar.errors import InputError
     from novaavatar.service import production
     from novaavatar.store import get_store
@@ -303,12 +336,16 @@ def create(
     for path, what in ((portrait, "portrait"), (audio, "audio")):
         if path is not None and not path.is_file():
             raise InputError(f"{what} {path} does not exist")
+    if portrait is not None and not i_have_consent:
+        raise InputError(f"--portrait {portrait}: {consent.HOW_TO_ATTEST}")
     if audio is None and not (text and text.strip()):
         raise InputError("give --audio FILE or --text 'what to say'")
     chosen = dict(aspect=aspect, voice=voice, layout=layout, template=template)
     production.check_manual(store, title, production.options_from(chosen), audio is not None, text)
     if portrait is not None:
-        chosen["portrait_key"] = store_portrait(store, portrait.read_bytes(), str(portrait))
+        portrait_key = store_portrait(store, portrait.read_bytes(), str(portrait))
+        consent.attest(store, portrait_key, _who(by), via="cli")
+        chosen["portrait_key"] = portrait_key
     audio_key = store_audio(store, audio.read_bytes(), str(audio)) if audio else None
     options = production.options_from(chosen)
     _echo_videos([production.manual(store, title, options, audio_key, text, prompt).run_here()])
@@ -559,7 +596,7 @@ def review(
 
 @app.command()
 def api(
-    port: Annotated[int | None, typer.Option(help="Port (default API_PORT, 8600).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default API_PORT, 8000).")] = None,
     address: Annotated[
         str, typer.Option(help="Listen address; put anything but 127.0.0.1 behind TLS.")
     ] = "127.0.0.1",
@@ -675,6 +712,16 @@ def templates_preview(
 @templates_app.command("add")
 def templates_add(
     path: Annotated[Path, typer.Argument(help="A template .toml/.yaml file with a new version.")],
+    i_have_consent: Annotated[
+        bool,
+        typer.Option(
+            "--i-have-consent",
+            help="The template names a portrait: attest the right to use that likeness.",
+        ),
+    ] = False,
+    by: Annotated[
+        str | None, typer.Option(help="Who attests the consent (default: $USER).")
+    ] = None,
 ) -> None:
     """Validate a template file and store it as a new version (versions never change)."""
     from novaavatar import templates
@@ -683,7 +730,9 @@ def templates_add(
 
     if not path.is_file():
         raise InputError(f"template file {path} does not exist")
-    t = templates.save(get_store(), path.read_bytes(), path.name)
+    t = templates.save(
+        get_store(), path.read_bytes(), path.name, consent_by=_who(by) if i_have_consent else None
+    )
     typer.echo(f"stored {t.ref}")
 
 
@@ -728,7 +777,8 @@ def main() -> None:
         from novaavatar.settings import get_settings
 
         configure_logging(get_settings(), component="cli")
-        app()
+        with _prefect_api(sys.argv[1:]):
+            app()
     except NovaAvatarError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(1)

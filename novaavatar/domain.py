@@ -34,6 +34,9 @@ ASPECT_SIZES: dict[str, tuple[int, int]] = {
     "1:1": (1080, 1080),
 }
 
+# Shown wherever a reviewer sees an item of the bundled sample feed (fiction).
+SAMPLE_BADGE = "SAMPLE — not real news"
+
 # Store keys: lowercase path segments of safe characters, no "..", no leading slash.
 _KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{2,80}$")
@@ -85,6 +88,16 @@ class ContentItem(_Frozen):
     published: datetime | None = None
     score: float = Field(default=0.0, description="relevance score, higher is better")
     tags: tuple[str, ...] = ()
+    sample: bool = Field(
+        default=False,
+        description="a bundled fictional story (the sample feed): never real news, never published",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, v: str) -> str:
+        # a javascript: or data: link must never reach a page, an artifact or a package
+        return v if not v or v.split(":", 1)[0].strip().lower() in ("http", "https") else ""
 
     @classmethod
     def make(cls, *, title: str, url: str, source: str, **kw: object) -> ContentItem:
@@ -410,6 +423,34 @@ def duration_range(format: str) -> tuple[int, int]:
     return MIN_DURATION_S, MAX_DURATION_S
 
 
+CONSENT_STATEMENT = (
+    "I have the right to use this likeness: the person shown agreed to be animated as a "
+    "presenter by NovaAvatar (or I am that person, or the image is not of a real person)."
+)
+
+
+class Consent(_Frozen):
+    """An attestation that whoever supplied a portrait has the right to use this likeness.
+
+    A photo of a real person animated to read the news is a deepfake risk: a portrait is
+    only rendered with one, and it travels into the manifest and the exports."""
+
+    portrait_key: StoreKey
+    by: str = Field(min_length=1, max_length=120, description="who attested")
+    at: datetime = Field(default_factory=utcnow)
+    via: str = Field(
+        default="", max_length=120, description="where: cli, api, review page, template name@v"
+    )
+    statement: str = CONSENT_STATEMENT
+
+    @field_validator("by")
+    @classmethod
+    def _named(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("consent needs the name of whoever attests it")
+        return v.strip()
+
+
 class RenderConfig(_Frozen):
     """Settings that change a stage's output; part of every stage's cache key."""
 
@@ -478,6 +519,9 @@ class StageRecord(_Frozen):
     seconds: float = 0.0
     cost_usd: float = 0.0
     detail: str = ""
+    warnings: tuple[str, ...] = Field(
+        default=(), description="what a reviewer should know, e.g. a fallback to a lesser provider"
+    )
 
 
 class VideoManifest(BaseModel):
@@ -515,6 +559,10 @@ class VideoManifest(BaseModel):
     error: str | None = None
     publications: dict[str, Publication] = Field(
         default_factory=dict, description="per channel: where the exported video went"
+    )
+    consents: dict[str, Consent] = Field(
+        default_factory=dict,
+        description="per presenter (host, guest) shown from a portrait: its likeness consent",
     )
 
     @field_validator("video_id")

@@ -13,6 +13,10 @@ class InputError(NovaAvatarError, ValueError):
     """A user input (feed, portrait, text, id, option) cannot be used."""
 
 
+class TooLargeError(InputError):
+    """An input larger than a limit allows (an image's pixels, a decompression bomb)."""
+
+
 class StoreError(NovaAvatarError):
     """The artifact store could not read or write a key."""
 

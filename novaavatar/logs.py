@@ -29,17 +29,22 @@ _OWN_HANDLER = "novaavatar-file"
 
 
 class SecretRedactor(logging.Filter):
-    """Replace configured secret values (and well-known secret shapes) in every record."""
+    """Replace configured secret values (and well-known secret shapes) in every record, and
+    show absolute paths under the store relative to it (``roots``: folder → shown prefix)."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), roots: Iterable[tuple[str, str]] = ()) -> None:
         super().__init__()
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.roots = sorted({(r.rstrip("/") + "/", shown) for r, shown in roots if len(r) > 1})
+        self.roots.sort(key=lambda r: len(r[0]), reverse=True)  # the deepest folder first
 
     def redact(self, text: str) -> str:
         for s in self.secrets:
             text = text.replace(s, REDACTED)
         for shape in _SECRET_SHAPES:
             text = shape.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)
+        for root, shown in self.roots:
+            text = text.replace(root, shown)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -86,9 +91,33 @@ def file_handler(path: Path, retention_days: int, redactor: SecretRedactor) -> l
     return handler
 
 
+def redactor_for(settings: Settings) -> SecretRedactor:
+    """The one redactor: configured secrets and secret shapes, and store paths made relative
+    (``<STORAGE_PATH>/artifacts/videos/x`` → ``videos/x``, other files under STORAGE_PATH →
+    ``$STORAGE_PATH/...``). Logs, manifests, stage records, artifacts, API answers and
+    webhook bodies all pass it."""
+    storage = settings.storage_path.expanduser()
+    roots = []
+    for base in {storage, storage.resolve()}:
+        roots += [(str(base / "artifacts"), ""), (str(base), "$STORAGE_PATH/")]
+    return SecretRedactor(settings.secret_values(), roots)
+
+
+def redact(text: str, settings: Settings | None = None) -> str:
+    """``text`` through :func:`redactor_for` (the current settings when none are given)."""
+    if settings is None:
+        from novaavatar.settings import get_settings
+
+        try:
+            settings = get_settings()
+        except Exception:  # bad settings still must not let a secret shape through
+            return SecretRedactor().redact(text)
+    return redactor_for(settings).redact(text)
+
+
 def configure_logging(settings: Settings, component: str = "cli") -> Path:
     """Set up logging for this process; safe to call more than once. Returns the log file."""
-    redactor = SecretRedactor(settings.secret_values())
+    redactor = redactor_for(settings)
     path = settings.log_path / f"{component}.jsonl"
     level = getattr(logging, settings.log_level)
     targets = [logging.getLogger("novaavatar"), *_prefect_loggers()]

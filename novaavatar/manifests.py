@@ -27,7 +27,9 @@ def save(store: ArtifactStore, manifest: VideoManifest, etag: str | None) -> str
     """Write ``manifest`` if nobody changed it since ``etag`` (None: must be new)."""
     manifest.version += 1
     manifest.updated_at = utcnow()
-    data = manifest.model_dump_json(indent=2).encode()
+    from novaavatar.logs import redact  # no secret or absolute path is ever stored
+
+    data = redact(manifest.model_dump_json(indent=2)).encode()
     return store.put_if_match(VideoManifest.key_for(manifest.video_id), data, etag)
 
 

@@ -19,6 +19,16 @@ from novaavatar.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
+# The original design's outlets, by their public RSS feed URLs: RSS_FEEDS by default, and
+# what the word ``default`` in a source list stands for.
+DEFAULT_FEEDS: dict[str, str] = {
+    "CNN": "http://rss.cnn.com/rss/cnn_topstories.rss",
+    "BBC": "https://feeds.bbci.co.uk/news/rss.xml",
+    "NPR": "https://feeds.npr.org/1001/rss.xml",
+    "NYT": "https://rss.nytimes.com/services/xml/rss/nyt/HomePage.xml",
+    "TechCrunch": "https://techcrunch.com/feed/",
+}
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -46,8 +56,9 @@ class Settings(BaseSettings):
 
     # --- sources -------------------------------------------------------------------------
     rss_feeds: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Feed URLs to scrape (JSON list or comma separated). Empty: bundled sample feed.",
+        default_factory=lambda: list(DEFAULT_FEEDS.values()),
+        description="Feed URLs to scrape (JSON list or comma separated); default: CNN, BBC, NPR, "
+        "NYT and TechCrunch. The bundled sample stories are fiction, used only when asked for.",
     )
     scrape_timeout: float = Field(default=10.0, ge=0.5, le=120, description="Seconds per feed.")
     max_items_per_source: int = Field(default=20, ge=1, le=500)
@@ -200,6 +211,13 @@ class Settings(BaseSettings):
     omniavatar_compile: bool = Field(
         default=False, description="torch.compile the DiT blocks (eager fallback if it fails)."
     )
+    omniavatar_gpus: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="GPUs per OmniAvatar video: above 1 the worker starts that many ranks with "
+        "torchrun (sequence-parallel, FSDP-sharded DiT); the model loads per video then.",
+    )
     omniavatar_keep_loaded: bool = Field(
         default=True,
         description="Keep OmniAvatar loaded between videos; false frees it after each.",
@@ -225,7 +243,7 @@ class Settings(BaseSettings):
     )
 
     # --- REST API ------------------------------------------------------------------------
-    api_port: int = Field(default=8600, ge=1, le=65535, description="REST API port on 127.0.0.1.")
+    api_port: int = Field(default=8000, ge=1, le=65535, description="REST API port on 127.0.0.1.")
     api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="Bearer tokens the REST API accepts (comma separated); empty: it refuses all.",
@@ -237,6 +255,10 @@ class Settings(BaseSettings):
     api_rate_limit: int = Field(
         default=120, ge=0, le=100_000, description="REST API requests per minute per token; 0: off."
     )
+    max_image_megapixels: float = Field(
+        default=40, ge=1, le=400,
+        description="Largest image accepted (width × height, in megapixels), read from its header.",
+    )  # fmt: skip
     max_upload_mb: int = Field(
         default=50, ge=1, le=1024, description="Largest REST API request (uploads), in MiB."
     )
@@ -296,6 +318,12 @@ class Settings(BaseSettings):
     )
     auto_produce_max: int = Field(default=3, ge=0, le=50, description="Cap per scrape run.")
     max_concurrent_jobs: int = Field(default=2, ge=1, le=64)
+    prefect_server_start_timeout: float = Field(
+        default=180,
+        ge=5,
+        le=1800,
+        description="Seconds a command waits for its temporary Prefect server (no `make up`).",
+    )
     job_timeout: int = Field(default=1800, ge=30, le=86400, description="Seconds per video.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_dir: Path | None = Field(

@@ -317,8 +317,15 @@ def resolve(ref: str | None, store: ArtifactStore | None = None, format: str = "
     raise InputError(f"unknown template {ref!r}: choose one of {', '.join(names)}")
 
 
-def save(store: ArtifactStore, data: bytes, filename: str = "upload.toml") -> BrandTemplate:
-    """Validate an uploaded template and store it as a new version; never replaces one."""
+def save(
+    store: ArtifactStore, data: bytes, filename: str = "upload.toml", consent_by: str | None = None
+) -> BrandTemplate:
+    """Validate an uploaded template and store it as a new version; never replaces one.
+
+    A template that names a portrait needs ``consent_by``: whoever attests the right to use
+    that likeness (recorded like any portrait's consent)."""
+    from novaavatar import consent
+
     t = parse(data, filename)
     if t.ref in shipped() or t.ref in _store_refs(store):
         newest = max((v.version for v in available(store).values() if v.name == t.name), default=0)
@@ -329,6 +336,16 @@ def save(store: ArtifactStore, data: bytes, filename: str = "upload.toml") -> Br
     logo = t.logo.image if t.logo is not None else ""
     if logo.startswith("store:") and not store.exists(logo.removeprefix("store:")):
         raise InputError(f"template {filename}: field logo.image: {logo!r} is not in the store")
+    if t.portrait_key and not store.exists(t.portrait_key):
+        raise InputError(
+            f"template {filename}: field portrait_key: {t.portrait_key!r} is not in the store"
+        )
+    if t.portrait_key and not consent_by:
+        raise consent.ConsentMissing(
+            f"template {filename} names the portrait {t.portrait_key!r}: {consent.HOW_TO_ATTEST}"
+        )
+    if t.portrait_key:
+        consent.attest(store, t.portrait_key, consent_by, via=f"template {t.ref}")
     text = data.decode("utf-8") if filename.endswith(".toml") else to_toml(t)
     store.put_bytes(store_key(t.ref), text.encode("utf-8"), "application/toml")
     return t

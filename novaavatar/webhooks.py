@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from novaavatar.domain import VideoManifest, utcnow
+from novaavatar.logs import redact
 
 READY_FOR_REVIEW = "video.ready_for_review"
 APPROVED = "video.approved"
@@ -66,9 +67,11 @@ class WebhookSender:
     def send(self, event: str, data: dict[str, Any]) -> bool:
         """Deliver ``event``; True when the receiver answered 2xx."""
         delivery = str(uuid.uuid4())
-        body = json.dumps(
-            {"id": delivery, "event": event, "created_at": utcnow().isoformat(), "data": data},
-            separators=(",", ":"),
+        body = redact(
+            json.dumps(
+                {"id": delivery, "event": event, "created_at": utcnow().isoformat(), "data": data},
+                separators=(",", ":"),
+            )
         ).encode()
         where = urlsplit(self.url).netloc  # never log the path or query: they may hold a key
         for attempt in range(1, self.attempts + 1):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
 
 from novaavatar.domain import StageRecord
+from novaavatar.logs import redact
 from novaavatar.store import ArtifactStore, store_from_uri
 
 # A stage is cached on its inputs (which include RenderConfig: store, speed, quality) and on
@@ -87,6 +89,12 @@ class StageRun:
     keys: list[str] = field(default_factory=list)
     detail: str = ""
     cost_usd: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        """Record a warning for the reviewer (manifest, review page) and log it in the run."""
+        self.warnings.append(message)
+        run_logger().warning("%s %s: %s", self.stage, self.video_id, message)
 
     def put_file(self, name: str, path: Path, content_type: str | None = None) -> str:
         key = self.store.put_file(stage_key(self.video_id, name), path, content_type)
@@ -110,12 +118,42 @@ def stage_run(store_uri: str, video_id: str, stage: str) -> Iterator[StageRun]:
         keys=tuple(run.keys),
         seconds=round(time.perf_counter() - t0, 3),
         cost_usd=round(run.cost_usd, 6),
-        detail=run.detail,
+        detail=redact(run.detail),  # upstream error text may quote a key or a local path
+        warnings=tuple(redact(w) for w in run.warnings),
     )
     store.put_bytes(
         stage_key(video_id, f"stages/{stage}.json"),
         record.model_dump_json().encode(),
         "application/json",
+    )
+    if run.warnings:
+        warnings_artifact(video_id, stage, run.provider, run.warnings)
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The Prefect run's logger inside a flow or task run (it reaches the run's logs in the
+    UI), else this module's logger."""
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("novaavatar.stages")
+
+
+def warnings_artifact(video_id: str, stage: str, provider: str, warnings: list[str]) -> None:
+    """A markdown artifact listing a stage's warnings, in the run that had them."""
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    if FlowRunContext.get() is None and TaskRunContext.get() is None:
+        return  # .fn() in tests and scripts: no run to attach it to
+    lines = "\n".join(f"- {w}" for w in warnings)
+    create_markdown_artifact(
+        key=f"{stage}-warnings",
+        markdown=f"### {stage} of `{video_id}`: made by {provider or 'nothing'}, with warnings\n\n{lines}\n",
+        description=f"{stage} warnings for {video_id}",
     )
 
 

@@ -3,6 +3,8 @@ providers' fingerprint, the render concurrency limit and persisted results."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any
 
 from novaavatar.domain import RenderConfig
@@ -51,20 +53,28 @@ def provider_fingerprint(s: Settings) -> str:
         )
     else:
         out.append("avatar:lite")
+    if s.portrait_path is not None and Path(s.portrait_path).is_file():  # the presenter's face
+        out.append(
+            f"portrait:{hashlib.sha256(Path(s.portrait_path).read_bytes()).hexdigest()[:12]}"
+        )
     return ",".join(out)
 
 
 def ensure_render_limit(settings: Settings) -> None:
     """A Prefect tag concurrency limit: at most MAX_CONCURRENT_JOBS renders at once,
-    across every worker (not a home-made semaphore)."""
+    across every worker (not a home-made semaphore). Labels this run with its process and
+    first gives back the slots of runs whose process died (novaavatar.sweep)."""
     from prefect.client.orchestration import get_client
 
+    from novaavatar.sweep import label_current_flow_run, sweep_quietly
     from tasks.common import RENDER_TAG
 
     with get_client(sync_client=True) as client:
         client.create_concurrency_limit(
             tag=RENDER_TAG, concurrency_limit=settings.max_concurrent_jobs
         )
+    label_current_flow_run()
+    sweep_quietly(RENDER_TAG)
 
 
 def with_results(settings: Settings) -> dict[str, Any]:

@@ -6,6 +6,7 @@ so it holds for any avatar provider. A check that cannot be measured fails; it n
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from novaavatar.domain import (
 from novaavatar.languages import LANGUAGES, foreign_sentences, split_sentences
 from novaavatar.media import iter_frames, measure_loudness, probe, read_audio
 from novaavatar.store import ArtifactStore
+from tasks.render.lipsync import LipSyncMeasure, lip_track, measure
 
 SYNC_TOLERANCE_S = 0.25
 DURATION_TOLERANCE = 0.35  # ±35 % of the requested length
@@ -33,8 +35,7 @@ SILENCE_DBFS = -45.0
 TARGET_LUFS = -16.0
 LUFS_TOLERANCE = 1.0
 MAX_TRUE_PEAK_DBTP = -1.0
-LIP_SYNC_MIN_R = 0.25  # |correlation| of the best mouth-like region with the speech envelope
-LIP_SYNC_MAX_OFFSET_S = 0.12  # about 3 frames at 25 fps: viewers notice more
+LIP_ANALYSIS_WIDTH = 720  # frames are decoded at most this wide for the face mesh
 BLACK_LUMA = 16.0  # mean 8-bit luma of a black frame
 MAX_BLACK_S = 0.5
 MAX_FROZEN_S = 2.0
@@ -87,43 +88,14 @@ def speech_envelope(samples: np.ndarray, rate: int, n_frames: int, fps: float) -
     return np.maximum(db, db.max() - 30.0)
 
 
-def _detrend(x: np.ndarray, width: int) -> np.ndarray:
-    """Remove what changes slower than ``width`` frames (head sway, fades) along axis 0."""
-    k = np.ones(width) / width
-    pad = np.pad(x, [(width // 2, width - 1 - width // 2)] + [(0, 0)] * (x.ndim - 1), mode="edge")
-    slow = np.apply_along_axis(lambda v: np.convolve(v, k, mode="valid"), 0, pad)
-    return x - slow
-
-
-def lip_sync(stats: FrameStats, envelope: np.ndarray) -> tuple[float, float]:
-    """(|r|, offset s): how well the most mouth-like region follows the speech, and at which lag.
-
-    The speaking mouth is the region whose brightness correlates best with the speech loudness;
-    the caption band (lowest 32 %) and the title strip (top 15 %) are left out, since captions
-    also come and go with the speech.
-    """
-    n = min(len(stats.cells), len(envelope))
-    if n < 3 * stats.fps:
-        return 0.0, 0.0
-    rows = stats.cells.shape[1]
-    cells = stats.cells[:n, int(0.15 * rows) : int(0.68 * rows)].reshape(n, -1).astype(np.float64)
-    width = max(3, round(stats.fps))
-    x = _detrend(cells, width)
-    e = _detrend(envelope[:n].astype(np.float64), width)
-    x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
-    e = (e - e.mean()) / (e.std() + 1e-9)
-    max_lag = round(0.6 * stats.fps)
-    best_r, best_lag, best_cell = 0.0, 0, 0
-    for lag in range(-max_lag, max_lag + 1):
-        # lag > 0: the picture comes after the sound
-        a = x[lag:] if lag >= 0 else x[:lag]
-        b = e[: n - lag] if lag >= 0 else e[-lag:]
-        r = np.abs(a.T @ b) / len(b)
-        cell = int(np.argmax(r))
-        if r[cell] > best_r:
-            best_r, best_lag, best_cell = float(r[cell]), lag, cell
-    at_zero = float(abs(x[:, best_cell] @ e) / n)
-    return at_zero, best_lag / stats.fps
+def lip_sync(path: Path, envelope: np.ndarray, fps: float, start: int = 0, stop: int | None = None) -> LipSyncMeasure:  # fmt: skip
+    """How the presenter's lips follow the speech in frames ``start``..``stop`` of the video,
+    measured with the face mesh (see :mod:`tasks.render.lipsync`)."""
+    info = probe(path)
+    width = min(info.width, LIP_ANALYSIS_WIDTH) // 2 * 2
+    frames = itertools.islice(iter_frames(path, width=width), start, stop)
+    openings, seam = lip_track(frames)
+    return measure(openings, envelope[start : start + len(openings)], fps, seam)
 
 
 def caption_coverage(srt: str, envelope: np.ndarray, fps: float) -> float:
@@ -276,14 +248,11 @@ def assess(
     envelope = speech_envelope(samples, rate, n, fps) if samples.size else np.zeros(n)
     # the presenter is on screen between the cards: measure the lips there
     a, b = round(final.intro_s * fps), n - round(final.outro_s * fps)
-    spoken_stats = FrameStats(fps, stats.cells[a:b], stats.mean_luma[a:b], stats.change[a : max(a, b - 1)])  # fmt: skip
-    score, offset = lip_sync(spoken_stats, envelope[a:b]) if samples.size and rms > 0 else (0.0, 0.0)  # fmt: skip
-    add(
-        "lip_sync",
-        score >= LIP_SYNC_MIN_R and abs(offset) <= LIP_SYNC_MAX_OFFSET_S,
-        round(score, 2),
-        f"mouth follows the speech: |r| ≥ {LIP_SYNC_MIN_R} (offset {offset:+.2f} s, at most ±{LIP_SYNC_MAX_OFFSET_S} s)",
-    )
+    if samples.size and rms > 0:
+        lips = lip_sync(path, envelope, fps, a, b)
+        add("lip_sync", lips.passed, round(lips.correlation, 2), lips.describe())
+    else:
+        add("lip_sync", False, None, "no speech to follow")
     srt = store.get_bytes(final.srt_key).decode("utf-8", "replace") if store.exists(final.srt_key) else ""  # fmt: skip
     coverage = caption_coverage(srt, envelope, fps) if n and samples.size and rms > 0 else 0.0
     add(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from prefect import task
@@ -45,9 +44,7 @@ from tasks.speech import espeak
 from tasks.speech.audio import native_wav_path
 
 if TYPE_CHECKING:
-    from novaavatar.store import ArtifactStore
     from novaavatar.templates import Brand
-    from tasks.avatar.lite import AvatarInfo
 
 # Stages a reviewer can regenerate; each new "take" gets new file names and a new cache key.
 _VOICE_VARIANTS = ("", "+m3", "+f2", "+m7", "+f4", "+m1", "+f1")
@@ -383,11 +380,18 @@ def render_avatar(
     whole video); compose then only adds the levelled speech. ``brand`` (the pinned
     template) adds its logo, lower third and caption colours in that pass.
     """
+    import numpy as np
+    from PIL import Image
     from prefect.artifacts import create_progress_artifact, update_progress_artifact
     from prefect.context import TaskRunContext
 
     from novaavatar.settings import get_settings
-    from tasks.avatar.omniavatar import omniavatar_available, render_omniavatar
+    from tasks.avatar.providers import AvatarJob
+    from tasks.avatar.providers import default_providers as avatar_providers
+    from tasks.avatar.reference import presenter_portrait
+    from tasks.avatar.scenes import explainer_scenes
+
+    branded = (brand,) if brand is not None else ()  # a template edit: new file names
 
     in_run = TaskRunContext.get() is not None  # .fn() in tests and scripts has no run to report to
     progress_id = (
@@ -403,61 +407,51 @@ def render_avatar(
 
     with stage_run(cfg.store_uri, video_id, "avatar") as run:
         store = run.store
-        portrait = store.materialize(options.portrait_key) if options.portrait_key else None
-        out = run.workdir / "avatar.mp4"
         settings = get_settings()
-        info = None
-        duo = options.format == "conversation" and bool(audio.segments)
-        if duo and omniavatar_available(settings):  # one model run per presenter, side by side
-            from tasks.avatar.duo import render_omniavatar_pair
+        tag = stable_id(
+            "", image.key, audio.key, options, take, video_script, cfg.providers, *branded, length=8
+        )
 
-            try:
-                guest = options.guest_portrait_key
-                info = render_omniavatar_pair(
-                    settings, store.materialize(image.key), store.materialize(audio.key),
-                    audio.segments, out, size=(image.width, image.height),
-                    seed=image.seed + 7919 * take,
-                    prompt=video_script.scene_description if video_script else "",
-                    portraits=(portrait, store.materialize(guest) if guest else None),
-                    words=audio.words if video_script is not None else None,
-                    title=video_script.title if video_script is not None else "",
-                    caption_style=options.caption_style, crf=cfg.crf, preset=cfg.preset,
-                    progress=progress,
-                    overlay_options={"brand": brand} if brand is not None and video_script else None,
-                )  # fmt: skip
-                run.provider = "omniavatar"
-                run.detail = f"OmniAvatar per speaker, {settings.num_steps} steps"
-            except Exception as e:  # the model failing must not lose the video: lite renders it
-                run.detail = f"omniavatar failed ({type(e).__name__}: {e}); lite fallback; "
-        elif omniavatar_available(settings):
-            try:
-                info = render_omniavatar(
-                    portrait or store.materialize(image.key),
-                    store.materialize(audio.key),
-                    out,
-                    settings,
-                    size=(image.width, image.height),
-                    seed=image.seed + 7919 * take,
-                    prompt=video_script.scene_description if video_script else "",
-                    crf=cfg.crf,
-                    preset=cfg.preset,
-                    progress=progress,
-                )
-                run.provider = "omniavatar"
-                size = "14B" if settings.use_14b_model else "1.3B"
-                run.detail = f"OmniAvatar {size}, {settings.num_steps} steps"
-            except Exception as e:  # the model failing must not lose the video: lite renders it
-                run.detail = f"omniavatar failed ({type(e).__name__}: {e}); lite fallback; "
-        if info is None:
-            info = _render_lite_stage(
-                store, image, audio, options, cfg, take, video_script, portrait, out, progress,
-                brand,
-            )  # fmt: skip
-            run.provider = "lite"
-            run.detail += "host and guest side by side" if duo else f"layout {options.layout}"
-        branded = (brand,) if brand is not None else ()  # a template edit: a new file name
-        tag = stable_id("", image.key, audio.key, options, take, video_script, *branded, length=8)
-        key = run.put_file(f"avatar{tag}.mp4", out, "video/mp4")
+        def keep(name: str, picture: np.ndarray) -> None:  # e.g. OmniAvatar's reference frame
+            path = run.workdir / f"{name}.png"
+            Image.fromarray(picture).save(path)
+            run.put_file(f"{name}{tag}.png", path, "image/png")
+
+        guest = options.guest_portrait_key
+        scripted = video_script is not None  # captions, title and brand are drawn with a script
+        job = AvatarJob(
+            background=store.materialize(image.key),
+            speech=store.materialize(audio.key),
+            out=run.workdir / "avatar.mp4",
+            size=(image.width, image.height),
+            fps=cfg.fps,
+            seed=image.seed + 7919 * take,
+            format=options.format,
+            layout=options.layout,
+            portrait=presenter_portrait(store, options.portrait_key, settings),
+            guest_portrait=store.materialize(guest) if guest else None,
+            phonemes=audio.phonemes,
+            words=audio.words if scripted else None,
+            segments=audio.segments,
+            title=video_script.title if video_script is not None else "",
+            scene=video_script.scene_description if video_script is not None else "",
+            caption_style=options.caption_style,
+            transition=options.transition,
+            scenes=explainer_scenes(store, image, audio, video_script),
+            brand=brand if scripted else None,
+            crf=cfg.crf,
+            preset=cfg.preset,
+            progress=progress,
+            keep=keep,
+        )
+        info, provider, run.cost_usd, failed = run_providers(
+            "avatar", avatar_providers(settings), lambda p: p.render(job)
+        )
+        run.provider = provider.name
+        for failure in failed:  # never silent: logs, an artifact, the manifest, the review page
+            run.warn(f"{failure}; the {provider.name} renderer made the video instead")
+        run.detail = "; ".join([*failed, provider.describe(job)])
+        key = run.put_file(f"avatar{tag}.mp4", job.out, "video/mp4")
     return AvatarVideo(
         key=key,
         width=info.width,
@@ -466,67 +460,6 @@ def render_avatar(
         duration_s=info.duration_s,
         provider=run.provider,
         captions_burnt=info.captions_burnt,
-    )
-
-
-def _render_lite_stage(
-    store: ArtifactStore,
-    image: GeneratedImage,
-    audio: GeneratedAudio,
-    options: ProduceOptions,
-    cfg: RenderConfig,
-    take: int,
-    video_script: VideoScript | None,
-    portrait: Path | None,
-    out: Path,
-    progress: Callable[[int, int], None],
-    brand: Brand | None = None,
-) -> AvatarInfo:
-    """The CPU renderer: the presenter, captions and title in one pass."""
-    from tasks.avatar.lite import render_lite
-    from tasks.avatar.scenes import explainer_scenes
-
-    if options.format == "conversation" and audio.segments:  # host and guest side by side
-        from tasks.avatar.duo import render_duo
-
-        guest = options.guest_portrait_key
-        return render_duo(
-            store.materialize(image.key),
-            store.materialize(audio.key),
-            audio.phonemes,
-            audio.segments,
-            out,
-            size=(image.width, image.height),
-            fps=cfg.fps,
-            seed=image.seed + 7919 * take,
-            crf=cfg.crf,
-            preset=cfg.preset,
-            portraits=(portrait, store.materialize(guest) if guest else None),
-            words=audio.words if video_script is not None else None,
-            title=video_script.title if video_script is not None else "",
-            caption_style=options.caption_style,
-            progress=progress,
-            overlay_options={"brand": brand} if brand is not None and video_script else None,
-        )
-    return render_lite(
-        store.materialize(image.key),
-        store.materialize(audio.key),
-        audio.phonemes,
-        out,
-        size=(image.width, image.height),
-        fps=cfg.fps,
-        portrait=portrait,
-        seed=image.seed + 7919 * take,
-        crf=cfg.crf,
-        preset=cfg.preset,
-        layout=options.layout,
-        words=audio.words if video_script is not None else None,
-        title=video_script.title if video_script is not None else "",
-        caption_style=options.caption_style,
-        progress=progress,
-        brand=brand if video_script is not None else None,
-        scenes=explainer_scenes(store, image, audio, video_script),
-        transition=options.transition,
     )
 
 

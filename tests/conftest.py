@@ -12,11 +12,24 @@ os.environ.setdefault("PREFECT_UI_ENABLED", "false")
 
 
 @pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """One temporary Prefect server for the whole session."""
-    from prefect.testing.utilities import prefect_test_harness
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real Prefect server for the whole session; yields its API URL. In-process flows
+    (``prefect_harness``) and CLI subprocesses (PREFECT_API_URL) share it."""
+    from novaavatar.service.prefect_server import TemporaryServer
 
-    with prefect_test_harness(server_startup_timeout=120):
+    server = TemporaryServer(tmp_path_factory.mktemp("prefect-home"), timeout_s=600)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(prefect_server: str) -> Iterator[None]:
+    """Flows in this process run against the session's Prefect server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
         yield
 
 

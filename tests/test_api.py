@@ -195,10 +195,11 @@ def test_token_bucket_refills_with_time() -> None:
 
 def test_queue_approve_and_reject(client: httpx.Client, store: Any, mp4: Path) -> None:
     for n in range(3):
-        add_video(store, n, mp4, failed_check=n == 2)
+        add_video(store, n, mp4, failed_check=n == 2, sample=n == 1)
     add_video(store, 3, None, state=ReviewState.FAILED)
     q = client.get("/api/queue").json()
     assert [v["video_id"] for v in q["videos"]] == ["vid-test0002", "vid-test0001", "vid-test0000"]
+    assert [v["sample"] for v in q["videos"]] == [False, True, False]  # fiction says so
     assert q["counts"]["pending"] == 3 and q["counts"]["failed"] == 1
     assert q["counts"]["needs_attention"] == 1 and q["next_offset"] is None
     first = q["videos"][2]
@@ -467,7 +468,7 @@ def test_generate_and_uploads_are_validated(
         422,
     )
 
-    form = {"title": "Team update", "text": "Hello there."}
+    form = {"title": "Team update", "text": "Hello there.", "i_have_consent": "true", "consent_by": "Ada"}  # fmt: skip
     r = c.post("/api/generate/manual", data=form, files={"portrait": ("cv.png", b"%PDF-1.4")})
     assert_problem(r, 422, "'cv.png' is not a readable image")
     r = c.post("/api/generate/manual", data={"title": "T"}, files={"audio": ("a.wav", b"RIFF....")})
@@ -508,13 +509,14 @@ def _finished(client: httpx.Client, job: dict[str, Any], timeout_s: float = 90) 
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_scrape_returns_the_items_or_the_job_still_running(client: httpx.Client) -> None:
-    r = client.post("/api/scrape", json={"limit": 3, "keywords": ["science"]})
+    r = client.post("/api/scrape", json={"limit": 3, "keywords": ["science"], "sample": True})
     assert r.status_code == 200, r.text
     result = r.json()
     assert result["job"]["kind"] == "scrape" and result["job"]["state"] == "completed"
     items = result["items"]
     assert len(items) == 3 and items[0]["score"] >= items[-1]["score"]
-    r = client.post("/api/scrape", json={"limit": 2, "wait_s": 0})
+    assert all(i["sample"] is True for i in items)  # the bundled fiction says so
+    r = client.post("/api/scrape", json={"limit": 2, "wait_s": 0, "sample": True})
     assert r.status_code == 202 and r.json()["items"] == []
     job = _finished(client, r.json()["job"], 30)
     assert job["state"] == "completed" and job["kind"] == "scrape"
@@ -525,7 +527,13 @@ def test_manual_job_runs_and_reports_stage_progress(client: httpx.Client, store:
     # a valid image without a face: accepted, and the job fails saying why
     r = client.post(
         "/api/generate/manual",
-        data={"title": "Faceless", "text": "Hello.", "aspect": "1:1"},
+        data={
+            "title": "Faceless",
+            "text": "Hello.",
+            "aspect": "1:1",
+            "i_have_consent": "true",
+            "consent_by": "Ada",
+        },
         files={"portrait": ("wall.png", _png(), "image/png")},
     )
     assert r.status_code == 202, r.text
@@ -622,7 +630,7 @@ def test_example_client_against_a_live_server(
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "api_client.py"), "--url", base,
          "--duration", "15", "--aspect", "1:1", "--out", str(tmp_path), "--approve",
-         "--timeout", "90"],
+         "--timeout", "90", "--sample"],
         env={"NOVAAVATAR_API_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

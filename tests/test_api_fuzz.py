@@ -22,6 +22,7 @@ from test_review_app_support import add_video, tiny_mp4
 
 from api.jobs import JobBook, Started
 from novaavatar.service import jobs as actions
+from novaavatar.service.production import Work
 
 TOKEN = "fuzz-token-0123456789"
 
@@ -45,12 +46,11 @@ def fuzz_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     for n in range(3):
         add_video(store, n, mp4)
 
-    def start(self: JobBook, kind: Any, deployment: str, parameters: dict, local: Any,
-              *, run_name: str, item_id: str | None = None, video_id: str | None = None
-              ) -> Started:  # fmt: skip
-        job = actions.Job(id=10_000 + len(self.local()), label=run_name, where="local")
+    def start(self: JobBook, kind: Any, work: Work, *, item_id: str | None = None) -> Started:
+        job = actions.Job(id=10_000 + len(self.local()), label=work.label, where="local")
         job.status = "completed"
-        started = Started(job, kind, deployment.split("/")[0], run_name, item_id, video_id)
+        flow = work.deployment.split("/")[0]
+        started = Started(job, kind, flow, work.label, item_id, work.video_id)
         with self._lock:
             self._started[started.id] = started
         return started

@@ -17,18 +17,15 @@ from tasks.avatar.lite import (
     LAYOUTS,
     OPEN_LEVELS,
     IllustratedPresenter,
-    PortraitPresenter,
     _quantise_mouth,
     blink_track,
-    detect_face,
     lite_frames,
-    load_portrait,
-    locate_face,
     make_presenter,
     mouth_track,
     render_lite,
     viseme_for,
 )
+from tasks.render.photo import PortraitPresenter, detect_face, load_portrait, locate_face
 
 SR = 16000
 SIZE = (360, 640)
@@ -56,7 +53,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def synthetic_face(size: tuple[int, int] = (320, 400), cx: float = 0.5, scale: float = 1.0) -> Image.Image:  # fmt: skip
-    """A soft, shaded face that OpenCV's frontal-face Haar cascade detects."""
+    """A soft, shaded drawn face that the face detector finds."""
     w, h = size
     img = Image.new("RGB", size, (70, 90, 120))
     d = ImageDraw.Draw(img)

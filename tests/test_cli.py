@@ -9,6 +9,12 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _shared_prefect_server(prefect_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI subprocesses use the session's server instead of starting one per call."""
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+
+
 def run_cli(*args: str, storage: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, STORAGE_PATH=str(storage), PREFECT_HOME=str(storage / "prefect"))
     return subprocess.run(
@@ -110,10 +116,26 @@ def test_render_refuses_a_non_image_portrait(tmp_path: Path) -> None:
 
 
 def test_scrape_json_then_queue_empty(tmp_path: Path) -> None:
-    r = run_cli("scrape", "--json", "--limit", "3", storage=tmp_path)
+    r = run_cli("scrape", "--sample", "--json", "--limit", "3", storage=tmp_path)
     assert r.returncode == 0, r.stderr
     start = r.stdout.index("[")
     items = json.loads(r.stdout[start:])
-    assert len(items) == 3 and all(i["title"] for i in items)
+    assert len(items) == 3 and all(i["title"] and i["sample"] is True for i in items)
     r = run_cli("queue", storage=tmp_path)
     assert r.returncode == 0 and "the queue is empty" in r.stdout
+
+
+def test_scrape_of_unreachable_feeds_fails_without_inventing_news(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/feed.xml"
+    monkeypatch.setenv("RSS_FEEDS", dead)
+    r = run_cli("scrape", "--json", storage=tmp_path)
+    (last,) = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert r.returncode == 1 and "every source failed" in last
+    assert f"{dead}: feed {dead}: could not connect" in last
+    assert "[" not in r.stdout

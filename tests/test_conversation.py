@@ -378,7 +378,7 @@ def test_each_presenters_mouth_moves_only_in_its_own_turns(
     dialogue_speech, tmp_path: Path, layout: str
 ) -> None:
     from tasks.avatar.duo import make_seats, mouth_rect, render_duo, speaking_mask
-    from tasks.avatar.lite import load_portrait, locate_face
+    from tasks.render.photo import load_portrait, locate_face
 
     speech, wav = dialogue_speech
     size = (480, 270) if layout == "drawn" else (360, 640)
@@ -439,7 +439,7 @@ def test_conversation_is_produced_offline_into_the_review_queue(store) -> None:
     from novaavatar import manifests
     from novaavatar.domain import ReviewState
 
-    item_id = scrape_content(sources=[], limit=3)[0].id
+    item_id = scrape_content(sample=True, limit=3)[0].id
     vid = produce_video(
         item_id, options=ProduceOptions(format="conversation", duration_s=15, aspect="16:9")
     )

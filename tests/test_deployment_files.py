@@ -26,6 +26,9 @@ def test_compose_wires_postgres_minio_server_and_both_pools() -> None:
         env = services[f"worker-{pool}"]["environment"]
         assert env["ARTIFACT_STORE"] == "s3" and env["S3_ENDPOINT"] == "minio:9000"
     assert "prefect --no-prompt deploy --all" in services["setup"]["command"][-1]
+    api = services["api"]  # the REST API on the design's port, bearer tokens required
+    assert "--port ${API_PORT:-8000}" in api["command"] and "API_TOKENS" in api["environment"]
+    assert api["ports"] == ["${API_PORT:-8000}:${API_PORT:-8000}"]
 
 
 def test_every_deployment_entrypoint_is_a_flow() -> None:

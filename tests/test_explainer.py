@@ -531,9 +531,9 @@ def test_the_api_accepts_explainer_lengths_only_for_explainers() -> None:
 
     ok = GenerateRequest(title="Ferry", format="explainer", duration_s=120, transition="wipe")
     assert ok.duration_s == 120 and ok.transition == "wipe"
-    with pytest.raises(ValidationError, match="does not fit format 'single': use 15-90 s"):
+    with pytest.raises(ValidationError, match="does not fit format 'single': use 15-90 seconds"):
         GenerateRequest(title="Ferry", duration_s=120)
-    with pytest.raises(ValidationError, match="use 60-300 s"):
+    with pytest.raises(ValidationError, match="use 60-300 seconds"):
         GenerateRequest(title="Ferry", format="explainer", duration_s=30)
 
 

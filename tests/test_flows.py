@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 def _scrape(n: int = 4) -> list[str]:
     from flows.scrape import scrape_content
 
-    return [i.id for i in scrape_content(sources=[], limit=n)]
+    return [i.id for i in scrape_content(sample=True, limit=n)]
 
 
 def _stage_stamps(store, video_id: str) -> dict[str, bytes]:
@@ -99,7 +99,10 @@ def test_bad_portrait_fails_only_that_video(store, tmp_path: Path) -> None:
     from flows.produce import produce_batch, produce_video
 
     ids = _scrape()
+    from novaavatar.consent import attest
+
     store.put_bytes("uploads/not-an-image.png", b"this is text, not a picture")
+    attest(store, "uploads/not-an-image.png", "tester", via="test")
     state = produce_video(
         ids[2],
         options=ProduceOptions(
@@ -155,11 +158,43 @@ def test_scrape_auto_produces_items_above_the_threshold(
     monkeypatch.setenv("AUTO_PRODUCE_MAX", "1")
     monkeypatch.setenv("DEFAULT_DURATION", "15")
     get_settings.cache_clear()
-    items = scrape_content(sources=[], limit=3)
+    items = scrape_content(sample=True, limit=3)
     made = manifests.queue(store)
     assert len(made) == 1 and made[0].item.id == items[0].id  # the cap holds
-    scrape_content(sources=[], limit=3)
+    scrape_content(sample=True, limit=3)
     assert len(manifests.queue(store)) == 2  # the next run takes the next new item
+
+
+def test_a_scrape_whose_sources_all_fail_fails_and_produces_nothing(
+    store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Auto-produce on, every configured feed down: the run fails with each feed's reason and
+    no video is made (the bundled fictional sample is never substituted)."""
+    import threading
+
+    from fakes._http import JsonHandler, LoopbackServer
+
+    from flows.scrape import scrape_content
+    from novaavatar.settings import get_settings
+
+    class Down(JsonHandler):
+        def do_GET(self) -> None:
+            self.send_bytes(503, b"down for maintenance", "text/plain")
+
+    with LoopbackServer(("127.0.0.1", 0), Down) as srv:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        feeds = [f"http://127.0.0.1:{srv.server_address[1]}/{n}.xml" for n in ("a", "b")]
+        monkeypatch.setenv("RSS_FEEDS", ",".join(feeds))
+        monkeypatch.setenv("AUTO_PRODUCE_THRESHOLD", "0")
+        get_settings.cache_clear()
+        state = scrape_content(limit=3, return_state=True)
+        srv.shutdown()
+    assert state.is_failed()
+    assert "every source failed" in str(state.message)
+    assert all(f"{url}: HTTP 503" in str(state.message) for url in feeds)
+    assert manifests.queue(store) == [] and store.list("videos") == []
+    latest = store.get_json("items/latest.json")
+    assert latest["ids"] == [] and latest["all_failed"] and set(latest["errors"]) == set(feeds)
 
 
 def test_a_failure_message_never_stores_a_secret(store, monkeypatch: pytest.MonkeyPatch) -> None:

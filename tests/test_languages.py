@@ -410,7 +410,7 @@ def test_the_api_and_manual_creation_take_a_language() -> None:
     from api.schemas import GenerateRequest
 
     assert GenerateRequest(title="T", language="AR").language == "ar"
-    assert GenerateRequest(title="T").language == "en"
+    assert GenerateRequest(title="T").language is None  # unset: the template's, then "en"
     with pytest.raises(ValidationError, match="unknown language 'xx': choose one of ar, de"):
         GenerateRequest(title="T", language="xx")
 

@@ -204,7 +204,11 @@ def _write_tokenizer(folder: Path) -> None:
     ).save_pretrained(folder)
 
 
-def write_published_layout(root: Path, cfg: OmniAvatarConfig = CFG) -> Path:
+def write_published_layout(
+    root: Path, cfg: OmniAvatarConfig = CFG, dtype: torch.dtype = torch.float32
+) -> Path:
+    """The published folders under ``root``; DiT and OmniAvatar tensors stored in ``dtype``
+    (the release stores them in bf16)."""
     from safetensors.torch import save_file
     from transformers import Wav2Vec2Config, Wav2Vec2Model
 
@@ -229,7 +233,7 @@ def write_published_layout(root: Path, cfg: OmniAvatarConfig = CFG) -> Path:
             }
         )
     )
-    dit = _dit_base_weights(cfg, g)
+    dit = {k: v.to(dtype) for k, v in _dit_base_weights(cfg, g).items()}
     keys = sorted(dit)
     shards = {
         "diffusion_pytorch_model-00001-of-00002.safetensors": keys[: len(keys) // 2],
@@ -272,7 +276,9 @@ def write_published_layout(root: Path, cfg: OmniAvatarConfig = CFG) -> Path:
             }
         )
     )
-    torch.save(_omni_weights(cfg, g), omni / "pytorch_model.pt")
+    torch.save(
+        {k: v.to(dtype) for k, v in _omni_weights(cfg, g).items()}, omni / "pytorch_model.pt"
+    )
     return root
 
 
@@ -380,6 +386,62 @@ def test_loader_merges_lora_and_uses_omniavatar_modules(layout: Path) -> None:
     torch.testing.assert_close(dit.blocks[0].cross_attn_norm.bias, base["blocks.0.norm3.bias"])
     assert dit.patch_embed.weight.shape[1] == 33
     torch.testing.assert_close(dit.audio_injections[1].weight, omni["audio_cond_projs.1.weight"])
+
+
+def _with_lora_beside(dit: OmniAvatarDiT, lora: dict[str, torch.Tensor], scale: float) -> None:
+    """Keep each LoRA pair next to its linear, y = W·x + b + scale·B·(A·x), as the published
+    inference runs it (peft adapters, not merged)."""
+    names = {"self_attn": "self_attn", "cross_attn": "cross_attn", "ffn.0": "ffn.fc1", "ffn.2": "ffn.fc2"}  # fmt: skip
+    pairs: dict[str, dict[str, torch.Tensor]] = {}
+    for key, t in lora.items():
+        m = re.fullmatch(r"blocks\.(\d+)\.(self_attn\.[qkvo]|cross_attn\.[qkvo]|ffn\.[02])\.lora_([AB])\.default\.weight", key)  # fmt: skip
+        assert m is not None, key
+        part = m[2] if m[2].startswith(("self", "cross")) else names[m[2]]
+        pairs.setdefault(f"blocks.{m[1]}.{part}", {})[m[3]] = t.float()
+    for target, ab in pairs.items():
+        module = dit.get_submodule(target)
+
+        def add_lora(mod: torch.nn.Module, args: tuple, out: torch.Tensor, a=ab["A"], b=ab["B"]) -> torch.Tensor:  # type: ignore[no-untyped-def]  # fmt: skip
+            return out + scale * (args[0] @ a.T) @ b.T
+
+        module.register_forward_hook(add_lora)
+    assert len(pairs) == 10 * CFG.num_layers
+
+
+def test_merged_lora_equals_lora_beside_bf16_weights_in_float32(tmp_path: Path) -> None:
+    """bf16 files (as released), run in float32: merging must not round the merged weights
+    back to bf16, or the output moves ~1e-3 away from the unmerged model."""
+    root = write_published_layout(tmp_path / "pretrained_models", dtype=torch.bfloat16)
+    paths = loading.CheckpointPaths.locate(root)
+    merged = loading.load_dit(paths, CFG, torch.float32)
+    assert merged.blocks[0].ffn.fc1.weight.dtype == torch.float32
+
+    weights = loading.read_safetensors_dir(paths.base)
+    omni = loading.read_torch_file(paths.omni / "pytorch_model.pt")
+    assert {t.dtype for t in [*weights.values(), *omni.values()]} == {torch.bfloat16}
+    lora = {k: v for k, v in omni.items() if "lora_" in k}
+    weights.update({k: v for k, v in omni.items() if k not in lora})
+    with torch.device("meta"):
+        unmerged = OmniAvatarDiT(CFG)
+    state = loading.map_state_dict(weights, loading.KEY_TABLES["dit"](), unmerged, "DiT")
+    unmerged.load_state_dict({k: v.float() for k, v in state.items()}, assign=True)
+    unmerged.eval().requires_grad_(False)
+    _with_lora_beside(unmerged, lora, CFG.lora_scale)
+
+    g = torch.Generator().manual_seed(5)
+    frames, h, w = 3, 8, 8
+    inputs = (
+        torch.randn(1, CFG.latent_dim, frames, h, w, generator=g),
+        torch.randn(1, CFG.in_dim - CFG.latent_dim, frames, h, w, generator=g),
+        torch.tensor([700.0]),
+        torch.randn(1, CFG.text_len, CFG.text_dim, generator=g),
+        torch.randn(1, 4 * (frames - 1) + 1, CFG.audio_in_dim, generator=g),
+    )
+    with torch.no_grad():
+        want, got = unmerged(*inputs), merged(*inputs)
+    scale = want.abs().max()
+    assert scale > 0.1
+    assert (got - want).abs().max() / scale < 1e-5
 
 
 def test_key_table_fails_on_renamed_or_missing_keys(layout: Path) -> None:
@@ -830,3 +892,43 @@ def test_compile_failure_falls_back_to_eager() -> None:
         fallback = dit(*inputs)
     assert not dit.compiled and "no compiler on this machine" in (dit.compile_error or "")
     torch.testing.assert_close(fallback, eager, rtol=0, atol=0)
+
+
+# --- several processes: sequence parallel + FSDP (gloo on CPU) --------------------------------
+
+
+def test_two_ranks_equal_one_process(
+    pipe: OmniAvatarPipeline, layout: Path, tmp_path: Path
+) -> None:
+    """torchrun with 2 gloo processes: the DiT split by tokens and sharded by FSDP gives the
+    single-process output within float32 rounding, and so does a whole video."""
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    Image.fromarray(_portrait()).save(tmp_path / "portrait.png")
+    np.save(tmp_path / "speech.npy", _speech())
+    options = dict(num_steps=2, size=SIZE, chunk_frames=CHUNK, overlap_frames=OVERLAP, guidance_scale=1.0, seed=4)  # fmt: skip
+    job = dict(
+        root=str(layout), dtype="fp32", image=str(tmp_path / "portrait.png"),
+        audio=str(tmp_path / "speech.npy"), prompt="a news presenter talks",
+        out=str(tmp_path / "frames.npy"), options=options,
+    )  # fmt: skip
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    script = Path(__file__).with_name("distributed_check.py")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+         str(script), str(tmp_path / "job.json")],
+        capture_output=True, text=True, timeout=240, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "dit_diff.json").read_text())
+    assert report["world"] == 2
+    assert max(report["diffs"]) < 1e-5, report
+    frames = np.load(tmp_path / "frames.npy")
+    alone = _run(pipe, seed=4).frames
+    assert frames.shape == alone.shape
+    assert np.abs(frames.astype(int) - alone.astype(int)).max() <= 1  # uint8 rounding only

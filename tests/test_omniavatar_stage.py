@@ -12,7 +12,7 @@ from PIL import Image
 from test_omniavatar import write_published_layout
 
 from novaavatar.domain import GeneratedAudio, GeneratedImage, ProduceOptions, RenderConfig
-from novaavatar.media import probe
+from novaavatar.media import iter_frames, probe
 from novaavatar.settings import get_settings
 from tasks.avatar.omniavatar import generation_size, loaded_pipeline, omniavatar_available
 
@@ -91,3 +91,206 @@ def test_a_failing_model_falls_back_to_lite(omni_env: Path, store, tmp_path: Pat
     assert video.provider == "lite"
     record = read_stage_records(store, "vid-omni01")["avatar"]
     assert record.provider == "lite" and "omniavatar failed" in record.detail
+
+
+# --- the reference frame: the presenter on the background, with a face the model can animate --
+
+OUT = (144, 256)  # a 9:16 video
+# skin colours: test_avatar_lite.synthetic_face's, the drawn host's and the drawn guest's
+SKINS = {"photo": (205, 160, 130), "host": (233, 184, 150), "guest": (196, 142, 106)}
+# every presenter source with the single format, and each other format with a photo and
+# without one (all twelve pairs would take minutes of CI on two cores)
+CASES = [
+    *(("single", source) for source in ("portrait", "PORTRAIT_PATH", "template", "none")),
+    ("conversation", "portrait"),
+    ("conversation", "none"),
+    ("explainer", "template"),
+    ("explainer", "none"),
+]
+
+
+def _scene_inputs(store, tmp_path: Path, fmt: str) -> tuple[GeneratedImage, GeneratedAudio]:
+    from novaavatar.domain import SpeechSegment
+
+    bg = tmp_path / "bg.png"
+    y, x = np.mgrid[0 : OUT[1], 0 : OUT[0]]
+    Image.fromarray(np.stack([30 + x // 3, 50 + y // 6, 90 + 0 * x], -1).astype(np.uint8)).save(bg)
+    t = np.arange(int(16000 * 0.32)) / 16000  # 8 frames: one chunk
+    wav = tmp_path / "s.wav"
+    sf.write(wav, (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 16000)
+    key = store.put_file("videos/vid-omni02/bg.png", bg)
+    image = GeneratedImage(key=key, width=OUT[0], height=OUT[1], seed=3)
+    segments: tuple[SpeechSegment, ...] = ()
+    if fmt == "conversation":
+        segments = (SpeechSegment(start=0, end=0.16), SpeechSegment(start=0.16, end=0.32, speaker="guest"))  # fmt: skip
+    audio = GeneratedAudio(
+        key=store.put_file("videos/vid-omni02/s.wav", wav), duration_s=0.32, segments=segments
+    )
+    return image, audio
+
+
+def _presenter_options(source: str, fmt: str, store, tmp_path: Path, monkeypatch) -> ProduceOptions:  # type: ignore[no-untyped-def]  # fmt: skip
+    from test_avatar_lite import synthetic_face
+
+    from novaavatar import templates
+
+    photo = tmp_path / "face.png"
+    synthetic_face((640, 800), scale=0.4).save(photo)  # a head-and-shoulders photo
+    explicit: dict = {"format": fmt, "aspect": "9:16", "template": "none"}
+    if fmt == "explainer":
+        explicit |= {"duration_s": 60, "layout": "pip"}  # the explainer template's window
+    if source == "portrait":  # uploaded with the run
+        explicit["portrait_key"] = store.put_file("uploads/face.png", photo)
+    elif source == "PORTRAIT_PATH":
+        monkeypatch.setenv("PORTRAIT_PATH", str(photo))
+        get_settings.cache_clear()
+    elif source == "template":  # a brand template whose presenter is the photo
+        key = store.put_file("uploads/anchor.png", photo)
+        toml = f'name = "anchor"\nversion = 1\nportrait_key = "{key}"\n'
+        templates.save(store, toml.encode(), "anchor.toml")
+        explicit["template"] = "anchor"
+    options = templates.build_options(explicit, store)
+    if source == "template":
+        assert options.portrait_key == key and options.template == "anchor@1"
+    return options
+
+
+@pytest.fixture
+def handed_to_model(monkeypatch: pytest.MonkeyPatch) -> list[np.ndarray]:
+    """The reference frames the OmniAvatar pipeline is called with (the real call runs)."""
+    from OmniAvatar.pipeline import OmniAvatarPipeline
+
+    seen: list[np.ndarray] = []
+    real = OmniAvatarPipeline.__call__
+
+    def recording(self, image, *args, **kw):  # type: ignore[no-untyped-def]
+        seen.append(np.asarray(image).copy())
+        return real(self, image, *args, **kw)
+
+    monkeypatch.setattr(OmniAvatarPipeline, "__call__", recording)
+    return seen
+
+
+@pytest.mark.parametrize(("fmt", "source"), CASES)
+def test_reference_frame_holds_the_presenter_face(
+    fmt: str,
+    source: str,
+    omni_env: Path,
+    store,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    handed_to_model: list[np.ndarray],
+) -> None:
+    from tasks.common import read_stage_records
+    from tasks.render.landmarks import find_face as locate_face
+    from tasks.stages import render_avatar
+
+    options = _presenter_options(source, fmt, store, tmp_path, monkeypatch)
+    image, audio = _scene_inputs(store, tmp_path, fmt)
+    video = render_avatar.fn(image, audio, options, "vid-omni02", RenderConfig(store_uri=store.uri))
+    assert video.provider == "omniavatar"
+    assert (video.width, video.height) == OUT
+    record = read_stage_records(store, "vid-omni02")["avatar"]
+    assert record.provider == "omniavatar" and not record.warnings
+    kept = [k for k in record.keys if "/reference" in k]
+    assert len(handed_to_model) == len(kept) == (2 if fmt == "conversation" else 1)
+    for speaker, ref, key in zip(("host", "guest"), handed_to_model, kept, strict=False):
+        # the picture the model got is the one kept for review, at the published 480p size
+        assert np.array_equal(ref, np.asarray(Image.open(store.materialize(key)).convert("RGB")))
+        h, w = ref.shape[:2]
+        assert max(h, w) == 720 and (w, h) in {(400, 720), (720, 720), (720, 400)}
+        x, y, fw, fh = locate_face(ref, "reference").box
+        assert 0.4 * w < x + fw / 2 < 0.6 * w, "the face is centred"
+        assert 0.2 * h < y + fh / 2 < 0.65 * h, "the face is in the upper middle"
+        assert 0.15 < fw / min(w, h) < 0.6, "the face is a head-and-shoulders size"
+        # whose face: the photo's skin, or the drawn presenter's
+        middle = ref[int(y + 0.3 * fh) : int(y + 0.7 * fh), int(x + 0.3 * fw) : int(x + 0.7 * fw)]
+        skin = np.median(middle.reshape(-1, 3), axis=0)
+        nearest = min(SKINS, key=lambda k: np.abs(skin - SKINS[k]).sum())
+        assert nearest == ("photo" if source != "none" and speaker == "host" else speaker), skin
+    if fmt == "explainer":  # pip: the model animated the window only; the rest is background
+        frame = next(iter_frames(store.materialize(video.key)))
+        corner = np.asarray(Image.open(tmp_path / "bg.png").convert("RGB"))[4:20, 4:20]
+        assert np.abs(frame[4:20, 4:20].astype(int) - corner).mean() < 12
+
+
+def test_no_face_in_the_reference_falls_back_to_lite_with_a_warning(
+    omni_env: Path, store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasks.avatar import reference
+    from tasks.common import read_stage_records
+    from tasks.stages import render_avatar
+
+    monkeypatch.setattr(reference, "find_face", lambda image: None)  # a detector that sees none
+    image, audio = _scene_inputs(store, tmp_path, "single")
+    options = ProduceOptions(aspect="9:16")
+    video = render_avatar.fn(image, audio, options, "vid-omni02", RenderConfig(store_uri=store.uri))
+    assert video.provider == "lite"
+    record = read_stage_records(store, "vid-omni02")["avatar"]
+    assert record.provider == "lite"
+    assert (
+        len(record.warnings) == 1 and "no face found in the drawn presenter" in record.warnings[0]
+    )
+    assert record.warnings[0].startswith("omniavatar failed: ")
+    assert record.warnings[0].endswith("; the lite renderer made the video instead")
+
+
+def test_portrait_path_must_be_a_file(omni_env: Path, store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from novaavatar.errors import InputError
+    from tasks.stages import render_avatar
+
+    monkeypatch.setenv("PORTRAIT_PATH", str(tmp_path / "missing.jpg"))
+    get_settings.cache_clear()
+    image, audio = _scene_inputs(store, tmp_path, "single")
+    with pytest.raises(InputError, match=r"PORTRAIT_PATH=.*missing\.jpg.* is not a file"):
+        render_avatar.fn(
+            image, audio, ProduceOptions(), "vid-omni02", RenderConfig(store_uri=store.uri)
+        )
+
+
+def test_prompt_describes_a_person_speaking_in_the_scene() -> None:
+    from tasks.avatar.reference import speaking_prompt
+
+    prompt = speaking_prompt("A calm harbour at dawn, soft light; no people, no text.")
+    assert prompt.startswith("A news presenter speaks to the camera")
+    assert "harbour at dawn" in prompt and "people" not in prompt
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_fallback_is_a_warning_in_the_run_logs_and_an_artifact(
+    omni_env: Path, store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    from tasks.avatar import reference
+    from tasks.stages import render_avatar
+
+    monkeypatch.setattr(reference, "find_face", lambda image: None)
+    image, audio = _inputs(store, tmp_path)
+    cfg = RenderConfig(store_uri=store.uri)
+
+    @flow(persist_result=False)
+    def avatar_only() -> str:
+        from prefect.runtime import flow_run
+
+        render_avatar.with_options(cache_policy=None, persist_result=False)(
+            image, audio, ProduceOptions(aspect="1:1"), "vid-omni01", cfg
+        )
+        return str(flow_run.id)
+
+    run_id = avatar_only()
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["avatar-warnings"]))
+        )
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+    assert artifacts and "the lite renderer made the video instead" in str(artifacts[-1].data)
+    warned = [log.message for log in logs if log.level == 30]
+    assert any("no face found" in m and "lite renderer" in m for m in warned), warned

@@ -192,7 +192,7 @@ def test_produce_video_uses_openai_and_flux(
     from flows.scrape import scrape_content
     from novaavatar import manifests
 
-    item = scrape_content(sources=[], limit=1)[0]
+    item = scrape_content(sample=True, limit=1)[0]
     _grounded_script(openai_fake, item)
     vid = produce_video(item.id, options=ProduceOptions(duration_s=15, aspect="9:16"))
     m, _ = manifests.load(store, vid)

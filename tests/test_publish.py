@@ -21,7 +21,7 @@ from novaavatar.domain import ReviewState, VideoManifest
 from novaavatar.media import ffmpeg_exe, probe
 from novaavatar.store import ArtifactStore
 from tasks.publish import NotPublishable, publish
-from tasks.publish.package import DISCLOSURE, LIMITS
+from tasks.publish.package import DISCLOSURE, LIMITS, SAMPLE_NOTICE
 from tasks.publish.youtube import YouTubeAuthError, YouTubeError
 
 PACKAGE_FILES = {
@@ -370,6 +370,29 @@ def test_unapproved_videos_cannot_be_published_by_any_route(
     assert export_approved(channels=["package", "youtube"]) == []  # nothing approved: no-op
     assert yt.requests == [] and yt.token_requests == [] and store.list("exports") == []
     assert {m.state for m in manifests.queue(store)} == {ReviewState.PENDING, ReviewState.REJECTED}
+
+
+def test_a_sample_video_is_never_published_to_a_channel(
+    yt: FakeYouTube, store: ArtifactStore, noise_mp4: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vid = add_video(store, 3, noise_mp4, state=ReviewState.APPROVED, sample=True).video_id
+    with pytest.raises(NotPublishable, match="SAMPLE story .fiction, not real news"):
+        publish(store, vid, ["youtube"])
+    r = _api_client(monkeypatch).post(f"/api/videos/{vid}/publish", json={"channels": ["youtube"]})
+    assert r.status_code == 409 and "SAMPLE" in r.json()["detail"]
+    assert yt.requests == [] and yt.token_requests == [] and store.list("exports") == []
+    assert manifests.load(store, vid)[0].state is ReviewState.APPROVED
+    # the local package (a demo's export) is allowed, and says what it is everywhere
+    publish(store, vid, ["package"])
+    meta = store.get_json(f"exports/{vid}/metadata.json")
+    assert meta["sample"] is True and meta["sample_notice"] == SAMPLE_NOTICE
+    for name, text_field in (("youtube", "description"), ("tiktok", "caption")):
+        doc = store.get_json(f"exports/{vid}/{name}.json")
+        assert doc["sample"] is True and SAMPLE_NOTICE in doc[text_field]
+    # ... and once exported it still cannot go to YouTube
+    with pytest.raises(NotPublishable, match="SAMPLE"):
+        publish(store, vid, ["package", "youtube"])
+    assert yt.requests == []
 
 
 def test_a_video_rejected_during_its_upload_stops_there(

@@ -12,6 +12,7 @@ from test_review_app_support import add_video, tiny_mp4
 
 from novaavatar import manifests
 from novaavatar.domain import ContentItem, ReviewState
+from novaavatar.settings import DEFAULT_FEEDS
 from novaavatar.store import ArtifactStore
 
 pytest.importorskip("streamlit")
@@ -113,6 +114,13 @@ def test_review_shows_video_script_sources_stages_and_failed_checks(
     stages = at.dataframe[1].value
     assert dict(zip(stages["stage"], stages["provider"], strict=True))["avatar"] == "lite"
     assert at.query_params["video"] == "vid-test0000"
+
+
+def test_review_warns_when_the_avatar_fell_back_to_lite(store: ArtifactStore, mp4: Path) -> None:
+    why = "OmniAvatar did not render this video (no face found in the reference frame); the lite renderer made it"  # fmt: skip
+    add_video(store, 0, mp4, avatar_warnings=(why,))
+    at = open_page("views/review.py")
+    assert f"**Avatar:** {why}" in [w.value for w in at.warning]
 
 
 def test_approve_and_reject_are_recorded_with_reviewer_and_move_on(
@@ -308,7 +316,10 @@ def test_sources_lists_items_and_produces_the_chosen_ones(
             "languages": ["en"],
         }
     ]
-    assert scrapes == [{"sources": [], "keywords": ["bridge", "harbour"], "limit": 20}]
+    # the feed list starts as RSS_FEEDS: the original design's outlets
+    assert scrapes == [
+        {"sources": list(DEFAULT_FEEDS.values()), "keywords": ["bridge", "harbour"], "limit": 20}
+    ]
 
 
 def _produce_page(
@@ -419,6 +430,48 @@ def test_sources_refuse_options_that_do_not_fit_and_start_nothing(
 def test_sources_without_a_scrape_says_so(store: ArtifactStore) -> None:
     at = open_page("views/sources.py")
     assert "No items yet" in texts(at)
+    assert "Load sample stories" in [b.label for b in at.button]
+
+
+def test_sources_without_network_say_so_and_load_the_sample_only_on_request(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows import scrape
+    from novaavatar.service import jobs as actions
+
+    errors = {
+        url: f"feed {url}: could not connect ([Errno -3] Temporary failure in name resolution)"
+        for url in DEFAULT_FEEDS.values()
+    }
+    store.put_json("items/latest.json", {"ids": [], "errors": errors, "all_failed": True})
+    scrapes: list[dict[str, Any]] = []
+    monkeypatch.setattr(scrape, "scrape_content", lambda **kw: scrapes.append(kw) or [])
+    at = open_page("views/sources.py")
+    shown = texts(at)
+    assert "No network." in shown and "None of the 5 sources could be reached" in shown
+    assert "No items yet" not in shown and scrapes == []  # nothing substituted by itself
+    button(at, "Load sample stories").click().run()
+    actions.wait_all(timeout=10)
+    assert scrapes == [{"sources": [], "keywords": [], "limit": 20, "sample": True}]
+
+
+def test_sample_items_and_videos_are_badged(store: ArtifactStore, mp4: Path) -> None:
+    from tasks.scrape import load_sample_items
+
+    items = load_sample_items(max_items=2)
+    for i in items:
+        store.put_bytes(f"items/{i.id}.json", i.model_dump_json().encode())
+    store.put_json("items/latest.json", {"ids": [i.id for i in items], "errors": {}})
+    at = open_page("views/sources.py")
+    assert "SAMPLE — not real news:** 4 of these items" in texts(at)
+    assert all("SAMPLE — not real news" in s for s in at.dataframe[0].value["source"])
+
+    add_video(store, 0, mp4, sample=True)
+    add_video(store, 1, mp4)
+    at = open_page("views/review.py", video="vid-test0000")
+    assert "SAMPLE — not real news.** This story comes from the bundled sample feed" in texts(at)
+    at = open_page("views/review.py", video="vid-test0001")
+    assert "SAMPLE" not in texts(at)
 
 
 # -- Exports -----------------------------------------------------------------------------
@@ -499,6 +552,12 @@ def test_manual_creation_checks_uploads_by_content_and_starts_the_flow(
     at.radio(key="manual_mode").set_value("Text to speech").run()
     at.text_input(key="manual_title").input("Welcome")
     at.text_area(key="manual_text").input("Hello and welcome to the evening news.").run()
+    # a portrait is a real person's likeness: no video without the attestation and a name
+    assert button(at, "Create video").disabled and "consent box ticked" in texts(at)
+    at.checkbox(key="manual_consent").check().run()
+    assert button(at, "Create video").disabled  # nobody named yet
+    at.text_input(key="manual_consent_by").input("Ada Lovelace").run()
+    assert not button(at, "Create video").disabled
     button(at, "Create video").click().run()
     actions.wait_all(timeout=10)
     assert len(started) == 1
@@ -506,6 +565,10 @@ def test_manual_creation_checks_uploads_by_content_and_starts_the_flow(
     portrait_key = params["options"]["portrait_key"]
     assert portrait_key.startswith("uploads/") and portrait_key.endswith(".jpg")
     assert store.exists(portrait_key)
+    from novaavatar.consent import consent_for
+
+    recorded = consent_for(store, portrait_key)
+    assert recorded is not None and (recorded.by, recorded.via) == ("Ada Lovelace", "review page")
     assert (params["title"], params["text"], params["audio_key"]) == (
         "Welcome",
         "Hello and welcome to the evening news.",

@@ -71,8 +71,11 @@ def add_video(
     *,
     state: ReviewState = ReviewState.PENDING,
     failed_check: bool = False,
+    sample: bool = False,
+    avatar_warnings: tuple[str, ...] = (),
 ) -> VideoManifest:
-    """Save a manifest for story ``n`` (and its files when ``mp4`` is given); return it."""
+    """Save a manifest for story ``n`` (and its files when ``mp4`` is given); return it.
+    ``sample``: the story is one of the bundled fictional ones."""
     title, source, text = STORIES[n % len(STORIES)]
     url = f"https://news.example.org/story-{n}"
     item = ContentItem(
@@ -83,6 +86,7 @@ def add_video(
         source=source,
         score=0.9 - n / 10,
         published=datetime(2025, 3, 1, 8, tzinfo=UTC) + timedelta(hours=n),
+        sample=sample,
     )
     vid = f"vid-test{n:04d}"
     final = None
@@ -117,7 +121,7 @@ def add_video(
             "script": StageRecord(provider="template", seconds=0.1, detail="64 words"),
             "background": StageRecord(provider="procedural", seconds=0.4),
             "speech": StageRecord(provider="espeak-ng", seconds=1.2),
-            "avatar": StageRecord(provider="lite", seconds=6.5),
+            "avatar": StageRecord(provider="lite", seconds=6.5, warnings=avatar_warnings),
             "compose": StageRecord(provider="ffmpeg", seconds=2.0),
         },
         script=VideoScript(

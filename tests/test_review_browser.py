@@ -36,6 +36,7 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed: pip install playwright"
 )
+sync_api.expect.set_options(timeout=30_000)  # a busy 2-core CI machine redraws slowly
 
 
 def free_port() -> int:
@@ -140,3 +141,107 @@ def test_reviewer_approves_one_and_rejects_another(
         "Ada",
         "the loudness is far too low",
     )
+
+
+@pytest.fixture
+def queue_server(store: ArtifactStore, storage: Path, tmp_path: Path) -> Iterator[str]:
+    """`streamlit run` over five pending videos and one rejected earlier."""
+    from review_app.launch import command
+
+    mp4 = tiny_mp4(tmp_path / "tiny.mp4")
+    for n in range(5):
+        add_video(store, n, mp4)
+    add_video(store, 5, mp4, state=ReviewState.REJECTED)
+    port = free_port()
+    env = {**os.environ, "STORAGE_PATH": str(storage), "PREFECT_API_URL": ""}
+    env.pop("REVIEW_PASSWORD", None)
+    log = (tmp_path / "streamlit.log").open("wb")
+    proc = subprocess.Popen(command(port), env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_keys_act_only_on_the_video_shown_and_the_url_follows(
+    queue_server: str, store: ArtifactStore
+) -> None:
+    """approve → next → reject → J: after the rejection the focus has left the note, so J
+    moves on instead of typing "j" (which one more Enter would have sent as the next
+    video's rejection note); every other video is untouched; the URL names the video shown;
+    a view opens its first video."""
+    before = {f"vid-test000{n}": manifests.load(store, f"vid-test000{n}")[0] for n in range(6)}
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(60_000)
+        expect = sync_api.expect
+
+        def shown(vid: str) -> None:
+            expect(page.get_by_text(vid, exact=True).first).to_be_visible()
+            page.wait_for_url(f"**video={vid}**")
+            assert f"video={vid}" in page.url
+            expect(page.get_by_role("button", name="Previous")).to_be_visible()
+            page.wait_for_function("document.querySelector('video')?.readyState >= 4")
+
+        page.goto(f"{queue_server}/review")
+        name = page.get_by_role("textbox", name="Reviewer name")
+        name.fill("Ada")
+        name.press("Enter")
+        expect(page.get_by_text("Enter your name in the sidebar to decide")).to_have_count(0)
+        shown("vid-test0004")
+        expect(page.get_by_role("button", name="Approve")).to_be_enabled()
+        page.mouse.click(700, 30)  # away from the name field
+
+        page.keyboard.press("a")  # approve
+        expect(page.get_by_text("Approved vid-test0004 as Ada.")).to_be_visible()
+        shown("vid-test0003")
+        page.keyboard.press("j")  # next
+        shown("vid-test0002")
+        page.keyboard.press("n")  # reject with a note
+        page.keyboard.type("wrong name in the second sentence")
+        page.keyboard.press("Enter")
+        page.keyboard.press("j")  # at once, while the page redraws: a key, not a letter
+        expect(page.get_by_text("Rejected vid-test0002 as Ada.")).to_be_visible()
+        page.wait_for_function("!['INPUT', 'TEXTAREA'].includes(document.activeElement?.tagName)")
+        page.wait_for_timeout(1000)  # let a late J land
+        page.keyboard.press("j")
+        page.wait_for_timeout(1000)
+        shown("vid-test0000")  # J moved on from where the rejection went (vid-test0001)
+        note = page.get_by_role("textbox", name="Note — why reject? (N to type, Enter rejects)")
+        expect(note).to_have_value("")
+        page.keyboard.press("Enter")  # nothing to submit: no rejection with a stray note
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(SHOTS / "review-keys.png"))
+
+        # a view opens its own first video, and the URL says which view and video
+        page.locator("button", has_text="rejected · 2").click()
+        shown("vid-test0005")
+        assert "view=rejected" in page.url
+        page.locator("button", has_text="approved · 1").click()
+        shown("vid-test0004")
+        # the link opens the same view and video in a fresh tab
+        other = browser.new_page(viewport={"width": 1440, "height": 1000})
+        other.goto(page.url)
+        expect(other.get_by_text("vid-test0004", exact=True).first).to_be_visible()
+        expect(other.get_by_text("1 of 1 approved")).to_be_visible()
+        browser.close()
+
+    after = {f"vid-test000{n}": manifests.load(store, f"vid-test000{n}")[0] for n in range(6)}
+    assert after["vid-test0004"].state is ReviewState.APPROVED
+    assert after["vid-test0004"].history[-1].by == "Ada"
+    rejected = after["vid-test0002"]
+    assert rejected.state is ReviewState.REJECTED
+    assert (rejected.history[-1].by, rejected.history[-1].note) == (
+        "Ada",
+        "wrong name in the second sentence",
+    )
+    for vid in ("vid-test0003", "vid-test0001", "vid-test0000", "vid-test0005"):
+        assert after[vid].model_dump() == before[vid].model_dump(), vid  # nothing else changed

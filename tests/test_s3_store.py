@@ -343,7 +343,7 @@ def test_produce_on_s3_then_a_fresh_process_hits_the_cache(
     from novaavatar.store import get_store
 
     store = get_store()
-    item_id = scrape_content(sources=[], limit=1)[0].id
+    item_id = scrape_content(sample=True, limit=1)[0].id
     vid = produce_video(item_id, options=ProduceOptions(duration_s=15, aspect="1:1"))
     m, _ = manifests.load(store, vid)
     assert m.final is not None and store.exists(m.final.key)

@@ -25,6 +25,7 @@ from tasks.scrape import (
     load_sample_items,
     rank,
     sample_feed_path,
+    sample_feed_paths,
     score,
     scrape,
 )
@@ -446,14 +447,20 @@ def test_scrape_good_and_bad_sources_together(base_url: str) -> None:
     assert harbor.tags == ("Space", "Engineering")
 
 
-def test_scrape_falls_back_to_sample_when_all_fail(base_url: str) -> None:
+def test_scrape_never_substitutes_the_sample_when_all_fail(base_url: str) -> None:
     bad = [f"{base_url}/error500", f"{base_url}/malformed.xml"]
     result = scrape(bad, timeout=TIMEOUT, now=NOW)
-    assert result.used_sample and set(result.errors) == set(bad)
-    assert len(result.items) >= 10
-    assert scrape([], now=NOW).used_sample
-    no_fallback = scrape(bad, timeout=TIMEOUT, fallback_to_sample=False)
-    assert no_fallback.items == [] and not no_fallback.used_sample and len(no_fallback.errors) == 2
+    assert result.items == [] and not result.used_sample and result.succeeded == 0
+    assert set(result.errors) == set(bad)
+    empty = scrape([], now=NOW)
+    assert empty.items == [] and not empty.used_sample
+    # the sample is read only when asked for by name, and its items say they are fiction
+    asked = scrape(["sample"], now=NOW)
+    assert asked.used_sample and len(asked.items) >= 10 and all(i.sample for i in asked.items)
+    assert asked.succeeded == len(sample_feed_paths())
+    # a real feed's items are not samples
+    real = scrape([f"{base_url}/rss.xml"], timeout=TIMEOUT, now=NOW)
+    assert real.items and not any(i.sample for i in real.items) and not real.used_sample
 
 
 def test_scrape_uses_a_given_client(base_url: str) -> None:

@@ -25,7 +25,7 @@ import pytest
 
 from novaavatar.errors import InputError
 from tasks.scrape import DEFAULT_FEEDS, expand_sources, fetch_feed, fetch_feeds, rank, scrape
-from tasks.scrape.fetch_async import CACHE_FILE
+from tasks.scrape.fetch_async import CACHE_FILE, ITEMS_DIR
 from tasks.scrape.newsapi import DailyQuota, NewsApiSource, QuotaExhausted
 from tasks.scrape.reddit import RedditSource, engagement_of
 
@@ -382,20 +382,47 @@ def test_per_host_limit_is_observed(base: str, state: dict[str, Any]) -> None:
     assert elapsed < 6 * 0.25 + 1.5  # 3 rounds of 0.25 s per host, not 12 in a row
 
 
-def test_conditional_get_304_gives_nothing_new(
+def test_conditional_get_304_yields_the_items_of_last_time(
     base: str, state: dict[str, Any], tmp_path: Path
 ) -> None:
     urls = [f"{base}/etag.xml", f"{base}/lastmod.xml"]
-    first = scrape(urls, cache_dir=tmp_path, now=NOW, fallback_to_sample=False)
+    first = scrape(urls, cache_dir=tmp_path, now=NOW)
     assert len(first.items) == 5 and first.not_modified == []
     cache = json.loads((tmp_path / CACHE_FILE).read_text())
-    assert cache[urls[0]] == {"etag": '"v1"'}
-    assert cache[urls[1]] == {"last_modified": "Tue, 10 Mar 2026 08:00:00 GMT"}
+    assert cache[urls[0]] == {"etag": '"v1"', "max_items": "20"}
+    assert cache[urls[1]] == {"last_modified": "Tue, 10 Mar 2026 08:00:00 GMT", "max_items": "20"}
+    # unchanged feeds answer 304: the same items, ranked and deduplicated as before
     second = scrape(urls, cache_dir=tmp_path, now=NOW)
-    assert second.items == [] and second.errors == {} and not second.used_sample
-    assert second.not_modified == urls
+    assert second.not_modified == urls and second.errors == {} and second.succeeded == 2
+    assert second.items == first.items and not second.used_sample
+    assert state["hits"]["/etag.xml"] == state["hits"]["/lastmod.xml"] == 2
+    # dedup across an unchanged and a changed feed still works: the kept items are real items
+    both = scrape([*urls, f"{base}/feed/3-x.xml"], cache_dir=tmp_path, now=NOW)
+    assert [i.id for i in both.items if "Etag" in i.title] == [
+        i.id for i in first.items if "Etag" in i.title
+    ]
+    assert len(both.items) == 8 and both.not_modified == urls
+    # asking for more entries than were kept is a full GET, not a short 304
+    more = scrape(urls, cache_dir=tmp_path, now=NOW, max_items_per_source=50)
+    assert more.not_modified == [] and len(more.items) == 5
+    # kept items lost (deleted by hand): the 304 is followed by a full GET, nothing is lost
+    for kept in (tmp_path / ITEMS_DIR).iterdir():
+        kept.unlink()
+    again = scrape(urls, cache_dir=tmp_path, now=NOW, max_items_per_source=50)
+    assert again.items == more.items and again.not_modified == [] and again.errors == {}
     # Without the cache folder, the GET is unconditional again.
     assert len(scrape(urls, now=NOW).items) == 5
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_scrape_flow_lists_an_unchanged_feed_again(base: str, storage: Path) -> None:
+    """What `novaavatar scrape --source URL --json` runs, twice on an unchanged feed."""
+    from flows.scrape import scrape_content
+
+    first = scrape_content(sources=[f"{base}/etag.xml"])
+    second = scrape_content(sources=[f"{base}/etag.xml"])
+    assert len(first) == 3 and [i.id for i in second] == [i.id for i in first]
+    assert (storage / "scrape-cache" / CACHE_FILE).is_file()
 
 
 def test_corrupt_cache_file_is_ignored(base: str, tmp_path: Path) -> None:
@@ -447,7 +474,7 @@ def test_entity_expansion_refused_for_local_files_too(tmp_path: Path) -> None:
         fetch_feed(str(feed))
 
 
-def test_scrape_mixes_broken_and_good_feeds_then_falls_back(base: str) -> None:
+def test_scrape_mixes_broken_and_good_feeds_and_never_falls_back(base: str) -> None:
     result = scrape(
         [f"{base}/feed/4-x.xml", f"{base}/laughs.xml", f"{base}/truncated.xml"],
         timeout=1,
@@ -457,8 +484,8 @@ def test_scrape_mixes_broken_and_good_feeds_then_falls_back(base: str) -> None:
         f"{base}/laughs.xml",
         f"{base}/truncated.xml",
     }
-    fallback = scrape([f"{base}/laughs.xml"], timeout=1, now=NOW)
-    assert fallback.used_sample and fallback.items
+    failed = scrape([f"{base}/laughs.xml"], timeout=1, now=NOW)
+    assert failed.items == [] and failed.succeeded == 0 and not failed.used_sample
 
 
 def test_default_sources_expand_without_fetching() -> None:

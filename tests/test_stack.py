@@ -49,6 +49,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ui=False,
         settings=load_settings(storage_path=home / "storage"),
         extra_env={
+            "RSS_FEEDS": "sample",  # no network here: the bundled stories, asked for by name
             "AVATAR_BACKEND": "omniavatar",  # a GPU backend: produce sends the avatar to the gpu pool
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             "PREFECT_WORKER_PREFETCH_SECONDS": "5",

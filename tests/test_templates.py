@@ -382,7 +382,7 @@ def test_produce_records_the_version_and_a_new_version_leaves_the_video_alone(
     from flows.scrape import scrape_content
     from novaavatar import manifests
 
-    item = scrape_content(sources=[], limit=1)[0]
+    item = scrape_content(sample=True, limit=1)[0]
     vid = produce_video(
         item.id, options=ProduceOptions(duration_s=15, aspect="16:9", template="news")
     )
@@ -404,3 +404,22 @@ def test_produce_records_the_version_and_a_new_version_leaves_the_video_alone(
     assert m2.final == m.final and store.get_bytes(m.final.key) == final_bytes
     newer = templates.build_options(dict(duration_s=15, aspect="16:9", template="news"), store)
     assert video_id_for(m.item, newer) != vid  # news@2 is another video
+
+
+@pytest.mark.parametrize("which", ["final", "burnt"])
+def test_the_first_frame_is_the_clean_title_card(branded_video: dict, which: str) -> None:
+    """No fade in from black: frame 0 is the intro card with its headline (the poster a
+    player and the review queue show), as bright as the card mid-intro."""
+    import cv2
+
+    from tasks.compose.brand import CardRenderer
+
+    d: Path = branded_video["dir"]  # type: ignore[assignment]
+    card = CardRenderer(branded_video["brand"], "intro", 360, 640, 25.0)  # type: ignore[arg-type]
+    want = cv2.cvtColor(card.frame(0), cv2.COLOR_YUV2RGB_I420).astype(int)
+    first = extract_frame(d / f"{which}.mp4", 0.0).astype(int)
+    assert np.abs(first - want).mean() < 6
+    mid = extract_frame(d / f"{which}.mp4", 15.2 / 25).astype(int)
+    assert first.mean() > 0.97 * mid.mean()
+    # the headline is there in full at once: the same text pixels as mid-intro
+    assert np.abs(first - mid).mean() < 3

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from novaavatar.domain import utcnow
+from novaavatar.logs import redact
 
 PRODUCE_BATCH = "produce-batch/default"
 PRODUCE_VIDEO = "produce-video/default"
@@ -89,12 +90,15 @@ def run_local(label: str, call: Callable[[], Any], video_id: str | None = None) 
     job = _new_job(label, "local", video_id)
 
     def target() -> None:
+        from novaavatar.service.prefect_server import using_prefect_api
+
         try:
-            job.result = call()
+            with using_prefect_api():  # one server for every job of this process
+                job.result = call()
             job.status = "completed"
         except Exception as e:  # shown on the page as one line; details go to the log
             traceback.print_exc()
-            job.error = f"{type(e).__name__}: {e}"
+            job.error = redact(f"{type(e).__name__}: {e}")
             job.status = "failed"
         finally:
             job.finished = utcnow()
@@ -158,7 +162,7 @@ def submit(
             job.status, job.result = "submitted", str(run.id)
             job.url = flow_run_link(str(run.id))
         except Exception as e:
-            job.status, job.error = "failed", f"{type(e).__name__}: {e}"
+            job.status, job.error = "failed", redact(f"{type(e).__name__}: {e}")
         job.finished = utcnow()
         return job
     return run_local(label, local, video_id)

@@ -114,6 +114,17 @@ class ScrapedItems:
     items: list[ContentItem]
     errors: dict[str, str]
     unreadable: list[str]
+    all_failed: bool = False  # the last scrape reached no source at all
+
+    @property
+    def offline(self) -> bool:
+        """Every source failed to connect or timed out: most likely no network here."""
+        network = ("could not connect", "timed out", "name or service", "connection")
+        return (
+            self.all_failed
+            and bool(self.errors)
+            and all(any(w in why.lower() for w in network) for why in self.errors.values())
+        )
 
 
 def load_items(store: ArtifactStore) -> ScrapedItems:
@@ -130,7 +141,9 @@ def load_items(store: ArtifactStore) -> ScrapedItems:
             items.append(ContentItem.model_validate_json(store.get_bytes(f"items/{item_id}.json")))
         except (NovaAvatarError, OSError, ValueError):
             unreadable.append(str(item_id))
-    return ScrapedItems(items, dict(latest.get("errors", {})), unreadable)
+    return ScrapedItems(
+        items, dict(latest.get("errors", {})), unreadable, bool(latest.get("all_failed"))
+    )
 
 
 def videos_per_day(videos: list[VideoManifest]) -> dict[date, int]:

@@ -109,15 +109,24 @@ def _parameters(options: ProduceOptions) -> dict[str, Any]:
 # --- work ---------------------------------------------------------------------------------
 
 
-def scrape(sources: Sequence[str], keywords: Sequence[str], limit: int) -> Work:
+def scrape(
+    sources: Sequence[str], keywords: Sequence[str], limit: int, sample: bool = False
+) -> Work:
+    """Scrape ``sources`` (empty: RSS_FEEDS); ``sample``: the bundled fictional stories, only
+    when a user asks for them."""
     params: dict[str, Any] = {"sources": list(sources), "keywords": list(keywords), "limit": limit}
+    if sample:
+        params = {"sources": [], "keywords": list(keywords), "limit": limit, "sample": True}
 
     def local() -> Any:
         from flows.scrape import scrape_content
 
         return scrape_content(**params)
 
-    label = f"scrape {len(sources)} sources" if sources else "scrape configured sources"
+    if sample:
+        label = "scrape the bundled sample (fiction)"  # the flow run's name
+    else:
+        label = f"scrape {len(sources)} sources" if sources else "scrape configured sources"
     return Work(label, SCRAPE, params, local)
 
 

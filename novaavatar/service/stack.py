@@ -7,7 +7,7 @@ the URLs.
 Every process it starts has a pid file in ``.prefect/pids/`` and a log in ``.prefect/logs/``;
 ``down`` stops exactly those processes. Running ``up`` twice reuses what is running.
 
-    python -m novaavatar.service.stack up [--port 4200] [--review-port 8501] [--api-port 8600] [--no-scrape]
+    python -m novaavatar.service.stack up [--port 4200] [--review-port 8501] [--api-port 8000] [--no-scrape]
     python -m novaavatar.service.stack down
 """
 
@@ -27,6 +27,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from novaavatar.service.prefect_server import SERVER_ENV
 from novaavatar.settings import PROJECT_ROOT, Settings, load_settings
 
 POOLS = ("cpu", "gpu")
@@ -110,6 +111,8 @@ class Stack:
         )
         # workers look for new runs every 2 s instead of 10 s: a video waits less to start
         env.setdefault("PREFECT_WORKER_QUERY_SECONDS", "2")
+        for key, value in SERVER_ENV.items():  # leases on disk: a dead holder's slot comes back
+            env.setdefault(key, value)
         env.update(self.extra_env)
         return env
 
@@ -340,6 +343,16 @@ class Stack:
         self.ensure_server()
         echo(f"  healthy after {time.monotonic() - t0:.1f} s")
         self.ensure_pools()
+        with self.client() as client:  # runs of processes that died since the last `up`
+            from novaavatar.sweep import sweep
+            from tasks.common import RENDER_TAG
+
+            report = sweep(client, RENDER_TAG)
+        if report.crashed_flow_runs or report.released_slots:
+            echo(
+                f"  {len(report.crashed_flow_runs)} run(s) of dead processes marked Crashed, "
+                f"{report.released_slots} render slot(s) given back"
+            )
         results = self.results_storage()
         self.extra_env.setdefault("PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK", results)
         echo("work pools     cpu, gpu; deploying prefect.yaml ...")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from novaavatar import consent
+from novaavatar.domain import CONSENT_STATEMENT
 from novaavatar.errors import InputError, NovaAvatarError
 from novaavatar.languages import LANGUAGES
 from novaavatar.service import production
 from novaavatar.store import ArtifactStore
 from novaavatar.uploads import store_audio, store_portrait
-from review_app import ui
+from review_app import access, ui
 
 ASPECTS = ("9:16", "16:9", "1:1")
 
@@ -28,6 +30,26 @@ def checked_upload(store: ArtifactStore, label: str, key: str, kind: str) -> str
     except (NovaAvatarError, OSError) as e:
         st.error(f"Could not store {upload.name!r}: {e}")
     return None
+
+
+def consent_controls(needed: bool) -> str | None:
+    """The name of whoever attests the right to use the uploaded likeness; None: not given."""
+    if not needed:
+        return None
+    st.checkbox(
+        "I have the right to use this likeness: the person shown agreed to be animated as a "
+        "presenter (or it is me, or not a real person)",
+        key="manual_consent",
+        help=CONSENT_STATEMENT + " Recorded with your name and the time; the manifest and "
+        "the exports carry it.",
+    )
+    name = access.reviewer() or st.text_input(
+        "Your name (recorded with the consent)", key="manual_consent_by"
+    )
+    if not st.session_state.get("manual_consent") or not (name or "").strip():
+        st.caption("A portrait needs the consent box ticked and your name before it is animated.")
+        return None
+    return name.strip()
 
 
 def main() -> None:
@@ -130,12 +152,23 @@ def main() -> None:
             or None
         )
 
+    portraits = [k for k in (portrait_key, guest_portrait_key) if k]
+    attested_by = consent_controls(bool(portraits))
     complete = bool(title.strip()) and (audio_key is not None or bool(text.strip()))
     if not st.button(
-        "Create video", type="primary", icon=":material/movie:", disabled=not complete
+        "Create video",
+        type="primary",
+        icon=":material/movie:",
+        disabled=not complete or (bool(portraits) and attested_by is None),
     ):
         if not complete:
             st.caption("Needs a title, and either uploaded audio or a text to speak.")
+        return
+    try:
+        for key in portraits:
+            consent.attest(store, key, attested_by, via="review page")
+    except InputError as e:
+        st.error(str(e), icon=":material/block:")
         return
     chosen = dict(
         portrait_key=portrait_key,

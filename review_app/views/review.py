@@ -2,6 +2,10 @@
 
 Keys (shown on the buttons): A approve · N jump to the note, Enter rejects with it ·
 J next · K previous · G regenerate the chosen stage · Esc leaves the note field.
+
+Safe keys and links: the URL (``?view=…&video=…``) always names the view and the video
+shown; a decision or a move leaves every input (so the next J is a key, not a letter in a
+note); a shortcut acts only on the video shown; choosing a view opens its first video.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from novaavatar.domain import ReviewState, VideoManifest
+from novaavatar.domain import SAMPLE_BADGE, ReviewState, VideoManifest
 from novaavatar.errors import ConflictError, NovaAvatarError
 from novaavatar.service import decisions, jobs, production
 from novaavatar.service.lookup import QUEUE_FILTERS, StoreUnavailable, VideoNotFound, load_video
@@ -44,6 +48,9 @@ _NOTE_KEYS_JS = """
     const t = e.target;
     const typing = t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
     if (e.key === 'Escape' && typing) { t.blur(); return; }
+    // Enter in the note rejects: leave the field at once, so a key pressed while the page
+    // redraws is a shortcut, not a letter in the next video's note
+    if (e.key === 'Enter' && typing && t === note()) { setTimeout(() => t.blur(), 0); return; }
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === 'n' || e.key === 'N') {
       const el = note();
@@ -69,7 +76,12 @@ def show_flash() -> None:
         st.error(text, icon=":material/error:")
 
 
+SHOWN_KEY = "review_shown"  # the video id the last run drew: the only one keys act on
+VIEW_KEY = "review_view"
+
+
 def go_to(video_id: str | None) -> None:
+    """Show ``video_id`` next (None: the view's first); the URL names it."""
     if video_id:
         st.query_params["video"] = video_id
     else:
@@ -77,10 +89,30 @@ def go_to(video_id: str | None) -> None:
     st.session_state[NOTE_KEY] = ""
 
 
+def switch_view(ids_by_view: dict[str, list[str]]) -> None:
+    """A view chosen: open its first video, and name the view in the URL."""
+    view = st.session_state.get(VIEW_KEY) or "pending"
+    st.query_params["view"] = view
+    ids = ids_by_view.get(view, [])
+    go_to(ids[0] if ids else None)
+
+
+def _is_shown(video_id: str) -> bool:
+    """Whether ``video_id`` is the video on the reviewer's screen (a key pressed on a page
+    that has moved on must not act on the video that was there before)."""
+    shown = st.session_state.get(SHOWN_KEY)
+    if shown is not None and shown != video_id:
+        flash("error", f"Not saved: `{video_id}` is no longer the video shown; look at `{shown}` and decide again.")  # fmt: skip
+        return False
+    return True
+
+
 def decide(
     store: ArtifactStore, video_id: str, seen_version: int, state: ReviewState, then: str | None
 ) -> None:
     """Record a decision on the version the reviewer saw; someone else's change is a conflict."""
+    if not _is_shown(video_id):
+        return
     by = access.reviewer()
     note = str(st.session_state.get(NOTE_KEY, "")).strip() if state is ReviewState.REJECTED else ""
     if by is None:
@@ -102,6 +134,8 @@ def decide(
 
 
 def regenerate(store: ArtifactStore, m: VideoManifest) -> None:
+    if not _is_shown(m.video_id):
+        return
     by = access.reviewer()
     label = st.session_state.get("regen_stage", "background")
     if by is None:
@@ -302,13 +336,18 @@ def main() -> None:
     counts = queue.counts()
     show_flash()
 
+    if VIEW_KEY not in st.session_state:  # a shared link names its view
+        asked = st.query_params.get("view")
+        st.session_state[VIEW_KEY] = asked if asked in QUEUE_FILTERS else "pending"
+    ids_by_view = {v: [m.video_id for m in queue.select(v)] for v in QUEUE_FILTERS}
     view = st.segmented_control(
-        "Show", QUEUE_FILTERS, default="pending", required=True, key="review_view",
+        "Show", QUEUE_FILTERS, required=True, key=VIEW_KEY,
         format_func=lambda v: f"{v} · {counts.get(v, len(queue.videos))}",
-        label_visibility="collapsed",
-    )  # fmt: skip
-    videos = queue.select(view or "pending")
-    ids = [m.video_id for m in videos]
+        label_visibility="collapsed", on_change=switch_view, args=(ids_by_view,),
+    ) or "pending"  # fmt: skip
+    st.query_params["view"] = view
+    videos = queue.select(view)
+    ids = ids_by_view[view]
 
     raw = st.query_params.get("video")
     try:
@@ -333,6 +372,7 @@ def main() -> None:
         return
     if raw != current.video_id:
         st.query_params["video"] = current.video_id
+    st.session_state[SHOWN_KEY] = current.video_id
 
     if current.video_id in ids:
         i = ids.index(current.video_id)
@@ -355,8 +395,17 @@ def main() -> None:
         st.markdown(
             f"{ui.badge(current.state)} {position} · `{current.video_id}` · made {ui.when(current.created_at)}"
         )
+        if current.item.sample:
+            st.warning(
+                f"**{SAMPLE_BADGE}.** This story comes from the bundled sample feed: it is "
+                "fiction for trying NovaAvatar out, and it can never be published to a channel.",
+                icon=":material/science:",
+            )
         if current.error:
             st.error(f"Failed: {current.error}")
+        for stage, record in current.stages.items():  # e.g. OmniAvatar fell back to lite
+            for warning in record.warnings:
+                st.warning(f"**{stage.capitalize()}:** {warning}", icon=":material/warning:")
         for c in current.quality.failed if current.quality else []:
             st.error(
                 f"**Quality check failed — {c.name}:** {c.value} ({c.detail})",

@@ -6,11 +6,17 @@ import pandas as pd
 import streamlit as st
 
 from novaavatar import templates
-from novaavatar.domain import MAX_DURATION_S, SCRIPT_STYLES, VIDEO_FORMATS, duration_range
+from novaavatar.domain import (
+    MAX_DURATION_S,
+    SAMPLE_BADGE,
+    SCRIPT_STYLES,
+    VIDEO_FORMATS,
+    duration_range,
+)
 from novaavatar.errors import InputError
 from novaavatar.languages import LANGUAGES
 from novaavatar.service import production
-from novaavatar.service.lookup import StoreUnavailable, load_items, open_store
+from novaavatar.service.lookup import ScrapedItems, StoreUnavailable, load_items, open_store
 from review_app import ui
 from tasks.script import template_languages
 
@@ -28,6 +34,33 @@ def start_scrape() -> None:
     feeds = [s.strip() for s in st.session_state.get("scrape_feeds", "").splitlines() if s.strip()]
     words = [w.strip() for w in st.session_state.get("scrape_keywords", "").split(",") if w.strip()]
     production.scrape(feeds, words, int(st.session_state.get("scrape_limit", 20))).start()
+
+
+def load_sample() -> None:
+    production.scrape([], [], int(st.session_state.get("scrape_limit", 20)), sample=True).start()
+
+
+def nothing_scraped(scraped: ScrapedItems) -> None:
+    """An empty page: why (no network, every source failed) and the sample, on request."""
+    if scraped.offline:
+        st.error(
+            f"**No network.** None of the {len(scraped.errors)} sources could be reached from "
+            "this machine, so there is no news to show.",
+            icon=":material/wifi_off:",
+        )
+    elif scraped.all_failed:
+        st.error(
+            "**Every source failed in the last scrape**; nothing was scraped. "
+            "Check the feed URLs (RSS_FEEDS, or the list above).",
+            icon=":material/error:",
+        )
+    else:
+        st.info("No items yet: open **Scrape now** above.", icon=":material/inbox:")
+    st.caption(
+        "To try NovaAvatar without news, load the bundled sample stories: they are fiction, "
+        f"badged “{SAMPLE_BADGE}” everywhere, and can never be published."
+    )
+    st.button("Load sample stories", icon=":material/science:", on_click=load_sample)
 
 
 def start_produce() -> None:
@@ -67,7 +100,7 @@ def main() -> None:
         st.form("scrape"),
     ):
         st.text_area(
-                "Feeds (one URL a line; empty: RSS_FEEDS, else the bundled sample)",
+                "Feeds (one URL a line; empty: RSS_FEEDS)",
                 value="\n".join(settings.rss_feeds), key="scrape_feeds", height=90,
             )  # fmt: skip
         st.text_input("Keywords that raise relevance (comma separated)", key="scrape_keywords")
@@ -88,8 +121,15 @@ def main() -> None:
             f"{len(scraped.unreadable)} item(s) of the last scrape could not be read: {', '.join(scraped.unreadable)}"
         )
     if not scraped.items:
-        st.info("No items yet: open **Scrape now** above.", icon=":material/inbox:")
+        nothing_scraped(scraped)
         return
+    samples = sum(i.sample for i in scraped.items)
+    if samples:
+        st.warning(
+            f"**{SAMPLE_BADGE}:** {samples} of these items are bundled fiction from the sample "
+            "feed; their videos can never be published.",
+            icon=":material/science:",
+        )
 
     st.subheader(f"Latest items · {len(scraped.items)}")
     table = pd.DataFrame(
@@ -97,7 +137,7 @@ def main() -> None:
             {
                 "score": round(i.score, 3),
                 "title": i.title,
-                "source": i.source,
+                "source": f"{i.source} ({SAMPLE_BADGE})" if i.sample else i.source,
                 "published": ui.when(i.published),
                 "link": i.url,
                 "id": i.id,

@@ -7,10 +7,11 @@ import io
 import streamlit as st
 
 from novaavatar import templates
+from novaavatar.consent import ConsentMissing
 from novaavatar.errors import InputError, NovaAvatarError
 from novaavatar.store import ArtifactStore
 from novaavatar.templates import BrandTemplate
-from review_app import ui
+from review_app import access, ui
 
 ASPECTS = ("9:16", "16:9", "1:1")
 
@@ -33,14 +34,26 @@ def upload_form(store: ArtifactStore) -> None:
         "videos made with an older one keep their look. `novaavatar templates show news` "
         "prints a shipped template to start from."
     )
+    attest = st.checkbox(
+        "If the template names a portrait (portrait_key): I have the right to use that "
+        "likeness, recorded with my name",
+        key="template_consent",
+    )
     upload = st.file_uploader("Template file", type=["toml", "yaml", "yml"], key="template_upload")
     if upload is None:
         return
     # the uploader keeps its file across reruns: store each upload once, then remember it
     done = st.session_state.setdefault("template_uploads", {})
     if upload.file_id not in done:
+        by = access.reviewer() if attest else None
         try:
-            done[upload.file_id] = ("ok", templates.save(store, upload.getvalue(), upload.name).ref)
+            done[upload.file_id] = (
+                "ok",
+                templates.save(store, upload.getvalue(), upload.name, consent_by=by).ref,
+            )
+        except ConsentMissing as e:  # not remembered: tick the box and it is stored
+            st.error(f"{e} (and enter your name in the sidebar)", icon=":material/block:")
+            return
         except InputError as e:
             done[upload.file_id] = ("error", str(e))
         except (NovaAvatarError, OSError) as e:

@@ -47,7 +47,6 @@ from tasks.avatar.lite import (
     SUIT_SHADE,
     AvatarInfo,
     IllustratedPresenter,
-    PortraitPresenter,
     WindowedPresenter,
     _blend_premultiplied,
     _check_size,
@@ -59,11 +58,10 @@ from tasks.avatar.lite import (
     _quantise_mouth,
     blink_track,
     head_motion,
-    load_portrait,
-    locate_face,
     mouth_track,
     read_speech,
 )
+from tasks.render.photo import PortraitPresenter, load_portrait, locate_face
 
 if TYPE_CHECKING:
     from tasks.compose.video import FrameOverlay
@@ -537,7 +535,7 @@ def render_pair(
     import soundfile as sf
 
     from novaavatar.media import iter_frames, probe
-    from tasks.avatar.lite import _framed_base
+    from tasks.render.photo import framed_base as _framed_base
 
     samples = read_audio(audio, AUDIO_RATE, max_seconds=MAX_AUDIO_S)
     if float(np.max(np.abs(samples), initial=0.0)) < SILENT_PEAK:
@@ -602,19 +600,3 @@ def render_pair(
         width=w, height=h, fps=fps, duration_s=writer.frames / fps, frames=writer.frames,
         captions_burnt=overlay is not None,
     )  # fmt: skip
-
-
-def render_omniavatar_pair(
-    settings: Any, background: Path, audio: Path, segments: Sequence[SpeechSegment], out: Path,
-    *, seed: int, prompt: str, **kw: Any,
-) -> AvatarInfo:  # fmt: skip
-    """:func:`render_pair` with OmniAvatar animating each presenter (``kw``: render_pair's)."""
-    from tasks.avatar.omniavatar import render_omniavatar
-
-    def one(picture: Path, speech: Path, dest: Path, size: tuple[int, int]) -> AvatarInfo:
-        return render_omniavatar(
-            picture, speech, dest, settings, size=size, seed=seed, prompt=prompt,
-            crf=kw.get("crf", 23), preset=kw.get("preset", "veryfast"),
-        )  # fmt: skip
-
-    return render_pair(one, background, audio, segments, out, **kw)

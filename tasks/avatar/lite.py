@@ -27,6 +27,16 @@ from novaavatar.media import (
     read_audio,
     rgb_to_i420,
 )
+from tasks.render.photo import (
+    BLINK_LEVELS,
+    OPEN_LEVELS,
+    WIDTH_LEVELS,
+    FaceLandmarks,
+    PortraitPresenter,
+    load_portrait,
+    locate_face,
+)
+from tasks.render.photo import framed_base as _framed_base
 
 if TYPE_CHECKING:
     from novaavatar.templates import Brand
@@ -35,9 +45,7 @@ if TYPE_CHECKING:
 AUDIO_RATE = 16000
 TRACK_RATE = 100  # mouth targets are laid out at 100 Hz, smoothed, then sampled per frame
 COARTIC_SIGMA_S = 0.035  # Gaussian co-articulation: neighbouring visemes blend over ~70 ms
-OPEN_LEVELS = 8
-WIDTH_LEVELS = 5
-BLINK_LEVELS = 4
+VISUAL_LEAD_S = 0.03  # lips shape a sound slightly before it is heard
 
 
 @dataclass(frozen=True)
@@ -57,12 +65,15 @@ class AvatarInfo:
 
 @dataclass(frozen=True)
 class MouthShape:
-    """A mouth pose: open 0..1 (jaw drop), width -1 (rounded) .. +1 (spread), teeth/tongue 0..1."""
+    """A mouth pose: open 0..1 (jaw drop), width -1 (rounded) .. +1 (spread), teeth/tongue 0..1,
+    press 0..1 (lips pressed together: m/b/p), tuck 0..1 (lower lip under the teeth: f/v)."""
 
     open: float
     width: float = 0.0
     teeth: float = 0.0
     tongue: float = 0.0
+    press: float = 0.0
+    tuck: float = 0.0
 
 
 _REST = MouthShape(0.0, 0.0)
@@ -71,9 +82,9 @@ _V = MouthShape
 VISEMES: dict[str, MouthShape] = {
     # silence and lips pressed together
     "_": _REST, "_:": _REST, "_!": _REST, "_|": _REST, "||": _REST, "|": _REST,
-    "p": _V(0.0, 0.05), "b": _V(0.0, 0.05), "m": _V(0.0, 0.1),
+    "p": _V(0.0, 0.05, press=1), "b": _V(0.0, 0.05, press=1), "m": _V(0.0, 0.1, press=1),
     # lower lip under the upper teeth
-    "f": _V(0.08, 0.2, teeth=1), "v": _V(0.08, 0.2, teeth=1),
+    "f": _V(0.08, 0.2, teeth=1, tuck=1), "v": _V(0.08, 0.2, teeth=1, tuck=1),
     # tongue between the teeth
     "T": _V(0.16, 0.15, teeth=1, tongue=1), "D": _V(0.16, 0.15, teeth=1, tongue=1),
     # sibilants: teeth together, lips spread (s) or pushed forward (sh)
@@ -148,13 +159,13 @@ def mouth_track(
     fps: float,
     audio: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per-frame mouth pose (n_frames × 4: open, width, teeth, tongue), co-articulated.
+    """Per-frame mouth pose (n_frames × 6: open, width, teeth, tongue, press, tuck), co-articulated.
 
     Without phoneme timings (a TTS that gives none), the audio loudness drives the jaw instead.
     """
     duration = n_frames / fps
     n = math.ceil(duration * TRACK_RATE) + 1
-    target = np.zeros((n, 4), dtype=np.float64)
+    target = np.zeros((n, 6), dtype=np.float64)
     if phonemes:
         for ph in sorted(phonemes, key=lambda p: p.start):
             shapes = viseme_for(ph.phoneme)
@@ -163,7 +174,14 @@ def mouth_track(
             i0, i1 = min(i0, n), min(i1, n)
             bounds = np.linspace(i0, i1, len(shapes) + 1).round().astype(int)
             for shape, a, b in zip(shapes, bounds[:-1], bounds[1:], strict=True):
-                target[a:b] = (shape.open, shape.width, shape.teeth, shape.tongue)
+                target[a:b] = (
+                    shape.open,
+                    shape.width,
+                    shape.teeth,
+                    shape.tongue,
+                    shape.press,
+                    shape.tuck,
+                )
     elif audio is not None and audio.size:
         hop = AUDIO_RATE // TRACK_RATE
         m = min(n, audio.size // hop)
@@ -175,7 +193,7 @@ def mouth_track(
     smooth = _gaussian_smooth(target, COARTIC_SIGMA_S * TRACK_RATE)
     # smoothing flattens short vowels; give the jaw back some of their peak
     smooth[:, 0] = np.clip(smooth[:, 0] * 1.2, 0, 1)
-    t = (np.arange(n_frames) + 0.5) / fps * TRACK_RATE
+    t = ((np.arange(n_frames) + 0.5) / fps + VISUAL_LEAD_S) * TRACK_RATE
     idx = np.clip(t, 0, n - 1)
     lo = np.floor(idx).astype(int)
     hi = np.minimum(lo + 1, n - 1)
@@ -184,7 +202,7 @@ def mouth_track(
 
 
 def blink_track(n_frames: int, fps: float, rng: np.random.Generator) -> np.ndarray:
-    """Per-frame eyelid closure 0..1: ~120 ms blinks every 2–6 s, placed by ``rng``."""
+    """Per-frame eyelid closure 0..1: ~120 ms blinks every 3–6 s (irregular), placed by ``rng``."""
     closure = np.zeros(n_frames)
     n_blink = max(3, round(0.12 * fps))
     profile = np.sin(np.pi * (np.arange(n_blink) + 0.5) / n_blink)
@@ -194,7 +212,7 @@ def blink_track(n_frames: int, fps: float, rng: np.random.Generator) -> np.ndarr
         if start + n_blink > n_frames:
             break
         closure[start : start + n_blink] = np.maximum(closure[start : start + n_blink], profile)
-        t += float(rng.uniform(2.0, 6.0))
+        t += float(rng.uniform(3.0, 6.0))
     return closure
 
 
@@ -214,16 +232,19 @@ def head_motion(
     return out
 
 
-def _quantise_mouth(pose: np.ndarray) -> tuple[int, int, int, int]:
+def _quantise_mouth(pose: np.ndarray) -> tuple[int, ...]:
+    """(open, width, teeth, tongue, press, tuck) levels of a track row: the presenters' cache key."""
     o = round(float(np.clip(pose[0], 0, 1)) * (OPEN_LEVELS - 1))
     w = round((float(np.clip(pose[1], -1, 1)) + 1) / 2 * (WIDTH_LEVELS - 1))
     teeth = int(pose[2] > 0.5) if o > 0 else 0
     tongue = int(pose[3] > 0.5) if o > 0 else 0
-    return o, w, teeth, tongue
+    press = int(len(pose) > 4 and pose[4] > 0.5 and o <= 1)
+    tuck = int(len(pose) > 5 and pose[5] > 0.5)
+    return o, w, teeth, tongue, press, tuck
 
 
-def _dequantise_mouth(key: tuple[int, int, int, int]) -> MouthShape:
-    o, w, teeth, tongue = key
+def _dequantise_mouth(key: tuple[int, ...]) -> MouthShape:
+    o, w, teeth, tongue = key[:4]
     return MouthShape(o / (OPEN_LEVELS - 1), w / (WIDTH_LEVELS - 1) * 2 - 1, teeth, tongue)
 
 
@@ -329,7 +350,7 @@ class _Presenter:
     def region(
         self,
         base: np.ndarray,
-        mouth: tuple[int, int, int, int],
+        mouth: tuple[int, ...],
         blink: int,
         motion: np.ndarray,
     ) -> tuple[int, int, np.ndarray]:
@@ -338,7 +359,7 @@ class _Presenter:
     def frame(
         self,
         base: np.ndarray,
-        mouth: tuple[int, int, int, int],
+        mouth: tuple[int, ...],
         blink: int,
         motion: np.ndarray,
     ) -> np.ndarray:
@@ -371,8 +392,8 @@ class IllustratedPresenter(_Presenter):
         self.eye_box = self._box(-0.74, -0.36, 0.74, 0.02)
         self.mouth_box = self._box(-0.5, 0.36, 0.5, 0.98)
         self._eyes: dict[int, np.ndarray] = {}
-        self._mouths: dict[tuple[int, int, int, int], np.ndarray] = {}
-        self._patches: dict[tuple[tuple[int, int, int, int], int], np.ndarray] = {}
+        self._mouths: dict[tuple[int, ...], np.ndarray] = {}
+        self._patches: dict[tuple[tuple[int, ...], int], np.ndarray] = {}
 
     # coordinates
     def _P(self, x: float, y: float) -> tuple[float, float]:
@@ -512,7 +533,7 @@ class IllustratedPresenter(_Presenter):
         return patch
 
     # mouth
-    def _mouth_patch(self, key: tuple[int, int, int, int]) -> np.ndarray:
+    def _mouth_patch(self, key: tuple[int, ...]) -> np.ndarray:
         if key in self._mouths:
             return self._mouths[key]
         shape = _dequantise_mouth(key)
@@ -651,7 +672,7 @@ class IllustratedPresenter(_Presenter):
     def region(
         self,
         base: np.ndarray,
-        mouth: tuple[int, int, int, int],
+        mouth: tuple[int, ...],
         blink: int,
         motion: np.ndarray,
     ) -> tuple[int, int, np.ndarray]:
@@ -670,7 +691,8 @@ class IllustratedPresenter(_Presenter):
         _blend_premultiplied(out, moved, self.px0 - x0, self.py0 - y0)
         return x0, y0, out
 
-    def _patch(self, mouth: tuple[int, int, int, int], blink: int) -> np.ndarray:
+    def _patch(self, mouth: tuple[int, ...], blink: int) -> np.ndarray:
+        mouth = tuple(mouth[:4])  # the drawing has no pressed or tucked lips
         key = (mouth, blink)
         if key not in self._patches:
             head = self._head_base.copy()
@@ -679,376 +701,6 @@ class IllustratedPresenter(_Presenter):
                 head[t:b, lx:r] = sub
             self._patches[key] = _premultiply(head)
         return self._patches[key]
-
-
-# --- user portrait ---------------------------------------------------------------------------
-
-_PORTRAIT_HINT = "use a JPEG or PNG photo showing one face, looking at the camera"
-_MAX_PORTRAIT_SIDE = 1600  # bigger photos are shrunk first: the panel never needs more
-_MIN_PORTRAIT_SIDE = 96
-_DETECT_SIDE = 640  # faces are searched on a copy about this size: fast on 4K, finds small faces
-_BACKDROP = (128, 128, 128)  # what shows through transparent parts of a portrait
-
-
-@dataclass(frozen=True)
-class FaceLandmarks:
-    """Where a portrait's face is, in image pixels: the face box, both eye centres, the mouth centre."""
-
-    box: tuple[float, float, float, float]
-    eyes: tuple[tuple[float, float], tuple[float, float]]
-    mouth: tuple[float, float]
-
-    def scaled(self, s: float, dx: float = 0.0, dy: float = 0.0) -> FaceLandmarks:
-        x, y, w, h = self.box
-        (lx, ly), (rx, ry) = self.eyes
-        mx, my = self.mouth
-        return FaceLandmarks(
-            ((x - dx) * s, (y - dy) * s, w * s, h * s),
-            (((lx - dx) * s, (ly - dy) * s), ((rx - dx) * s, (ry - dy) * s)),
-            ((mx - dx) * s, (my - dy) * s),
-        )
-
-
-def load_portrait(path: Path) -> Image.Image:
-    """Open a portrait photo upright as RGB, shrunk to a workable size; InputError naming it if unusable.
-
-    EXIF orientation is applied; grayscale, 16-bit, CMYK, palette and transparent images are accepted
-    (transparency shows a neutral grey).
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"portrait {str(p)!r} does not exist; {_PORTRAIT_HINT}")
-    try:
-        with Image.open(p) as im:
-            im.draft(
-                "RGB", (_MAX_PORTRAIT_SIDE, _MAX_PORTRAIT_SIDE)
-            )  # JPEG: decode at 1/2..1/8 size
-            im.load()
-            img = ImageOps.exif_transpose(im)
-            if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                arr = np.asarray(img, dtype=np.float64)
-                img = Image.fromarray((255 * arr / max(float(arr.max()), 1.0)).astype(np.uint8))
-            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-                rgba = img.convert("RGBA")
-                flat = Image.new("RGBA", rgba.size, (*_BACKDROP, 255))
-                img = Image.alpha_composite(flat, rgba)
-            img = img.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:  # fmt: skip
-        raise InputError(f"portrait {str(p)!r} is not a readable image ({e}); {_PORTRAIT_HINT}") from None  # fmt: skip
-    if max(img.size) > _MAX_PORTRAIT_SIDE:
-        img.thumbnail((_MAX_PORTRAIT_SIDE, _MAX_PORTRAIT_SIDE), Image.Resampling.LANCZOS)
-    if min(img.size) < _MIN_PORTRAIT_SIDE:
-        raise InputError(f"portrait {str(p)!r} is {img.size[0]}x{img.size[1]} px; {_PORTRAIT_HINT}, at least {_MIN_PORTRAIT_SIDE} px on each side (256 or more looks better)")  # fmt: skip
-    return img
-
-
-def _cascade(name: str) -> cv2.CascadeClassifier:
-    data_dir: str = cv2.data.haarcascades  # type: ignore[attr-defined]
-    return cv2.CascadeClassifier(str(Path(data_dir) / name))
-
-
-def _find_faces(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
-    min_side = max(24, min(gray.shape) // 10)
-    found = _cascade("haarcascade_frontalface_default.xml").detectMultiScale(
-        gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)
-    )
-    faces = [(int(x), int(y), int(w), int(h)) for x, y, w, h in found]
-    return sorted(faces, key=lambda f: f[2] * f[3], reverse=True)
-
-
-def _refine(gray: np.ndarray, box: tuple[float, float, float, float]) -> FaceLandmarks:
-    """Eye centres from OpenCV's eye cascade (when it finds one eye each side), mouth on the lip line."""
-    x, y, w, h = box
-    eyes = ((x + 0.31 * w, y + 0.39 * h), (x + 0.69 * w, y + 0.39 * h))
-    x0, y0 = int(x), int(y + 0.15 * h)
-    upper = gray[y0 : int(y + 0.58 * h), x0 : int(x + w)]
-    side = max(8, int(0.14 * w))
-    found = _cascade("haarcascade_eye.xml").detectMultiScale(upper, 1.1, 4, minSize=(side, side))
-    left = [f for f in found if f[0] + f[2] / 2 < 0.5 * w]
-    right = [f for f in found if f[0] + f[2] / 2 >= 0.5 * w]
-    if left and right:
-        lf = max(left, key=lambda f: f[2])
-        rf = max(right, key=lambda f: f[2])
-        cand = tuple((x0 + f[0] + f[2] / 2, y0 + f[1] + f[3] * 0.55) for f in (lf, rf))
-        dist = cand[1][0] - cand[0][0]
-        if 0.25 * w < dist < 0.6 * w and abs(cand[1][1] - cand[0][1]) < 0.15 * w:
-            eyes = (cand[0], cand[1])
-    ex, ey = (eyes[0][0] + eyes[1][0]) / 2, (eyes[0][1] + eyes[1][1]) / 2
-    # the mouth line is the darkest row a little more than one eye distance below the eyes
-    iod = eyes[1][0] - eyes[0][0]
-    ys0, ys1 = int(ey + 0.85 * iod), int(min(gray.shape[0] - 1, ey + 1.35 * iod))
-    xs0, xs1 = int(ex - 0.25 * iod), int(ex + 0.25 * iod)
-    my = ey + 1.1 * iod
-    if ys1 - ys0 > 3 and xs1 > xs0:
-        win = cv2.GaussianBlur(gray[ys0:ys1, xs0:xs1], (0, 0), max(1.0, 0.02 * iod))
-        my = ys0 + float(np.argmin(win.mean(axis=1)))
-        # a smile showing teeth: the darkest row is the top of the teeth; centre on the teeth
-        teeth = (win > np.percentile(win, 90) * 0.97).mean(axis=1) > 0.4
-        if teeth.any() and win.max() > 1.25 * np.median(win):
-            rows = np.flatnonzero(teeth)
-            my = ys0 + float(rows.mean())
-    return FaceLandmarks((x, y, w, h), eyes, (ex, my))
-
-
-def detect_face(img: np.ndarray, name: str = "portrait", *, face_index: int | None = None) -> tuple[int, int, int, int]:  # fmt: skip
-    """The one dominant face box (x, y, w, h) in an RGB image, by OpenCV's bundled Haar cascade."""
-    x, y, w, h = locate_face(img, name, face_index=face_index).box
-    return (round(x), round(y), round(w), round(h))
-
-
-def locate_face(img: np.ndarray, name: str = "portrait", *, face_index: int | None = None) -> FaceLandmarks:  # fmt: skip
-    """Face box, eyes and mouth of the one dominant face; InputError when none or several similar.
-
-    ``face_index`` picks a face (0 = leftmost) when the photo shows several.
-    """
-    gray_full = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    s = _DETECT_SIDE / max(gray_full.shape)
-    s = min(s, 4.0)
-    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
-    gray = cv2.resize(gray_full, None, fx=s, fy=s, interpolation=interp) if abs(s - 1) > 0.05 else gray_full  # fmt: skip
-    s = gray.shape[1] / gray_full.shape[1]
-    gray = cv2.equalizeHist(gray)
-    faces = _find_faces(gray)
-    if not faces:
-        raise InputError(f"no face found in portrait {name!r}; {_PORTRAIT_HINT}")
-    if face_index is not None:
-        ordered = sorted(faces, key=lambda f: f[0])
-        if not 0 <= face_index < len(ordered):
-            raise InputError(f"portrait {name!r} shows {len(ordered)} face(s); face_index {face_index} is out of range 0..{len(ordered) - 1}")  # fmt: skip
-        chosen = ordered[face_index]
-    else:
-        similar = [f for f in faces if f[2] * f[3] >= 0.5 * faces[0][2] * faces[0][3]]
-        if len(similar) > 1:
-            raise InputError(
-                f"portrait {name!r} shows {len(similar)} faces of similar size; use a photo with a "
-                "single presenter, crop it, or choose one with face_index (0 = leftmost)"
-            )
-        chosen = faces[0]
-    return _refine(gray, tuple(float(v) for v in chosen)).scaled(1 / s)  # type: ignore[arg-type]
-
-
-class PortraitPresenter(_Presenter):
-    """A user's photo in a panel; the jaw is warped open with a shaded mouth, the lids slide to blink.
-
-    ``rect`` (x, y, w, h) places the panel in the frame (default: the studio layout); ``framed``
-    draws a white frame, rounded corners and a shadow around it.
-    """
-
-    def __init__(
-        self,
-        image: np.ndarray,
-        face: tuple[int, int, int, int] | FaceLandmarks,
-        size: tuple[int, int],
-        *,
-        rect: tuple[int, int, int, int] | None = None,
-        framed: bool = True,
-    ) -> None:
-        w, h = size
-        self.size = size
-        self.framed = framed
-        if rect is None:
-            aspect = h / w
-            ph = h * (0.56 if aspect > 1.2 else 0.7 if aspect > 0.85 else 0.8)
-            pw = min(ph * 0.8, w * 0.86)
-            rect = ((w - int(pw) // 2 * 2) // 2, int(h * (0.2 if aspect > 1.2 else 0.08 if aspect > 0.85 else 0.06)), int(pw), int(ph))  # fmt: skip
-        self.px0, self.py0 = int(rect[0]), int(rect[1])
-        self.pw, self.ph = int(rect[2]) // 2 * 2, int(rect[3]) // 2 * 2
-        marks = face if isinstance(face, FaceLandmarks) else _refine(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), tuple(float(v) for v in face))  # type: ignore[arg-type]  # fmt: skip
-        self.panel, self.marks = self._crop_panel(image, marks)
-        self.face = self.marks.box
-        self.mouth_c = self.marks.mouth
-        self.eye_cs = list(self.marks.eyes)
-        iod = self.eye_cs[1][0] - self.eye_cs[0][0]
-        self.iod = iod
-        mx, my = self.mouth_c
-        self.mouth_box = self._clip_box(mx - 0.95 * iod, my - 0.3 * iod, mx + 0.95 * iod, my + 1.0 * iod)  # fmt: skip
-        ex, ey = (self.eye_cs[0][0] + self.eye_cs[1][0]) / 2, self.eye_cs[0][1]
-        self.eye_box = self._clip_box(ex - 0.95 * iod, ey - 0.45 * iod, ex + 0.95 * iod, ey + 0.3 * iod)  # fmt: skip
-        if framed:
-            radius = max(4, int(0.04 * self.pw))
-            mask = Image.new("L", (self.pw, self.ph), 0)
-            ImageDraw.Draw(mask).rounded_rectangle((0, 0, self.pw - 1, self.ph - 1), radius=radius, fill=255)  # fmt: skip
-            self.alpha: np.ndarray | None = np.asarray(mask, dtype=np.uint8)[..., None]
-        else:
-            self.alpha = None
-        self.pivot = (mx, min(self.ph - 1.0, my + 0.9 * iod))
-        self._mouths: dict[tuple[int, int], np.ndarray] = {}
-        self._eyes: dict[int, np.ndarray] = {}
-
-    def _clip_box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[int, int, int, int]:
-        return (
-            int(max(0, x0)), int(max(0, y0)),
-            int(min(self.pw, math.ceil(x1))), int(min(self.ph, math.ceil(y1))),
-        )  # fmt: skip
-
-    def _crop_panel(self, image: np.ndarray, marks: FaceLandmarks) -> tuple[np.ndarray, FaceLandmarks]:  # fmt: skip
-        """The photo scaled so the face is ~42 % of the panel width, eyes 40 % down.
-
-        Where the photo does not reach the panel's edges at that scale, a blurred, darkened
-        enlargement of it fills the rest (as vertical-video editors do), never a smear.
-        """
-        ih, iw = image.shape[:2]
-        fw = marks.box[2]
-        scale = min(0.42 * self.pw, 0.36 * self.ph) / fw
-        eye_x = (marks.eyes[0][0] + marks.eyes[1][0]) / 2
-        eye_y = (marks.eyes[0][1] + marks.eyes[1][1]) / 2
-        cw, ch = self.pw / scale, self.ph / scale
-        x0, y0 = eye_x - cw / 2, eye_y - 0.4 * ch
-        if x0 >= 0 and y0 >= 0 and x0 + cw <= iw and y0 + ch <= ih:
-            backdrop = None
-        else:
-            cover = max(self.pw / iw, self.ph / ih)
-            if cover <= scale * 1.15:  # nearly covers: shift the crop inside the photo instead
-                scale = max(scale, cover)
-                cw, ch = self.pw / scale, self.ph / scale
-                x0 = min(max(0.0, eye_x - cw / 2), iw - cw)
-                y0 = min(max(0.0, eye_y - 0.4 * ch), ih - ch)
-                backdrop = None
-            else:
-                fill = cv2.resize(image, (max(1, round(iw * cover)), max(1, round(ih * cover))), interpolation=cv2.INTER_AREA)  # fmt: skip
-                fy0 = (fill.shape[0] - self.ph) // 2
-                fx0 = (fill.shape[1] - self.pw) // 2
-                fill = fill[fy0 : fy0 + self.ph, fx0 : fx0 + self.pw]
-                fill = cv2.GaussianBlur(fill, (0, 0), max(2.0, 0.04 * self.pw))
-                backdrop = (fill.astype(np.float32) * 0.6).astype(np.uint8)
-        m = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], dtype=np.float64)
-        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-        panel = cv2.warpAffine(image, m, (self.pw, self.ph), flags=interp, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        if backdrop is not None:
-            inside = cv2.warpAffine(np.full((ih, iw), 255, np.uint8), m, (self.pw, self.ph), flags=cv2.INTER_LINEAR)  # fmt: skip
-            feather = max(3, int(0.03 * self.pw) | 1)
-            inside = cv2.GaussianBlur(cv2.erode(inside, np.ones((feather, feather), np.uint8)), (feather * 2 + 1, feather * 2 + 1), 0)  # fmt: skip
-            a = inside[..., None].astype(np.uint16)
-            panel = ((panel.astype(np.uint16) * a + backdrop.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)  # fmt: skip
-        return panel, marks.scaled(scale, x0, y0)
-
-    def compose_base(self, background: np.ndarray) -> np.ndarray:
-        """Background with the panel's drop shadow and white frame drawn once."""
-        if not self.framed:
-            return background.copy()
-        return _framed_base(background, (self.px0, self.py0, self.pw, self.ph))
-
-    def mouth_state(self, open_: float, width: float) -> np.ndarray:
-        """The lower face with the jaw dropped by ``open_`` (0..1), lips spread (+) or rounded (−)."""
-        lx, t, r, b = self.mouth_box
-        iod = self.iod
-        mx, my = self.mouth_c
-        ys, xs = np.mgrid[t:b, lx:r].astype(np.float32)
-        drop = open_ * 0.2 * iod
-        half_w = 0.32 * iod * (1 + 0.15 * width)
-        # the jaw: everything below the lip line moves down, fading out sideways and under the chin
-        u = np.abs(xs - mx) / (1.1 * half_w + 0.25 * iod)
-        wx = np.clip(1.5 - u, 0, 1) ** 2 * (3 - 2 * np.clip(1.5 - u, 0, 1))
-        wy = np.clip((ys - my) / (0.06 * iod) + 0.5, 0, 1) * np.clip(1 - (ys - my - 0.5 * iod) / (0.45 * iod), 0, 1)  # fmt: skip
-        map_y = ys - drop * wx * wy
-        near = np.exp(-(((xs - mx) / (1.2 * half_w)) ** 2) - ((ys - my) / (0.3 * iod)) ** 2)
-        map_x = mx + (xs - mx) * (1 - 0.12 * width * near)
-        region = cv2.remap(self.panel, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
-        if drop < 0.8:
-            return region.astype(np.uint8)
-        # the opening: a lens between the lips, shaded like the inside of a mouth
-        s = np.clip((xs - mx) / half_w, -1.5, 1.5)
-        inside_w = np.clip(1 - s**2, 0, 1)
-        top = my - 0.25 * drop * inside_w
-        bottom = my + 0.8 * drop * inside_w
-        soft = max(1.0, 0.035 * iod)
-        mask = np.clip((ys - top) / soft, 0, 1) * np.clip((bottom - ys) / soft, 0, 1) * np.clip((1 - np.abs(s)) / 0.35, 0, 1)  # fmt: skip
-        depth = np.clip((ys - top) / np.maximum(bottom - top, 1), 0, 1)
-        lip = region[np.abs(ys - my) < 0.1 * iod].reshape(-1, 3)
-        lip_col = np.percentile(lip, 25, axis=0) if lip.size else np.array([150.0, 80.0, 80.0])
-        dark = lip_col * 0.3 + np.array([22.0, 6.0, 8.0])
-        # darkest in the middle of the opening; the lips' shade near its edges, a tongue below
-        edge = (1 - 4 * depth * (1 - depth))[..., None] ** 2
-        tongue = np.clip((depth - 0.6) / 0.3, 0, 1)[..., None] * inside_w[..., None]
-        interior = dark * (1 - 0.45 * edge) + lip_col * 0.45 * edge
-        interior = (
-            interior * (1 - 0.5 * tongue) + lip_col * np.array([0.85, 0.6, 0.62]) * 0.5 * tongue
-        )
-        if open_ > 0.35:  # upper teeth show as a soft light band under the upper lip
-            teeth = np.exp(-(((ys - top - 0.12 * (bottom - top)) / (0.12 * (bottom - top) + 0.5)) ** 2)) * (inside_w > 0.15)  # fmt: skip
-            interior = interior * (1 - 0.7 * teeth[..., None]) + np.array([225, 218, 205]) * 0.7 * teeth[..., None]  # fmt: skip
-        m3 = mask[..., None]
-        return (region * (1 - m3) + interior * m3).clip(0, 255).astype(np.uint8)
-
-    def eye_state(self, closure: float) -> np.ndarray:
-        """The eye band with the upper lids slid down by ``closure`` (0..1): skin from above covers the eye."""
-        lx, t, r, b = self.eye_box
-        region = self.panel[t:b, lx:r].astype(np.float32)
-        if closure <= 0:
-            return region.astype(np.uint8)
-        ys, xs = np.mgrid[t:b, lx:r].astype(np.float32)
-        rx, ry = 0.25 * self.iod, 0.09 * self.iod
-        map_y = ys.copy()
-        lash = np.zeros_like(ys)
-        for ex, ey in self.eye_cs:
-            e = np.sqrt(np.clip(1 - ((xs - ex) / rx) ** 2, 0, 1))
-            top = ey - ry * e  # the open upper lid
-            lid = top + closure * (ey + 0.45 * ry * e - top)  # slides down towards the lower lid
-            crease = top - 1.2 * ry
-            # skin between the crease and the open lid is stretched down to the new lid edge
-            inside = (ys >= crease) & (ys <= lid) & (e > 0)
-            src = crease + (ys - crease) * (top - crease) / np.maximum(lid - crease, 1e-3)
-            map_y = np.where(inside, src, map_y)
-            lash = np.maximum(
-                lash, np.exp(-(((ys - lid) / max(0.7, 0.12 * ry)) ** 2)) * e * closure
-            )
-        warped = cv2.remap(self.panel, xs, map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
-        warped = warped * (1 - 0.55 * lash[..., None]) + 40 * 0.55 * lash[..., None]
-        return warped.clip(0, 255).astype(np.uint8)
-
-    def region(
-        self,
-        base: np.ndarray,
-        mouth: tuple[int, int, int, int],
-        blink: int,
-        motion: np.ndarray,
-    ) -> tuple[int, int, np.ndarray]:
-        """The panel rectangle of this frame: (x, y, RGB pixels), on the even 2×2 grid."""
-        mkey = (mouth[0], mouth[1])
-        if mkey not in self._mouths:
-            shape = _dequantise_mouth(mouth)
-            self._mouths[mkey] = self.mouth_state(shape.open, shape.width)
-        if blink not in self._eyes:
-            self._eyes[blink] = self.eye_state(blink / (BLINK_LEVELS - 1))
-        panel = self.panel.copy()
-        for (lx, t, r, b), sub in ((self.mouth_box, self._mouths[mkey]), (self.eye_box, self._eyes[blink])):  # fmt: skip
-            panel[t:b, lx:r] = sub
-        dx, dy, angle = (float(v) * 0.6 for v in motion)
-        m = cv2.getRotationMatrix2D(self.pivot, angle, 1.0)
-        m[0, 2] += dx
-        m[1, 2] += dy
-        panel = cv2.warpAffine(panel, m, (self.pw, self.ph), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        x0, y0, x1, y1 = _even_box(self.px0, self.py0, self.pw, self.ph, base.shape)
-        out = base[y0:y1, x0:x1].copy()
-        ox, oy = self.px0 - x0, self.py0 - y0
-        h = min(self.ph, out.shape[0] - oy)
-        w = min(self.pw, out.shape[1] - ox)
-        dst = out[oy : oy + h, ox : ox + w]
-        if self.alpha is None:
-            dst[...] = panel[:h, :w]
-        else:
-            a = self.alpha[:h, :w].astype(np.uint16)
-            dst[...] = ((panel[:h, :w].astype(np.uint16) * a + dst.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)  # fmt: skip
-        return x0, y0, out
-
-
-def _framed_base(background: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
-    """The background with a white rounded frame and soft drop shadow around ``rect``."""
-    base = background.copy()
-    h, w = base.shape[:2]
-    x0, y0, pw, ph = rect
-    pad = max(3, int(0.012 * pw))
-    off = int(0.02 * pw)
-    r = max(4, int(0.04 * pw))
-    shadow = Image.new("L", (w, h), 0)
-    ImageDraw.Draw(shadow).rounded_rectangle((x0 - pad + off, y0 - pad + off, x0 + pw + pad + off, y0 + ph + pad + off), radius=r + pad, fill=110)  # fmt: skip
-    sh = np.asarray(shadow.filter(ImageFilter.GaussianBlur(radius=2 * off + 2)), dtype=np.uint16)[..., None]  # fmt: skip
-    base[...] = (base.astype(np.uint16) * (255 - sh) // 255).astype(np.uint8)
-    frame = Image.new("L", (w, h), 0)
-    ImageDraw.Draw(frame).rounded_rectangle((x0 - pad, y0 - pad, x0 + pw + pad - 1, y0 + ph + pad - 1), radius=r + pad, fill=255)  # fmt: skip
-    fa = np.asarray(frame, dtype=np.uint16)[..., None]
-    base[...] = ((base.astype(np.uint16) * (255 - fa) + 250 * fa) // 255).astype(np.uint8)
-    return base
 
 
 # --- layouts ---------------------------------------------------------------------------------
@@ -1089,11 +741,11 @@ class WindowedPresenter:
         self._inner_base = self.inner.compose_base(studio)
         return _framed_base(background, (x, y, w, h))
 
-    def frame(self, base: np.ndarray, mouth: tuple[int, int, int, int], blink: int, motion: np.ndarray) -> np.ndarray:  # fmt: skip
+    def frame(self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray) -> np.ndarray:  # fmt: skip
         """One frame (see :meth:`region`)."""
         return _paste(base, *self.region(base, mouth, blink, motion))
 
-    def region(self, base: np.ndarray, mouth: tuple[int, int, int, int], blink: int, motion: np.ndarray) -> tuple[int, int, np.ndarray]:  # fmt: skip
+    def region(self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray) -> tuple[int, int, np.ndarray]:  # fmt: skip
         """The window rectangle of this frame: (x, y, RGB pixels)."""
         assert self._inner_base is not None, "compose_base must run first"
         inner = self.inner.frame(self._inner_base, mouth, blink, motion)

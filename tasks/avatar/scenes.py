@@ -185,18 +185,18 @@ def render_scene_card(
     most two lines, kept to a third of the width in landscape and square frames so it stays
     clear of a centred presenter's face; right-aligned for a right-to-left title."""
     from tasks.compose.text import draw_text, mostly_rtl, text_width
-    from tasks.compose.video import CaptionLook, _premultiplied, caption_font, title_lines
+    from tasks.compose.video import CaptionLook, _premultiplied, caption_font, fit_title
 
     look = look or CaptionLook()
     title = " ".join(title.split())
     size = max(10, round(min(width, height) * 0.036))
-    font = caption_font(size, title, look.family)
     chip_font = caption_font(size, "0123456789/", look.family)
     pad = round(size * 0.45)
     chip = f"{number}/{count}"
     chip_w = round(text_width(chip_font, chip)) + 2 * pad
     max_w = max((0.30 if width >= height else 0.86) * width - chip_w - 2 * pad, 4 * size)
-    texts = title_lines(title, font, max_w) or [""]
+    font, texts = fit_title(title, size, max_w, family=look.family, min_scale=0.75)
+    texts = texts or [""]
     ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)  # fmt: skip
     line_h = ascent + descent
     text_w = round(max(text_width(font, t) for t in texts))

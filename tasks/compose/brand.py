@@ -19,7 +19,7 @@ from novaavatar.errors import InputError
 from novaavatar.media import I420Overlay, i420_planes, rgb_to_i420
 from novaavatar.templates import TEMPLATES_DIR, Brand, BrandTemplate, rgba
 from tasks.compose.text import covers, draw_text, font_for, text_width
-from tasks.compose.video import CaptionLook, Font, title_lines
+from tasks.compose.video import CaptionLook, Font, fit_title
 
 _FONT_DIRS = (
     "/usr/share/fonts",
@@ -154,8 +154,10 @@ def _lower_third_layer(brand: Brand, width: int, height: int) -> tuple[np.ndarra
     pad = round(size * 0.5)
     block = round(size * 0.45)
     max_w = round(width * 0.8) - 2 * pad - block
-    while text and text_width(font, text) > max_w:
-        text = text[:-2].rstrip() + "…"
+    family = t.fonts.headline_family or t.fonts.family
+    font, lines = fit_title(text, size, max_w, max_lines=1, make_font=lambda px: brand_font(px, family, text))  # fmt: skip
+    text = lines[0] if lines else ""
+    size = int(getattr(font, "size", size))
     tw = math.ceil(text_width(font, text))
     ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)  # fmt: skip
     box_w, box_h = block + 2 * pad + tw, ascent + descent + 2 * pad
@@ -238,9 +240,10 @@ class CardRenderer:
         self.base = rgb_to_i420(np.asarray(img.convert("RGB")))
         # moving part: kicker label and headline
         headline = brand.fill(card.text)
-        hf = brand_font(round(short * (0.075 if len(headline) < 60 else 0.06)), t.fonts.headline_family or t.fonts.family, headline)  # fmt: skip
+        family = t.fonts.headline_family or t.fonts.family
         max_w = width - 2 * margin
-        lines = title_lines(headline, hf, max_w, max_lines=4)
+        # wrapped, and smaller rather than cut when it is long
+        hf, lines = fit_title(headline, round(short * 0.075), max_w, max_lines=4, min_scale=0.6, make_font=lambda px: brand_font(px, family, headline))  # fmt: skip
         hsize = int(getattr(hf, "size", 40))
         line_h = round(hsize * 1.18)
         kicker = card.kicker.strip()
@@ -273,7 +276,8 @@ class CardRenderer:
         out = self.base.copy()
         planes = i420_planes(out, w, h)
         p = i / max(self.n_frames - 1, 1)
-        move = _ease_out(p / 0.45) if self.which == "intro" else _ease_out(p / 0.3)
+        # the intro's headline stands from its first frame (the title frame); the outro's slides in
+        move = 1.0 if self.which == "intro" else _ease_out(p / 0.3)
         self.text.y = self.text_y + round(self.slide * (1 - move)) // 2 * 2
         self.text.blend(planes)
         x, lh, full = self.line
@@ -287,7 +291,9 @@ class CardRenderer:
 
     def frames(self, edge: np.ndarray) -> Iterator[np.ndarray]:
         """The card's I420 frames, cross-faded with ``edge`` (the first content frame for the
-        intro, the last for the outro) and faded from (intro) or to (outro) black."""
+        intro, the last for the outro); the outro fades to black. The intro starts on its
+        clean card, never from black: the first frame is the video's title frame (players
+        and review queues show it as the poster)."""
         n = self.n_frames
         fade_n = max(1, round(self.fade_s * self.fps)) if self.fade_s > 0 else 0
         dark_n = max(1, round(0.2 * self.fps))
@@ -295,8 +301,6 @@ class CardRenderer:
         for i in range(n):
             f = self.frame(i)
             if self.which == "intro":
-                if i < dark_n:
-                    f = _mix(f, black, 0.35 + 0.65 * (i + 1) / (dark_n + 1))
                 if fade_n and i >= n - fade_n:
                     f = _mix(edge, f, (i - (n - fade_n) + 1) / (fade_n + 1))
             else:

@@ -10,7 +10,7 @@ import itertools
 import math
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -167,15 +167,47 @@ def wrap_words(words: Sequence[str], font: Font, max_w: float) -> list[list[tupl
 
 def title_lines(title: str, font: Font, max_w: float, max_lines: int = 2) -> list[str]:
     """``title`` wrapped to ``max_w`` in reading order (between characters for Chinese and
-    Japanese), at most ``max_lines`` lines; a cut last line ends in "…" and still fits."""
+    Japanese), at most ``max_lines`` lines; a cut last line loses whole words for a "…" and
+    still fits. :func:`fit_title` shrinks the font first, so a headline is rarely cut."""
     lines = wrap_words([t for _, _, t in tokens(title)], font, max_w)
     texts = [join_words([t for _, t in ln]) for ln in lines]
     if len(texts) > max_lines:
-        last = texts[max_lines - 1]
-        while last and text_width(font, last + "…") > max_w:
+        keep = [t for _, t in lines[max_lines - 1]]
+        while len(keep) > 1 and text_width(font, join_words(keep) + "…") > max_w:
+            keep.pop()  # whole words go, never half of one ("…six hours earlie…")
+        last = join_words(keep)
+        while last and text_width(font, last + "…") > max_w:  # one word wider than the line
             last = last[:-1].rstrip()
-        texts = [*texts[: max_lines - 1], last.rstrip(".,;:") + "…"]
+        texts = [*texts[: max_lines - 1], last.rstrip(".,;:-–—、，") + "…"]
     return texts
+
+
+def fit_title(
+    title: str,
+    size: int,
+    max_w: float,
+    *,
+    family: str | None = None,
+    max_lines: int = 2,
+    min_scale: float = 0.7,
+    make_font: Callable[[int], Font] | None = None,
+) -> tuple[Font, list[str]]:
+    """The font and lines of a headline: the largest size from ``size`` down to ``min_scale``
+    × ``size`` at which ``title`` wraps into ``max_lines`` lines without breaking a word;
+    only a title still too long at the smallest size is shortened (whole words, "…").
+    ``make_font(px)`` replaces the caption font (a brand's headline family)."""
+    words = [t for _, _, t in tokens(title)]
+    smallest = max(8, round(size * min_scale))
+    s = max(size, smallest)
+    while True:
+        font = make_font(s) if make_font is not None else caption_font(s, title, family)
+        lines = wrap_words(words, font, max_w)
+        pieces = [i for line in lines for i, _ in line]
+        if len(lines) <= max_lines and len(pieces) == len(set(pieces)):  # every word whole
+            return font, [join_words([t for _, t in ln]) for ln in lines]
+        if s <= smallest:
+            return font, title_lines(title, font, max_w, max_lines)
+        s = max(smallest, int(s * 0.92))
 
 
 def line_layout(
@@ -286,20 +318,22 @@ class CaptionPainter:
 def render_title(
     title: str, width: int, height: int, look: CaptionLook | None = None
 ) -> tuple[np.ndarray, int, int] | None:
-    """A title bar for the top of the frame, or None without a title; long titles end with '…'."""
+    """A title bar for the top of the frame, or None without a title: two lines at most, a long
+    title in a smaller font (see :func:`fit_title`)."""
     look = look or CaptionLook()
     title = " ".join(title.split())
     if not title:
         return None
-    size = max(10, round(min(width, height) * 0.042))
-    font = caption_font(size, title, look.family)
+    base = max(10, round(min(width, height) * 0.042))
     margin = round(width * 0.06)
-    pad = round(size * 0.45)
-    stripe = max(4, round(size * 0.22))
+    pad = round(base * 0.45)
+    stripe = max(4, round(base * 0.22))
     reserve = round(width * look.title_right_reserve)
     max_w = width - 2 * margin - 2 * pad - stripe - reserve
     rtl = mostly_rtl(title)
-    texts = title_lines(title, font, max_w)  # lines are drawn whole, shaped by line
+    # a long headline gets a smaller font before it loses a word; lines are drawn whole
+    font, texts = fit_title(title, base, max_w, family=look.family, min_scale=0.72)
+    size = int(getattr(font, "size", base))
     ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)  # fmt: skip
     line_h = ascent + descent
     box_w = int(max(text_width(font, t) for t in texts)) + 2 * pad + stripe

@@ -85,6 +85,17 @@ def ensure_publishable(m: VideoManifest) -> None:
         raise NotPublishable(f"video {m.video_id} has no final video to publish")
 
 
+def ensure_not_sample(m: VideoManifest, channels: Iterable[str]) -> None:
+    """Raise :class:`NotPublishable` when ``m`` tells a bundled sample story (fiction) and a
+    channel other than the local package is asked for: fiction never goes on air."""
+    remote = [c for c in channels if c != "package"]
+    if m.item.sample and remote:
+        raise NotPublishable(
+            f"video {m.video_id} is made from a bundled SAMPLE story (fiction, not real news): "
+            f"it is never published to {', '.join(remote)}; only its local package is exported"
+        )
+
+
 def youtube_configured(settings: Settings | None = None) -> bool:
     """Whether YouTube credentials are set (env variables or a block name); nothing is loaded."""
     s = settings or get_settings()
@@ -120,6 +131,7 @@ def publish(
     chosen = check_channels(channels)
     m, _ = manifests.load(store, video_id)
     ensure_publishable(m)
+    ensure_not_sample(m, chosen)
     oauth = None
     if "youtube" in chosen and not _published(m, "youtube"):
         oauth = youtube_oauth(s)

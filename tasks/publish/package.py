@@ -2,14 +2,14 @@
 
 It holds everything a person (or an uploader) needs for any channel: the MP4 (with an
 AI-generated-content disclosure in its container metadata), captions (SRT, WebVTT), a
-thumbnail, the general ``metadata.json`` and one JSON per platform (YouTube, TikTok,
+thumbnail (the presenter's face, eyes open, the headline drawn over the caption band; see
+:mod:`tasks.publish.thumbnail`), the general ``metadata.json`` and one JSON per platform (YouTube, TikTok,
 Instagram) with a title, description and hashtags fitted to that platform's limits. Every
 description ends with the disclosure and every platform JSON flags the video as AI-made.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import subprocess
@@ -19,18 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from novaavatar.domain import ReviewState, VideoManifest
 from novaavatar.errors import InputError
-from novaavatar.media import _tail, extract_frame, ffmpeg_exe
+from novaavatar.media import _tail, ffmpeg_exe
 from novaavatar.store import ArtifactStore
+from tasks.publish.thumbnail import thumbnail_jpeg
 
 DISCLOSURE = (
     "AI-generated content: the presenter, voice and script of this video were made with AI "
     "(NovaAvatar) from the cited news source, and reviewed by a person before publishing."
 )
 DISCLOSURE_LABEL = "AI-generated"
+SAMPLE_NOTICE = (
+    "SAMPLE — not real news: this story is bundled fiction for trying NovaAvatar out; "
+    "it must not be published."
+)
 PLATFORMS = ("youtube", "tiktok", "instagram")
 
 
@@ -90,9 +93,62 @@ def hashtags(words: list[str] | tuple[str, ...], limit: int) -> list[str]:
     return out
 
 
+# counting words make poor hashtags ("#Six"); keywords are lower case, as scripts give them
+_NUMBER_WORDS = frozenset(
+    [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "hundred",
+        "thousand",
+        "million",
+        "billion",
+        "first",
+        "second",
+        "third",
+        "half",
+        "dozen",
+    ]
+)
+
+
 def _keywords(m: VideoManifest) -> list[str]:
-    words = list(m.script.keywords) if m.script else []
-    return words + [t for t in m.item.tags if t not in words]
+    """The words hashtags are made of: the script's keywords, two that stand side by side in
+    the script as one ("rainfall model" → #RainfallModel), counting words left out, then the
+    item's tags. The keywords are the script's topic, not the words of its title."""
+    words = [k for k in (m.script.keywords if m.script else ()) if k.casefold() not in _NUMBER_WORDS]  # fmt: skip
+    text = " ".join(m.script.text.casefold().split()) if m.script else ""
+    out: list[str] = []
+    used: set[str] = set()
+    for k in words:
+        if k in used:
+            continue
+        for o in words:
+            if o in used or o == k:
+                continue
+            pair = next((f"{a} {b}" for a, b in ((k, o), (o, k)) if re.search(rf"(?<!\w){re.escape(f'{a} {b}'.casefold())}(?!\w)", text)), None)  # fmt: skip
+            if pair is not None:
+                out.append(pair)
+                used |= {k, o}
+                break
+        else:
+            out.append(k)
+            used.add(k)
+    return out + [t for t in m.item.tags if t.casefold() not in {w.casefold() for w in out}]
 
 
 def _language(m: VideoManifest) -> str:
@@ -129,7 +185,7 @@ def _description(
 ) -> str:
     """Summary, chapters, source, hashtags, disclosure; only the summary is shortened."""
     source = f"Source: {m.item.source}" + (f" — {m.item.url}" if m.item.url else "")
-    tail = [chapters, source, " ".join(tags), DISCLOSURE]
+    tail = [chapters, source, " ".join(tags), DISCLOSURE, SAMPLE_NOTICE if m.item.sample else ""]
     fixed = sep.join(t for t in tail if t)
     room = limit - len(fixed) - len(sep)
     body = fit(_summary(m), room) if room > 20 else ""
@@ -185,6 +241,8 @@ def platform_metadata(m: VideoManifest, privacy: str, category: str) -> dict[str
             "ai_generated": True,
             "disclosure": DISCLOSURE,
             "disclosure_label": DISCLOSURE_LABEL,
+            "likeness": likeness(m),
+            "sample": m.item.sample,
             "request_body": yt,  # what `videos.insert` is sent (part=snippet,status)
         }
     }
@@ -204,6 +262,8 @@ def platform_metadata(m: VideoManifest, privacy: str, category: str) -> dict[str
             "ai_generated": True,
             "disclosure": DISCLOSURE,
             "disclosure_label": DISCLOSURE_LABEL,
+            "likeness": likeness(m),
+            "sample": m.item.sample,
         }
         if name == "tiktok":  # Content Posting API post_info; is_aigc is TikTok's AI label
             doc["post_info"] = {
@@ -215,6 +275,22 @@ def platform_metadata(m: VideoManifest, privacy: str, category: str) -> dict[str
             doc["media_type"] = "REELS"
         out[name] = doc
     return out
+
+
+def likeness(m: VideoManifest) -> dict[str, object]:
+    """Who is shown and on whose word: each portrait's consent (who attested, when), or the
+    drawn presenter, which needs none. Exported beside the AI disclosure."""
+    return {
+        "presenters": {
+            role: (
+                {"portrait": "photo", "consent": {"by": c.by, "at": c.at.isoformat(),
+                                                  "via": c.via, "statement": c.statement}}
+                if (c := m.consents.get(role)) is not None
+                else {"portrait": "drawn", "consent": None}
+            )
+            for role in (("host", "guest") if m.options.format == "conversation" else ("host",))
+        }
+    }  # fmt: skip
 
 
 def export_metadata(m: VideoManifest) -> dict[str, object]:
@@ -236,6 +312,9 @@ def export_metadata(m: VideoManifest) -> dict[str, object]:
         "approved_at": approval.at.isoformat() if approval else None,
         "ai_generated": True,
         "disclosure": DISCLOSURE,
+        "likeness": likeness(m),
+        "sample": m.item.sample,
+        **({"sample_notice": SAMPLE_NOTICE} if m.item.sample else {}),
         "platforms": [f"{p}.json" for p in PLATFORMS],
         "providers": {name: r.provider for name, r in m.stages.items()},
     }
@@ -255,14 +334,6 @@ def with_disclosure(src: Path, dest: Path, title: str) -> Path:
     return dest
 
 
-def thumbnail_jpeg(video: Path, duration_s: float) -> bytes:
-    """A frame a third of the way in (past the title card, with the presenter talking)."""
-    frame = extract_frame(video, max(0.0, duration_s / 3))
-    buf = io.BytesIO()
-    Image.fromarray(frame).save(buf, format="JPEG", quality=90)
-    return buf.getvalue()
-
-
 def write_package(store: ArtifactStore, m: VideoManifest, privacy: str, category: str) -> Package:
     """Write ``exports/<video_id>/``; the caller has checked that the video may be published."""
     if m.final is None:
@@ -274,7 +345,7 @@ def write_package(store: ArtifactStore, m: VideoManifest, privacy: str, category
         mp4 = with_disclosure(store.materialize(m.final.key), Path(tmp) / "video.mp4", title)
         keys = [
             store.put_file(f"{base}/video.mp4", mp4, "video/mp4"),
-            store.put_bytes(f"{base}/thumbnail.jpg", thumbnail_jpeg(mp4, m.final.duration_s), "image/jpeg"),
+            store.put_bytes(f"{base}/thumbnail.jpg", _thumbnail(store, m, mp4), "image/jpeg"),
         ]  # fmt: skip
     chapters_key = getattr(m.final, "chapters_key", None)
     if chapters_key:  # an explainer's chapters, for players and editors that read them
@@ -287,6 +358,14 @@ def write_package(store: ArtifactStore, m: VideoManifest, privacy: str, category
     for name, doc in platforms.items():
         keys.append(store.put_bytes(f"{base}/{name}.json", _json(doc), "application/json"))
     return Package(prefix=base, keys=tuple(keys), youtube_body=platforms["youtube"]["request_body"])
+
+
+def _thumbnail(store: ArtifactStore, m: VideoManifest, mp4: Path) -> bytes:
+    """A frame with the presenter's face, eyes open, and the headline over the caption band."""
+    assert m.final is not None
+    srt = store.get_bytes(m.final.srt_key).decode("utf-8", "replace")
+    jpeg, _ = thumbnail_jpeg(mp4, _title(m), srt, intro_s=m.final.intro_s, outro_s=m.final.outro_s)  # fmt: skip
+    return jpeg
 
 
 def _json(obj: object) -> bytes:

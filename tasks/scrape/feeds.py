@@ -1,8 +1,9 @@
 """RSS/Atom feeds into ``ContentItem``s: fetch with httpx, parse with feedparser, clean, rank.
 
 Every failure of one feed is an ``InputError`` naming the feed and the reason; ``scrape``
-collects those per source, so one bad feed never hides the others. With no sources, or
-none reachable, the bundled sample feeds keep the pipeline working offline.
+collects those per source, so one bad feed never hides the others. The bundled sample
+feeds are fiction: read only when asked for (the source ``sample``), their items carry
+``sample=True``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import httpx
 
 from novaavatar.domain import ContentItem, utcnow
 from novaavatar.errors import InputError
-from tasks.scrape.ranking import clean_url, dedup, rank
+from tasks.scrape.ranking import dedup, rank, safe_link
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,7 @@ def _item(entry: Any, source: str) -> ContentItem | None:
         return None
     return ContentItem.make(
         title=truncate(title, MAX_TITLE_CHARS),
-        url=clean_url(entry.get("link") or ""),
+        url=safe_link(str(entry.get("link") or ""), source),
         source=source,
         summary=truncate(summary, MAX_SUMMARY_CHARS),
         published=_published(entry),
@@ -369,15 +370,26 @@ def fetch_feed(
             f"feed {url}: unsupported scheme {urlsplit(url).scheme!r}; "
             "use http(s)://, file:// or a local path"
         )
-    return parse_feed(body, url, headers, max_items=max_items)[:max_items]
+    items = parse_feed(body, url, headers, max_items=max_items)[:max_items]
+    if _is_local(url) and is_sample_feed(_local_path(url)):
+        items = [i.model_copy(update={"sample": True}) for i in items]
+    return items
 
 
 # --- sample feeds ---------------------------------------------------------------------------
 
 
 def sample_feed_path() -> Path:
-    """The bundled RSS sample feed: fictional, neutral news used when no source is reachable."""
+    """The bundled RSS sample feed: fictional, neutral stories for demos and tests."""
     return DATA_DIR / "sample_feed.xml"
+
+
+def is_sample_feed(path: Path) -> bool:
+    """Whether ``path`` is one of the bundled sample feeds (whose stories are fiction)."""
+    try:
+        return path.resolve().parent == DATA_DIR.resolve() and path.suffix == ".xml"
+    except OSError:
+        return False
 
 
 def sample_feed_paths() -> list[Path]:
@@ -389,7 +401,8 @@ def sample_feed_paths() -> list[Path]:
 
 
 def load_sample_items(max_items: int = 20) -> list[ContentItem]:
-    """Items of all bundled sample feeds, up to ``max_items`` from each, not yet deduplicated."""
+    """Items of all bundled sample feeds (``sample=True``), up to ``max_items`` from each, not
+    yet deduplicated."""
     return [
         item for path in sample_feed_paths() for item in fetch_feed(str(path), max_items=max_items)
     ]
@@ -404,8 +417,9 @@ class ScrapeResult:
 
     items: list[ContentItem] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)  # source -> one-line reason
-    used_sample: bool = False
+    used_sample: bool = False  # the bundled (fictional) sample feed was asked for
     not_modified: list[str] = field(default_factory=list)  # feeds that answered 304
+    succeeded: int = 0  # sources that answered (a 304 included)
     engagement: dict[str, float] = field(default_factory=dict)  # item id -> 0..1 popularity
 
 
@@ -475,7 +489,6 @@ def scrape(
     timeout: float = 10.0,
     max_items_per_source: int = 20,
     keywords: Sequence[str] = (),
-    fallback_to_sample: bool = True,
     client: httpx.Client | None = None,
     now: datetime | None = None,
     source_weights: Mapping[str, float] | None = None,
@@ -488,15 +501,16 @@ def scrape(
 
     Feeds are fetched with ``httpx.AsyncClient`` (at most ``per_host_limit`` requests at
     once per host; conditional GET with the validators kept in ``cache_dir`` when one
-    is given, a 304 giving no items and listed in ``not_modified``). The word
-    ``default`` in ``sources`` stands for the default outlets
-    (:data:`tasks.scrape.sources.DEFAULT_FEEDS`). A caller's own sync ``client`` is
-    used as given, from a thread pool. ``extra_sources`` (Reddit, NewsAPI: objects with
-    ``name`` and ``fetch(max_items)``) run beside the feeds.
+    is given; a 304 gives the items kept from the last full fetch and is listed in
+    ``not_modified``). The word ``default`` in ``sources`` stands for the default outlets
+    (:data:`novaavatar.settings.DEFAULT_FEEDS`), the word ``sample`` for the bundled
+    sample feeds, whose fictional items carry ``sample=True`` (``used_sample``). A
+    caller's own sync ``client`` is used as given, from a thread pool. ``extra_sources``
+    (Reddit, NewsAPI: objects with ``name`` and ``fetch(max_items)``) run beside the feeds.
 
-    A failing source is recorded in ``errors`` and the others go on. When there are no
-    sources, or every one failed, and ``fallback_to_sample`` is set, the bundled
-    sample feeds are used instead (``used_sample``). ``now`` (default: the current
+    A failing source is recorded in ``errors`` and the others go on; ``succeeded`` counts
+    the sources that answered, so a caller can tell "all failed" from "nothing new".
+    Nothing is ever substituted for a failing source. ``now`` (default: the current
     time), ``source_weights`` and the extra sources' engagement feed
     :func:`tasks.scrape.ranking.score`.
     """
@@ -541,10 +555,8 @@ def scrape(
             fetched += got
             succeeded += ok
 
-    if succeeded == 0 and fallback_to_sample:
-        fetched = load_sample_items(max_items=max_items_per_source)
-        result.used_sample = True
-
+    result.succeeded = succeeded
+    result.used_sample = any(item.sample for item in fetched)
     result.items = rank(
         dedup(fetched),
         now=now or utcnow(),

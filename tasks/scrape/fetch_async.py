@@ -1,14 +1,16 @@
 """Many feeds at once with ``httpx.AsyncClient``: per-host limits, timeouts, conditional GET.
 
 ``fetch_feeds(urls, ...)`` (sync, runs its own event loop) or ``fetch_feeds_async`` return a
-``FeedOutcome`` per URL: items, or a one-line error, or "not modified" (a 304 for the
-ETag/Last-Modified remembered from the last run). Validators live in a small JSON file
-in the cache folder the caller passes; without one, every GET is unconditional.
+``FeedOutcome`` per URL: items, or a one-line error; "not modified" (a 304 for the
+ETag/Last-Modified remembered from the last run) comes with the items the feed had then.
+Validators and those items live in the cache folder the caller passes; without one,
+every GET is unconditional.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -39,12 +41,14 @@ log = logging.getLogger(__name__)
 PER_HOST_LIMIT = 2  # requests in flight to one host: polite to news sites
 MAX_IN_FLIGHT = 16  # requests in flight overall
 CACHE_FILE = "feed_validators.json"
+ITEMS_DIR = "feed-items"  # the items of each feed's last full fetch, kept for its 304s
 MAX_CACHE_ENTRIES = 2000
 
 
 @dataclass
 class FeedOutcome:
-    """What fetching one feed gave: items, or why not; ``not_modified`` on a 304."""
+    """What fetching one feed gave: items, or why not; ``not_modified`` on a 304 (the items
+    are then those kept from the last full fetch)."""
 
     url: str
     items: list[ContentItem] = field(default_factory=list)
@@ -58,16 +62,22 @@ class FeedOutcome:
 
 
 class ValidatorCache:
-    """ETag / Last-Modified per feed URL, kept in ``<folder>/feed_validators.json``.
+    """ETag / Last-Modified per feed URL, kept in ``<folder>/feed_validators.json``, and the
+    items each feed gave with them, in ``<folder>/feed-items/<hash>.json``.
 
-    Written atomically (temp file + rename); a corrupt or missing file is an empty cache.
-    Concurrent scrapes may overwrite each other's entries: the cost is one full GET.
+    A 304 then yields the same items as the last full fetch, so listing, ranking and dedup
+    behave as if the feed had been read again. A GET is conditional only when those items
+    are kept (for at least as many entries as asked now). Files are written atomically
+    (temp file + rename); a corrupt or missing file is an empty cache. Concurrent scrapes
+    may overwrite each other's entries: the cost is one full GET.
     """
 
     def __init__(self, folder: Path | None) -> None:
-        self.path = Path(folder) / CACHE_FILE if folder is not None else None
+        self.folder = Path(folder) if folder is not None else None
+        self.path = self.folder / CACHE_FILE if self.folder is not None else None
         self.entries: dict[str, dict[str, str]] = {}
         self.dirty = False
+        self._pending: dict[str, tuple[int, list[ContentItem]]] = {}
         if self.path is not None and self.path.is_file():
             try:
                 raw = json.loads(self.path.read_text(encoding="utf-8"))
@@ -80,10 +90,25 @@ class ValidatorCache:
             except (OSError, ValueError) as e:
                 log.warning("feed cache %s unreadable (%s); starting empty", self.path, e)
 
-    def request_headers(self, url: str) -> dict[str, str]:
-        if self.path is None:
-            return {}
+    def items_path(self, url: str) -> Path | None:
+        if self.folder is None:
+            return None
+        digest = hashlib.sha256(url.encode()).hexdigest()[:24]
+        return self.folder / ITEMS_DIR / f"{digest}.json"
+
+    def _kept_count(self, url: str) -> int | None:
         entry = self.entries.get(url, {})
+        path = self.items_path(url)
+        if path is None or not entry.get("max_items", "").isdigit() or not path.is_file():
+            return None
+        return int(entry["max_items"])
+
+    def request_headers(self, url: str, max_items: int) -> dict[str, str]:
+        """Conditional headers for ``url``, only when its items from last time are kept."""
+        kept = self._kept_count(url)
+        if kept is None or kept < max_items:
+            return {}
+        entry = self.entries[url]
         headers = {}
         if entry.get("etag"):
             headers["If-None-Match"] = entry["etag"]
@@ -91,7 +116,27 @@ class ValidatorCache:
             headers["If-Modified-Since"] = entry["last_modified"]
         return headers
 
-    def remember(self, url: str, response_headers: httpx.Headers) -> None:
+    def kept_items(self, url: str) -> list[ContentItem] | None:
+        """The items ``url`` gave at its last full fetch; None when they cannot be read."""
+        path = self.items_path(url)
+        if path is None:
+            return None
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            if raw.get("url") != url:
+                return None
+            return [ContentItem.model_validate(i) for i in raw["items"]]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            log.warning("kept items of %s unreadable (%s); fetching in full", url, e)
+            return None
+
+    def remember(
+        self,
+        url: str,
+        response_headers: httpx.Headers,
+        items: list[ContentItem] | None = None,
+        max_items: int = 0,
+    ) -> None:
         if self.path is None:
             return
         entry = {
@@ -103,10 +148,13 @@ class ValidatorCache:
             if v
         }
         if entry:
+            entry["max_items"] = str(max_items)
             self.entries.pop(url, None)
             self.entries[url] = entry  # newest last: the oldest are dropped first
+            self._pending[url] = (max_items, list(items or []))
         elif url in self.entries:
             del self.entries[url]
+            self._pending.pop(url, None)
         else:
             return
         self.dirty = True
@@ -115,17 +163,34 @@ class ValidatorCache:
         if self.path is None or not self.dirty:
             return
         while len(self.entries) > MAX_CACHE_ENTRIES:
-            self.entries.pop(next(iter(self.entries)))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".feeds-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.entries, f, indent=1, sort_keys=True)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            dropped = next(iter(self.entries))
+            self.entries.pop(dropped)
+            self._pending.pop(dropped, None)
+            if (old := self.items_path(dropped)) is not None:
+                old.unlink(missing_ok=True)
+        for url, (max_items, items) in self._pending.items():
+            if url in self.entries and (target := self.items_path(url)) is not None:
+                doc = {
+                    "url": url,
+                    "max_items": max_items,
+                    "items": [i.model_dump(mode="json") for i in items],
+                }
+                _write_atomic(target, json.dumps(doc, ensure_ascii=False))
+        self._pending.clear()
+        _write_atomic(self.path, json.dumps(self.entries, indent=1, sort_keys=True))
         self.dirty = False
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".feeds-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _host(url: str) -> str:
@@ -181,13 +246,20 @@ async def _fetch_one(
             outcome.items = await asyncio.to_thread(fetch_feed, url, max_items=max_items)
             return outcome
         slot = host_slots.setdefault(_host(url), asyncio.Semaphore(per_host))
-        headers = {"Accept": _ACCEPT, **cache.request_headers(url)}
+        conditional = cache.request_headers(url, max_items)
         async with slot, in_flight:
             try:
                 # wait_for bounds the whole exchange: a server trickling bytes forever too.
                 status, body, response_headers, final_url = await asyncio.wait_for(
-                    _download(client, url, headers, timeout), timeout
+                    _download(client, url, {"Accept": _ACCEPT, **conditional}, timeout), timeout
                 )
+                kept = cache.kept_items(url) if status == 304 and conditional else None
+                if status == 304 and kept is None:  # items lost since: ask in full
+                    status, body, response_headers, final_url = await asyncio.wait_for(
+                        _download(client, url, {"Accept": _ACCEPT}, timeout), timeout
+                    )
+                    if status == 304:
+                        raise InputError(f"feed {url}: HTTP 304 to an unconditional request")
             except (TimeoutError, httpx.TimeoutException) as e:
                 phase = _TIMEOUT_PHASE.get(type(e), "")
                 raise InputError(f"feed {url}: timed out after {timeout:g} s{phase}") from None
@@ -203,15 +275,16 @@ async def _fetch_one(
             except httpx.HTTPError as e:
                 reason = _one_line(str(e)) or type(e).__name__
                 raise InputError(f"feed {url}: could not connect ({reason})") from None
-        if status == 304:
+        if status == 304 and kept is not None:  # unchanged: the items it had last time
             outcome.not_modified = True
+            outcome.items = kept[:max_items]
             return outcome
         parse_headers = dict(response_headers)
         parse_headers["content-location"] = final_url
         # Parsing is CPU work: off the loop, so slow feeds keep downloading meanwhile.
         items = await asyncio.to_thread(parse_feed, body, url, parse_headers, max_items=max_items)
         outcome.items = items[:max_items]
-        cache.remember(url, response_headers)
+        cache.remember(url, response_headers, outcome.items, max_items)
     except InputError as e:
         outcome.error = _one_line(str(e))
     except Exception as e:  # a bug for one feed must not lose the others

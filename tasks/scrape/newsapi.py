@@ -29,7 +29,7 @@ from tasks.scrape.feeds import (
     html_to_text,
     truncate,
 )
-from tasks.scrape.ranking import clean_url
+from tasks.scrape.ranking import safe_link
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ def _item(article: dict[str, Any]) -> ContentItem | None:
             published = None
     return ContentItem.make(
         title=truncate(title, MAX_TITLE_CHARS),
-        url=clean_url(str(article.get("url") or "")),
+        url=safe_link(str(article.get("url") or ""), "newsapi"),
         source=truncate(name, 120),
         summary=truncate(summary, MAX_SUMMARY_CHARS),
         published=published,

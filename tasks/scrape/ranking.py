@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import unicodedata
@@ -61,6 +62,26 @@ def clean_url(url: str) -> str:
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
     ]
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+
+
+SAFE_SCHEMES = ("http", "https")
+
+
+def safe_link(url: str, source: str) -> str:
+    """:func:`clean_url` of an http(s) link; any other link (``javascript:``, ``data:``,
+    ``file:``...) is dropped with a note in the log, so it never reaches a page, an
+    artifact or a publish package."""
+    url = url.strip()
+    if not url:
+        return ""
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in SAFE_SCHEMES:
+        shown = f"a {scheme}: link" if scheme else "a link without http(s)://"
+        logging.getLogger("novaavatar.scrape").warning(
+            "%s: dropped %s (only http and https links are kept)", source, shown
+        )
+        return ""
+    return clean_url(url)
 
 
 def canonical_url(url: str) -> str:

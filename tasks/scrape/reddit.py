@@ -20,7 +20,7 @@ import requests
 from novaavatar.domain import ContentItem
 from novaavatar.errors import InputError
 from tasks.scrape.feeds import MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, USER_AGENT, truncate
-from tasks.scrape.ranking import clean_url
+from tasks.scrape.ranking import safe_link
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class RedditSource:
         flair = " ".join(str(post.link_flair_text or "").split())
         item = ContentItem.make(
             title=truncate(title, MAX_TITLE_CHARS),
-            url=clean_url(link),
+            url=safe_link(link, f"reddit/r/{subreddit}"),
             source=f"reddit/r/{subreddit}",
             summary=truncate(" ".join(str(post.selftext or "").split()), MAX_SUMMARY_CHARS),
             published=datetime.fromtimestamp(float(post.created_utc), UTC)

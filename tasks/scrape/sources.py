@@ -14,23 +14,20 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from novaavatar.domain import ContentItem
+from novaavatar.settings import DEFAULT_FEEDS
 
 log = logging.getLogger(__name__)
 
-# The original design's outlets, by their public RSS feed URLs. Used only when asked for
-# ("default" in the source list); the offline default stays the bundled sample feed.
-DEFAULT_FEEDS: dict[str, str] = {
-    "CNN": "http://rss.cnn.com/rss/cnn_topstories.rss",
-    "BBC": "https://feeds.bbci.co.uk/news/rss.xml",
-    "NPR": "https://feeds.npr.org/1001/rss.xml",
-    "NYT": "https://rss.nytimes.com/services/xml/rss/nyt/HomePage.xml",
-    "TechCrunch": "https://techcrunch.com/feed/",
-}
 DEFAULT_TOKENS = frozenset({"default", "defaults", "default-sources", "default_sources"})
+# Asking for the bundled fictional stories by name: the only way they enter a scrape.
+SAMPLE_TOKEN = "sample"
 
 
 def expand_sources(sources: Sequence[str]) -> list[str]:
-    """``sources`` with ``default`` replaced by the default feed URLs, stripped, deduplicated."""
+    """``sources`` with ``default`` replaced by the default feed URLs and ``sample`` by the
+    bundled sample feed files, stripped, deduplicated."""
+    from tasks.scrape.feeds import sample_feed_paths
+
     out: list[str] = []
     for source in sources:
         source = (source or "").strip()
@@ -38,6 +35,8 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
             continue
         if source.lower() in DEFAULT_TOKENS:
             out.extend(DEFAULT_FEEDS.values())
+        elif source.lower() == SAMPLE_TOKEN:
+            out.extend(str(p) for p in sample_feed_paths())
         else:
             out.append(source)
     return list(dict.fromkeys(out))

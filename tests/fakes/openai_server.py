@@ -181,6 +181,10 @@ class _Handler(JsonHandler):
         if self.headers.get("Authorization") != f"Bearer {fake.api_key}":
             self.send_json(401, error_body("Incorrect API key provided.", *_ERRORS[401]))
             return
+        if fake.echo_credentials:  # a careless upstream quoting the request in its error
+            auth = self.headers.get("Authorization")
+            self.send_json(500, error_body(f"upstream failed for {auth}", *_ERRORS[500]))
+            return
         with fake.lock:
             fake.requests.append(body or {})
             step = fake.steps.pop(0) if fake.steps else None
@@ -212,6 +216,7 @@ class FakeOpenAI(Fake):
         self.scenes = dict(DEFAULT_SCENES)  # the answer to an explainer request
         self.steps: list[Step] = []
         self.requests: list[dict[str, Any]] = []
+        self.echo_credentials = False  # answer 500 quoting the Authorization header
 
     @property
     def base_url(self) -> str:

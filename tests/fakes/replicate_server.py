@@ -91,6 +91,11 @@ class _Handler(JsonHandler):
         parts = self.path.strip("/").split("/")
         if not self._authorized():
             return
+        if fake.echo_credentials:  # a careless upstream quoting the request in its error
+            auth = self.headers.get("Authorization")
+            detail = f"upstream failed for {auth}"
+            self.send_json(500, {"title": "Internal error", "detail": detail, "status": 500})
+            return
         if len(parts) == 5 and parts[:2] == ["v1", "models"] and parts[4] == "predictions":
             fake.creates.append(
                 {"model": f"{parts[2]}/{parts[3]}", "prefer": self.headers.get("Prefer"), **body}
@@ -181,6 +186,7 @@ class FakeReplicate(Fake):
         self.cancels: list[str] = []
         self.downloads: list[tuple[str, str | None]] = []
         self.polls = 0
+        self.echo_credentials = False  # answer 500 quoting the Authorization header
 
     def new_prediction(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
         pid = uuid.uuid4().hex[:26]

@@ -1,0 +1,169 @@
+"""Runs whose process died: mark them Crashed and give back the render slots they held.
+
+A produce run labels its flow run with the process running it (host, pid, the process's start
+time, so a reused pid is not mistaken for it). The sweep, run by `make up`, by commands that
+run flows and at the start of every produce run, looks at the unfinished flow runs of this
+host: a run whose process is gone is set Crashed with its running task runs, which releases
+their concurrency leases (Prefect's orchestration does that for a task run leaving Running).
+Slots counted by the render limit that no lease accounts for any more (a server restarted
+with in-memory leases) are released too. Runs of other hosts are left to their lease TTL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+PROCESS_LABEL = "novaavatar.process"
+logger = logging.getLogger("novaavatar.sweep")
+
+
+def _start_ticks(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), None when unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def process_id(pid: int | None = None) -> str:
+    """``host:pid:start`` of this (or another) process."""
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or ''}"
+
+
+def process_gone(process: str) -> bool:
+    """True when ``process`` (from :func:`process_id`) ran on this host and is not running now."""
+    host, _, rest = process.partition(":")
+    pid_s, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid_s.isdigit():
+        return False  # another machine's run: its lease TTL covers it
+    pid = int(pid_s)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # no /proc: a live pid is taken to be the run's
+        return False
+    return fields[0] == "Z" or (bool(start) and fields[19] != start)  # zombie, or pid reused
+
+
+def label_this_process(client: Any, flow_run_id: UUID | str) -> None:
+    """Record on the flow run which process runs it, for :func:`sweep`."""
+    client.update_flow_run_labels(UUID(str(flow_run_id)), {PROCESS_LABEL: process_id()})
+
+
+def label_current_flow_run() -> None:
+    """Inside a flow run: label it with this process (a no-op outside one)."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    if ctx is None or ctx.flow_run is None:
+        return
+    with get_client(sync_client=True) as client:
+        label_this_process(client, ctx.flow_run.id)
+
+
+@dataclass
+class SweepReport:
+    crashed_flow_runs: list[str] = field(default_factory=list)
+    crashed_task_runs: list[str] = field(default_factory=list)
+    released_slots: int = 0
+
+
+def sweep(client: Any, limit_tag: str | None = None) -> SweepReport:
+    """Crash the unfinished runs of dead processes on this host and free their slots."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        TaskRunFilter,
+        TaskRunFilterState,
+        TaskRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    report = SweepReport()
+    unfinished = [StateType.RUNNING, StateType.PENDING, StateType.CANCELLING]
+    runs = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=unfinished))
+        ),
+        limit=200,
+    )
+    dead = [
+        r
+        for r in runs
+        if isinstance(proc := (r.labels or {}).get(PROCESS_LABEL), str) and process_gone(proc)
+    ]
+    if dead:
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[r.id for r in dead])),
+            task_run_filter=TaskRunFilter(
+                state=TaskRunFilterState(type=TaskRunFilterStateType(any_=unfinished))
+            ),
+            limit=200,
+        )
+        for t in tasks:  # leaving Running releases the task run's concurrency lease
+            client.set_task_run_state(
+                t.id, Crashed(message="its process is gone (found at startup)"), force=True
+            )
+            report.crashed_task_runs.append(str(t.id))
+        for r in dead:
+            client.set_flow_run_state(
+                r.id,
+                Crashed(message=f"process {r.labels[PROCESS_LABEL]} is gone (found at startup)"),
+                force=True,
+            )
+            report.crashed_flow_runs.append(str(r.id))
+    if limit_tag:
+        report.released_slots = _release_unleased_slots(client, limit_tag)
+    if report.crashed_flow_runs or report.released_slots:
+        logger.warning(
+            "startup sweep: %d run(s) of dead processes marked Crashed, %d slot(s) released",
+            len(report.crashed_flow_runs),
+            report.released_slots,
+        )
+    return report
+
+
+def _release_unleased_slots(client: Any, tag: str) -> int:
+    """Release the slots of ``tag:<tag>`` that no lease holds (lost with a server's memory)."""
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        # the count first, then the holders: a slot taken in between shows as a holder only,
+        # so it is never released by mistake
+        counted = client.read_global_concurrency_limit_by_name(f"tag:{tag}").active_slots
+        holders = client.read_concurrency_limit_by_tag(tag).active_slots
+    except ObjectNotFound:
+        return 0
+    extra = counted - len(holders)
+    if extra > 0:
+        client.release_concurrency_slots(names=[f"tag:{tag}"], slots=extra, occupancy_seconds=0.0)
+    return max(extra, 0)
+
+
+def sweep_quietly(limit_tag: str | None) -> SweepReport | None:
+    """:func:`sweep` against the current Prefect API; a failure is logged, never raised."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            return sweep(client, limit_tag)
+    except Exception as e:  # the sweep must never stop the work it runs before
+        logger.warning("startup sweep skipped: %s", e)
+        return None

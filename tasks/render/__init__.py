@@ -1,0 +1,1 @@
+"""The render package: faces in images (landmarks) and the animated photo presenter."""

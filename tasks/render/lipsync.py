@@ -1,0 +1,139 @@
+"""How well a rendered face speaks, measured on the output frames with the face mesh.
+
+Per frame the inner-lip distance is taken as a share of the face height (the same landmark
+module the renderer uses); it is set against the speech envelope: correlation and best lag,
+the opening's range, whether the lips close in pauses, and whether the warp left a seam
+(a step at the edge of the moving region that the still photo does not have).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from tasks.render.landmarks import FACE_OVAL, FaceMesh, MeshTracker
+
+MIN_CORRELATION = 0.5
+MAX_LAG_FRAMES = 1
+MIN_OPENING_RANGE = 0.06  # p95 − p5 of the lip opening, share of the face height
+MIN_CLOSED_IN_PAUSES = 0.7
+CLOSED_OPENING = (
+    0.03  # closed lips: the mesh reads a closed smiling mouth at up to ~0.02 of face height
+)
+MAX_SEAM = 2.0  # luma levels of frame-to-frame change, inside vs outside an edge
+SILENCE_BELOW_PEAK_DB = 25.0
+SEAM_RADII = tuple(
+    np.round(np.arange(1.45, 1.96, 0.05), 2)
+)  # past the face oval and the chin's travel
+
+
+@dataclass(frozen=True)
+class LipSyncMeasure:
+    """What :func:`measure` found; ``passed`` applies the thresholds above."""
+
+    correlation: float  # of the lip opening with the speech envelope, at the best lag
+    lag_frames: int  # > 0: the picture comes after the sound
+    opening_range: float
+    closed_in_pauses: float  # share of silent frames with closed lips (1.0 when no pause)
+    seam: float
+    face_share: float  # frames where a face was found
+    fps: float = 25.0
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.face_share >= 0.9
+            and self.correlation >= MIN_CORRELATION
+            and abs(self.lag_frames) <= MAX_LAG_FRAMES
+            and self.opening_range >= MIN_OPENING_RANGE
+            and self.closed_in_pauses >= MIN_CLOSED_IN_PAUSES
+            and self.seam <= MAX_SEAM
+        )
+
+    def describe(self) -> str:
+        return (
+            f"lip opening vs speech r={self.correlation:.2f} at lag {self.lag_frames:+d} frames "
+            f"({self.lag_frames / self.fps:+.2f} s) "
+            f"(≥ {MIN_CORRELATION}, within ±{MAX_LAG_FRAMES}); opening range {self.opening_range:.3f} "
+            f"of face height (≥ {MIN_OPENING_RANGE}); lips closed in {self.closed_in_pauses:.0%} of "
+            f"pauses (≥ {MIN_CLOSED_IN_PAUSES:.0%}); seam {self.seam:.1f} (≤ {MAX_SEAM:g}); "
+            f"face found in {self.face_share:.0%} of frames"
+        )
+
+
+def _ring_samples(mesh: FaceMesh, scale: float, n: int = 96) -> tuple[np.ndarray, np.ndarray]:
+    """Points just inside and just outside an ellipse ``scale`` × the face oval (1.5 px each way)."""
+    oval = mesh.xy[list(FACE_OVAL)]
+    centre = oval.mean(0)
+    half = (oval.max(0) - oval.min(0)) / 2
+    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    unit = np.stack([np.cos(ang), np.sin(ang)], 1)
+    step = 1.5
+    return centre + unit * (half * scale - step), centre + unit * (half * scale + step)
+
+
+def _sample(gray: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    p = pts.astype(np.float32).reshape(-1, 1, 2)
+    return cv2.remap(gray, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).ravel()  # fmt: skip
+
+
+def lip_track(frames: Iterable[np.ndarray]) -> tuple[np.ndarray, float]:
+    """(per-frame lip opening, NaN without a face; seam score) of RGB frames.
+
+    The seam score is the largest step, between a thin band just inside and one just outside
+    ellipses around the face (1.05 to 1.9 × its oval), of how much the picture changed since
+    the previous frame, averaged around each ellipse (95th percentile over frames). A warp that
+    fades out smoothly changes both bands alike; a region pasted with a hard edge does not.
+    """
+    track = MeshTracker()
+    openings: list[float] = []
+    rings: list[tuple[np.ndarray, np.ndarray]] | None = None
+    prev: np.ndarray | None = None
+    steps: list[float] = []
+    for frame in frames:
+        mesh = track(frame)
+        openings.append(mesh.lip_opening() if mesh is not None else float("nan"))
+        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        if rings is None and mesh is not None:  # where the first face is: warps end around it
+            rings = [_ring_samples(mesh, s) for s in SEAM_RADII]
+        if rings is not None and prev is not None:
+            change = np.abs(gray - prev)
+            steps.append(max(abs(float(_sample(change, a).mean() - _sample(change, b).mean())) for a, b in rings))  # fmt: skip
+        prev = gray
+    seam = float(np.percentile(steps, 95)) if steps else 0.0
+    return np.asarray(openings, dtype=np.float64), seam
+
+
+def measure(openings: np.ndarray, envelope_db: np.ndarray, fps: float, seam: float = 0.0) -> LipSyncMeasure:  # fmt: skip
+    """Set a lip-opening track against the speech envelope (dB per frame, as
+    :func:`tasks.quality.speech_envelope` gives it)."""
+    n = min(len(openings), len(envelope_db))
+    op, env = openings[:n].astype(np.float64), envelope_db[:n].astype(np.float64)
+    found = np.isfinite(op)
+    face_share = float(found.mean()) if n else 0.0
+    if n < 3 or found.sum() < 3:
+        return LipSyncMeasure(0.0, 0, 0.0, 0.0, seam, face_share, fps)
+    op = np.where(found, op, np.nanmedian(op))
+    max_lag = max(1, round(0.4 * fps))
+    x = (op - op.mean()) / (op.std() + 1e-9)
+    e = (env - env.mean()) / (env.std() + 1e-9)
+    best_r, best_lag = -1.0, 0
+    for lag in range(-max_lag, max_lag + 1):
+        a = x[lag:] if lag >= 0 else x[:lag]
+        b = e[: n - lag] if lag >= 0 else e[-lag:]
+        if len(a) < 3:
+            continue
+        r = float(np.mean(a * b))
+        if r > best_r:
+            best_r, best_lag = r, lag
+    p5, p95 = np.percentile(op[found], [5, 95]) if found.any() else (0.0, 0.0)
+    # pauses: frames well under the speech's peak, inside a quiet stretch of ≥ 3 frames
+    quiet = env < env.max() - SILENCE_BELOW_PEAK_DB
+    kernel = np.ones(3)
+    pause = np.convolve(quiet.astype(float), kernel, mode="same") >= 3
+    pause &= found
+    closed = float((op[pause] < CLOSED_OPENING).mean()) if pause.any() else 1.0
+    return LipSyncMeasure(best_r, best_lag, float(p95 - p5), closed, seam, face_share, fps)

@@ -1,0 +1,820 @@
+"""A photo that talks: the portrait presenter, animated through its 468-point face mesh.
+
+Every mouth pose (jaw drop, lip opening, width/rounding, lips pressed on m/b/p, lower lip
+tucked under the teeth on f/v) and every blink is a set of target positions for the mesh
+points. A piecewise-affine warp carries the photo from the rest mesh to the targets over a
+triangulation of the mesh plus a fixed ring around the face, so the chin, lower lip and
+lower teeth ride with the jaw, the cheeks stretch smoothly, the neck drags a little and
+nothing outside the ring moves. Inside the lips a mouth is drawn: a dark cavity, upper teeth
+(the photo's own where it shows them, else synthesised in the colour of the eye whites),
+lower teeth that come with the jaw, and a tongue that rises for l/th/n.
+
+Poses are quantised and cached; per frame only the head's box is composed and gently moved
+(nods, sway) with a weight that fades to nothing at the ring.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
+
+from novaavatar.errors import InputError
+from tasks.render.landmarks import (
+    FACE_OVAL,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    LIPS_OUTER_LOWER,
+    LIPS_OUTER_UPPER,
+    LOWER_LIP_MID,
+    PORTRAIT_HINT,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+    UPPER_LIP_MID,
+    FaceBox,
+    FaceMesh,
+    find_face,
+    mesh_for,
+)
+
+MAX_PORTRAIT_SIDE = 1600  # bigger photos are shrunk first: the panel never needs more
+MIN_PORTRAIT_SIDE = 96
+BACKDROP = (128, 128, 128)  # what shows through transparent parts of a portrait
+GAP_AT_FULL_OPEN = 0.18  # inner-lip distance at open = 1, as a share of the face height
+JAW_SHARE = 0.7  # of an opening change, the lower lip (with the jaw) moves this much; the upper lip the rest
+RING_SCALE = 1.55  # the fixed ring around the face oval: the warp fades to nothing there
+RING_POINTS = 28
+N_MESH_AND_RING = 468 + RING_POINTS
+# mouth poses and blinks are quantised to these many levels and cached
+OPEN_LEVELS = 10
+WIDTH_LEVELS = 5
+BLINK_LEVELS = 4
+
+FaceLandmarks = FaceMesh  # what locate_face returns: box, eyes, mouth and the whole mesh
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load_portrait(path: Path) -> Image.Image:
+    """Open a portrait photo upright as RGB, shrunk to a workable size; InputError naming it if unusable.
+
+    EXIF orientation is applied; grayscale, 16-bit, CMYK, palette and transparent images are accepted
+    (transparency shows a neutral grey).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"portrait {str(p)!r} does not exist; {PORTRAIT_HINT}")
+    try:
+        with Image.open(p) as im:
+            im.draft("RGB", (MAX_PORTRAIT_SIDE, MAX_PORTRAIT_SIDE))  # JPEG: decode at 1/2..1/8 size
+            im.load()
+            img = ImageOps.exif_transpose(im)
+            if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+                arr = np.asarray(img, dtype=np.float64)
+                img = Image.fromarray((255 * arr / max(float(arr.max()), 1.0)).astype(np.uint8))
+            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+                rgba = img.convert("RGBA")
+                flat = Image.new("RGBA", rgba.size, (*BACKDROP, 255))
+                img = Image.alpha_composite(flat, rgba)
+            img = img.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:  # fmt: skip
+        raise InputError(f"portrait {str(p)!r} is not a readable image ({e}); {PORTRAIT_HINT}") from None  # fmt: skip
+    if max(img.size) > MAX_PORTRAIT_SIDE:
+        img.thumbnail((MAX_PORTRAIT_SIDE, MAX_PORTRAIT_SIDE), Image.Resampling.LANCZOS)
+    if min(img.size) < MIN_PORTRAIT_SIDE:
+        raise InputError(f"portrait {str(p)!r} is {img.size[0]}x{img.size[1]} px; {PORTRAIT_HINT}, at least {MIN_PORTRAIT_SIDE} px on each side (256 or more looks better)")  # fmt: skip
+    return img
+
+
+def locate_face(img: np.ndarray, name: str = "portrait", *, face_index: int | None = None) -> FaceMesh:  # fmt: skip
+    """The face mesh of the one presenter in a photo (see :func:`tasks.render.landmarks.find_face`)."""
+    return find_face(img, name, face_index=face_index)
+
+
+def detect_face(img: np.ndarray, name: str = "portrait", *, face_index: int | None = None) -> tuple[int, int, int, int]:  # fmt: skip
+    """The presenter's face box (x, y, w, h) in an RGB image."""
+    x, y, w, h = locate_face(img, name, face_index=face_index).box
+    return (round(x), round(y), round(w), round(h))
+
+
+def _mesh_from_box(img: np.ndarray, box: tuple[int, int, int, int]) -> FaceMesh:
+    """The mesh inside a face box given by the caller (eyes assumed level)."""
+    x, y, w, h = (float(v) for v in box)
+    kp = np.array([[x + 0.3 * w, y + 0.4 * h], [x + 0.7 * w, y + 0.4 * h]] + [[x + w / 2, y + h / 2]] * 4)  # fmt: skip
+    return mesh_for(img, FaceBox((x, y, w, h), 1.0, kp))
+
+
+# --- panel helpers ----------------------------------------------------------------------------
+
+
+def framed_base(background: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
+    """The background with a white rounded frame and soft drop shadow around ``rect``."""
+    base = background.copy()
+    h, w = base.shape[:2]
+    x0, y0, pw, ph = rect
+    pad = max(3, int(0.012 * pw))
+    off = int(0.02 * pw)
+    r = max(4, int(0.04 * pw))
+    shadow = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(shadow).rounded_rectangle((x0 - pad + off, y0 - pad + off, x0 + pw + pad + off, y0 + ph + pad + off), radius=r + pad, fill=110)  # fmt: skip
+    sh = np.asarray(shadow.filter(ImageFilter.GaussianBlur(radius=2 * off + 2)), dtype=np.uint16)[..., None]  # fmt: skip
+    base[...] = (base.astype(np.uint16) * (255 - sh) // 255).astype(np.uint8)
+    frame = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(frame).rounded_rectangle((x0 - pad, y0 - pad, x0 + pw + pad - 1, y0 + ph + pad - 1), radius=r + pad, fill=255)  # fmt: skip
+    fa = np.asarray(frame, dtype=np.uint16)[..., None]
+    base[...] = ((base.astype(np.uint16) * (255 - fa) + 250 * fa) // 255).astype(np.uint8)
+    return base
+
+
+# --- poses -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MouthPose:
+    """Targets for the mouth: open 0..1 (jaw and lips), width −1 (rounded) .. +1 (spread),
+    teeth/tongue 0..1 (tongue raised to the teeth), press 0..1 (m/b/p), tuck 0..1 (f/v)."""
+
+    open: float = 0.0
+    width: float = 0.0
+    teeth: float = 0.0
+    tongue: float = 0.0
+    press: float = 0.0
+    tuck: float = 0.0
+
+
+def _cols(idx: tuple[int, ...]) -> list[int]:
+    return list(idx)
+
+
+_UI, _LI = _cols(LIPS_INNER_UPPER), _cols(LIPS_INNER_LOWER)
+_UO, _LO = _cols(LIPS_OUTER_UPPER), _cols(LIPS_OUTER_LOWER)
+_LIP_POINTS = sorted(set(_UI + _LI + _UO + _LO))
+_EYE_PAIRS = [
+    (u, lo)
+    for up, low in ((LEFT_EYE_UPPER, LEFT_EYE_LOWER), (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER))
+    for u, lo in zip(up[1:-1], low[1:-1], strict=True)
+]
+
+
+class FaceRig:
+    """A face mesh turned into a warp: rest points, the ring, the triangles, and the targets
+    of every pose, in the coordinates of the image the mesh was measured on."""
+
+    def __init__(self, mesh: FaceMesh) -> None:
+        self.mesh = mesh
+        xy = mesh.xy.astype(np.float64)
+        self.fh = fh = mesh.height
+        (lx, ly), (rx, ry) = mesh.eyes
+        u = np.array([rx - lx, ry - ly])
+        self.u = u / max(np.linalg.norm(u), 1e-6)  # along the eyes
+        self.v = np.array([-self.u[1], self.u[0]])  # down the face
+        self.m = xy[[UPPER_LIP_MID, LOWER_LIP_MID]].mean(0)
+        rel = xy - self.m
+        self.a, self.b = rel @ self.u, rel @ self.v
+        self.mouth_w = float(np.linalg.norm(xy[_UO[0]] - xy[_UO[-1]]))
+        oval = xy[list(FACE_OVAL)]
+        self.face_w = float(np.ptp(oval @ self.u))
+        centre = oval.mean(0)
+        ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
+        ring_r = RING_SCALE * np.array([np.ptp(oval @ self.u), np.ptp(oval @ self.v)]) / 2
+        ring = centre + np.outer(np.cos(ang) * ring_r[0], self.u) + np.outer(np.sin(ang) * ring_r[1], self.v)  # fmt: skip
+        self.centre, self.ring_r = centre, ring_r
+        self.rest = np.vstack([xy, ring])
+        self.n_mesh = len(xy)
+        # rest lip geometry per column (corner to corner)
+        self.gap0 = (xy[_LI] - xy[_UI]) @ self.v
+        self.gap0 = np.maximum(self.gap0, 0.0)
+        self.thick_u = np.maximum((xy[_UI] - xy[_UO]) @ self.v, 0.5)
+        self.thick_l = np.maximum((xy[_LO] - xy[_LI]) @ self.v, 0.5)
+        s = self.a[_UI] / max(self.mouth_w / 2, 1e-6)
+        self.profile = np.clip(1 - s**2, 0, 1) ** 0.75
+        self.jaw_w = self._jaw_weights()
+        # the warp is steered by the lip and lid contours; other mesh points close to them would
+        # pin the skin a pixel away from a moving lip, so they do not steer
+        lids = [i for pair in _EYE_PAIRS for i in pair]
+        near = np.zeros(len(self.rest), dtype=bool)
+        for group, reach in ((_LIP_POINTS, 0.07), (lids, 0.045)):
+            d = np.linalg.norm(self.rest[:, None, :] - self.rest[None, group, :], axis=-1).min(1)
+            near |= d < reach * fh
+        near[_LIP_POINTS] = False
+        near[lids] = False
+        self.steers = ~near
+
+    def _jaw_weights(self) -> np.ndarray:
+        """How much each mesh point rides with the jaw: 1 at the chin, 0 above the mouth corners
+        and towards the jaw's hinges under the ears."""
+        fh = self.fh
+        vert = _smoothstep((self.b + 0.02 * fh) / (0.14 * fh))
+        horiz = 1 - _smoothstep((np.abs(self.a) / (0.5 * self.face_w) - 0.45) / 0.6)
+        return vert * horiz
+
+    def targets(self, pose: MouthPose | None, blink: float) -> np.ndarray:
+        """Where every rest point goes for this mouth pose (None: as in the photo) and eyelid closure."""
+        fh, v, u = self.fh, self.v, self.u
+        t = self.rest.copy()
+        n = self.n_mesh
+        if pose is None:
+            return self._blink(t, blink)
+        g = float(np.clip(pose.open, 0, 1)) * GAP_AT_FULL_OPEN * fh
+        tuck = float(np.clip(pose.tuck, 0, 1))
+        press = float(np.clip(pose.press, 0, 1))
+        g = g * (1 - tuck) + tuck * 0.03 * fh
+        gap = np.maximum(g * self.profile, 0.3)
+        gap[0] = gap[-1] = 0.0
+        delta = gap - self.gap0
+        jaw = JAW_SHARE * float(delta[len(delta) // 2])
+        # the jaw carries the chin, the lower face and (below) the lower lip
+        t[:n] += np.outer(self.jaw_w * jaw, v)
+        up = -(1 - JAW_SHARE) * delta - tuck * 0.008 * fh
+        low = JAW_SHARE * delta
+        # upper lip: inner edge moves; the outer edge follows, thinner when pressed
+        t[_UI] = self.rest[_UI] + np.outer(up, v)
+        t[_UO] = self.rest[_UO] + np.outer(up * 0.8 + press * 0.3 * self.thick_u, v)
+        t[_LI] = self.rest[_LI] + np.outer(low, v)
+        t[_LO] = self.rest[_LO] + np.outer(low - press * 0.3 * self.thick_l - tuck * 0.35 * self.thick_l, v)  # fmt: skip
+        # width: spread pulls the corners out, rounding pushes the lips together and forward
+        # a dropping jaw draws the corners in a little; then spread or round the lips
+        w = float(np.clip(pose.width, -1, 1)) - 0.35 * float(np.clip(pose.open, 0, 1))
+        if w:
+            d = np.hypot(self.a / (0.9 * self.mouth_w), self.b / (0.2 * fh))
+            fall = np.exp(-(d**2))
+            fall[fall < 0.05] = 0.0
+            fall[_LIP_POINTS] = 1.0
+            t[:n] += np.outer(0.14 * w * self.a * fall, u)
+            if w < 0:
+                pout = -w * 0.12
+                t[_UO] -= np.outer(pout * self.thick_u, v)
+                t[_LO] += np.outer(pout * self.thick_l, v)
+        return self._blink(t, blink)
+
+    def _blink(self, t: np.ndarray, blink: float) -> np.ndarray:
+        if blink > 0:
+            c = float(np.clip(blink, 0, 1))
+            for up_i, lo_i in _EYE_PAIRS:
+                meet = 0.8 * self.rest[lo_i] + 0.2 * self.rest[up_i]
+                t[up_i] = self.rest[up_i] + c * (meet - self.rest[up_i])
+                t[lo_i] = self.rest[lo_i] + c * 0.12 * (self.rest[up_i] - self.rest[lo_i])
+        return t
+
+    def region(self, poses: Sequence[tuple[MouthPose | None, float]], margin: float, shape: tuple[int, int]) -> tuple[tuple[int, int, int, int], np.ndarray]:  # fmt: skip
+        """The box the ``poses`` move (plus ``margin`` × face height), and the indices of the
+        rest points inside it that steer its warp."""
+        tgs = [self.targets(pose, blink) for pose, blink in poses]
+        moved = np.zeros(len(self.rest), dtype=bool)
+        for tg in tgs:
+            moved |= np.abs(tg - self.rest).max(1) > 0.05
+        allp = np.vstack([self.rest[moved], *(tg[moved] for tg in tgs)])
+        pad = margin * self.fh
+        x0, y0 = np.floor(allp.min(0) - pad).astype(int)
+        x1, y1 = np.ceil(allp.max(0) + pad).astype(int)
+        box = (max(0, int(x0)), max(0, int(y0)), min(shape[1], int(x1)), min(shape[0], int(y1)))
+        inside = np.flatnonzero(
+            self.steers
+            & (self.rest[:, 0] > box[0] + 1) & (self.rest[:, 0] < box[2] - 1)
+            & (self.rest[:, 1] > box[1] + 1) & (self.rest[:, 1] < box[3] - 1)
+        )  # fmt: skip
+        return box, inside
+
+
+def border_points(box: tuple[int, int, int, int], spacing: float) -> np.ndarray:
+    """Points along a box's edge: fixed, so the warp is exactly still where the box ends."""
+    x0, y0, x1, y1 = box
+    nx = max(2, math.ceil((x1 - x0) / spacing) + 1)
+    ny = max(2, math.ceil((y1 - y0) / spacing) + 1)
+    xs, ys = np.linspace(x0, x1 - 1, nx), np.linspace(y0, y1 - 1, ny)
+    return np.vstack([
+        np.column_stack([xs, np.full(nx, y0)]), np.column_stack([xs, np.full(nx, y1 - 1)]),
+        np.column_stack([np.full(ny - 2, x0), ys[1:-1]]), np.column_stack([np.full(ny - 2, x1 - 1), ys[1:-1]]),
+    ])  # fmt: skip
+
+
+def _tps_kernel(d2: np.ndarray) -> np.ndarray:
+    return np.where(d2 > 0, d2 * np.log(np.maximum(d2, 1e-12)), 0.0)
+
+
+class SplineWarp:
+    """A thin-plate spline over fixed rest points: give it where those points go, and it warps
+    a box of the photo to match, bending as little as possible in between (no folds, smooth
+    cheeks). The spline's system and its values on a coarse grid of the box are prepared
+    once, so each new pose costs one back-substitution and one matrix product; the backward
+    map the picture needs is then found by a few fixed-point steps on the forward one.
+    """
+
+    def __init__(self, rest: np.ndarray, box: tuple[int, int, int, int], step: int = 3) -> None:
+        from scipy.linalg import lu_factor, lu_solve
+
+        self.box, self.step = box, step
+        x0, y0, x1, y1 = box
+        self.scale = max(float(np.ptp(rest, axis=0).max()), 1.0)
+        self.origin = rest.mean(0)
+        self.rest = rest
+        c = (rest - self.origin) / self.scale
+        n = self.n = len(c)
+        lhs = np.zeros((n + 3, n + 3))
+        lhs[:n, :n] = _tps_kernel(((c[:, None, :] - c[None, :, :]) ** 2).sum(-1)) + 1e-9 * np.eye(n)
+        lhs[:n, n] = lhs[n, :n] = 1
+        lhs[:n, n + 1 :] = c
+        lhs[n + 1 :, :n] = c.T
+        gy, gx = np.mgrid[y0 : y1 + step : step, x0 : x1 + step : step].astype(np.float64)
+        self.grid_shape = gx.shape
+        g = (np.stack([gx.ravel(), gy.ravel()], 1) - self.origin) / self.scale
+        basis = np.hstack([_tps_kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1)), np.ones((len(g), 1)), g])  # fmt: skip
+        # grid displacement = basis @ lhs⁻¹ @ [point displacements; 0]: fold it into one matrix
+        self.weights_t = np.ascontiguousarray(lu_solve(lu_factor(lhs), basis.T, trans=1)[:n], dtype=np.float32)  # fmt: skip
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        self.xs, self.ys = xs, ys
+
+    def backward(self, moved: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
+        """(map_x, map_y) for cv2.remap: where each pixel of the box comes from, when the rest
+        points have moved to ``moved``."""
+        # einsum's own loop, not BLAS: a 2-column product gains nothing from BLAS threads,
+        # which on a busy machine only wait for each other
+        disp = np.einsum("ij,ik->kj", (moved - self.rest).astype(np.float32), self.weights_t)
+        gh, gw = self.grid_shape
+        fx = (disp[:, 0] / self.step).reshape(gh, gw).astype(np.float32)  # in grid cells
+        fy = (disp[:, 1] / self.step).reshape(gh, gw).astype(np.float32)
+        # solve p + d(p) = q for p on the coarse grid: p ← q − d(p) (each half's d is gentle)
+        qy, qx = np.mgrid[0:gh, 0:gw].astype(np.float32)
+        px, py = qx.copy(), qy.copy()
+        for _ in range(iterations):
+            px = qx - cv2.remap(fx, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            py = qy - cv2.remap(fy, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        x0, y0, x1, y1 = self.box
+        h, w = y1 - y0, x1 - x0
+        m = np.array([[self.step, 0, 0], [0, self.step, 0]], dtype=np.float64)
+        bx = cv2.warpAffine((px - qx) * self.step, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        by = cv2.warpAffine((py - qy) * self.step, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        return self.xs + bx, self.ys + by
+
+    def warp(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """The box of ``image`` with the rest points moved to ``moved``."""
+        mx, my = self.backward(moved)
+        return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+class MouthPainter:
+    """The inside of the mouth for a pose: cavity, teeth and tongue, in the photo's colours."""
+
+    def __init__(self, image: np.ndarray, rig: FaceRig) -> None:
+        self.rig = rig
+        xy = rig.rest
+        fh = rig.fh
+        h, w = image.shape[:2]
+
+        def polygon_pixels(poly: np.ndarray) -> np.ndarray:
+            mask = np.zeros((h, w), np.uint8)
+            cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], 255, shift=4)
+            return image[mask > 0].reshape(-1, 3).astype(np.float64)
+
+        lips = np.vstack([polygon_pixels(np.vstack([xy[_UO], xy[_UI][::-1]])), polygon_pixels(np.vstack([xy[_LO], xy[_LI][::-1]]))])  # fmt: skip
+        self.lip = np.median(lips, axis=0) if len(lips) else np.array([150.0, 90.0, 90.0])
+        whites = np.vstack([polygon_pixels(np.vstack([xy[list(up)], xy[list(lo)][::-1]])) for up, lo in ((LEFT_EYE_UPPER, LEFT_EYE_LOWER), (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER))])  # fmt: skip
+        # ivory in the photo's exposure: a little under the face's brightest skin and eye
+        # whites (not their tint, which glasses and light colour)
+        face = polygon_pixels(xy[list(FACE_OVAL)])
+        bright = (
+            float(np.percentile(np.vstack([face, whites]).mean(axis=1), 98)) if len(face) else 200.0
+        )
+        skin_hue = np.median(face, axis=0) / max(float(np.median(face, axis=0).max()), 1.0) if len(face) else np.ones(3)  # fmt: skip
+        teeth = min(bright, 235.0) * 0.9 * (0.65 * np.array([1.0, 0.95, 0.86]) + 0.35 * skin_hue)
+        self.teeth_col = np.clip(teeth, 0, 255)
+        # does the photo show teeth? then its own teeth are used (upper fixed, lower with the jaw)
+        inner = polygon_pixels(np.vstack([xy[_UI], xy[_LI][::-1]]))
+        toothy = (np.ptp(inner, axis=1) < 60) & (inner.mean(axis=1) > 1.15 * float(self.lip.mean())) if len(inner) else np.zeros(0, bool)  # fmt: skip
+        gap_mid = float(rig.gap0[len(rig.gap0) // 2])
+        self.photo_teeth = gap_mid > 0.02 * fh and len(inner) > 8 and float(toothy.mean()) > 0.3
+        if self.photo_teeth:
+            self.teeth_col = np.median(inner[toothy], axis=0)
+        self.image = image
+        self.cavity = np.clip(self.lip * 0.2 + np.array([12.0, 3.0, 5.0]), 0, 255)
+        self.tongue_col = np.clip(self.lip * np.array([0.9, 0.55, 0.57]) * 0.55 + 8, 0, 255)
+        self.upper_teeth_h = 0.026 * fh
+        self.lower_teeth_h = 0.016 * fh
+
+    def _line(self, pts: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """The lip line through ``pts`` (face coordinates along v) at positions ``a``."""
+        return self.line_at(pts, a, self.rig.m)
+
+    def line_at(self, pts: np.ndarray, a: np.ndarray, origin: np.ndarray) -> np.ndarray:
+        """The curve through ``pts`` as a distance down the face at positions ``a`` across it,
+        both measured from ``origin``."""
+        rel = pts - origin
+        pa, pb = rel @ self.rig.u, rel @ self.rig.v
+        order = np.argsort(pa)
+        return np.interp(a, pa[order], pb[order])
+
+    def paint(self, patch: np.ndarray, box: tuple[int, int, int, int], targets: np.ndarray, pose: MouthPose) -> np.ndarray:  # fmt: skip
+        """Draw the mouth's inside into ``patch`` (the warped box) where the lips part."""
+        rig = self.rig
+        inner = np.vstack([targets[_UI], targets[_LI]])
+        bx0, by0, bx1, by1 = box
+        x0, y0 = np.floor(inner.min(0)).astype(int) - 1
+        x1, y1 = np.ceil(inner.max(0)).astype(int) + 2
+        x0, y0, x1, y1 = max(x0, bx0), max(y0, by0), min(x1, bx1), min(y1, by1)
+        if x1 <= x0 or y1 <= y0:
+            return patch
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        rel_x, rel_y = xs - rig.m[0], ys - rig.m[1]
+        a = rel_x * rig.u[0] + rel_y * rig.u[1]
+        b = rel_x * rig.v[0] + rel_y * rig.v[1]
+        top = self._line(targets[_UI], a)
+        bottom = self._line(targets[_LI], a)
+        gap = bottom - top
+        a_lo = float((targets[_UI[0]] - rig.m) @ rig.u)
+        a_hi = float((targets[_UI[-1]] - rig.m) @ rig.u)
+        inside_x = np.clip(np.minimum(a - a_lo, a_hi - a), 0, 1)
+        # soft edges, and a slit thinner than a pixel stays lips (no drawn-looking line)
+        mask = np.clip(b - top + 0.5, 0, 1) * np.clip(bottom - b + 0.5, 0, 1) * inside_x
+        if gap.max() > 3:  # an opening gets rounder corners; a closed crease stays a hairline
+            mask = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 0.7).astype(np.float64)
+        if mask.max() <= 0.02:
+            return patch
+        opened = _smoothstep((gap - 1.0) / 2.5)[..., None]  # a slit is the lips' crease
+        half = max((a_hi - a_lo) / 2, 1e-6)
+        s = np.clip((a - (a_lo + a_hi) / 2) / half, -1.2, 1.2)
+        depth = np.clip((b - top) / np.maximum(gap, 1.0), 0, 1)
+        # the cavity: darkest at the back, towards the corners the cheeks' shadow
+        shade = 0.8 + 0.4 * (1 - np.abs(2 * depth - 1)) * (1 - s**2)
+        col = self.cavity[None, None, :] * shade[..., None]
+        jaw_shift = float((targets[LOWER_LIP_MID] - rig.rest[LOWER_LIP_MID]) @ rig.v)
+        rest_up = self._line(rig.rest[_UI], a)
+        rest_low = self._line(rig.rest[_LI], a)
+        rest_mid = (rest_up + rest_low) / 2
+        # tongue: low in the mouth, its tip raised to the teeth for l/th/n
+        tongue_top = bottom - (0.3 + 0.55 * pose.tongue) * np.maximum(gap, 0)
+        t_mask = _smoothstep((b - tongue_top) / 1.5) * np.clip(1 - np.abs(s) / 0.7, 0, 1) ** 0.5
+        col = col * (1 - 0.9 * t_mask[..., None]) + self.tongue_col * 0.9 * t_mask[..., None]
+        # lower teeth ride with the jaw, just above the lower lip; the tongue hides them for l/th/n
+        low_edge = rest_low + jaw_shift - self.lower_teeth_h * np.clip(1 - s**2, 0.2, 1) ** 0.4
+        lt = _smoothstep((b - low_edge) / 1.2) * np.clip((0.6 - np.abs(s)) / 0.3, 0, 1)
+        lt *= 1 - 0.7 * pose.tongue
+        lower = np.broadcast_to(self.teeth_col * 0.78, col.shape)
+        if self.photo_teeth:
+            src = self._photo(xs - jaw_shift * rig.v[0], ys - jaw_shift * rig.v[1])
+            lower = np.where((b - jaw_shift > rest_mid)[..., None], src * 0.92, lower)
+        col = col * (1 - lt[..., None]) + lower * lt[..., None]
+        # upper teeth hang from the upper jaw (the rest upper lip): they never move
+        up_edge = rest_up + self.upper_teeth_h * np.clip(1 - s**2, 0.2, 1) ** 0.4
+        if self.photo_teeth:
+            up_edge = np.maximum(up_edge, rest_mid)
+        ut = _smoothstep((up_edge - b) / 1.2) * np.clip((0.72 - np.abs(s)) / 0.3, 0, 1)
+        # incisors: faint gaps between teeth, darker towards the corners and the biting edge
+        gaps = np.ones_like(a)
+        for k in (0.0, 0.16, 0.3):
+            for sign in (-1, 1) if k else (1,):
+                gaps -= 0.04 * np.exp(-(((s - sign * k) * half / 0.6) ** 2))
+        fade = (1 - 0.5 * s**2) * (1 - 0.15 * _smoothstep((b - (up_edge - 2.0)) / 2.0)) * gaps
+        upper = self.teeth_col * fade[..., None]
+        if self.photo_teeth:
+            upper = np.where(
+                ((b > rest_up + 1) & (b < rest_mid))[..., None], self._photo(xs, ys), upper
+            )
+        col = col * (1 - ut[..., None]) + upper * ut[..., None]
+        # the upper lip shades the top of the mouth
+        col *= (1 - 0.3 * np.exp(-(b - top) / (0.012 * rig.fh + 0.8)))[..., None]
+        col = col * opened + self.lip * 0.75 * (1 - opened)
+        m = mask[..., None]
+        out = patch.copy()
+        sub = out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0].astype(np.float64)
+        out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = (sub * (1 - m) + col * m).clip(0, 255).astype(np.uint8)  # fmt: skip
+        return out
+
+    def _photo(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        return cv2.remap(self.image, xs.astype(np.float32), ys.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float64)  # fmt: skip
+
+
+# --- the presenter ---------------------------------------------------------------------------
+
+
+def pose_from_key(key: tuple[int, ...], open_levels: int, width_levels: int) -> MouthPose:
+    """A quantised mouth key (open, width, teeth, tongue[, press, tuck]) as a pose."""
+    k = tuple(key) + (0,) * (6 - len(key))
+    return MouthPose(
+        open=k[0] / (open_levels - 1),
+        width=k[1] / (width_levels - 1) * 2 - 1,
+        teeth=float(k[2]),
+        tongue=float(k[3]),
+        press=float(k[4]),
+        tuck=float(k[5]),
+    )
+
+
+class PortraitPresenter:
+    """A user's photo in a panel, talking through its face mesh (see the module docstring).
+
+    ``rect`` (x, y, w, h) places the panel in the frame (default: the studio layout); ``framed``
+    draws a white frame, rounded corners and a shadow around it.
+    """
+
+    open_levels = OPEN_LEVELS
+    width_levels = WIDTH_LEVELS
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        face: tuple[int, int, int, int] | FaceMesh,
+        size: tuple[int, int],
+        *,
+        rect: tuple[int, int, int, int] | None = None,
+        framed: bool = True,
+    ) -> None:
+        w, h = size
+        self.size = size
+        self.framed = framed
+        if rect is None:
+            aspect = h / w
+            ph = h * (0.56 if aspect > 1.2 else 0.7 if aspect > 0.85 else 0.8)
+            pw = min(ph * 0.8, w * 0.86)
+            rect = ((w - int(pw) // 2 * 2) // 2, int(h * (0.2 if aspect > 1.2 else 0.08 if aspect > 0.85 else 0.06)), int(pw), int(ph))  # fmt: skip
+        self.px0, self.py0 = int(rect[0]), int(rect[1])
+        self.pw, self.ph = int(rect[2]) // 2 * 2, int(rect[3]) // 2 * 2
+        mesh = face if isinstance(face, FaceMesh) else _mesh_from_box(image, face)
+        self.panel, self.marks = self._crop_panel(image, mesh)
+        self.face = self.marks.box
+        self.mouth_c = self.marks.mouth
+        self.eye_cs = list(self.marks.eyes)
+        self.iod = self.eye_cs[1][0] - self.eye_cs[0][0]
+        self.rig = FaceRig(self.marks)
+        self.painter = MouthPainter(self.panel, self.rig)
+        shape = (self.ph, self.pw)
+        extremes = [(MouthPose(open=1.0, width=-1.0), 0.0), (MouthPose(open=1.0, width=1.0), 0.0), (MouthPose(press=1.0, width=1.0), 0.0), (MouthPose(tuck=1.0, width=-1.0), 0.0), (MouthPose(), 0.0)]  # fmt: skip
+        shape = (self.ph, self.pw)
+        self.eye_box, _ = self.rig.region([(None, 1.0)], 0.06, shape)  # fmt: skip
+        self.mouth_box, self._mouth_ctrl = self.rig.region(extremes, 0.2, shape)
+        if (
+            self.mouth_box[1] < self.eye_box[3]
+        ):  # the two boxes never overlap: the mouth's starts lower
+            mb = self.mouth_box
+            self.mouth_box = (mb[0], self.eye_box[3], mb[2], mb[3])
+            self._mouth_ctrl = self._mouth_ctrl[
+                self.rig.rest[self._mouth_ctrl, 1] > self.eye_box[3] + 1
+            ]
+        spacing = max(8.0, 0.08 * self.rig.fh)
+        self._mouth_fixed = border_points(self.mouth_box, spacing)
+        self._halves = self._mouth_halves()
+        ys, xs = np.mgrid[self.mouth_box[1] : self.mouth_box[3], self.mouth_box[0] : self.mouth_box[2]].astype(np.float64)  # fmt: skip
+        rx, ry = xs - self.rig.m[0], ys - self.rig.m[1]
+        self._mouth_ab = (rx * self.rig.u[0] + ry * self.rig.u[1], rx * self.rig.v[0] + ry * self.rig.v[1])  # fmt: skip
+        self._mouth_soft = (
+            0.6 + np.clip(np.abs(self._mouth_ab[0]) - self.rig.mouth_w / 2, 0, None) * 1.5
+        )
+        # the head: everything inside the ring may move (nods, sway); clipped to the panel
+        ring = self.rig.rest[self.rig.n_mesh :]
+        hx0, hy0 = np.floor(ring.min(0)).astype(int)
+        hx1, hy1 = np.ceil(ring.max(0)).astype(int)
+        inset = max(4, int(0.04 * self.pw)) if framed else 0
+        # on the frame's even 2×2 grid (I420 chroma) and inside the frame
+        fx0 = -(-max(self.px0 + max(inset, int(hx0)), 0) // 2) * 2
+        fy0 = -(-max(self.py0 + max(inset, int(hy0)), 0) // 2) * 2
+        fx1 = min(self.px0 + min(self.pw - inset, int(hx1)), w) // 2 * 2
+        fy1 = min(self.py0 + min(self.ph - inset, int(hy1)), h) // 2 * 2
+        self.head_box = (fx0 - self.px0, fy0 - self.py0, max(fx1, fx0 + 2) - self.px0, max(fy1, fy0 + 2) - self.py0)  # fmt: skip
+        self._head_weight = self._motion_weight()
+        self.pivot = (self.mouth_c[0], min(self.ph - 1.0, self.mouth_c[1] + 0.9 * self.iod))
+        if framed:
+            radius = max(4, int(0.04 * self.pw))
+            mask = Image.new("L", (self.pw, self.ph), 0)
+            ImageDraw.Draw(mask).rounded_rectangle((0, 0, self.pw - 1, self.ph - 1), radius=radius, fill=255)  # fmt: skip
+            self.alpha: np.ndarray | None = np.asarray(mask, dtype=np.uint8)[..., None]
+        else:
+            self.alpha = None
+        self._mouths: dict[tuple[int, ...], np.ndarray] = {}
+        self._eyes: dict[int, np.ndarray] = {}
+        self._grid_cache: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _motion_weight(self) -> np.ndarray:
+        """1 on the face, fading to 0 at the ring: how much of the head motion each pixel takes."""
+        x0, y0, x1, y1 = self.head_box
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        rel = np.stack([xs - self.rig.centre[0], ys - self.rig.centre[1]], -1)
+        ru = (rel @ self.rig.u) / self.rig.ring_r[0]
+        rv = (rel @ self.rig.v) / self.rig.ring_r[1]
+        r = np.hypot(ru, rv) * RING_SCALE  # 1 on the face oval, RING_SCALE at the ring
+        return _smoothstep((RING_SCALE - r) / (RING_SCALE - 1.0)).astype(np.float32)
+
+    def _crop_panel(self, image: np.ndarray, marks: FaceMesh) -> tuple[np.ndarray, FaceMesh]:
+        """The photo scaled so the face is ~42 % of the panel width, eyes 40 % down.
+
+        Where the photo does not reach the panel's edges at that scale, a blurred, darkened
+        enlargement of it fills the rest (as vertical-video editors do), never a smear.
+        """
+        ih, iw = image.shape[:2]
+        fw = marks.box[2]
+        scale = min(0.42 * self.pw, 0.36 * self.ph) / fw
+        (lx, ly), (rx, ry) = marks.eyes
+        eye_x, eye_y = (lx + rx) / 2, (ly + ry) / 2
+        cw, ch = self.pw / scale, self.ph / scale
+        x0, y0 = eye_x - cw / 2, eye_y - 0.4 * ch
+        if x0 >= 0 and y0 >= 0 and x0 + cw <= iw and y0 + ch <= ih:
+            backdrop = None
+        else:
+            cover = max(self.pw / iw, self.ph / ih)
+            if cover <= scale * 1.15:  # nearly covers: shift the crop inside the photo instead
+                scale = max(scale, cover)
+                cw, ch = self.pw / scale, self.ph / scale
+                x0 = min(max(0.0, eye_x - cw / 2), iw - cw)
+                y0 = min(max(0.0, eye_y - 0.4 * ch), ih - ch)
+                backdrop = None
+            else:
+                fill = cv2.resize(image, (max(1, round(iw * cover)), max(1, round(ih * cover))), interpolation=cv2.INTER_AREA)  # fmt: skip
+                fy0 = (fill.shape[0] - self.ph) // 2
+                fx0 = (fill.shape[1] - self.pw) // 2
+                fill = fill[fy0 : fy0 + self.ph, fx0 : fx0 + self.pw]
+                fill = cv2.GaussianBlur(fill, (0, 0), max(2.0, 0.04 * self.pw))
+                backdrop = (fill.astype(np.float32) * 0.6).astype(np.uint8)
+        m = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], dtype=np.float64)
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        panel = cv2.warpAffine(image, m, (self.pw, self.ph), flags=interp, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        if backdrop is not None:
+            inside = cv2.warpAffine(np.full((ih, iw), 255, np.uint8), m, (self.pw, self.ph), flags=cv2.INTER_LINEAR)  # fmt: skip
+            feather = max(3, int(0.03 * self.pw) | 1)
+            inside = cv2.GaussianBlur(cv2.erode(inside, np.ones((feather, feather), np.uint8)), (feather * 2 + 1, feather * 2 + 1), 0)  # fmt: skip
+            a = inside[..., None].astype(np.uint16)
+            panel = ((panel.astype(np.uint16) * a + backdrop.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)  # fmt: skip
+        return panel, marks.scaled(scale, x0, y0)
+
+    def compose_base(self, background: np.ndarray) -> np.ndarray:
+        """Background with the panel (and its frame and shadow) drawn once; frames then only
+        replace the head's box."""
+        x, y = self.px0, self.py0
+        base = framed_base(background, (x, y, self.pw, self.ph)) if self.framed else background.copy()  # fmt: skip
+        dst = base[y : y + self.ph, x : x + self.pw]
+        h, w = dst.shape[:2]
+        if self.alpha is None:
+            dst[...] = self.panel[:h, :w]
+        else:
+            a = self.alpha[:h, :w].astype(np.uint16)
+            dst[...] = ((self.panel[:h, :w].astype(np.uint16) * a + dst.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)  # fmt: skip
+        return base
+
+    # poses
+    def _mouth_halves(self) -> list[tuple[np.ndarray, np.ndarray, SplineWarp]]:
+        """Per half of the face (above the lips, below them): the rest points that steer it,
+        as (mesh indices, (line, fraction) blends of lip contours) and its prepared spline."""
+        rig, rest = self.rig, self.rig.rest
+        ctrl = self._mouth_ctrl
+        rel = rest[ctrl] - rig.m
+        ca, cb = rel @ rig.u, rel @ rig.v
+        beside = (np.abs(ca) > 0.55 * rig.mouth_w) & (np.abs(cb) < 0.06 * rig.fh)
+        lip_set = set(_LIP_POINTS)
+        halves = []
+        for lines, side in (((_UI, _UO), cb < 0), ((_LI, _LO), cb >= 0)):
+            own = {i for line in lines for i in line}
+            keep = np.array([i for i, ok in zip(ctrl, side | beside, strict=True) if ok and (i not in lip_set or i in own)], dtype=int)  # fmt: skip
+            blend = self._lip_blend(lines)
+            pts = np.vstack([rest[keep], blend @ rest, self._mouth_fixed])
+            halves.append(
+                (keep, blend, SplineWarp(pts, self.mouth_box, step=max(3, round(rig.fh / 70))))
+            )
+        return halves
+
+    @staticmethod
+    def _lip_blend(lines: tuple[tuple[int, ...], ...] | tuple[list[int], ...]) -> np.ndarray:
+        """Rows that blend neighbouring contour points: the lips between their mesh points."""
+        rows = []
+        for line in lines:
+            for i in range(len(line) - 1):
+                for f in (0.25, 0.5, 0.75):
+                    r = np.zeros(N_MESH_AND_RING)
+                    r[line[i]] += 1 - f
+                    r[line[i + 1]] += f
+                    rows.append(r)
+        return np.array(rows)
+
+    def _warp_mouth(self, tg: np.ndarray) -> np.ndarray:
+        """The mouth box in the pose ``tg``: the face above the lips and the face below them
+        are warped each on its own (each smooth), then joined along the new line of the lips,
+        so the lips can part or close within a pixel without the spline rippling."""
+        rig = self.rig
+        out = []
+        for keep, blend, spline in self._halves:
+            moved = np.vstack([tg[keep], blend @ tg, self._mouth_fixed])
+            out.append(spline.warp(self.panel, moved).astype(np.float32))
+        a, b = self._mouth_ab
+        split = (self.painter.line_at(tg[_UI], a, rig.m) + self.painter.line_at(tg[_LI], a, rig.m)) / 2  # fmt: skip
+        w = _smoothstep((b - split) / self._mouth_soft + 0.5)[..., None]
+        return (out[0] * (1 - w) + out[1] * w).clip(0, 255).astype(np.uint8)
+
+    def pose_patch(self, pose: MouthPose) -> np.ndarray:
+        """The mouth box warped to ``pose``, the mouth's inside drawn."""
+        tg = self.rig.targets(pose, 0.0)
+        patch = self._warp_mouth(tg)
+        return self.painter.paint(patch, self.mouth_box, tg, pose)
+
+    def mouth_state(self, open_: float, width: float) -> np.ndarray:
+        """The mouth box with the jaw dropped by ``open_`` (0..1), lips spread (+) or rounded (−)."""
+        return self.pose_patch(MouthPose(open=open_, width=width))
+
+    def eye_state(self, closure: float) -> np.ndarray:
+        """The eye box with the upper lids lowered by ``closure`` (0..1): the lid's skin is
+        stretched down over the eye, which is pressed together under it."""
+        x0, y0, x1, y1 = self.eye_box
+        region = self.panel[y0:y1, x0:x1]
+        if closure <= 0:
+            return region.copy()
+        rig = self.rig
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        map_x, map_y = xs.copy(), ys.copy()
+        lash = np.zeros(xs.shape)
+        c = float(np.clip(closure, 0, 1))
+        for upper, lower in ((LEFT_EYE_UPPER, LEFT_EYE_LOWER), (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)):
+            centre = rig.rest[list(upper + lower)].mean(0)
+            rel_x, rel_y = xs - centre[0], ys - centre[1]
+            a = rel_x * rig.u[0] + rel_y * rig.u[1]
+            b = rel_x * rig.v[0] + rel_y * rig.v[1]
+            up = self.painter.line_at(rig.rest[list(upper)], a, centre)
+            lo = self.painter.line_at(rig.rest[list(lower)], a, centre)
+            height = np.maximum(lo - up, 0.0)
+            new = up + c * 0.88 * height
+            crease = up - 1.1 * height - 0.012 * rig.fh
+            src_b = b.copy()
+            above = (b >= crease) & (b < new)
+            src_b[above] = (crease + (b - crease) * (up - crease) / np.maximum(new - crease, 1e-3))[above]  # fmt: skip
+            below = (b >= new) & (b < lo)
+            src_b[below] = (up + (b - new) * (lo - up) / np.maximum(lo - new, 1e-3))[below]
+            shift = src_b - b
+            map_x += shift * rig.v[0]
+            map_y += shift * rig.v[1]
+            lash = np.maximum(lash, np.exp(-(((b - new) / max(0.7, 0.004 * rig.fh)) ** 2)) * (height > 0.5) * c)  # fmt: skip
+        out = cv2.remap(self.panel, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        dark = (0.4 * lash)[..., None]
+        return (out.astype(np.float32) * (1 - dark) + 30 * dark).astype(np.uint8)
+
+    def _mouth(self, key: tuple[int, ...]) -> np.ndarray:
+        if key not in self._mouths:
+            self._mouths[key] = self.pose_patch(pose_from_key(key, self.open_levels, self.width_levels))  # fmt: skip
+        return self._mouths[key]
+
+    def _eye(self, blink: int, levels: int) -> np.ndarray:
+        if blink not in self._eyes:
+            self._eyes[blink] = self.eye_state(blink / max(levels - 1, 1))
+        return self._eyes[blink]
+
+    def head(
+        self, mouth: tuple[int, ...], blink: int, blink_levels: int = BLINK_LEVELS
+    ) -> np.ndarray:
+        """The head box (panel pixels) in this pose, before head motion."""
+        hx0, hy0, hx1, hy1 = self.head_box
+        out = self.panel[hy0:hy1, hx0:hx1].copy()
+        for (bx0, by0, bx1, by1), patch in ((self.mouth_box, self._mouth(tuple(mouth))), (self.eye_box, self._eye(blink, blink_levels))):  # fmt: skip
+            cx0, cy0 = max(bx0, hx0), max(by0, hy0)
+            cx1, cy1 = min(bx1, hx1), min(by1, hy1)
+            if cx1 <= cx0 or cy1 <= cy0:
+                continue
+            src = patch[cy0 - by0 : cy1 - by0, cx0 - bx0 : cx1 - bx0]
+            out[cy0 - hy0 : cy1 - hy0, cx0 - hx0 : cx1 - hx0] = src
+        return out
+
+    def region(self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray) -> tuple[int, int, np.ndarray]:  # fmt: skip
+        """The head's rectangle of this frame: (x, y, RGB pixels), on the even 2×2 grid."""
+        hx0, hy0 = self.head_box[:2]
+        head = self.head(mouth, blink)
+        dx, dy, angle = (float(v) * 0.6 for v in motion)
+        scale = self.rig.fh / 300.0  # motion is given for a ~300 px face
+        if abs(dx) + abs(dy) + abs(angle) > 1e-3:
+            head = self._move(head, dx * scale, dy * scale, angle)
+        return self.px0 + hx0, self.py0 + hy0, head
+
+    def _move(self, head: np.ndarray, dx: float, dy: float, angle: float) -> np.ndarray:
+        """Turn and shift the face about the neck, fading to still at the ring."""
+        hx0, hy0, hx1, hy1 = self.head_box
+        h, w = hy1 - hy0, hx1 - hx0
+        step = 4  # the displacement is smooth: compute it coarse, interpolate up
+        ys, xs = np.mgrid[0:h:step, 0:w:step].astype(np.float32)
+        px, py = self.pivot[0] - hx0, self.pivot[1] - hy0
+        m = cv2.invertAffineTransform(cv2.getRotationMatrix2D((px, py), angle, 1.0) + np.array([[0, 0, dx], [0, 0, dy]]))  # fmt: skip
+        wgt = self._head_weight[0:h:step, 0:w:step]
+        ddx = ((m[0, 0] - 1) * xs + m[0, 1] * ys + m[0, 2]) * wgt
+        ddy = (m[1, 0] * xs + (m[1, 1] - 1) * ys + m[1, 2]) * wgt
+        ddx = cv2.resize(ddx.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        ddy = cv2.resize(ddy.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        gx, gy = self._grid(w, h)
+        return cv2.remap(
+            head, gx + ddx, gy + ddy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+
+    def _grid(self, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._grid_cache is None or self._grid_cache[0].shape != (h, w):
+            ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+            self._grid_cache = (xs, ys)
+        return self._grid_cache
+
+    def frame(self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray) -> np.ndarray:  # fmt: skip
+        """One whole frame: ``base`` with this frame's head pasted."""
+        x, y, region = self.region(base, mouth, blink, motion)
+        out = base.copy()
+        out[y : y + region.shape[0], x : x + region.shape[1]] = region
+        return out

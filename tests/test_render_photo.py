@@ -1,0 +1,154 @@
+"""The photo presenter speaks: measured with the face mesh on the rendered frames.
+
+Photos come from wheels already installed: scikit-image's astronaut (an open smile, NASA,
+public domain) and matplotlib's Grace Hopper (closed lips, glasses). The 128 px photo is
+Grace Hopper shrunk; the darker skin is the astronaut with a skin-tone shift (no wheel
+ships a dark-skinned portrait).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from novaavatar.errors import InputError
+from novaavatar.media import iter_frames, read_audio
+from tasks.avatar.lite import render_lite
+from tasks.quality import speech_envelope
+from tasks.render.landmarks import FaceMesh, check_yaw, find_face
+from tasks.render.lipsync import (
+    MAX_SEAM,
+    MIN_CLOSED_IN_PAUSES,
+    MIN_CORRELATION,
+    MIN_OPENING_RANGE,
+    lip_track,
+    measure,
+)
+from tasks.render.photo import MouthPose, PortraitPresenter, locate_face
+from tasks.speech import EspeakProvider
+
+FPS = 25
+SIZE = (288, 512)
+TEXT = "Good evening. Markets rose sharply today, and five big banks reported profits."
+
+
+def astronaut() -> np.ndarray:
+    return pytest.importorskip("skimage.data").astronaut()
+
+
+def hopper() -> np.ndarray:
+    from matplotlib import cbook
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        return np.asarray(Image.open(f).convert("RGB"))
+
+
+def small_hopper() -> np.ndarray:
+    img = Image.fromarray(hopper())
+    return np.asarray(img.resize((128, round(128 * img.height / img.width)), Image.Resampling.LANCZOS))  # fmt: skip
+
+
+def darker_astronaut() -> np.ndarray:
+    """The astronaut with a deep-brown skin tone: every pixel scaled towards (0.45, 0.33, 0.27)."""
+    return (astronaut().astype(np.float64) * np.array([0.45, 0.33, 0.27])).astype(np.uint8)
+
+
+PHOTOS = {
+    "open-smile": astronaut,
+    "closed-mouth-glasses": hopper,
+    "128px": small_hopper,
+    "skin-tone-shift": darker_astronaut,
+}
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple, Path]:
+    d = tmp_path_factory.mktemp("photo")
+    out = EspeakProvider().speak(TEXT, "en-us", 175, d / "speech.wav")
+    bg = d / "bg.png"
+    Image.new("RGB", (320, 240), (40, 60, 90)).save(bg)
+    return d / "speech.wav", out.phonemes, bg
+
+
+@pytest.mark.parametrize("photo", sorted(PHOTOS))
+def test_photo_presenter_lips_follow_the_speech(photo: str, speech: tuple, tmp_path: Path) -> None:
+    wav, phonemes, bg = speech
+    path = tmp_path / f"{photo}.png"
+    Image.fromarray(PHOTOS[photo]()).save(path)
+    out = tmp_path / "talk.mp4"
+    render_lite(bg, wav, phonemes, out, size=SIZE, fps=FPS, portrait=path, preset="ultrafast")
+    openings, seam = lip_track(iter_frames(out))
+    env = speech_envelope(read_audio(wav, 16000), 16000, len(openings), FPS)
+    m = measure(openings, env, FPS, seam)
+    assert m.face_share == 1.0, m.describe()
+    assert m.correlation >= MIN_CORRELATION and abs(m.lag_frames) <= 1, m.describe()
+    assert m.opening_range >= MIN_OPENING_RANGE, m.describe()
+    assert m.closed_in_pauses >= MIN_CLOSED_IN_PAUSES, m.describe()
+    assert m.seam <= MAX_SEAM and m.passed, m.describe()
+
+
+def test_an_open_smile_closes_and_a_closed_mouth_opens() -> None:
+    for img, rest in ((astronaut(), "open"), (hopper(), "closed")):
+        p = PortraitPresenter(img, locate_face(img), (360, 640))
+        photo_gap = p.rig.gap0[5] / p.rig.fh
+        assert (photo_gap > 0.04) == (rest == "open")
+        x0, y0 = p.px0 + p.mouth_box[0], p.py0 + p.mouth_box[1]
+        for pose, lo, hi in ((MouthPose(), 0.0, 0.02), (MouthPose(open=0.8), 0.08, 0.2)):
+            frame = np.full((640, 360, 3), 50, np.uint8)
+            frame[p.py0 : p.py0 + p.ph, p.px0 : p.px0 + p.pw] = p.panel
+            patch = p.pose_patch(pose)
+            frame[y0 : y0 + patch.shape[0], x0 : x0 + patch.shape[1]] = patch
+            opening = find_face(frame).lip_opening()
+            assert lo <= opening <= hi, (rest, pose, opening)
+
+
+def test_pressed_and_tucked_lips_differ_from_rest() -> None:
+    img = hopper()
+    p = PortraitPresenter(img, locate_face(img), (360, 640))
+    rest = p.pose_patch(MouthPose()).astype(int)
+    pressed = p.pose_patch(MouthPose(press=1.0)).astype(int)
+    tucked = p.pose_patch(MouthPose(tuck=1.0)).astype(int)
+    assert np.abs(pressed - rest).max() > 30  # lips pressed thinner
+    assert np.abs(pressed - rest).mean() < np.abs(tucked - rest).mean()
+    # f/v shows the upper teeth's edge over the lower lip: something light between the lips
+    mx, my = (round(v) for v in p.mouth_c)
+    x0, y0 = p.mouth_box[:2]
+    assert tucked[my - y0 - 2 : my - y0 + 3, mx - x0 - 3 : mx - x0 + 4].mean() > rest[my - y0 - 2 : my - y0 + 3, mx - x0 - 3 : mx - x0 + 4].mean()  # fmt: skip
+
+
+def test_blink_closes_the_lids_and_leaves_the_mouth() -> None:
+    img = astronaut()
+    p = PortraitPresenter(img, locate_face(img), (360, 640))
+    opened, shut = p.eye_state(0.0).astype(int), p.eye_state(1.0).astype(int)
+    assert np.abs(opened - shut).mean() > 3
+    assert p.eye_box[3] <= p.mouth_box[1]  # the two never overlap
+
+
+def test_a_face_turned_too_far_is_refused() -> None:
+    mesh = find_face(astronaut(), "astronaut.png")
+    assert abs(mesh.yaw_deg()) < 10
+    turn = math.radians(45)
+    c, s = math.cos(turn), math.sin(turn)
+    centre = mesh.points.mean(0)
+    p = mesh.points - centre
+    turned = np.column_stack([c * p[:, 0] + s * p[:, 2], p[:, 1], -s * p[:, 0] + c * p[:, 2]]) + centre  # fmt: skip
+    with pytest.raises(InputError, match=r"astronaut\.png.*turned about 4[4-6]°.*at most 30°"):
+        check_yaw(FaceMesh(turned, 1.0), "astronaut.png")
+
+
+def test_a_hard_edged_paste_is_a_seam() -> None:
+    img = astronaut()[:400, 60:460]
+    frames = []
+    for i in range(20):
+        f = img.copy()
+        if i % 2:  # the face region jumps 3 px with a hard edge, the rest stays
+            f[40:330, 110:300] = img[43:333, 110:300]
+        frames.append(f)
+    _, seam = lip_track(frames)
+    assert seam > MAX_SEAM
+    _, still = lip_track([img] * 6)
+    assert still < 0.5
