@@ -68,7 +68,14 @@ def _checked(
         manifest.check_editable("editing it")
     except ValueError as e:
         raise NotEditable(str(e)) from None
-    load_item(store, manifest.item.id)  # a manual upload's item is not stored: say so now
+    try:
+        load_item(store, manifest.item.id)  # the new take is made from the stored item
+    except InputError:
+        if manifest.item.source == "manual upload":
+            raise InputError(
+                f"video {video_id} was made from an upload: create it again with the change"
+            ) from None
+        raise
     return manifest
 
 
