@@ -22,7 +22,7 @@ from novaavatar.domain import (
 from novaavatar.errors import ConflictError
 from novaavatar.logs import run_settings
 from novaavatar.store import get_store, store_from_uri
-from tasks.common import RENDER_TAG, job_timeout, retry_unless_bad_input
+from tasks.common import RENDER_TAG, job_timeout, read_stage_records, retry_unless_bad_input
 from tasks.compose import trim as trimming
 from tasks.pipeline import render_config
 from tasks.stages import check_quality
@@ -109,6 +109,7 @@ def trim_video(
         m.reopen(by=reviewer, note=f"trimmed to {span}")
         m.trim = Trim(start_s=w.start_s, end_s=w.end_s, by=reviewer, untrimmed=untrimmed)
         m.final, m.quality = final, report
+        m.stages = read_stage_records(store, video_id)  # the quality record of the cut
 
     manifests.update(store, video_id, record)
     print(f"video {video_id} trimmed to {final.duration_s:.2f} s: {final.key}")

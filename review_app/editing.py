@@ -222,4 +222,4 @@ def edit_diff(e: ReviewEvent) -> None:
     """A history entry's script diff, folded away."""
     if e.diff:
         with st.expander("What was changed"):
-            st.code(e.diff, language="diff")
+            st.code(e.diff, language="diff", wrap_lines=True)

@@ -350,6 +350,8 @@ def test_trim_reencodes_the_final_video_without_rendering_again(
     assert checks["av_sync"].passed and checks["streams"].passed and checks["true_peak"].passed
     assert checks["duration"].value == pytest.approx(m.final.duration_s, abs=0.01)
     assert not checks["duration"].passed  # 8 s of a 15 s target: the reviewer sees it
+    passed = sum(c.passed for c in m.quality.checks)
+    assert m.stages["quality"].detail == f"{passed}/{len(m.quality.checks)} passed"
 
     # the CLI trims again from the full video, not from the cut
     result = CliRunner().invoke(app, ["trim", vid, "--start", "1", "--by", "bob"])
