@@ -26,39 +26,15 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch import Tensor, nn
+from torch import nn
 
-
-@dataclass
-class SequenceParallel:
-    """This rank's place in the sequence-parallel group."""
-
-    rank: int
-    world: int
-    group: Any = None  # a ProcessGroup; None: the default group
-    length: int = 0  # real (unpadded) tokens of the current forward
-
-    def split(self, x: Tensor, dim: int = 1) -> Tensor:
-        """This rank's contiguous slice of ``x`` along ``dim``, padded with zeros to N equal parts."""
-        n = x.shape[dim]
-        per = -(-n // self.world)
-        if per * self.world != n:
-            pad = [0, 0] * (x.ndim - dim - 1) + [0, per * self.world - n]
-            x = torch.nn.functional.pad(x, pad)
-        return x.narrow(dim, self.rank * per, per).contiguous()
-
-    def gather(self, x: Tensor, length: int, dim: int = 1) -> Tensor:
-        """Every rank's slice joined along ``dim``, cut back to ``length`` (no padding)."""
-        parts = [torch.empty_like(x) for _ in range(self.world)]
-        dist.all_gather(parts, x.contiguous(), group=self.group)
-        return torch.cat(parts, dim=dim).narrow(dim, 0, length)
+from OmniAvatar.parallel import SequenceParallel
 
 
 def initialise() -> tuple[int, int, torch.device]:

@@ -251,6 +251,9 @@ class CheckpointPaths:
             root / f"Wan2.1-T2V-{size}", root / "wav2vec2-base-960h", root / f"OmniAvatar-{size}"
         )
         missing = [p for p in paths.required_files() if not p.exists()]
+        dit = paths.base / "diffusion_pytorch_model.safetensors"
+        if not dit.exists() and not dit.with_name(dit.name + ".index.json").exists():
+            missing.insert(0, dit)  # the DiT: one file, or shards listed by an index
         if missing:
             raise FileNotFoundError(
                 f"OmniAvatar {size} weights incomplete under {root}: missing "

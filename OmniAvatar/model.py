@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from OmniAvatar.config import OmniAvatarConfig
-from OmniAvatar.distributed import SequenceParallel
 from OmniAvatar.offload import BlockStreamer, ResidentPlan, plan_resident_blocks
+from OmniAvatar.parallel import SequenceParallel
 
 logger = logging.getLogger(__name__)
 

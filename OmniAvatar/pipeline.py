@@ -195,7 +195,7 @@ class OmniAvatarPipeline:
         ``OmniAvatar/offload.py``. ``compile``: ``torch.compile`` the DiT blocks. On CUDA a
         ``MemoryError`` is raised before any weight is read when the plan cannot fit.
         """
-        from OmniAvatar import loading
+        import OmniAvatar.loading as loading
 
         dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         dt = resolve_dtype(dtype, dev)

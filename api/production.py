@@ -143,16 +143,16 @@ async def generate_manual(
     )
     audio_upload = await _read_upload(audio)
     portrait_upload = await _read_upload(portrait)
-    if portrait_upload is not None and not (i_have_consent and (consent_by or "").strip()):
-        raise InputError(
-            f"portrait {portrait_upload[1]!r}: send i_have_consent=true and consent_by (who "
-            "attests the right to use this likeness)"
-        )
     store = ctx.store
     # check everything but the uploads' content before storing anything
     await asyncio.to_thread(
         production.check_manual, store, title, options, audio_upload is not None, text
     )
+    if portrait_upload is not None and not (i_have_consent and (consent_by or "").strip()):
+        raise InputError(
+            f"portrait {portrait_upload[1]!r}: send i_have_consent=true and consent_by (who "
+            "attests the right to use this likeness)"
+        )
     if portrait_upload:
         key = await asyncio.to_thread(store_portrait, store, *portrait_upload)
         await asyncio.to_thread(consent.attest, store, key, str(consent_by), "api")

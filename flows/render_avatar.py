@@ -74,6 +74,11 @@ def render_avatar_flow(
     brand: Brand | None = None,
 ) -> AvatarVideo:
     """Animate the presenter over the background on this worker; returns the AvatarVideo."""
+    from novaavatar import consent
+    from novaavatar.store import store_from_uri
+
+    # started from the Prefect UI too: a portrait still needs its likeness consent
+    consent.require(store_from_uri(cfg.store_uri), options)
     settings = get_settings()
     # the stage task reports its own progress artifact while it renders
     video = render_avatar.with_options(**_stage_options(settings))(

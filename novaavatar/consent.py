@@ -18,7 +18,8 @@ from novaavatar.store import ArtifactStore
 
 HOW_TO_ATTEST = (
     "attest that you have the right to use this likeness: `--i-have-consent` on the command "
-    "line, the consent checkbox of the review page, or i_have_consent=true in the API"
+    "line, the consent checkbox of the review page, i_have_consent=true in the API, or "
+    "PORTRAIT_CONSENT_BY for the PORTRAIT_PATH photo"
 )
 
 

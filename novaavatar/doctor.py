@@ -132,7 +132,7 @@ def _keys(s: Settings) -> list[Check]:
 
 def _models(s: Settings) -> list[Check]:
     out = []
-    for field, what in (("dia_model_path", "Dia voice"), ("omniavatar_model_path", "OmniAvatar")):
+    for field, what in (("dia_model_path", "Dia voice"),):
         path: Path | None = getattr(s, field)
         if path is None:
             out.append(Check(what, True, "not configured (offline default used)", essential=False))
@@ -146,6 +146,77 @@ def _models(s: Settings) -> list[Check]:
                     essential=False,
                 )
             )
+    return out
+
+
+OMNIAVATAR_PACKAGES = ("diffusers", "transformers", "safetensors")  # the [omniavatar] extra
+
+
+def _omniavatar(s: Settings) -> list[Check]:
+    """With AVATAR_BACKEND=omniavatar: the extra's packages, every published weight file and
+    the GPUs asked for, each named when missing (the avatar stage would fall back to lite)."""
+    wanted = s.avatar_backend == "omniavatar"
+    if not wanted and s.omniavatar_model_path is None:
+        return [Check("omniavatar", True, "AVATAR_BACKEND=lite: not used", essential=False)]
+    import importlib
+
+    missing = []
+    for name in OMNIAVATAR_PACKAGES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    out = [
+        Check(
+            "omniavatar packages",
+            not missing,
+            f"missing: {', '.join(missing)}" if missing else ", ".join(OMNIAVATAR_PACKAGES),
+            "pip install -e '.[omniavatar]' on the GPU worker",
+            essential=wanted,
+        )
+    ]
+    size = "14B" if s.use_14b_model else "1.3B"
+    if s.omniavatar_model_path is None:
+        out.append(
+            Check(
+                "omniavatar weights",
+                False,
+                "OMNIAVATAR_MODEL_PATH is not set",
+                "set OMNIAVATAR_MODEL_PATH to the pretrained_models folder (see OmniAvatar/README.md)",
+                essential=wanted,
+            )
+        )
+    else:
+        from OmniAvatar.loading import CheckpointPaths
+
+        try:
+            CheckpointPaths.locate(Path(s.omniavatar_model_path), s.use_14b_model)
+            out.append(Check("omniavatar weights", True, f"{size} under {s.omniavatar_model_path}"))
+        except FileNotFoundError as e:
+            out.append(
+                Check(
+                    "omniavatar weights",
+                    False,
+                    str(e),
+                    f"download the published {size} files into {s.omniavatar_model_path} "
+                    "(layout in OmniAvatar/README.md) or fix OMNIAVATAR_MODEL_PATH",
+                    essential=wanted,
+                )
+            )
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    enough = gpus >= s.omniavatar_gpus
+    out.append(
+        Check(
+            "omniavatar gpus",
+            enough and gpus > 0,
+            f"{gpus} CUDA GPU(s), OMNIAVATAR_GPUS={s.omniavatar_gpus}"
+            + ("" if gpus else ": without a GPU OmniAvatar runs on the CPU, very slowly"),
+            "give the worker the GPUs (compose: deploy.resources) or lower OMNIAVATAR_GPUS",
+            essential=wanted and s.omniavatar_gpus > 1,
+        )
+    )
     return out
 
 
@@ -178,6 +249,7 @@ CHECKS: list[Callable[[Settings], Check | list[Check]]] = [
     _prefect_api,
     _keys,
     _models,
+    _omniavatar,
     _gpu,
 ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -30,12 +30,27 @@ DEFAULT_FEEDS: dict[str, str] = {
 }
 
 
-class Settings(BaseSettings):
+def split_list(v: Any) -> Any:
+    """A list setting from the environment: a JSON list, or comma separated."""
+    if isinstance(v, str):
+        if v.strip().startswith("["):
+            return json.loads(v)
+        return [part.strip() for part in v.split(",") if part.strip()]
+    return v
+
+
+class _Group(BaseSettings):
+    """One concern's settings; each reads its own variables (same names as ever), so a page
+    can read its group even while another group's value is wrong."""
+
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
 
-    # --- storage -------------------------------------------------------------------------
+
+class StorageSettings(_Group):
+    """Where artifacts and results live: a local folder or S3/MinIO."""
+
     storage_path: Path = Field(
         default=PROJECT_ROOT / "storage",
         description="Root folder of the local artifact store and of persisted Prefect results.",
@@ -54,7 +69,10 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr | None = None
     s3_create_bucket: bool = Field(default=False, description="Create the bucket when missing.")
 
-    # --- sources -------------------------------------------------------------------------
+
+class SourceSettings(_Group):
+    """What is scraped: feeds, Reddit, NewsAPI, and how politely."""
+
     rss_feeds: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_FEEDS.values()),
         description="Feed URLs to scrape (JSON list or comma separated); default: CNN, BBC, NPR, "
@@ -96,7 +114,15 @@ class Settings(BaseSettings):
         default=2, ge=1, le=16, description="Feed requests in flight per host."
     )
 
-    # --- script --------------------------------------------------------------------------
+    @field_validator("rss_feeds", "reddit_subreddits", mode="before")
+    @classmethod
+    def _source_lists(cls, v: Any) -> Any:
+        return split_list(v)
+
+
+class ScriptSettings(_Group):
+    """The script: defaults every door uses, and the OpenAI writer."""
+
     default_style: str = Field(default="news_anchor", description="Script style.")
     default_duration: float = Field(default=30, ge=MIN_DURATION_S, le=MAX_DURATION_S)
     default_aspect: Literal["9:16", "16:9", "1:1"] = "9:16"
@@ -117,7 +143,17 @@ class Settings(BaseSettings):
         default="", description="Prefect block with the key, used when OPENAI_API_KEY is unset."
     )
 
-    # --- background ----------------------------------------------------------------------
+    @field_validator("default_style")
+    @classmethod
+    def _style(cls, v: str) -> str:
+        if v not in SCRIPT_STYLES:
+            raise ValueError(f"choose one of {', '.join(SCRIPT_STYLES)}")
+        return v
+
+
+class BackgroundSettings(_Group):
+    """Backgrounds: Flux on Replicate, else procedural."""
+
     replicate_base_url: str | None = Field(
         default=None, description="Replicate API base URL; empty: https://api.replicate.com."
     )
@@ -139,7 +175,10 @@ class Settings(BaseSettings):
         description="Prefect block with the token, used when REPLICATE_API_TOKEN is unset.",
     )
 
-    # --- speech --------------------------------------------------------------------------
+
+class SpeechSettings(_Group):
+    """Speech: Dia, OpenAI TTS, eSpeak NG."""
+
     tts_backend: Literal["auto", "dia", "openai", "espeak"] = Field(
         default="auto",
         description="auto: Dia if DIA_MODEL_PATH, then OpenAI if OPENAI_API_KEY, then eSpeak NG.",
@@ -183,9 +222,31 @@ class Settings(BaseSettings):
     openai_tts_timeout: float = Field(default=60, ge=1, le=600, description="Seconds per request.")
     openai_tts_max_retries: int = Field(default=2, ge=0, le=10)
 
-    # --- avatar / OmniAvatar -------------------------------------------------------------
+    @field_validator("dia_reference_text")
+    @classmethod
+    def _reference_pair(cls, v: str, info: ValidationInfo) -> str:
+        if (info.data.get("dia_reference_audio") is None) != (not v.strip()):
+            raise ValueError(
+                "DIA_REFERENCE_AUDIO and DIA_REFERENCE_TEXT go together: set the clip and the "
+                "words it says, or neither"
+            )
+        return v
+
+
+class AvatarSettings(_Group):
+    """The presenter: the lite renderer's frame rate, the portrait, OmniAvatar."""
+
     avatar_fps: int = Field(default=25, ge=10, le=60)
-    portrait_path: Path | None = Field(default=None, description="Presenter portrait image.")
+    portrait_path: Path | None = Field(
+        default=None,
+        description="Presenter photo for runs without a portrait of their own (upload or "
+        "template); needs PORTRAIT_CONSENT_BY.",
+    )
+    portrait_consent_by: str = Field(
+        default="",
+        max_length=120,
+        description="Who attests the right to animate PORTRAIT_PATH's likeness (recorded).",
+    )
     num_steps: int = Field(default=25, ge=10, le=50, description="OmniAvatar denoising steps.")
     guidance_scale: float = Field(default=4.5, ge=1, le=10)
     audio_scale: float = Field(default=4.5, ge=1, le=10)
@@ -228,13 +289,24 @@ class Settings(BaseSettings):
         "bench/calibrate_teacache.py); empty: the model's published Wan2.1 values.",
     )
 
-    # --- video ---------------------------------------------------------------------------
+    @field_validator("omniavatar_tea_cache_coefficients", mode="before")
+    @classmethod
+    def _avatar_lists(cls, v: Any) -> Any:
+        return split_list(v)
+
+
+class VideoSettings(_Group):
+    """The H.264 encoder."""
+
     video_crf: int = Field(default=23, ge=0, le=51, description="x264 quality (lower is better).")
     video_preset: Literal[
         "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"
     ] = "veryfast"
 
-    # --- review page ---------------------------------------------------------------------
+
+class ReviewPageSettings(_Group):
+    """Who may review on the Streamlit page."""
+
     review_password: SecretStr | None = Field(
         default=None, description="When set, the review page asks reviewers to sign in."
     )
@@ -242,7 +314,15 @@ class Settings(BaseSettings):
         default_factory=list, description="Names allowed to sign in (comma separated); empty: any."
     )
 
-    # --- REST API ------------------------------------------------------------------------
+    @field_validator("reviewers", mode="before")
+    @classmethod
+    def _reviewpage_lists(cls, v: Any) -> Any:
+        return split_list(v)
+
+
+class ApiSettings(_Group):
+    """The REST API, uploads and webhooks."""
+
     api_port: int = Field(default=8000, ge=1, le=65535, description="REST API port on 127.0.0.1.")
     api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
@@ -272,7 +352,29 @@ class Settings(BaseSettings):
         description="Key of the webhook signature; required with WEBHOOK_URL.",
     )
 
-    # --- publishing ----------------------------------------------------------------------
+    @field_validator("api_tokens", "api_cors_origins", mode="before")
+    @classmethod
+    def _api_lists(cls, v: Any) -> Any:
+        return split_list(v)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("use an http:// or https:// URL")
+        return v or None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_signed(cls, v: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("webhook_url") and not (v and v.get_secret_value()):
+            raise ValueError("WEBHOOK_URL needs a secret, so receivers can verify deliveries")
+        return v
+
+
+class PublishingSettings(_Group):
+    """Publishing to YouTube."""
+
     youtube_credentials_block: str = Field(
         default="",
         description="Prefect YouTube OAuth block; used when YOUTUBE_REFRESH_TOKEN is unset.",
@@ -301,7 +403,10 @@ class Settings(BaseSettings):
         default=6, ge=0, le=20, description="Retries per upload on 429, 5xx and dropped links."
     )
 
-    # --- orchestration -------------------------------------------------------------------
+
+class OrchestrationSettings(_Group):
+    """Prefect: the avatar backend, pools, schedule, limits, logs, Sentry."""
+
     avatar_backend: Literal["lite", "omniavatar"] = Field(
         default="lite", description="lite: CPU renderer in-process; omniavatar: the gpu work pool."
     )
@@ -333,48 +438,48 @@ class Settings(BaseSettings):
     sentry_dsn: SecretStr | None = Field(default=None, description="Sentry DSN; unset: off.")
     sentry_environment: str = Field(default="local", description="Sentry environment tag.")
 
-    @field_validator("default_style")
-    @classmethod
-    def _style(cls, v: str) -> str:
-        if v not in SCRIPT_STYLES:
-            raise ValueError(f"choose one of {', '.join(SCRIPT_STYLES)}")
-        return v
 
-    @field_validator("dia_reference_text")
-    @classmethod
-    def _reference_pair(cls, v: str, info: ValidationInfo) -> str:
-        if (info.data.get("dia_reference_audio") is None) != (not v.strip()):
-            raise ValueError(
-                "DIA_REFERENCE_AUDIO and DIA_REFERENCE_TEXT go together: set the clip and the "
-                "words it says, or neither"
-            )
-        return v
+class Settings(
+    OrchestrationSettings,
+    PublishingSettings,
+    ApiSettings,
+    ReviewPageSettings,
+    VideoSettings,
+    AvatarSettings,
+    SpeechSettings,
+    BackgroundSettings,
+    ScriptSettings,
+    SourceSettings,
+    StorageSettings,
+):
+    """Every setting, grouped by concern (the classes above); read through this model (or one
+    group of it), never from the environment directly."""
 
-    @field_validator(
-        "rss_feeds", "reddit_subreddits", "reviewers", "api_tokens", "api_cors_origins",
-        "omniavatar_tea_cache_coefficients", mode="before",
-    )  # fmt: skip
-    @classmethod
-    def _split_feeds(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            if v.strip().startswith("["):
-                return json.loads(v)
-            return [s.strip() for s in v.split(",") if s.strip()]
-        return v
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
 
-    @field_validator("webhook_url")
-    @classmethod
-    def _webhook_url(cls, v: str | None) -> str | None:
-        if v and not v.startswith(("http://", "https://")):
-            raise ValueError("use an http:// or https:// URL")
-        return v or None
+    GROUPS: ClassVar[tuple[type[BaseSettings], ...]] = (
+        StorageSettings,
+        SourceSettings,
+        ScriptSettings,
+        BackgroundSettings,
+        SpeechSettings,
+        AvatarSettings,
+        VideoSettings,
+        ReviewPageSettings,
+        ApiSettings,
+        PublishingSettings,
+        OrchestrationSettings,
+    )
 
-    @field_validator("webhook_secret")
     @classmethod
-    def _webhook_signed(cls, v: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        if info.data.get("webhook_url") and not (v and v.get_secret_value()):
-            raise ValueError("WEBHOOK_URL needs a secret, so receivers can verify deliveries")
-        return v
+    def group_of(cls, name: str) -> str:
+        """The concern a setting belongs to, e.g. "Speech" for ``tts_voice``."""
+        for group in cls.GROUPS:
+            if name in group.model_fields:
+                return group.__name__.removesuffix("Settings") or group.__name__
+        return ""
 
     @property
     def log_path(self) -> Path:

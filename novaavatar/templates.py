@@ -406,7 +406,28 @@ def build_options(
         data["template"] = t.ref
     if settings is not None:
         _fill_from_settings(data, settings, language)
+        if "portrait_key" not in data and settings.portrait_path is not None and store is not None:
+            data["portrait_key"] = default_portrait(store, settings)
     return ProduceOptions.model_validate(data)
+
+
+def default_portrait(store: ArtifactStore, s: Settings) -> str:
+    """``PORTRAIT_PATH`` in the store (content-addressed, so the same photo is one key), with
+    the likeness consent ``PORTRAIT_CONSENT_BY`` gives; without it the run is refused later
+    (every produce flow requires a consent for each portrait it shows)."""
+    from novaavatar import consent
+    from novaavatar.uploads import store_portrait
+
+    path = Path(str(s.portrait_path))
+    if not path.is_file():
+        raise InputError(
+            f"PORTRAIT_PATH={str(path)!r} is not a file: point it at a JPEG or PNG photo of the "
+            "presenter, or leave it unset for the drawn presenter"
+        )
+    key = store_portrait(store, path.read_bytes(), f"PORTRAIT_PATH {path.name}")
+    if s.portrait_consent_by.strip() and consent.consent_for(store, key) is None:
+        consent.attest(store, key, s.portrait_consent_by, via="settings: PORTRAIT_PATH")
+    return key
 
 
 def _speaks(voice: str, language: str) -> bool:

@@ -7,7 +7,6 @@ goes into each manifest's history; the password is compared in constant time and
 from __future__ import annotations
 
 import hmac
-import os
 
 import streamlit as st
 
@@ -18,23 +17,23 @@ _SIGNED_IN = "signed_in"
 def password() -> str | None:
     """``REVIEW_PASSWORD`` from the settings (env or .env)."""
     from novaavatar.errors import SettingsError
-    from novaavatar.settings import load_settings
+    from novaavatar.settings import ReviewPageSettings, load_settings
 
     try:
         secret = load_settings().review_password
     except SettingsError:  # other settings are broken (a banner says so): still guard the page
-        return os.environ.get("REVIEW_PASSWORD") or None
+        secret = ReviewPageSettings().review_password  # its own group reads on its own
     return secret.get_secret_value() if secret is not None else None
 
 
 def allowed_reviewers() -> list[str]:
     from novaavatar.errors import SettingsError
-    from novaavatar.settings import load_settings
+    from novaavatar.settings import ReviewPageSettings, load_settings
 
     try:
         return list(load_settings().reviewers)
     except SettingsError:
-        return [n.strip() for n in os.environ.get("REVIEWERS", "").split(",") if n.strip()]
+        return list(ReviewPageSettings().reviewers)
 
 
 def check_login(name: str, given: str) -> str | None:

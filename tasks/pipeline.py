@@ -26,10 +26,11 @@ def render_config(settings: Settings | None = None) -> RenderConfig:
 
 def provider_fingerprint(s: Settings) -> str:
     """The first available provider of each stage (with its model), e.g. ``script:openai``."""
-    from tasks import background, script, speech
+    from tasks import background, speech
+    from tasks.script.chain import default_providers as script_chain
 
     chains: dict[str, list[Any]] = {
-        "script": script.default_providers(),
+        "script": script_chain(),
         "background": background.default_providers(),
         "speech": speech.default_providers(),
     }

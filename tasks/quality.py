@@ -24,6 +24,7 @@ from novaavatar.domain import (
     QualityReport,
     VideoScript,
 )
+from novaavatar.hygiene import script_problems
 from novaavatar.languages import LANGUAGES, foreign_sentences, split_sentences
 from novaavatar.media import iter_frames, measure_loudness, probe, read_audio
 from novaavatar.store import ArtifactStore
@@ -216,6 +217,13 @@ def assess(
             if foreign
             else f"every sentence is in {lang}"
         ),
+    )
+    problems = script_problems(video_script.text)
+    add(
+        "script_text",
+        not problems,
+        len(problems),
+        "; ".join(problems)[:500] or "no boilerplate, run-on sentence, URL or markup is read aloud",
     )
     rate = 16000
     samples = read_audio(path, rate) if info.has_audio else np.zeros(0, np.float32)

@@ -40,6 +40,7 @@ from tasks.common import (
     stage_cache,
     stage_run,
 )
+from tasks.script.chain import default_providers as script_chain
 from tasks.speech import espeak
 from tasks.speech.audio import native_wav_path
 
@@ -126,7 +127,7 @@ def write_script(
 
             providers = explainer.default_providers()
         else:
-            providers = script.default_providers()
+            providers = script_chain()
         result, provider, run.cost_usd, failed = run_providers(
             "script",
             providers,

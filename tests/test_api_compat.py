@@ -26,8 +26,11 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def api(store: ArtifactStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A TestClient of the app; produce runs are replaced by what ``produced`` says."""
+def api(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch, prefect_server: str
+) -> Iterator[Any]:
+    """A TestClient of the app; produce runs are replaced by what ``produced`` says. Local
+    jobs run against the session's Prefect server (else each would wait for one to start)."""
     from fastapi.testclient import TestClient
 
     from api.app import create_app
@@ -35,7 +38,7 @@ def api(store: ArtifactStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     monkeypatch.setenv("API_TOKENS", TOKEN)
     monkeypatch.setenv("API_RATE_LIMIT", "0")
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)  # no deployments there: runs locally
     get_settings.cache_clear()
     with TestClient(create_app(), headers=AUTH) as client:
         yield client
@@ -74,6 +77,7 @@ def test_original_field_and_style_names_are_accepted(api: Any, runs: list[dict[s
         job = r.json()
         assert job["job_id"] == job["id"] and job["status"] == job["state"]
         actions.wait_all(timeout=10)
+        assert runs, [(j.status, j.error) for j in actions.jobs()]
         options = runs[-1]["options"]
         assert options["style"] == ours and options["duration_s"] == 45
     item = manifests_item(api, runs[-1]["item_id"])

@@ -16,6 +16,7 @@ from PIL import Image
 from novaavatar import consent, manifests, templates
 from novaavatar.consent import ConsentMissing
 from novaavatar.domain import ContentItem, ProduceOptions, ReviewState
+from novaavatar.errors import InputError
 from novaavatar.store import ArtifactStore
 from novaavatar.uploads import store_audio, store_portrait
 
@@ -98,6 +99,19 @@ def test_flows_refuse_a_portrait_without_consent_and_record_it_with(store: Artif
     )
     assert state.is_failed() and "(given directly or by template anchor@3)" in str(state.message)
     assert manifests.queue(store) == []  # nothing was rendered
+    # the render-avatar deployment, started by hand from the Prefect UI, refuses it too
+    from flows.render_avatar import render_avatar_flow
+    from novaavatar.domain import GeneratedAudio, GeneratedImage, RenderConfig
+
+    state = render_avatar_flow(
+        GeneratedImage(key="x/bg.png", width=8, height=8),
+        GeneratedAudio(key="x/a.wav", duration_s=1.0),
+        ProduceOptions(portrait_key=key),
+        "vid-byhand",
+        RenderConfig(store_uri=store.uri),
+        return_state=True,
+    )
+    assert state.is_failed() and "has no likeness consent" in str(state.message)
 
     given = consent.attest(store, key, "Ada Lovelace", via="review page")
     vid = manual_create(
@@ -158,7 +172,7 @@ def test_the_cli_asks_for_the_attestation(tmp_path: Path, args: list[str]) -> No
 
 
 def test_the_api_asks_for_the_attestation(
-    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch, prefect_server: str
 ) -> None:
     from fastapi.testclient import TestClient
 
@@ -168,7 +182,7 @@ def test_the_api_asks_for_the_attestation(
     from novaavatar.settings import get_settings
 
     monkeypatch.setenv("API_TOKENS", "consent-test-token-0123456789")
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)  # no deployments there: runs here
     get_settings.cache_clear()
     started: list[dict[str, Any]] = []
     monkeypatch.setattr(manual, "manual_create", lambda **kw: started.append(kw) or "vid-x")
@@ -196,3 +210,37 @@ def test_the_api_asks_for_the_attestation(
     assert r.status_code == 202, r.text
     schema = str(api.get("/openapi.json").json())
     assert "i_have_consent" in schema and "consent_by" in schema
+
+
+def test_portrait_path_is_the_default_presenter_only_with_its_consent(
+    store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """PORTRAIT_PATH fills a run without a portrait of its own, for every door (the options
+    are resolved the same way everywhere); PORTRAIT_CONSENT_BY records the attestation, and
+    without it the run is refused by the consent rule."""
+    from skimage import data as photos
+
+    from novaavatar import consent, templates
+    from novaavatar.settings import get_settings
+
+    photo = tmp_path / "anchor.png"
+    Image.fromarray(photos.astronaut()).save(photo)
+    monkeypatch.setenv("PORTRAIT_PATH", str(photo))
+    get_settings.cache_clear()
+    options = templates.build_options({}, store, get_settings())
+    assert options.portrait_key and store.exists(options.portrait_key)
+    with pytest.raises(consent.ConsentMissing, match="PORTRAIT_CONSENT_BY"):
+        consent.require(store, options)
+    monkeypatch.setenv("PORTRAIT_CONSENT_BY", "Station manager")
+    get_settings.cache_clear()
+    again = templates.build_options({}, store, get_settings())
+    assert again.portrait_key == options.portrait_key  # the same photo is the same key
+    record = consent.require(store, again)["host"]
+    assert (record.by, record.via) == ("Station manager", "settings: PORTRAIT_PATH")
+    # a run's own portrait (or the template's) still wins
+    mine = templates.build_options({"portrait_key": options.portrait_key}, store, get_settings())
+    assert mine.portrait_key == options.portrait_key
+    monkeypatch.setenv("PORTRAIT_PATH", str(tmp_path / "missing.png"))
+    get_settings.cache_clear()
+    with pytest.raises(InputError, match="PORTRAIT_PATH"):
+        templates.build_options({}, store, get_settings())

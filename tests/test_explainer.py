@@ -80,7 +80,9 @@ def frame_lines(style: str, item: ContentItem) -> set[str]:
     kws = keywords_of(item)
     fill = {"source": item.source, "topic": " and ".join(kws[:2]) if kws else "the news"}
     lines = [*f["bridge"], f["close"], s["cta"], f["open"]]  # type: ignore[misc]
-    return {line for raw in lines for line in split_sentences(str(raw).format(**fill))}
+    from tasks.script.greetings import KNOWN  # the greeting (varies by item and time of day)
+
+    return KNOWN | {line for raw in lines for line in split_sentences(str(raw).format(**fill))}
 
 
 # --- scene scripts ---------------------------------------------------------------------------
@@ -537,10 +539,12 @@ def test_the_api_accepts_explainer_lengths_only_for_explainers() -> None:
         GenerateRequest(title="Ferry", format="explainer", duration_s=30)
 
 
-def test_manual_page_starts_an_explainer(store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_manual_page_starts_an_explainer(
+    store, monkeypatch: pytest.MonkeyPatch, prefect_server: str
+) -> None:
     from novaavatar.service import jobs as actions
 
-    at, started = manual_page(monkeypatch)
+    at, started = manual_page(monkeypatch, prefect_server)
     at.toggle(key="manual_explainer").set_value(True).run()
     assert not at.exception, at.exception
     at.text_input(key="manual_title").input("Ferry explained")
@@ -581,7 +585,9 @@ def test_an_offline_explainer_frames_its_scenes_in_the_videos_language(code: str
     s = provider.write(anon, "educational", 90, 2.8, language=code)
     f = FRAMES[code]["educational"]
     newsroom = {"es": "nuestra redacción", "ar": "غرفة الأخبار"}[code]
-    assert s.scenes[0].text.startswith(str(f["open"]).format(source=newsroom))
+    first, *rest = split_sentences(s.scenes[0].text)  # a greeting of the language, then
+    assert " ".join(rest).startswith(str(f["open"]).format(source=newsroom))  # the frame
+    assert guess_language(first) in (code, None)
     assert s.scenes[-1].title == OUTRO_TITLES[code] and s.scenes[-1].text.endswith(str(f["cta"]))
     # the lines the template adds (opening, bridges, closing, call to action) are in the
     # video's language; the item's own English sentences are kept and noted

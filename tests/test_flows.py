@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from novaavatar import manifests
+from novaavatar import manifests, templates
 from novaavatar.domain import ProduceOptions, ReviewState
 from novaavatar.media import extract_frame, probe
+from novaavatar.settings import get_settings
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -213,3 +214,78 @@ def test_a_failure_message_never_stores_a_secret(store, monkeypatch: pytest.Monk
     )
     assert m.state is ReviewState.FAILED and "[redacted]" in (m.error or "")
     assert secret not in store.get_bytes(f"videos/{vid}/manifest.json").decode()
+
+
+DEFAULTS = {
+    "DEFAULT_STYLE": "casual",
+    "DEFAULT_DURATION": "15",
+    "DEFAULT_ASPECT": "1:1",
+    "TTS_VOICE": "en-gb",
+}
+
+
+def _set_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    from novaavatar.settings import get_settings
+
+    for name, value in DEFAULTS.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+
+
+def test_a_run_without_options_takes_the_settings_defaults(
+    store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the deployment runs with only an item id: DEFAULT_STYLE, DEFAULT_DURATION,
+    DEFAULT_ASPECT and TTS_VOICE, with the format's template pinned."""
+    from flows.produce import produce_video
+
+    _set_defaults(monkeypatch)
+    vid = produce_video(_scrape(2)[1])
+    m, _ = manifests.load(store, vid)
+    o = m.options
+    assert (o.style, o.duration_s, o.aspect, o.voice) == ("casual", 15, "1:1", "en-gb")
+    assert o.template == "news@1" and m.script is not None and m.script.style == "casual"
+    # an option the run sets wins over the setting
+    chosen = templates.build_options({"style": "educational"}, store, get_settings())
+    assert (chosen.style, chosen.aspect) == ("educational", "1:1")
+
+
+def test_the_cli_and_the_api_leave_unset_options_to_the_settings(
+    store, monkeypatch: pytest.MonkeyPatch, prefect_server: str
+) -> None:
+    """Neither door writes its own defaults into a run: what the user left out reaches the
+    flow unset, so the worker's settings decide, and the video id the API answers is the one
+    the flow will make."""
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from api.app import create_app
+    from flows import produce
+    from novaavatar.cli import app
+    from novaavatar.domain import video_id_for
+    from novaavatar.items import load_item
+
+    _set_defaults(monkeypatch)
+    monkeypatch.setenv("API_TOKENS", "tok-defaults-0123456789")
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)  # no deployments there: runs here
+    get_settings.cache_clear()
+    item_id = _scrape(2)[0]
+    batches: list[dict] = []
+    videos: list[dict] = []
+    monkeypatch.setattr(produce, "produce_batch", lambda **kw: batches.append(kw) or [])
+    monkeypatch.setattr(produce, "produce_video", lambda **kw: videos.append(kw) or "vid-x")
+
+    res = CliRunner().invoke(app, ["produce", item_id])
+    assert res.exit_code == 0, res.output
+    assert batches[0]["options"] == {} and batches[0]["item_ids"] == [item_id]
+
+    auth = {"Authorization": "Bearer tok-defaults-0123456789"}
+    with TestClient(create_app(), headers=auth) as client:
+        r = client.post("/api/generate", json={"item_id": item_id})
+    assert r.status_code == 202, r.text
+    from novaavatar.service import jobs
+
+    jobs.wait_all(timeout=30)
+    expected = templates.build_options({}, store, get_settings())
+    assert (expected.style, expected.aspect, expected.voice) == ("casual", "1:1", "en-gb")
+    assert r.json()["video_id"] == video_id_for(load_item(store, item_id), expected)

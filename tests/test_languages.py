@@ -232,20 +232,26 @@ def test_sentences_split_in_every_script() -> None:
 def test_offline_script_in_another_language_frames_it_and_notes_the_mismatch(
     code: str, style: str
 ) -> None:
+    from datetime import UTC, datetime
+
     from tasks.script import FRAMES, TemplateScriptProvider
+    from tasks.script.greetings import greeted, greeting
 
     wps = 3.0 if LANGUAGES[code].spaced else 6.0
-    provider = TemplateScriptProvider()
+    evening = datetime(2026, 3, 10, 19, 30, tzinfo=UTC)
+    provider = TemplateScriptProvider(clock=lambda: evening)
     s = provider.write(ITEM, style, 20, wps, language=code)
     frame = FRAMES[code][style]
     assert s.language == code
-    assert s.text.startswith(str(frame["open"]).format(source="Harbor Times"))
+    hello = greeting(f"{ITEM.id}:0", style, code, evening)
+    opening = greeted(str(frame["open"]).format(source="Harbor Times"), hello)
+    assert s.text.startswith(opening) or s.text.startswith(opening.removeprefix(hello).strip())
     assert s.text.endswith(str(frame["cta"])) and s.call_to_action == frame["cta"]
     assert units(s.text) <= 20 * wps
     assert "City opens solar-powered ferry line." in s.text  # the facts, untranslated
     assert any("language mismatch" in n for n in provider.notes), provider.notes
     assert foreign_sentences(s.text, code), "the English facts are not in the target language"
-    framed = [str(frame["open"]), str(frame["close"]), str(frame["cta"])]
+    framed = [str(frame["open"]), str(frame["close"]), str(frame["cta"]), hello]
     for line in framed:  # the frame's own lines end with the language's own stops
         if code in ("zh", "ja"):
             assert line[-1] in "。！？" and "." not in line
@@ -425,11 +431,11 @@ def test_manual_creation_refuses_an_unknown_language(store) -> None:
 
 
 def test_the_manual_page_starts_a_video_in_the_chosen_language(
-    store, monkeypatch: pytest.MonkeyPatch
+    store, monkeypatch: pytest.MonkeyPatch, prefect_server: str
 ) -> None:
     from novaavatar.service import jobs as actions
 
-    at, started = manual_page(monkeypatch)
+    at, started = manual_page(monkeypatch, prefect_server)
     assert not at.exception, at.exception
     at.selectbox(key="manual_language").set_value("ar")
     at.text_input(key="manual_title").input("أخبار المساء")

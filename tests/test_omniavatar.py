@@ -932,3 +932,20 @@ def test_two_ranks_equal_one_process(
     alone = _run(pipe, seed=4).frames
     assert frames.shape == alone.shape
     assert np.abs(frames.astype(int) - alone.astype(int)).max() <= 1  # uint8 rounding only
+
+
+def test_benchmark_runs_the_tiny_config_on_cpu_and_writes_json(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "bench" / "bench_omniavatar.py"
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, str(bench), "--device", "cpu", "--steps", "4", "--json", str(out)],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "NO GPU" in done.stdout and "A800" in done.stdout
+    rows = json.loads(out.read_text())["rows"]
+    assert {(r["resident"], r["tea_cache"]) for r in rows} == {("all", 0.0), ("all", 0.14), ("7e9", 0.0), ("0", 0.0)}  # fmt: skip
+    assert all(r["status"] == "measured" and r["s_per_step"] > 0 for r in rows)

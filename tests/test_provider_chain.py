@@ -17,6 +17,7 @@ from novaavatar.settings import Settings, get_settings
 from tasks.background import ProceduralBackgroundProvider
 from tasks.background.flux import FluxBackgroundProvider
 from tasks.script import TemplateScriptProvider
+from tasks.script.chain import default_providers as script_chain
 from tasks.script.openai_script import OpenAIScriptProvider
 
 pytestmark = pytest.mark.timeout(60)
@@ -159,16 +160,16 @@ def cloud_env(
 @needs_wiring
 @pytest.mark.usefixtures("cloud_env")
 def test_default_providers_follow_the_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tasks import background, script
+    from tasks import background
 
-    assert [p.name for p in script.default_providers()] == ["openai", "template"]
+    assert [p.name for p in script_chain()] == ["openai", "template"]
     assert [p.name for p in background.default_providers()] == ["flux", "procedural"]
-    assert script.default_providers()[0].available()
+    assert script_chain()[0].available()
     assert background.default_providers()[0].available()
     monkeypatch.delenv("OPENAI_API_KEY")
     monkeypatch.delenv("REPLICATE_API_TOKEN")
     get_settings.cache_clear()
-    assert [p.name for p in script.default_providers() if p.available()] == ["template"]
+    assert [p.name for p in script_chain() if p.available()] == ["template"]
     assert [p.name for p in background.default_providers() if p.available()] == ["procedural"]
 
 

@@ -168,3 +168,22 @@ def test_wrong_duration_and_missing_captions_fail(setup: dict) -> None:
     assert not checks["duration"].passed
     assert checks["duration"].value == pytest.approx(SECONDS, abs=0.1)
     assert not checks["captions"].passed and checks["captions"].value == 0.0
+
+
+def test_script_text_flags_boilerplate_run_ons_urls_and_markup(setup: dict, good: dict) -> None:
+    assert good["script_text"].passed
+    bad = (
+        "Good evening. The library opens its digital service Ebook titles and audiobooks "
+        "Readers copy books to two devices Loans last three weeks Staff help at every branch "
+        "on weekdays and the mayor said the plan cost less than expected and would grow next "
+        "year with more titles in more languages for every reader in the city. "
+        "Read the FAQ. More at https://library.example/faq and <b>soon</b>."
+    )
+    script = VideoScript(text=bad, style="news_anchor", target_duration_s=15)
+    final = setup["final"]("good", setup["dir"] / "good.mp4")
+    report = assess(setup["store"], final, setup["audio"], script, ProduceOptions())
+    check = next(c for c in report.checks if c.name == "script_text")
+    assert not check.passed and check.value == 4
+    for expected in ("run-on sentence", "boilerplate read aloud: 'Read the FAQ.'",
+                     "URL read aloud: 'https://library.example/faq'", "markup read aloud: '<b>'"):  # fmt: skip
+        assert expected in check.detail, check.detail

@@ -27,11 +27,14 @@ def mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _no_login(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_login(monkeypatch: pytest.MonkeyPatch, prefect_server: str) -> None:
+    """No login; jobs the page starts run in this process (the session's server has no
+    deployments) instead of each waiting for a temporary server to start."""
     from novaavatar.service import jobs as actions
 
-    for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):
+    for name in ("REVIEW_PASSWORD", "REVIEWERS"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
     actions.wait_all()
     actions.forget_finished()  # jobs other tests ran in this process are not this page's
 

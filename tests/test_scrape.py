@@ -23,6 +23,7 @@ from tasks.scrape import (
     dedup,
     fetch_feed,
     load_sample_items,
+    parse_feed,
     rank,
     sample_feed_path,
     sample_feed_paths,
@@ -210,11 +211,49 @@ def test_rss_items_have_clean_fields(base_url: str) -> None:
 
 def test_html_is_stripped_from_summaries(base_url: str) -> None:
     harbor = fetch_feed(f"{base_url}/rss.xml", timeout=TIMEOUT)[0]
-    assert harbor.summary == (
-        "The Harbor module finished six weeks of tests & checks. Acoustic tests Shipping"
+    assert harbor.summary == (  # list items become sentences, not one run-on
+        "The Harbor module finished six weeks of tests & checks. Acoustic tests. Shipping."
     )
     glacier = _by_title(fetch_feed(f"{base_url}/atom.xml", timeout=TIMEOUT), "Glacier")
     assert glacier.summary == "Drones mapped the glacier\u2019s edge."
+
+
+# A library's feed description as such feeds write it: list items without stops, a
+# heading, a link-only line and the usual navigation.
+LIBRARY_HTML = """
+<p>The city library opens its digital lending service on Monday</p>
+<h3>What readers get</h3>
+<ul><li>Ebook titles &amp; audiobooks</li><li>Readers copy books to two devices</li>
+<li>Loans last three weeks:</li></ul>
+<p><a href="https://library.example/faq">Read the FAQ.</a></p>
+<p><a href="https://library.example/app">https://library.example/app</a></p>
+<p>Staff will help at every branch. <a href="https://library.example/more">Read more</a></p>
+<p>Continue reading &#8230;</p>
+<p>The post Library goes digital appeared first on City News.</p>
+"""
+
+
+def test_feed_html_becomes_sentences_without_boilerplate() -> None:
+    from novaavatar.hygiene import script_problems
+    from tasks.scrape.feeds import html_to_sentences, text_to_sentences
+
+    text = html_to_sentences(LIBRARY_HTML)
+    assert text == (
+        "The city library opens its digital lending service on Monday. What readers get. "
+        "Ebook titles & audiobooks. Readers copy books to two devices. Loans last three "
+        "weeks. Staff will help at every branch."
+    )
+    assert script_problems(text) == []  # nothing left a listener would trip over
+    plain = "Budget passes\nRead more\nhttps://news.example/budget\nThe vote was 31 to 9."
+    assert text_to_sentences(plain) == "Budget passes. The vote was 31 to 9."
+    # through the real parser: an RSS item with that description
+    rss = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>City News</title><item>'
+        "<title>Library goes digital</title><link>https://library.example/news</link>"
+        f"<description><![CDATA[{LIBRARY_HTML}]]></description></item></channel></rss>"
+    ).encode()
+    (item,) = parse_feed(rss, "https://library.example/feed")
+    assert item.summary == text
 
 
 def test_atom_feed(base_url: str) -> None:

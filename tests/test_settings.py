@@ -40,3 +40,20 @@ def test_reads_dotenv_and_splits_feeds(tmp_path: Path, monkeypatch: pytest.Monke
     assert s.rss_feeds == ["https://a.example/rss", "https://b.example/atom"]
     assert s.openai_api_key is not None
     assert "sk-test-123" not in repr(s) and "sk-test-123" in s.secret_values()
+
+
+def test_settings_are_grouped_per_concern_with_the_same_variable_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from novaavatar.settings import ReviewPageSettings, Settings, SpeechSettings, load_settings
+
+    names = [n for g in Settings.GROUPS for n in g.model_fields]
+    assert sorted(names) == sorted(Settings.model_fields)  # every setting in exactly one group
+    assert len(names) == len(set(names))
+    assert Settings.group_of("tts_voice") == "Speech" and "tts_voice" in SpeechSettings.model_fields
+    monkeypatch.setenv("REVIEWERS", "ada, grace")
+    monkeypatch.setenv("TTS_SPEED", "5")  # wrong, in another group
+    with pytest.raises(SettingsError, match="TTS_SPEED"):
+        load_settings()
+    # the review page's own group still reads, so the page stays guarded
+    assert ReviewPageSettings().reviewers == ["ada", "grace"]

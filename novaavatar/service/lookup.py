@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -162,3 +163,17 @@ def stage_averages(videos: list[VideoManifest]) -> dict[str, tuple[float, int]]:
 
 def total_cost(videos: list[VideoManifest]) -> float:
     return sum(rec.cost_usd for m in videos for rec in m.stages.values())
+
+
+def provider_chains(settings: Settings) -> dict[str, list[Any]]:
+    """Each stage's providers in the order they are tried (the first available one works)."""
+    from tasks import background, speech
+    from tasks.avatar.providers import default_providers as avatar_chain
+    from tasks.script.chain import default_providers as script_chain
+
+    return {
+        "script": list(script_chain()),
+        "background": list(background.default_providers()),
+        "speech": list(speech.default_providers(settings)),
+        "avatar": list(avatar_chain(settings)),
+    }

@@ -29,15 +29,8 @@ from typing import Any, TypeVar
 import httpx
 
 from novaavatar.errors import NovaAvatarError
+from novaavatar.service.stack import SERVER_ENV
 
-# Settings of every Prefect server we start (the stack's and the temporary one).
-SERVER_ENV = {
-    # leases survive a server restart: with the default (memory) a slot whose holder died
-    # while the server was down stays taken forever
-    "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
-    "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5",  # expired leases freed within 5 s
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-}
 _PR_SET_PDEATHSIG = 1
 T = TypeVar("T")
 
@@ -127,10 +120,11 @@ class TemporaryServer:
             atexit.register(self.stop)
             deadline = time.monotonic() + self.timeout_s
             while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
+                proc = self.proc  # stop() from another thread (exit) sets it to None
+                if proc is None or proc.poll() is not None:
+                    code = proc.returncode if proc is not None else "stopped"
                     raise PrefectServerError(
-                        f"the temporary Prefect server exited with {self.proc.returncode}: "
-                        f"see {self.log_path}"
+                        f"the temporary Prefect server exited ({code}): see {self.log_path}"
                     )
                 if self.healthy():
                     self._healthy = True

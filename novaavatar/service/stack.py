@@ -27,12 +27,19 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from novaavatar.service.prefect_server import SERVER_ENV
 from novaavatar.settings import PROJECT_ROOT, Settings, load_settings
 
 POOLS = ("cpu", "gpu")
 SCRAPE_DEPLOYMENT = "scrape-content/default"
 REVIEW_APP = Path("review_app/app.py")
+# Settings of every Prefect server we start (the stack's and the temporary one).
+SERVER_ENV = {
+    # leases survive a server restart: with the default (memory) a slot whose holder died
+    # while the server was down stays taken forever
+    "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
+    "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5",  # expired leases freed within 5 s
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
 API_APP = "api.app:create_app"
 
 

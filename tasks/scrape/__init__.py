@@ -9,16 +9,15 @@ sources so a laptop with no network still has news to turn into video.
 
 from tasks.scrape.feeds import (
     USER_AGENT,
-    ScrapeResult,
     fetch_feed,
     load_sample_items,
     parse_feed,
     sample_feed_path,
     sample_feed_paths,
-    scrape,
 )
 from tasks.scrape.fetch_async import FeedOutcome, fetch_feeds, fetch_feeds_async
 from tasks.scrape.ranking import canonical_url, clean_url, dedup, rank, score
+from tasks.scrape.run import ScrapeResult, scrape
 from tasks.scrape.sources import DEFAULT_FEEDS, ItemSource, expand_sources, sources_from_settings
 
 __all__ = [

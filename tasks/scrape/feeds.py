@@ -13,9 +13,6 @@ import io
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -26,9 +23,11 @@ from urllib.request import url2pathname
 import feedparser
 import httpx
 
-from novaavatar.domain import ContentItem, utcnow
+from novaavatar.domain import ContentItem
 from novaavatar.errors import InputError
-from tasks.scrape.ranking import dedup, rank, safe_link
+from novaavatar.hygiene import URL, as_sentence, is_boilerplate
+from novaavatar.languages import split_sentences
+from tasks.scrape.ranking import safe_link
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +91,84 @@ def html_to_text(fragment: str) -> str:
     return " ".join("".join(parser.parts).split())
 
 
+class _BlockExtractor(HTMLParser):
+    """The blocks of an HTML fragment (paragraphs, list items, headings, table cells), each
+    with its text and the part of it that is link text."""
+
+    _SKIP = _TextExtractor._SKIP
+    _BREAKS = _TextExtractor._BREAKS
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[tuple[str, str]] = []  # (text, link text)
+        self._text: list[str] = []
+        self._link: list[str] = []
+        self._skipping = 0
+        self._in_link = 0
+
+    def _flush(self) -> None:
+        text = " ".join("".join(self._text).split())
+        if text:
+            self.blocks.append((text, " ".join("".join(self._link).split())))
+        self._text, self._link = [], []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BREAKS:
+            self._flush()
+        elif tag == "a":
+            self._in_link += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BREAKS:
+            self._flush()
+        elif tag == "a":
+            self._in_link = max(0, self._in_link - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self._skipping:
+            return
+        self._text.append(data)
+        if self._in_link:
+            self._link.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+def _spoken_blocks(blocks: list[tuple[str, str]]) -> str:
+    """Blocks as sentences: each ends with a stop; link-only blocks, bare URLs and
+    boilerplate ("Read more", "Continue reading…", "Read the FAQ.") are dropped."""
+    kept = []
+    for text, link in blocks:
+        if link and link == text:  # a line that is only a link: navigation
+            continue
+        if URL.fullmatch(text) or is_boilerplate(text):
+            continue
+        sentences = [x for x in split_sentences(text) if not is_boilerplate(x)]
+        if sentences:
+            kept.append(as_sentence(" ".join(sentences)))
+    return " ".join(kept)
+
+
+def html_to_sentences(fragment: str) -> str:
+    """The readable text of an HTML description as sentences: list items, headings and
+    paragraphs each end with a stop; link-only lines and boilerplate are left out."""
+    parser = _BlockExtractor()
+    parser.feed(fragment)
+    parser.close()
+    return _spoken_blocks(parser.blocks)
+
+
+def text_to_sentences(text: str) -> str:
+    """A plain-text description the same way: a line is a block."""
+    return _spoken_blocks([(line, "") for line in text.splitlines() if line.strip()])
+
+
 def truncate(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters at a word boundary, ending in an ellipsis."""
     if len(text) <= limit:
@@ -107,6 +184,15 @@ def _detail_text(entry: Any, key: str) -> str:
     value = entry.get(key) or ""
     kind = (entry.get(f"{key}_detail") or {}).get("type", "text/html")
     return html_to_text(value) if "html" in kind else " ".join(value.split())
+
+
+def _description(entry: Any) -> str:
+    """An entry's summary (else its content) as sentences fit to be read aloud."""
+    value, kind = entry.get("summary") or "", (entry.get("summary_detail") or {}).get("type", "text/html")  # fmt: skip
+    if not value.strip() and entry.get("content"):
+        content = entry["content"][0]
+        value, kind = content.get("value") or "", content.get("type", "text/html")
+    return html_to_sentences(value) if "html" in kind else text_to_sentences(value)
 
 
 # --- one feed -------------------------------------------------------------------------------
@@ -223,12 +309,7 @@ def _tags(entry: Any) -> tuple[str, ...]:
 
 
 def _item(entry: Any, source: str) -> ContentItem | None:
-    summary = _detail_text(entry, "summary")
-    if not summary and entry.get("content"):
-        content = entry["content"][0]
-        value = content.get("value") or ""
-        summary = html_to_text(value) if "html" in content.get("type", "html") else value
-        summary = " ".join(summary.split())
+    summary = _description(entry)
     title = _detail_text(entry, "title") or truncate(summary, 120)
     if not title:
         return None
@@ -406,162 +487,3 @@ def load_sample_items(max_items: int = 20) -> list[ContentItem]:
     return [
         item for path in sample_feed_paths() for item in fetch_feed(str(path), max_items=max_items)
     ]
-
-
-# --- many feeds -----------------------------------------------------------------------------
-
-
-@dataclass
-class ScrapeResult:
-    """What one scrape produced: ranked unique items, and why any source gave nothing."""
-
-    items: list[ContentItem] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)  # source -> one-line reason
-    used_sample: bool = False  # the bundled (fictional) sample feed was asked for
-    not_modified: list[str] = field(default_factory=list)  # feeds that answered 304
-    succeeded: int = 0  # sources that answered (a 304 included)
-    engagement: dict[str, float] = field(default_factory=dict)  # item id -> 0..1 popularity
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _fetch_threaded(
-    unique: Sequence[str],
-    client: httpx.Client,
-    timeout: float,
-    max_items: int,
-    result: ScrapeResult,
-) -> tuple[list[ContentItem], int]:
-    """The caller's sync ``client`` in a thread pool (kept for callers that pass one)."""
-    fetched: list[ContentItem] = []
-    succeeded = 0
-
-    def one(source: str) -> list[ContentItem]:
-        return fetch_feed(source, client=client, timeout=timeout, max_items=max_items)
-
-    with ThreadPoolExecutor(
-        max_workers=min(MAX_CONCURRENT_FETCHES, len(unique)), thread_name_prefix="scrape"
-    ) as pool:
-        futures = {source: pool.submit(one, source) for source in unique}
-        for source, future in futures.items():  # source order: a stable result
-            try:
-                fetched.extend(future.result())
-                succeeded += 1
-            except InputError as e:
-                result.errors[source] = _one_line(str(e))
-                log.warning("%s", result.errors[source])
-            except Exception as e:  # a bug for one feed must not lose the others
-                log.exception("feed %s failed unexpectedly", source)
-                result.errors[source] = (
-                    f"feed {source}: unexpected {type(e).__name__}: {_one_line(str(e))}"
-                )
-    return fetched, succeeded
-
-
-def _run_extra(
-    extra: Sequence[Any], max_items: int, result: ScrapeResult
-) -> tuple[list[ContentItem], int]:
-    fetched: list[ContentItem] = []
-    succeeded = 0
-    for source in extra:
-        name = str(getattr(source, "name", type(source).__name__))
-        try:
-            items = list(source.fetch(max_items))
-        except InputError as e:
-            result.errors[name] = _one_line(str(e))
-            log.warning("%s", result.errors[name])
-            continue
-        except Exception as e:  # one provider's failure never stops the scrape
-            log.exception("source %s failed unexpectedly", name)
-            result.errors[name] = f"{name}: unexpected {type(e).__name__}: {_one_line(str(e))}"
-            continue
-        fetched.extend(items)
-        result.engagement.update(getattr(source, "engagement", None) or {})
-        succeeded += 1
-    return fetched, succeeded
-
-
-def scrape(
-    sources: Sequence[str],
-    *,
-    timeout: float = 10.0,
-    max_items_per_source: int = 20,
-    keywords: Sequence[str] = (),
-    client: httpx.Client | None = None,
-    now: datetime | None = None,
-    source_weights: Mapping[str, float] | None = None,
-    extra_sources: Sequence[Any] = (),
-    cache_dir: Path | None = None,
-    per_host_limit: int = 2,
-    user_agent: str = USER_AGENT,
-) -> ScrapeResult:
-    """Fetch ``sources`` concurrently, then deduplicate and rank what they gave.
-
-    Feeds are fetched with ``httpx.AsyncClient`` (at most ``per_host_limit`` requests at
-    once per host; conditional GET with the validators kept in ``cache_dir`` when one
-    is given; a 304 gives the items kept from the last full fetch and is listed in
-    ``not_modified``). The word ``default`` in ``sources`` stands for the default outlets
-    (:data:`novaavatar.settings.DEFAULT_FEEDS`), the word ``sample`` for the bundled
-    sample feeds, whose fictional items carry ``sample=True`` (``used_sample``). A
-    caller's own sync ``client`` is used as given, from a thread pool. ``extra_sources``
-    (Reddit, NewsAPI: objects with ``name`` and ``fetch(max_items)``) run beside the feeds.
-
-    A failing source is recorded in ``errors`` and the others go on; ``succeeded`` counts
-    the sources that answered, so a caller can tell "all failed" from "nothing new".
-    Nothing is ever substituted for a failing source. ``now`` (default: the current
-    time), ``source_weights`` and the extra sources' engagement feed
-    :func:`tasks.scrape.ranking.score`.
-    """
-    from tasks.scrape.sources import expand_sources
-
-    unique = expand_sources(sources)
-    result = ScrapeResult()
-    fetched: list[ContentItem] = []
-    succeeded = 0
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scrape-extra") as side:
-        extra_future = (
-            side.submit(_run_extra, extra_sources, max_items_per_source, result)
-            if extra_sources
-            else None
-        )
-        if unique and client is not None:
-            got, ok = _fetch_threaded(unique, client, timeout, max_items_per_source, result)
-            fetched += got
-            succeeded += ok
-        elif unique:
-            from tasks.scrape.fetch_async import fetch_feeds
-
-            for outcome in fetch_feeds(
-                unique,
-                timeout=timeout,
-                max_items=max_items_per_source,
-                per_host=per_host_limit,
-                cache_dir=cache_dir,
-                user_agent=user_agent,
-            ):
-                if outcome.error is not None:
-                    result.errors[outcome.url] = outcome.error
-                    log.warning("%s", outcome.error)
-                    continue
-                succeeded += 1
-                if outcome.not_modified:
-                    result.not_modified.append(outcome.url)
-                fetched.extend(outcome.items)
-        if extra_future is not None:
-            got, ok = extra_future.result()
-            fetched += got
-            succeeded += ok
-
-    result.succeeded = succeeded
-    result.used_sample = any(item.sample for item in fetched)
-    result.items = rank(
-        dedup(fetched),
-        now=now or utcnow(),
-        keywords=keywords,
-        source_weights=source_weights,
-        engagement=result.engagement,
-    )
-    return result

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from novaavatar.domain import (
@@ -35,6 +37,7 @@ from novaavatar.languages import (
     units,
 )
 from tasks.script.frames import FRAMES
+from tasks.script.greetings import greeted, greeting, local_now
 
 _STOPWORDS = set(
     [
@@ -365,8 +368,10 @@ class TemplateProvider:
     name = "template"
     kind = "script"  # what an error calls the offline format
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self.notes: list[str] = []
+        # the greeting's time of day: now where the schedule runs (SCRAPE_TIMEZONE)
+        self.clock = clock or local_now
 
     def available(self) -> bool:
         return True
@@ -400,12 +405,13 @@ class TemplateProvider:
         kws = keywords_of(item)
         topic = " and ".join(kws[:2]) if kws else "the news"
         fill = {"source": item.source or _NEWSROOM.get(language, "our newsroom"), "topic": topic}
+        hello = greeting(f"{item.id}:{variant}", style, language, self.clock())
         return Framing(
             language=language,
             frame=frame,
             keywords=kws,
             topic=topic,
-            opening=str(frame["open"]).format(**fill),
+            opening=greeted(str(frame["open"]).format(**fill), hello),
             closing=str(frame["close"]).format(**fill),
             cta=str(frame["cta"]),
         )
@@ -482,24 +488,3 @@ _NEWSROOM = {"es": "nuestra redacción", "fr": "notre rédaction", "de": "unsere
 def join_sentences(parts: list[str]) -> str:
     """Sentences joined as written: a space after Latin or Arabic stops, none after CJK ones."""
     return join_words([p.strip() for p in parts if p.strip()])
-
-
-def default_providers() -> list[ScriptProvider]:
-    """OpenAI when a key is configured (env or Prefect block), then the offline template."""
-    from blocks.credentials import openai_credentials
-    from novaavatar.settings import get_settings
-    from tasks.script.openai_script import OpenAIScriptProvider
-
-    s = get_settings()
-    key, base_url = openai_credentials(
-        s.openai_api_key, s.openai_base_url, s.openai_credentials_block
-    )
-    openai = OpenAIScriptProvider(
-        key,
-        model=s.openai_model,
-        base_url=base_url,
-        timeout_s=s.openai_timeout,
-        max_retries=s.openai_max_retries,
-        deadline_s=s.openai_deadline,
-    )
-    return [openai, TemplateScriptProvider()]

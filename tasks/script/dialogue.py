@@ -372,7 +372,7 @@ class OpenAIDialogueProvider(OpenAIFormatProvider):
 
 def default_providers() -> list[ScriptProvider]:
     """OpenAI (when a key is configured) then the offline template, for conversations."""
-    from tasks.script import default_providers as single_providers
+    from tasks.script.chain import default_providers as single_providers
 
     out: list[ScriptProvider] = []
     for p in single_providers():

@@ -411,7 +411,7 @@ class OpenAISceneProvider(OpenAIFormatProvider):
 
 def default_providers() -> list[ScriptProvider]:
     """OpenAI (when a key is configured) then the offline template, for explainers."""
-    from tasks.script import default_providers as single_providers
+    from tasks.script.chain import default_providers as single_providers
 
     out: list[ScriptProvider] = []
     for p in single_providers():

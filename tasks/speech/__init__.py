@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import tasks.speech.espeak as espeak
 from novaavatar.domain import PhonemeTiming, WordTiming
 from novaavatar.errors import SettingsError
-from tasks.speech import espeak
 from tasks.speech.output import SpeechOutput, SpeechProvider, write_wav_16k
 
 __all__ = ["SpeechOutput", "SpeechProvider", "write_wav_16k"]

@@ -18,10 +18,10 @@ import numpy as np
 import soxr
 from scipy.fft import dct
 
+import tasks.speech.espeak as espeak
 from novaavatar.domain import SPEECH_SAMPLE_RATE, PhonemeTiming, WordTiming
 from novaavatar.errors import InputError, ProviderError
 from novaavatar.languages import units
-from tasks.speech import espeak
 from tasks.speech.audio import trim_silence
 
 HOP_S = 0.010  # one feature frame per 10 ms: the resolution of every aligned boundary

@@ -140,23 +140,41 @@ class _Engine:
             i += 1
         return 0
 
-    def voices(self) -> list[str]:
-        out = []
+    def _by_language(self) -> dict[str, str]:
+        """Each voice's language name (en-gb) and its file identifier (gmw/en)."""
+        out: dict[str, str] = {}
         arr = self.lib.espeak_ListVoices(None)
         i = 0
         while arr[i]:
             v = arr[i].contents
-            if v.identifier:
-                out.append(v.identifier.decode())
+            ident = v.identifier.decode() if v.identifier else ""
             langs = v.languages or b""
             # languages: a priority byte then a NUL-terminated name (first entry is enough)
-            if len(langs) > 1:
-                out.append(langs[1:].decode(errors="replace"))
+            lang = langs[1:].decode(errors="replace") if len(langs) > 1 else ""
+            if ident:
+                out.setdefault(ident, ident)
+            if lang and ident:
+                out.setdefault(lang, ident)
             i += 1
-        return sorted(set(out))
+        return out
+
+    def voices(self) -> list[str]:
+        return sorted(self._by_language())
+
+    def _set_voice(self, voice: str) -> bool:
+        """Select ``voice`` (name, identifier or language, with an optional +variant); a
+        language such as en-gb is found through its voice file (gmw/en), which the name
+        lookup alone does not do."""
+        if self.lib.espeak_SetVoiceByName(voice.encode()) == 0:
+            return True
+        base, plus, variant = voice.partition("+")
+        ident = self._by_language().get(base)
+        if ident is None or ident == base:
+            return False
+        return self.lib.espeak_SetVoiceByName(f"{ident}{plus}{variant}".encode()) == 0
 
     def synth(self, text: str, voice: str, rate_wpm: int, pitch: int) -> EspeakSpeech:
-        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+        if not self._set_voice(voice):
             known = ", ".join(v for v in self.voices() if "/" not in v)
             raise InputError(f"unknown eSpeak voice {voice!r}; try one of: {known[:400]}")
         self.lib.espeak_SetParameter(_PARAM_RATE, int(rate_wpm), 0)
