@@ -27,13 +27,19 @@ from novaavatar.service.production import Work
 from novaavatar.store import ArtifactStore
 
 STAGES = ("script", "background", "speech", "avatar", "compose", "quality")
-# task run names start with their stage (``script vid-…``); manual creation renames two
-_TASK_PREFIX = {"given script": "script", "import speech": "speech"}
+# task run names start with their stage (``script vid-…``); manual creation and a
+# reviewer's edits rename some
+_TASK_PREFIX = {
+    "given script": "script",
+    "given background": "background",
+    "import speech": "speech",
+}
 FLOW_KIND: dict[str, schemas.JobKind] = {
     "scrape-content": "scrape",
     "produce-video": "generate",
     "manual-create": "manual",
     "produce-batch": "batch",
+    "trim-video": "trim",
 }
 _PREFECT_STATE: dict[str, schemas.JobState] = {
     "SCHEDULED": "scheduled",

@@ -36,7 +36,7 @@ REVIEWER = r"^[\w .@'\-]{1,80}$"
 TEMPLATE = r"^(none|[a-z][a-z0-9_\-]{0,39}(@[1-9][0-9]{0,5})?)$"
 
 Layout = Literal["studio", "pip", "full"]
-JobKind = Literal["scrape", "generate", "manual", "batch", "regenerate", "other"]
+JobKind = Literal["scrape", "generate", "manual", "batch", "regenerate", "trim", "other"]
 JobState = Literal["scheduled", "running", "completed", "failed", "cancelled"]
 StageState = Literal["pending", "running", "completed", "failed"]
 Voice = Annotated[
@@ -322,6 +322,41 @@ class Decision(_Request):
     note: str = Field(default="", max_length=2000)
     expected_version: int | None = Field(
         default=None, ge=0, description="the version you reviewed; 409 when it changed since"
+    )
+
+
+class ScriptEdit(_Request):
+    """A reviewer's changes to a video's script; a field left out stays as it is."""
+
+    reviewer: str = Field(default="api", pattern=REVIEWER, description="who edits")
+    expected_version: int | None = Field(
+        default=None, ge=0, description="the version you edited; 409 when it changed since"
+    )
+    text: str | None = Field(
+        default=None,
+        max_length=20_000,
+        description="what is said: plain text; a conversation's 'Host:'/'Guest:' lines; "
+        "an explainer's paragraphs, each with a first line '# Title'",
+    )
+    title: str | None = Field(default=None, max_length=200)
+    keywords: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
+        default=None, max_length=12, description="hashtags, without '#'"
+    )
+    call_to_action: str | None = Field(
+        default=None, max_length=500, description="the description / call to action"
+    )
+
+
+class TrimRequest(_Request):
+    """Which seconds of the (untrimmed) video to keep."""
+
+    reviewer: str = Field(default="api", pattern=REVIEWER, description="who trims")
+    expected_version: int | None = Field(
+        default=None, ge=0, description="the version you trimmed; 409 when it changed since"
+    )
+    start_s: float = Field(default=0.0, ge=0, le=3600, description="keep from this second")
+    end_s: float | None = Field(
+        default=None, gt=0, le=3600, description="keep up to this second; default: the end"
     )
 
 

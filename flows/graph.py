@@ -14,6 +14,7 @@ from flows.render_avatar import avatar_stage
 from novaavatar import consent, manifests, templates
 from novaavatar.domain import (
     REGENERABLE,
+    BackgroundSwap,
     ContentItem,
     FinalVideo,
     ProduceOptions,
@@ -28,9 +29,12 @@ from novaavatar.errors import InputError, NotFoundError
 from novaavatar.logs import redact
 from novaavatar.store import ArtifactStore, store_from_uri
 from tasks.common import read_stage_records
+from tasks.script.edit import background_script, generated_of, script_diff, with_backdrop
 from tasks.stages import (
     check_quality,
     compose_video,
+    given_background,
+    given_script,
     make_background,
     synthesize_speech,
     write_script,
@@ -42,6 +46,8 @@ class Pending:
     video_id: str
     item: ContentItem
     stages: dict[str, PrefectFuture]  # in pipeline order
+    generated: VideoScript | None = None  # the script stage's, when a reviewer's edit is spoken
+    swap: BackgroundSwap | None = None  # a reviewer's background
 
 
 def submit_graph(
@@ -52,25 +58,50 @@ def submit_graph(
     takes: dict[str, int] | None = None,
     script: PrefectFuture | None = None,
     audio: PrefectFuture | None = None,
+    edit: VideoScript | None = None,
+    background: BackgroundSwap | None = None,
 ) -> Pending:
     """Submit one item's stage graph; independent stages (background, speech) run in parallel.
 
     ``takes`` numbers regenerated stages: a new take is a new cache key, so that stage and
     everything downstream of it run again while the other stages come from the cache.
     ``script`` and ``audio`` replace those stages (manual creation from an upload).
+    ``edit`` is a reviewer's edited script, spoken instead of the script stage's; without
+    one, a video whose script a reviewer edited keeps speaking the edit until its script is
+    regenerated. The background is still made from the generated script (from the cache).
+    ``background`` is a reviewer's image or prompt, kept the same way until the background
+    is regenerated; the script and speech then come from the cache.
     """
     t = takes or {}
     vid = video_id_for(item, options)
     store = store_from_uri(cfg.store_uri)
     consent.require(store, options)  # a real person's likeness only with an attestation
-    brand = templates.brand_for(item, options, store)
-    if script is None:
+    manifest = _manifest_of(store, vid, edit is not None or background is not None)
+    generated, drawn_from = None, None
+    if script is None and manifest is not None:
+        generated, edit = _script_edit(manifest, store, t, edit)
+    # a title the reviewer changed goes on the brand's cards too
+    retitled = edit.title if edit and generated and edit.title != generated.title else ""
+    brand = templates.brand_for(item, options, store, title=retitled)
+    if edit is not None and generated is not None:
+        script = given_script.with_options(**opts).submit(edit, vid, cfg, "edited")
+        drawn_from = background_script(generated, edit)
+    elif script is None:
         script = write_script.with_options(**opts).submit(
             item, options, vid, cfg, t.get("script", 0)
         )
-    image = make_background.with_options(**opts).submit(
-        script, options, vid, cfg, t.get("background", 0)
-    )
+    swap = _background_swap(manifest, t, background)
+    if swap is not None and swap.image_key is not None:
+        image = given_background.with_options(**opts).submit(swap.image_key, options, vid, cfg)
+    else:
+        if swap is not None:  # a new prompt, for the script the background is drawn for
+            base = drawn_from or (generated_of(manifest, store) if manifest else None)
+            if base is None:
+                raise InputError(f"video {vid} has no script to draw a background for yet")
+            drawn_from = with_backdrop(base, swap.prompt)
+        image = make_background.with_options(**opts).submit(
+            drawn_from or script, options, vid, cfg, t.get("background", 0)
+        )
     if audio is None:
         audio = synthesize_speech.with_options(**opts).submit(
             script, options, vid, cfg, t.get("speech", 0)
@@ -85,7 +116,47 @@ def submit_graph(
     stages = dict(
         script=script, background=image, speech=audio, avatar=avatar, compose=final, quality=quality
     )
-    return Pending(vid, item, stages)
+    return Pending(vid, item, stages, generated, swap)
+
+
+def _manifest_of(store: ArtifactStore, video_id: str, required: bool) -> VideoManifest | None:
+    """The video's manifest; None for a new video, unless an edit of it was asked for."""
+    try:
+        return manifests.load(store, video_id)[0]
+    except NotFoundError:
+        if required:
+            raise InputError(f"no video {video_id!r} to edit: produce it first") from None
+        return None
+
+
+def _script_edit(
+    manifest: VideoManifest, store: ArtifactStore, takes: dict[str, int], edit: VideoScript | None
+) -> tuple[VideoScript | None, VideoScript | None]:
+    """(generated script, edited script) when the video is to speak a reviewer's edit:
+    ``edit``, else the edit its manifest keeps while the script take is unchanged."""
+    if edit is None:
+        kept = manifest.generated_script is not None and manifest.script is not None
+        if not kept or takes.get("script", 0) != manifest.takes.get("script", 0):
+            return None, None
+        return manifest.generated_script, manifest.script
+    generated = generated_of(manifest, store)
+    if generated is None:
+        raise InputError(
+            f"video {manifest.video_id} has no generated script to edit: regenerate it"
+        )
+    return generated, edit
+
+
+def _background_swap(
+    manifest: VideoManifest | None, takes: dict[str, int], swap: BackgroundSwap | None
+) -> BackgroundSwap | None:
+    """``swap``, else the reviewer's background the manifest keeps while the background
+    take is unchanged."""
+    if swap is not None or manifest is None or manifest.background_swap is None:
+        return swap
+    if takes.get("background", 0) != manifest.takes.get("background", 0):
+        return None
+    return manifest.background_swap
 
 
 @task(name="enqueue-for-review", task_run_name="enqueue {video_id}")
@@ -100,8 +171,13 @@ def enqueue_for_review(
     error: str | None = None,
     takes: dict[str, int] | None = None,
     regenerated_by: str | None = None,
+    generated_script: VideoScript | None = None,
+    background_swap: BackgroundSwap | None = None,
 ) -> VideoManifest:
     """Write the manifest: pending review, or failed with the reason.
+
+    ``generated_script`` is the script stage's when ``script`` is a reviewer's edit; a new
+    edit is recorded in the history with its diff against the generated script.
 
     A video a reviewer already decided on keeps its decision and history; a rerun only
     refreshes outputs that are identical anyway (ids and keys are deterministic).
@@ -116,7 +192,15 @@ def enqueue_for_review(
     was = manifest.state if etag is not None else None
     if regenerated_by is not None and error is None:
         changed = [k for k, v in (takes or {}).items() if v != manifest.takes.get(k, 0)]
-        manifest.reopen(by=regenerated_by, note=f"regenerated: {', '.join(changed) or 'nothing'}")
+        if generated_script is not None and script is not None and script != manifest.script:
+            diff = script_diff(generated_script, script)
+            manifest.reopen(by=regenerated_by, note=_edit_note(manifest.script, script), diff=diff)
+        elif background_swap is not None and background_swap != manifest.background_swap:
+            note = f"swapped the background: {background_swap.describe()}"
+            manifest.reopen(by=regenerated_by, note=note)
+        else:
+            note = f"regenerated: {', '.join(changed) or 'nothing'}"
+            manifest.reopen(by=regenerated_by, note=note)
     manifest.takes = dict(takes or manifest.takes)
     decided = manifest.state not in (ReviewState.PENDING, ReviewState.FAILED)
     if error is not None:
@@ -124,7 +208,11 @@ def enqueue_for_review(
             return manifest
         manifest.state, manifest.error = ReviewState.FAILED, error  # save() redacts it
     else:
-        manifest.script, manifest.final, manifest.quality = script, final, quality
+        kept = manifest.trim is not None and manifest.trim.untrimmed == final
+        if not kept:  # a new render drops a reviewer's cut; a cached rerun keeps it
+            manifest.final, manifest.quality, manifest.trim = final, quality, None
+        manifest.script, manifest.generated_script = script, generated_script
+        manifest.background_swap = background_swap
         manifest.error = None
         if not decided:
             manifest.state = ReviewState.PENDING
@@ -142,6 +230,14 @@ def enqueue_for_review(
 
         notify(READY_FOR_REVIEW, manifest)  # never raises; a no-op without WEBHOOK_URL
     return manifest
+
+
+def _edit_note(before: VideoScript | None, after: VideoScript) -> str:
+    """'edited the script: text, title' — which parts a reviewer's edit changed."""
+    parts = ("text", "title", "keywords", "call_to_action")
+    what = [p for p in parts if before is None or getattr(before, p) != getattr(after, p)]
+    names = {"keywords": "hashtags", "call_to_action": "call to action"}
+    return f"edited the script: {', '.join(names.get(p, p) for p in what) or 'nothing'}"
 
 
 def _summary_artifact(m: VideoManifest) -> None:
@@ -182,7 +278,8 @@ def collect(
         return enqueue_for_review(
             p.video_id, p.item, options, cfg.store_uri,
             p.stages["script"].result(), p.stages["compose"].result(), last.result(),
-            takes=takes, regenerated_by=regenerated_by,
+            takes=takes, regenerated_by=regenerated_by, generated_script=p.generated,
+            background_swap=p.swap,
         )  # fmt: skip
     reason = None
     for name, f in p.stages.items():

@@ -27,13 +27,13 @@ from novaavatar.logs import run_settings
 from novaavatar.store import get_store
 from novaavatar.uploads import MAX_AUDIO_S
 from tasks.common import (
-    STAGE_CACHE,
     job_timeout,
     retry_unless_bad_input,
     stage_cache,
     stage_run,
 )
 from tasks.pipeline import ensure_render_limit, render_config, with_results
+from tasks.stages import given_script
 
 SILENCE_RMS = 1e-3
 
@@ -69,17 +69,6 @@ def import_speech(audio_key: str, video_id: str, cfg: RenderConfig) -> Generated
         run.provider = "upload"
         key = run.put_file("speech.wav", out, "audio/wav")
     return GeneratedAudio(key=key, duration_s=duration, voice="upload", provider="upload")
-
-
-@task(name="given-script", task_run_name="given script {video_id}", cache_policy=STAGE_CACHE)
-def given_script(video_script: VideoScript, video_id: str, cfg: RenderConfig) -> VideoScript:
-    """Keep the script the user typed (or the title, for uploaded audio)."""
-    with stage_run(cfg.store_uri, video_id, "script") as run:
-        path = run.workdir / "script.json"
-        path.write_text(video_script.model_dump_json(indent=2))
-        run.provider = "manual"
-        run.put_file("script.json", path, "application/json")
-    return video_script
 
 
 def _explainer_scenes(text: str | None, audio_key: str | None, prompt: str) -> tuple[ScriptScene, ...]:  # fmt: skip

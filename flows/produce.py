@@ -34,7 +34,10 @@ def produce_video(
     (``template``: name or name@version, None: the format's, "none": plain), then from the
     settings (DEFAULT_STYLE, DEFAULT_DURATION, DEFAULT_ASPECT, TTS_VOICE). ``regenerate``
     makes a new take of some stages of an existing video; the stages they feed re-run, the
-    others come from the cache.
+    others come from the cache. Its ``script`` (a reviewer's edit) is spoken instead of the
+    generated one: speech, avatar, compose and quality run again, the background does not.
+    Its ``background`` (an uploaded image or a prompt) makes the background, avatar, compose
+    and quality again; the script and speech come from the cache.
     """
     settings = run_settings()
     store = get_store(settings)
@@ -45,7 +48,10 @@ def produce_video(
     stages = [str(s) for s in regenerate.stages] if regenerate else None
     takes = next_takes(store, video_id_for(item, resolved), stages)
     ensure_render_limit(settings)
-    pending = submit_graph(item, resolved, cfg, with_results(settings), takes)
+    edit = regenerate.script if regenerate else None
+    swap = regenerate.background if regenerate else None
+    opts = with_results(settings)
+    pending = submit_graph(item, resolved, cfg, opts, takes, edit=edit, background=swap)
     reviewer = regenerate.reviewer if regenerate else None
     manifest = collect(pending, resolved, cfg, takes, reviewer)
     if manifest.state is ReviewState.FAILED:

@@ -442,6 +442,101 @@ def regenerate(
 
 
 @app.command()
+def edit(
+    video_id: str,
+    text: Annotated[
+        str | None,
+        typer.Option(help="The new script ('Host:'/'Guest:' lines, '# Title' paragraphs)."),
+    ] = None,
+    from_file: Annotated[
+        Path | None, typer.Option("--from-file", help="Read the new script from this file.")
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="A new title.")] = None,
+    hashtag: Annotated[
+        list[str] | None, typer.Option(help="Hashtags/keywords (repeatable; replace them all).")
+    ] = None,
+    call_to_action: Annotated[
+        str | None, typer.Option(help="A new description / call to action.")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Reviewer name (default: $USER).")] = None,
+    show: Annotated[bool, typer.Option(help="Print the script as it is edited, and stop.")] = False,
+) -> None:
+    """Edit a video's script before approving it: speech, avatar, compose and quality are made
+    again (not the background); the video goes back to pending with the diff in its history."""
+    from novaavatar import manifests
+    from novaavatar.errors import InputError
+    from novaavatar.service import editing
+    from novaavatar.store import get_store
+
+    store = get_store()
+    if show:
+        typer.echo(editing.editable(manifests.load(store, video_id)[0]))
+        return
+    if text is not None and from_file is not None:
+        raise InputError("give --text or --from-file, not both")
+    if from_file is not None:
+        try:
+            text = from_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"--from-file {str(from_file)!r}: cannot read it ({e})") from None
+    changes = editing.ScriptChanges(
+        text=text,
+        title=title,
+        keywords=tuple(hashtag) if hashtag else None,
+        call_to_action=call_to_action,
+    )
+    _echo_videos([editing.edit_script(store, video_id, changes, _who(by)).run_here()])
+    m, _ = manifests.load(store, video_id)
+    if m.history and m.history[-1].diff:
+        typer.echo(m.history[-1].diff)
+
+
+@app.command()
+def trim(
+    video_id: str,
+    start: Annotated[float, typer.Option(help="Keep from this second of the full video.")] = 0.0,
+    end: Annotated[
+        float | None, typer.Option(help="Keep up to this second (default: the end).")
+    ] = None,
+    by: Annotated[str | None, typer.Option(help="Reviewer name (default: $USER).")] = None,
+) -> None:
+    """Cut a video's start and end before approving it: only the final video is re-encoded
+    (no re-render), captions move with the cut, quality is checked again."""
+    from novaavatar.service import editing
+    from novaavatar.store import get_store
+
+    store = get_store()
+    _echo_videos([editing.trim(store, video_id, start, end, _who(by)).run_here()])
+
+
+@app.command()
+def background(
+    video_id: str,
+    image: Annotated[
+        Path | None, typer.Option(help="An image (JPEG, PNG, WebP) to use as the background.")
+    ] = None,
+    prompt: Annotated[str | None, typer.Option(help="Or: what the new background shows.")] = None,
+    by: Annotated[str | None, typer.Option(help="Reviewer name (default: $USER).")] = None,
+) -> None:
+    """Swap a video's background before approving it: background, avatar, compose and quality
+    are made again (not the script or speech); the video goes back to pending."""
+    from novaavatar.errors import InputError
+    from novaavatar.service import editing
+    from novaavatar.store import get_store
+
+    data = None
+    if image is not None:
+        try:
+            data = image.read_bytes()
+        except OSError as e:
+            raise InputError(f"--image {str(image)!r}: cannot read it ({e})") from None
+    work = editing.swap_background(
+        get_store(), video_id, _who(by), data, image.name if image else "background", prompt
+    )
+    _echo_videos([work.run_here()])
+
+
+@app.command()
 def export(
     video_ids: Annotated[
         list[str] | None,

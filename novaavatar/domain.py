@@ -243,6 +243,15 @@ class FinalVideo(_Frozen):
     outro_s: float = Field(default=0.0, ge=0, description="the brand's end card after the speech")
 
 
+class Trim(_Frozen):
+    """A reviewer's cut of the final video: the seconds of the untrimmed video it keeps."""
+
+    start_s: float = Field(ge=0)
+    end_s: float = Field(gt=0)
+    by: str = Field(min_length=1, max_length=80)
+    untrimmed: FinalVideo = Field(description="the composed video the cut was made from")
+
+
 class QualityCheck(_Frozen):
     name: str
     passed: bool
@@ -354,13 +363,57 @@ _LATER_OPTIONS = (
 REGENERABLE = ("script", "background", "speech", "avatar")
 
 
+class BackgroundSwap(_Frozen):
+    """A reviewer's background: an uploaded image, or a new prompt for the background stage."""
+
+    image_key: StoreKey | None = Field(default=None, description="an uploaded image")
+    prompt: str = Field(default="", max_length=1000, description="or: what the background shows")
+
+    @model_validator(mode="after")
+    def _one_of_them(self) -> BackgroundSwap:
+        if (self.image_key is None) == (not self.prompt.strip()):
+            raise ValueError("give either an uploaded image or a prompt for the new background")
+        if self.image_key is not None:
+            validate_key(self.image_key)
+        return self
+
+    def describe(self) -> str:
+        return "an uploaded image" if self.image_key else f"prompt {self.prompt.strip()!r}"
+
+
 class Regeneration(_Frozen):
-    """A new take of some stages of an existing video, asked for by a reviewer."""
+    """A new take of some stages of an existing video, asked for by a reviewer, or the
+    reviewer's edit of its script (spoken instead of the script stage's)."""
 
     stages: tuple[Literal["script", "background", "speech", "avatar"], ...] = Field(
-        min_length=1, description="stages to make again; the stages they feed re-run too"
+        default=(), description="stages to make again; the stages they feed re-run too"
     )
     reviewer: str = Field(default="system", min_length=1, max_length=80)
+    script: VideoScript | None = Field(
+        default=None,
+        description="the reviewer's edited script: speech, avatar, compose and quality run "
+        "again with it; the background keeps the generated script's",
+    )
+
+    background: BackgroundSwap | None = Field(
+        default=None,
+        description="the reviewer's background: background, avatar, compose and quality run "
+        "again with it; the script and speech come from the cache",
+    )
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> Regeneration:
+        if not self.stages and self.script is None and self.background is None:
+            raise ValueError(
+                "choose at least one stage to regenerate, or give an edited script or background"
+            )
+        if "background" in self.stages and self.background is not None:
+            raise ValueError("regenerating the background would discard the one given: do one or the other")  # fmt: skip
+        if "script" in self.stages and self.script is not None:
+            raise ValueError(
+                "regenerating the script would discard the edited one: do one or the other"
+            )
+        return self
 
 
 def duration_range(format: str) -> tuple[int, int]:
@@ -434,6 +487,9 @@ class ReviewEvent(_Frozen):
     by: str
     at: datetime = Field(default_factory=utcnow)
     note: str = ""
+    diff: str = Field(
+        default="", description="a script edit: unified diff against the generated script"
+    )
 
 
 class Publication(_Frozen):
@@ -482,8 +538,19 @@ class VideoManifest(BaseModel):
     flow_run_id: str | None = None
     stages: dict[str, StageRecord] = Field(default_factory=dict)
     script: VideoScript | None = None
+    generated_script: VideoScript | None = Field(
+        default=None,
+        description="the script stage's script when a reviewer edited it (``script`` is the "
+        "edit that is spoken); the background is made from this one",
+    )
     final: FinalVideo | None = None
     quality: QualityReport | None = None
+    background_swap: BackgroundSwap | None = Field(
+        default=None, description="the background a reviewer gave (image or prompt), if any"
+    )
+    trim: Trim | None = Field(
+        default=None, description="a reviewer's cut; ``final`` is then the trimmed video"
+    )
     state: ReviewState = ReviewState.PENDING
     history: list[ReviewEvent] = Field(default_factory=list)
     takes: dict[str, int] = Field(
@@ -533,14 +600,19 @@ class VideoManifest(BaseModel):
         self.state = new
         self.history.append(ReviewEvent(state=new, by=by, note=note))
 
-    def reopen(self, by: str, note: str) -> None:
-        """Back to pending after a regeneration; approved or exported videos stay as they are."""
+    def reopen(self, by: str, note: str, diff: str = "") -> None:
+        """Back to pending after a regeneration or an edit; approved or exported videos stay
+        as they are."""
+        self.check_editable("regenerating")
+        self.state = ReviewState.PENDING
+        self.history.append(ReviewEvent(state=ReviewState.PENDING, by=by, note=note, diff=diff))
+
+    def check_editable(self, doing: str = "editing") -> None:
+        """ValueError unless the video is pending, rejected or failed (not yet approved)."""
         if self.state in (ReviewState.APPROVED, ReviewState.EXPORTED):
             raise ValueError(
-                f"video {self.video_id} is {self.state.value}; reject it before regenerating"
+                f"video {self.video_id} is {self.state.value}; reject it before {doing}"
             )
-        self.state = ReviewState.PENDING
-        self.history.append(ReviewEvent(state=ReviewState.PENDING, by=by, note=note))
 
 
 def video_id_for(item: ContentItem, options: ProduceOptions) -> str:

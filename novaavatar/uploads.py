@@ -101,6 +101,14 @@ def _downscaled(data: bytes, name: str) -> bytes:
     return out.getvalue()
 
 
+def store_background(store: ArtifactStore, data: bytes, name: str = "background") -> str:
+    """Validate a background image upload (the portrait's checks) and store it; return its key."""
+    try:
+        return store_portrait(store, data, name)
+    except InputError as e:  # the same checks (and status); the message names the upload
+        raise type(e)(str(e).replace("portrait", "background image", 1)) from None
+
+
 def store_audio(store: ArtifactStore, data: bytes, name: str = "audio") -> str:
     """Validate an audio upload (decodable, not silent, not too long) and store it."""
     from novaavatar.media import probe

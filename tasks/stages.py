@@ -33,6 +33,7 @@ from novaavatar.providers import Provider, run_chain
 from tasks import background, script, speech
 from tasks.common import (
     RENDER_TAG,
+    STAGE_CACHE,
     STAGE_RETRIES,
     STAGE_RETRY_DELAYS,
     retry_unless_bad_input,
@@ -152,6 +153,21 @@ def write_script(
     return result
 
 
+@task(name="given-script", task_run_name="given script {video_id}", cache_policy=STAGE_CACHE)
+def given_script(
+    video_script: VideoScript, video_id: str, cfg: RenderConfig, provider: str = "manual"
+) -> VideoScript:
+    """Keep the script the user typed (or the title, for uploaded audio), or a reviewer's
+    edit (``provider`` "edited": a file of its own, so the generated script stays)."""
+    with stage_run(cfg.store_uri, video_id, "script") as run:
+        path = run.workdir / "script.json"
+        path.write_text(video_script.model_dump_json(indent=2))
+        run.provider = provider
+        name = "script.json" if provider == "manual" else output_name("script.json", video_script)
+        run.put_file(name, path, "application/json")
+    return video_script
+
+
 @task(
     name="make-background",
     task_run_name="background {video_id}",
@@ -191,6 +207,43 @@ def make_background(
         prompt=video_script.scene_description,
         provider=provider.name,
         seed=seed,
+    )
+
+
+@task(
+    name="given-background",
+    task_run_name="given background {video_id}",
+    cache_policy=STAGE_CACHE,
+    persist_result=True,
+    retry_condition_fn=retry_unless_bad_input,
+)
+def given_background(
+    image_key: str, options: ProduceOptions, video_id: str, cfg: RenderConfig
+) -> GeneratedImage:
+    """A reviewer's uploaded image as the backdrop, cropped to fill the video's frame."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    size = ASPECT_SIZES[options.aspect]
+    with stage_run(cfg.store_uri, video_id, "background") as run:
+        try:
+            with Image.open(run.store.materialize(image_key)) as img:
+                fitted = ImageOps.fit(img.convert("RGB"), size, Image.Resampling.LANCZOS)
+        except (UnidentifiedImageError, OSError) as e:
+            raise InputError(
+                f"background image {image_key!r} is not a readable image ({e})"
+            ) from None
+        out = run.workdir / "background.png"
+        fitted.save(out, format="PNG")
+        run.provider = "upload"
+        run.detail = f"uploaded image {image_key}, cropped to {size[0]}x{size[1]}"
+        key = run.put_file(output_name("background.png", image_key, size), out, "image/png")
+    return GeneratedImage(
+        key=key,
+        width=size[0],
+        height=size[1],
+        prompt="uploaded image",
+        provider="upload",
+        seed=int(stable_id("", image_key, length=6).lstrip("-"), 16),
     )
 
 

@@ -36,6 +36,9 @@ def test_help_on_every_command(tmp_path: Path) -> None:
         "queue",
         "approve",
         "reject",
+        "edit",
+        "trim",
+        "background",
         "export",
     ]:
         r = run_cli(cmd, "--help", storage=tmp_path)

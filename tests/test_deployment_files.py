@@ -44,7 +44,7 @@ def test_every_deployment_entrypoint_is_a_flow() -> None:
         names.add(obj.name)
     assert names == {
         "scrape-content", "produce-video", "produce-batch", "render-avatar",
-        "export-approved", "manual-create",
+        "export-approved", "manual-create", "trim-video",
     }  # fmt: skip
     (step,) = spec["pull"]
     directory = step["prefect.deployments.steps.set_working_directory"]["directory"]

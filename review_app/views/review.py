@@ -21,7 +21,7 @@ from novaavatar.errors import ConflictError, NovaAvatarError
 from novaavatar.service import decisions, jobs, production
 from novaavatar.service.lookup import QUEUE_FILTERS, StoreUnavailable, VideoNotFound, load_video
 from novaavatar.store import ArtifactStore
-from review_app import access, ui
+from review_app import access, editing, ui
 
 # Stage names a reviewer sees, mapped to the pipeline's stage ids.
 REGENERATE = {"script": "script", "background": "background", "voice": "speech", "avatar": "avatar"}
@@ -213,6 +213,7 @@ def history_section(m: VideoManifest) -> None:
     for e in reversed(m.history):
         note = f" — “{e.note}”" if e.note else ""
         st.markdown(f"{ui.badge(e.state)} {ui.when(e.at)} by **{e.by}**{note}")
+        editing.edit_diff(e)
 
 
 def player(store: ArtifactStore, m: VideoManifest) -> None:
@@ -411,6 +412,7 @@ def main() -> None:
                 icon=":material/warning:",
             )
         script_section(current)
+        editing.edit_sections(store, current)
         decision_controls(store, current, prev_id, next_id)
 
     st.divider()
