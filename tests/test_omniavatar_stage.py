@@ -141,15 +141,16 @@ def _presenter_options(source: str, fmt: str, store, tmp_path: Path, monkeypatch
         explicit |= {"duration_s": 60, "layout": "pip"}  # the explainer template's window
     if source == "portrait":  # uploaded with the run
         explicit["portrait_key"] = store.put_file("uploads/face.png", photo)
-    elif source == "PORTRAIT_PATH":
+    elif source == "PORTRAIT_PATH":  # every door's default presenter, with its consent
         monkeypatch.setenv("PORTRAIT_PATH", str(photo))
+        monkeypatch.setenv("PORTRAIT_CONSENT_BY", "Test newsroom")
         get_settings.cache_clear()
     elif source == "template":  # a brand template whose presenter is the photo
         key = store.put_file("uploads/anchor.png", photo)
         toml = f'name = "anchor"\nversion = 1\nportrait_key = "{key}"\n'
-        templates.save(store, toml.encode(), "anchor.toml")
+        templates.save(store, toml.encode(), "anchor.toml", consent_by="Test newsroom")
         explicit["template"] = "anchor"
-    options = templates.build_options(explicit, store)
+    options = templates.build_options(explicit, store, get_settings())
     if source == "template":
         assert options.portrait_key == key and options.template == "anchor@1"
     return options
@@ -236,16 +237,13 @@ def test_no_face_in_the_reference_falls_back_to_lite_with_a_warning(
 
 
 def test_portrait_path_must_be_a_file(omni_env: Path, store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from novaavatar import templates
     from novaavatar.errors import InputError
-    from tasks.stages import render_avatar
 
     monkeypatch.setenv("PORTRAIT_PATH", str(tmp_path / "missing.jpg"))
     get_settings.cache_clear()
-    image, audio = _scene_inputs(store, tmp_path, "single")
     with pytest.raises(InputError, match=r"PORTRAIT_PATH=.*missing\.jpg.* is not a file"):
-        render_avatar.fn(
-            image, audio, ProduceOptions(), "vid-omni02", RenderConfig(store_uri=store.uri)
-        )
+        templates.build_options({}, store, get_settings())
 
 
 def test_prompt_describes_a_person_speaking_in_the_scene() -> None:

@@ -232,16 +232,6 @@ def speaking_prompt(scene: str, role: str = "a news presenter") -> str:
 def presenter_portrait(
     store: ArtifactStore, portrait_key: str | None, settings: Settings
 ) -> Path | None:
-    """The presenter's photo: the run's portrait (uploaded, or its template's), else
-    ``PORTRAIT_PATH``, else None (the drawn presenter)."""
-    if portrait_key:
-        return store.materialize(portrait_key)
-    path = settings.portrait_path
-    if path is None or not str(path).strip():
-        return None
-    if not Path(path).is_file():
-        raise InputError(
-            f"PORTRAIT_PATH={str(path)!r} is not a file: point it at a JPEG or PNG photo of "
-            "the presenter, or leave it unset for the drawn presenter"
-        )
-    return Path(path)
+    """The presenter's photo: the run's portrait (uploaded, its template's, or PORTRAIT_PATH,
+    which the options carry with its consent), else None (the drawn presenter)."""
+    return store.materialize(portrait_key) if portrait_key else None
