@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tasks.render.landmarks import FACE_OVAL, FaceMesh, MeshTracker
+from tasks.render.landmarks import FACE_OVAL, FaceMesh, MeshTracker, presenter_faces
 
 MIN_CORRELATION = 0.5
 MAX_LAG_FRAMES = 1
@@ -83,23 +83,30 @@ def _sample(gray: np.ndarray, pts: np.ndarray) -> np.ndarray:
 def lip_track(frames: Iterable[np.ndarray]) -> tuple[np.ndarray, float]:
     """(per-frame lip opening, NaN without a face; seam score) of RGB frames.
 
+    With two presenters (a conversation) each face is followed and the frame's opening is the
+    wider of the two: whoever speaks opens their mouth while the other listens.
+
     The seam score is the largest step, between a thin band just inside and one just outside
-    ellipses around the face (1.05 to 1.9 × its oval), of how much the picture changed since
+    ellipses around each face (1.45 to 1.95 × its oval), of how much the picture changed since
     the previous frame, averaged around each ellipse (95th percentile over frames). A warp that
     fades out smoothly changes both bands alike; a region pasted with a hard edge does not.
     """
-    track = MeshTracker()
+    trackers: list[MeshTracker] | None = None
     openings: list[float] = []
-    rings: list[tuple[np.ndarray, np.ndarray]] | None = None
+    rings: list[tuple[np.ndarray, np.ndarray]] = []
     prev: np.ndarray | None = None
     steps: list[float] = []
     for frame in frames:
-        mesh = track(frame)
-        openings.append(mesh.lip_opening() if mesh is not None else float("nan"))
+        if trackers is None:
+            centres = presenter_faces(frame)
+            trackers = [MeshTracker(c) for c in centres] if centres else None
+        meshes = [t(frame) for t in trackers] if trackers else []
+        found = [m for m in meshes if m is not None]
+        openings.append(max(m.lip_opening() for m in found) if found else float("nan"))
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
-        if rings is None and mesh is not None:  # where the first face is: warps end around it
-            rings = [_ring_samples(mesh, s) for s in SEAM_RADII]
-        if rings is not None and prev is not None:
+        if not rings and found:  # where the first faces are: warps end around them
+            rings = [_ring_samples(m, s) for m in found for s in SEAM_RADII]
+        if rings and prev is not None:
             change = np.abs(gray - prev)
             steps.append(max(abs(float(_sample(change, a).mean() - _sample(change, b).mean())) for a, b in rings))  # fmt: skip
         prev = gray
