@@ -268,7 +268,7 @@ def render(
     ] = None,
     layout: LayoutOpt = "studio",
     face_index: Annotated[
-        int | None, typer.Option(help="Which face of a group photo (0 = largest).")
+        int | None, typer.Option(help="Which face of a group photo (0 = leftmost).")
     ] = None,
 ) -> None:
     """Portrait + audio → a talking-presenter video (lite CPU renderer)."""
