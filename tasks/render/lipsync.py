@@ -77,9 +77,11 @@ def _ring_samples(mesh: FaceMesh, scale: float, n: int = 96) -> tuple[np.ndarray
     return centre + unit * (half * scale - step), centre + unit * (half * scale + step)
 
 
-def _sample(gray: np.ndarray, pts: np.ndarray) -> np.ndarray:
+def _sample_luma(frame: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Luma of an RGB frame at sub-pixel points."""
     p = pts.astype(np.float32).reshape(-1, 1, 2)
-    return cv2.remap(gray, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).ravel()  # fmt: skip
+    rgb = cv2.remap(frame, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    return rgb.reshape(-1, 3).astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def lip_track(frames: Iterable[np.ndarray]) -> tuple[np.ndarray, float]:
@@ -95,7 +97,7 @@ def lip_track(frames: Iterable[np.ndarray]) -> tuple[np.ndarray, float]:
     """
     trackers: list[MeshTracker] | None = None
     openings: list[float] = []
-    rings: list[tuple[np.ndarray, np.ndarray]] = []
+    ring_pts: np.ndarray | None = None  # inside and outside points of every ellipse, stacked
     prev: np.ndarray | None = None
     steps: list[float] = []
     for frame in frames:
@@ -105,13 +107,15 @@ def lip_track(frames: Iterable[np.ndarray]) -> tuple[np.ndarray, float]:
         meshes = [t(frame) for t in trackers] if trackers else []
         found = [m for m in meshes if m is not None]
         openings.append(max(m.lip_opening() for m in found) if found else float("nan"))
-        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
-        if not rings and found:  # where the first faces are: warps end around them
-            rings = [_ring_samples(m, s) for m in found for s in SEAM_RADII]
-        if rings and prev is not None:
-            change = np.abs(gray - prev)
-            steps.append(max(abs(float(_sample(change, a).mean() - _sample(change, b).mean())) for a, b in rings))  # fmt: skip
-        prev = gray
+        if ring_pts is None and found:  # where the first faces are: warps end around them
+            ring_pts = np.stack([np.stack(_ring_samples(m, s)) for m in found for s in SEAM_RADII])
+        if ring_pts is not None:
+            # only the ellipses' points are read: the change there, not of the whole frame
+            now = _sample_luma(frame, ring_pts.reshape(-1, 2)).reshape(ring_pts.shape[:-1])
+            if prev is not None:
+                change = np.abs(now - prev).mean(axis=-1)  # per ellipse: inside, outside
+                steps.append(float(np.abs(change[:, 0] - change[:, 1]).max()))
+            prev = now
     seam = float(np.percentile(steps, 95)) if steps else 0.0
     return np.asarray(openings, dtype=np.float64), seam
 
