@@ -50,7 +50,7 @@ BACKDROP = (128, 128, 128)  # what shows through transparent parts of a portrait
 GAP_AT_FULL_OPEN = 0.18  # inner-lip distance at open = 1, as a share of the face height
 CHIN_SHARE = 0.75  # the chin follows the lower lip this much (the lip also drops on the jaw)
 JAW_SHARE = 0.7  # of an opening change, the lower lip (with the jaw) moves this much; the upper lip the rest
-RING_SCALE = 1.55  # the fixed ring around the face oval: the warp fades to nothing there
+RING_SCALE = 1.4  # the fixed ring around the face oval: the warp fades to nothing there
 RING_POINTS = 28
 N_MESH_AND_RING = 468 + RING_POINTS
 # mouth poses and blinks are quantised to these many levels and cached
@@ -793,7 +793,7 @@ class PortraitPresenter:
         """Turn and shift the face about the neck, fading to still at the ring."""
         hx0, hy0, hx1, hy1 = self.head_box
         h, w = hy1 - hy0, hx1 - hx0
-        step = 4  # the displacement is smooth: compute it coarse, interpolate up
+        step = 8  # the displacement is smooth: compute it coarse, interpolate up
         ys, xs = np.mgrid[0:h:step, 0:w:step].astype(np.float32)
         px, py = self.pivot[0] - hx0, self.pivot[1] - hy0
         m = cv2.invertAffineTransform(cv2.getRotationMatrix2D((px, py), angle, 1.0) + np.array([[0, 0, dx], [0, 0, dy]]))  # fmt: skip
