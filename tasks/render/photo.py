@@ -678,7 +678,7 @@ class PortraitPresenter:
             blend = self._lip_blend(lines)
             pts = np.vstack([rest[keep], blend @ rest, self._mouth_fixed])
             halves.append(
-                (keep, blend, SplineWarp(pts, self.mouth_box, step=max(3, round(rig.fh / 70))))
+                (keep, blend, SplineWarp(pts, self.mouth_box, step=max(3, round(rig.fh / 50))))
             )
         return halves
 
