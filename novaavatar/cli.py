@@ -271,7 +271,7 @@ def render(
     ] = None,
     layout: LayoutOpt = "studio",
     face_index: Annotated[
-        int | None, typer.Option(help="Which face of a group photo (0 = largest).")
+        int | None, typer.Option(help="Which face of a group photo (0 = leftmost).")
     ] = None,
     i_have_consent: ConsentOpt = False,
 ) -> None:

@@ -41,10 +41,10 @@ def astronaut() -> np.ndarray:
 
 
 def hopper() -> np.ndarray:
-    from matplotlib import cbook
+    import matplotlib
 
-    with cbook.get_sample_data("grace_hopper.jpg") as f:
-        return np.asarray(Image.open(f).convert("RGB"))
+    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    return np.asarray(Image.open(path).convert("RGB"))
 
 
 def small_hopper() -> np.ndarray:

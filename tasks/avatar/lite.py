@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 AUDIO_RATE = 16000
 TRACK_RATE = 100  # mouth targets are laid out at 100 Hz, smoothed, then sampled per frame
 COARTIC_SIGMA_S = 0.035  # Gaussian co-articulation: neighbouring visemes blend over ~70 ms
-VISUAL_LEAD_S = 0.03  # lips shape a sound slightly before it is heard
+VISUAL_LEAD_S = 0.02  # lips shape a sound slightly before it is heard
 
 
 @dataclass(frozen=True)

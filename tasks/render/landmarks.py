@@ -313,10 +313,15 @@ def find_face(img: np.ndarray, name: str = "portrait", *, face_index: int | None
 
 
 class MeshTracker:
-    """Follows one face through video frames: detect once, then re-crop from the last mesh."""
+    """Follows one face through video frames: detect once, then re-crop from the last mesh.
 
-    def __init__(self) -> None:
+    ``near`` (x, y) picks, whenever the face must be found again, the face closest to that
+    point (one presenter of two); without it the largest face.
+    """
+
+    def __init__(self, near: tuple[float, float] | None = None) -> None:
         self.last: FaceMesh | None = None
+        self.near = near
 
     def __call__(self, frame: np.ndarray) -> FaceMesh | None:
         """The face's mesh in this RGB frame, or None when no face is visible."""
@@ -329,6 +334,23 @@ class MeshTracker:
         if not faces:
             self.last = None
             return None
-        mesh = mesh_for(frame, faces[0])
+        face = faces[0]
+        if self.near is not None:
+            nx, ny = self.near
+            face = min(faces, key=lambda f: (f.box[0] + f.box[2] / 2 - nx) ** 2 + (f.box[1] + f.box[3] / 2 - ny) ** 2)  # fmt: skip
+        mesh = mesh_for(frame, face)
         self.last = mesh if mesh.score >= 0.5 else None
+        if self.last is not None and self.near is not None:
+            self.near = self.last.mouth
         return self.last
+
+
+def presenter_faces(frame: np.ndarray, most: int = 2) -> list[tuple[float, float]]:
+    """Centres of the presenters' faces in a frame, left to right: the largest face and any of
+    similar size (a conversation shows two), at most ``most``."""
+    faces = detect_faces(frame)
+    if not faces:
+        return []
+    big = faces[0].box[2] * faces[0].box[3]
+    similar = [f for f in faces if f.box[2] * f.box[3] >= 0.4 * big][:most]
+    return sorted(((f.box[0] + f.box[2] / 2, f.box[1] + f.box[3] / 2) for f in similar), key=lambda c: c[0])  # fmt: skip

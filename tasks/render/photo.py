@@ -48,8 +48,9 @@ MAX_PORTRAIT_SIDE = 1600  # bigger photos are shrunk first: the panel never need
 MIN_PORTRAIT_SIDE = 96
 BACKDROP = (128, 128, 128)  # what shows through transparent parts of a portrait
 GAP_AT_FULL_OPEN = 0.18  # inner-lip distance at open = 1, as a share of the face height
+CHIN_SHARE = 0.75  # the chin follows the lower lip this much (the lip also drops on the jaw)
 JAW_SHARE = 0.7  # of an opening change, the lower lip (with the jaw) moves this much; the upper lip the rest
-RING_SCALE = 1.55  # the fixed ring around the face oval: the warp fades to nothing there
+RING_SCALE = 1.4  # the fixed ring around the face oval: the warp fades to nothing there
 RING_POINTS = 28
 N_MESH_AND_RING = 468 + RING_POINTS
 # mouth poses and blinks are quantised to these many levels and cached
@@ -237,7 +238,7 @@ class FaceRig:
         delta = gap - self.gap0
         jaw = JAW_SHARE * float(delta[len(delta) // 2])
         # the jaw carries the chin, the lower face and (below) the lower lip
-        t[:n] += np.outer(self.jaw_w * jaw, v)
+        t[:n] += np.outer(self.jaw_w * jaw * CHIN_SHARE, v)
         up = -(1 - JAW_SHARE) * delta - tuck * 0.008 * fh
         low = JAW_SHARE * delta
         # upper lip: inner edge moves; the outer edge follows, thinner when pressed
@@ -553,7 +554,7 @@ class PortraitPresenter:
         extremes = [(MouthPose(open=1.0, width=-1.0), 0.0), (MouthPose(open=1.0, width=1.0), 0.0), (MouthPose(press=1.0, width=1.0), 0.0), (MouthPose(tuck=1.0, width=-1.0), 0.0), (MouthPose(), 0.0)]  # fmt: skip
         shape = (self.ph, self.pw)
         self.eye_box, _ = self.rig.region([(None, 1.0)], 0.06, shape)  # fmt: skip
-        self.mouth_box, self._mouth_ctrl = self.rig.region(extremes, 0.2, shape)
+        self.mouth_box, self._mouth_ctrl = self.rig.region(extremes, 0.28, shape)
         if (
             self.mouth_box[1] < self.eye_box[3]
         ):  # the two boxes never overlap: the mouth's starts lower
@@ -677,7 +678,7 @@ class PortraitPresenter:
             blend = self._lip_blend(lines)
             pts = np.vstack([rest[keep], blend @ rest, self._mouth_fixed])
             halves.append(
-                (keep, blend, SplineWarp(pts, self.mouth_box, step=max(3, round(rig.fh / 70))))
+                (keep, blend, SplineWarp(pts, self.mouth_box, step=max(3, round(rig.fh / 50))))
             )
         return halves
 
@@ -792,7 +793,7 @@ class PortraitPresenter:
         """Turn and shift the face about the neck, fading to still at the ring."""
         hx0, hy0, hx1, hy1 = self.head_box
         h, w = hy1 - hy0, hx1 - hx0
-        step = 4  # the displacement is smooth: compute it coarse, interpolate up
+        step = 8  # the displacement is smooth: compute it coarse, interpolate up
         ys, xs = np.mgrid[0:h:step, 0:w:step].astype(np.float32)
         px, py = self.pivot[0] - hx0, self.pivot[1] - hy0
         m = cv2.invertAffineTransform(cv2.getRotationMatrix2D((px, py), angle, 1.0) + np.array([[0, 0, dx], [0, 0, dy]]))  # fmt: skip

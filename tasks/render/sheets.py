@@ -59,12 +59,12 @@ def contact_sheet(img: np.ndarray, title: str, size: tuple[int, int] = (720, 128
 
 
 def _photos() -> dict[str, Callable[[], np.ndarray]]:
-    from matplotlib import cbook
+    import matplotlib
     from skimage import data
 
     def hopper() -> np.ndarray:
-        with cbook.get_sample_data("grace_hopper.jpg") as f:
-            return np.asarray(Image.open(f).convert("RGB"))
+        path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+        return np.asarray(Image.open(path).convert("RGB"))
 
     def small() -> np.ndarray:
         img = Image.fromarray(hopper())
