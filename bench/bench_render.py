@@ -38,7 +38,8 @@ from novaavatar.media import FrameWriter, measure_loudness, probe, read_audio, r
 from tasks.avatar.lite import IllustratedPresenter, lite_frames, render_lite
 from tasks.background import procedural_background
 from tasks.compose.captions import build_captions
-from tasks.compose.video import CaptionPainter, _font_path, compose_final
+from tasks.compose.text import _font_path
+from tasks.compose.video import CaptionPainter, compose_final
 from tasks.speech import EspeakProvider
 
 TEXT = (

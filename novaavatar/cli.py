@@ -715,7 +715,7 @@ def templates_preview(
     """Render a preview of a template: a sample presenter frame and its intro card."""
     from novaavatar import templates
     from novaavatar.store import get_store
-    from tasks.compose.brand import preview_image
+    from tasks.compose.preview import preview_image
 
     img = preview_image(templates.resolve(name, get_store()), aspect)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -23,12 +23,12 @@ from novaavatar.languages import (
 )
 from tasks.compose import text as T
 from tasks.compose.captions import build_captions, to_srt, to_vtt
+from tasks.compose.text import title_lines
 from tasks.compose.video import (
     CaptionPainter,
     FrameOverlay,
     line_layout,
     render_title,
-    title_lines,
     wrap_words,
 )
 
@@ -157,7 +157,7 @@ def test_a_latin_name_inside_arabic_keeps_its_own_order(layout: str) -> None:
 
 
 def test_rtl_title_sits_on_the_right() -> None:
-    from tasks.compose.video import ACCENT
+    from tasks.compose.text import ACCENT
 
     img, x, _ = render_title("عبارة شمسية جديدة", 720, 1280)  # type: ignore[misc]
     assert x + img.shape[1] > 720 * 0.9 and x > 720 * 0.3

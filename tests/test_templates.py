@@ -196,7 +196,7 @@ def _ssim(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_snapshot_of_each_shipped_template(name: str) -> None:
-    from tasks.compose.brand import preview_frames
+    from tasks.compose.preview import preview_frames
 
     t = templates.resolve(name)
     frame, intro = preview_frames(t, _size(t), base=_backdrop(_size(t)))
@@ -215,7 +215,7 @@ def test_snapshot_of_each_shipped_template(name: str) -> None:
 
 
 def test_templates_render_differently_from_each_other() -> None:
-    from tasks.compose.brand import preview_frames
+    from tasks.compose.preview import preview_frames
 
     back = _backdrop((360, 640))
     shots = {n: preview_frames(templates.resolve(n), (360, 640), base=back) for n in ("news", "shorts")}  # fmt: skip

@@ -19,7 +19,7 @@ ASPECTS = ("9:16", "16:9", "1:1")
 @st.cache_data(max_entries=24, show_spinner="Rendering the preview…")
 def preview_png(template_json: str, aspect: str) -> bytes:
     """A sample presenter frame and the intro card, side by side, as PNG bytes."""
-    from tasks.compose.brand import preview_image
+    from tasks.compose.preview import preview_image
 
     t = BrandTemplate.model_validate_json(template_json)
     buf = io.BytesIO()

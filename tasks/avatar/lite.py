@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFilter
 
 from novaavatar.domain import PhonemeTiming, WordTiming
 from novaavatar.errors import InputError
@@ -27,6 +27,8 @@ from novaavatar.media import (
     read_audio,
     rgb_to_i420,
 )
+from tasks.render.images import cover as _cover
+from tasks.render.images import load_image as _load_image
 from tasks.render.photo import (
     BLINK_LEVELS,
     OPEN_LEVELS,
@@ -253,25 +255,6 @@ def _quantise_blink(c: float) -> int:
 
 
 # --- image helpers ---------------------------------------------------------------------------
-
-
-def _load_image(path: Path, what: str, hint: str) -> Image.Image:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} {str(p)!r} does not exist; {hint}")
-    try:
-        with Image.open(p) as im:
-            im.load()
-            img = ImageOps.exif_transpose(im).convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise InputError(f"{what} {str(p)!r} is not a readable image ({e}); {hint}") from None
-    return img
-
-
-def _cover(img: Image.Image, size: tuple[int, int]) -> np.ndarray:
-    """Scale and centre-crop ``img`` so it covers ``size`` exactly."""
-    fitted = ImageOps.fit(img, size, Image.Resampling.LANCZOS, centering=(0.5, 0.5))
-    return np.asarray(fitted, dtype=np.uint8).copy()
 
 
 def _premultiply(rgba: np.ndarray) -> np.ndarray:

@@ -237,7 +237,7 @@ def _portrait_array(path: Path | None) -> np.ndarray | None:
 
 
 def _background_array(path: Path) -> np.ndarray:
-    from tasks.avatar.lite import _load_image
+    from tasks.render.images import load_image as _load_image
 
     return np.asarray(_load_image(path, "background image", "use a PNG or JPEG image").convert("RGB"))  # fmt: skip
 
@@ -261,8 +261,8 @@ def render_presenter(
     """One presenter (the portrait, else the drawn one) placed by ``layout`` and animated by
     OmniAvatar. :class:`NoFaceInReference` before the model loads when the reference frame
     shows no face; ``on_reference(name, image)`` sees the picture the model animates."""
-    from tasks.avatar.lite import _cover as cover_image
     from tasks.avatar.reference import presenter_reference, speaking_prompt
+    from tasks.render.images import cover as cover_image
     from tasks.render.photo import framed_base as _framed_base
 
     bg = _background_array(background)

@@ -84,7 +84,7 @@ def _cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``image`` scaled and centre-cropped to exactly ``size`` (width, height)."""
     from PIL import Image
 
-    from tasks.avatar.lite import _cover as cover
+    from tasks.render.images import cover
 
     return cover(Image.fromarray(image), size)
 

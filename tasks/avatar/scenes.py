@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import cv2
 import numpy as np
@@ -31,8 +31,7 @@ if TYPE_CHECKING:
     from novaavatar.domain import GeneratedAudio, GeneratedImage, VideoScript
     from novaavatar.store import ArtifactStore
     from novaavatar.templates import Brand
-    from tasks.avatar.lite import _Plan
-    from tasks.compose.video import CaptionLook
+    from tasks.compose.text import CaptionLook
 
 TRANSITIONS = ("crossfade", "wipe", "cut")
 TRANSITION_S = 0.5  # long enough to read as a transition, short enough not to blur a sentence
@@ -75,14 +74,15 @@ class SceneTrack:
 
     def __init__(
         self,
-        plan: _Plan,
+        plan: Any,  # the lite renderer's frame plan (its base is swapped per scene)
         scenes: Sequence[SceneBackground],
         size: tuple[int, int],
         fps: int,
         transition: str = "crossfade",
         transition_s: float = TRANSITION_S,
     ) -> None:
-        from tasks.avatar.lite import _cover, _load_image
+        from tasks.render.images import cover as _cover
+        from tasks.render.images import load_image as _load_image
 
         self.transition = check_transition(transition)
         if not scenes:
@@ -123,7 +123,7 @@ class SceneTrack:
             self._settle[f1] = k
             self.card_times.append(f1 / fps)
 
-    def enter(self, i: int, plan: _Plan, frame_i420: np.ndarray) -> None:
+    def enter(self, i: int, plan: Any, frame_i420: np.ndarray) -> None:
         """Before frame ``i`` is drawn: point ``plan`` at its base and reset the frame buffer
         where the base changes (a new scene, or every frame of a transition)."""
         mix = self._mix.get(i)
@@ -184,8 +184,15 @@ def render_scene_card(
     """A premultiplied RGBA card "2/5 | Title" below the title bar, in the look's colours; at
     most two lines, kept to a third of the width in landscape and square frames so it stays
     clear of a centred presenter's face; right-aligned for a right-to-left title."""
-    from tasks.compose.text import draw_text, mostly_rtl, text_width
-    from tasks.compose.video import CaptionLook, _premultiplied, caption_font, fit_title
+    from tasks.compose.text import (
+        CaptionLook,
+        caption_font,
+        draw_text,
+        fit_title,
+        mostly_rtl,
+        text_width,
+    )
+    from tasks.compose.video import _premultiplied
 
     look = look or CaptionLook()
     title = " ".join(title.split())

@@ -10,9 +10,8 @@ import itertools
 import math
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -22,7 +21,6 @@ from PIL import Image, ImageDraw, ImageFont
 
 from novaavatar.domain import WordTiming
 from novaavatar.errors import InputError
-from novaavatar.languages import is_cjk_letter, is_unspaced, join_words, needs_space, tokens
 from novaavatar.media import (
     MAX_AUDIO_S,
     FrameWriter,
@@ -38,22 +36,21 @@ from novaavatar.media import (
 )
 from tasks.compose.captions import Caption, build_captions
 from tasks.compose.text import (
-    choose_font_file,
+    CaptionLook,
+    Font,
+    caption_font,
     draw_text,
-    font_for,
+    fit_title,
+    line_layout,
     mostly_rtl,
     text_width,
-    visual_order,
+    wrap_words,
 )
 
 if TYPE_CHECKING:
     from novaavatar.templates import Brand
     from tasks.compose.brand import CardRenderer
 
-TEXT = (255, 255, 255)
-ACCENT = (255, 201, 40)
-OUTLINE = (12, 12, 16)
-BOX = (10, 12, 20, 165)
 TARGET_LUFS = -16.0
 # The limiter's ceiling; AAC can overshoot it, so the encoded file is measured and re-levelled
 # until it reads at most MAX_TRUE_PEAK_DBTP.
@@ -63,37 +60,6 @@ SPEECH_RATE = 16000  # the speech stage's rate; loudness is set at it, the AAC e
 SILENT_PEAK = 1e-3  # −60 dBFS: no speech there
 CAPTION_STYLES = ("highlight", "plain", "none")
 HIGHLIGHT_LEAD_S = 0.04  # light the word up a touch before it is heard, as viewers expect
-
-_FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
-    "/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf",
-    "/usr/share/fonts/liberation-sans/LiberationSans-Bold.ttf",
-    "/Library/Fonts/Arial Bold.ttf",
-    "/System/Library/Fonts/Supplemental/Arial Bold.ttf",
-    "C:/Windows/Fonts/arialbd.ttf",
-)
-
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
-
-
-@dataclass(frozen=True)
-class CaptionLook:
-    """Colours, size and place of the captions and title bar; a brand template brings its own."""
-
-    text: tuple[int, int, int] = TEXT
-    highlight: tuple[int, int, int] = ACCENT
-    outline: tuple[int, int, int] = OUTLINE
-    box: tuple[int, int, int, int] = BOX
-    size: float = 1.0  # × the default caption size
-    position: str = "bottom"  # or "lower-middle": centred a little higher
-    title_box: tuple[int, int, int, int] = BOX
-    title_text: tuple[int, int, int] = TEXT
-    title_stripe: tuple[int, int, int] = ACCENT
-    title_right_reserve: float = 0.0  # share of the width kept clear at the top right (a logo)
-    family: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,127 +73,6 @@ class ComposeInfo:
     size_bytes: int
     intro_s: float = 0.0  # a brand's intro card before the speech starts
     outro_s: float = 0.0
-
-
-@cache
-def _font_path() -> str | None:
-    """The Latin caption font's file (see :mod:`tasks.compose.text` for every script)."""
-    found = choose_font_file("Aa")
-    if found is not None:
-        return found.path
-    for cand in _FONT_CANDIDATES:
-        if Path(cand).is_file():
-            return cand
-    return None
-
-
-def caption_font(size: int, text: str = "", family: str | None = None) -> Font:
-    """A bold sans font of ``size`` px with glyphs for every character of ``text`` (any script:
-    bundled DejaVu / Noto CJK / Noto Devanagari when the system has no Noto fonts)."""
-    return font_for(text or "Aa", size, family=family, bold=True)
-
-
-def _split_long_word(word: str, font: Font, max_w: float) -> list[str]:
-    """Break a word wider than ``max_w`` into pieces that fit, the first ones ending in '-'
-    (Chinese and Japanese break between characters, without a hyphen)."""
-    pieces: list[str] = []
-    rest = word
-    while rest and text_width(font, rest) > max_w:
-        cjk = is_unspaced(rest[0])
-        hyphen = "" if cjk else "-"
-        cut = 1
-        while cut < len(rest) and text_width(font, rest[: cut + 1] + hyphen) <= max_w:
-            cut += 1
-        while cjk and 1 < cut < len(rest) and not is_cjk_letter(rest[cut]) and not rest[cut].isalnum():  # fmt: skip
-            cut -= 1  # a stop or comma never starts a line: it goes down with its character
-        pieces.append(rest[:cut] + hyphen)
-        rest = rest[cut:]
-    if rest:
-        pieces.append(rest)
-    return pieces
-
-
-def wrap_words(words: Sequence[str], font: Font, max_w: float) -> list[list[tuple[int, str]]]:
-    """Greedy line wrap of ``words`` in reading (logical) order; each line is a list of
-    (word index, text shown). Chinese and Japanese words join without a space."""
-    lines: list[list[tuple[int, str]]] = [[]]
-    space = text_width(font, " ")
-    width = 0.0
-    for i, word in enumerate(words):
-        for piece in _split_long_word(word, font, max_w):
-            w = text_width(font, piece)
-            gap = space if lines[-1] and needs_space(lines[-1][-1][1], piece) else 0.0
-            if lines[-1] and width + gap + w > max_w:
-                lines.append([])
-                width, gap = 0.0, 0.0
-            width += gap + w
-            lines[-1].append((i, piece))
-    return [line for line in lines if line]
-
-
-def title_lines(title: str, font: Font, max_w: float, max_lines: int = 2) -> list[str]:
-    """``title`` wrapped to ``max_w`` in reading order (between characters for Chinese and
-    Japanese), at most ``max_lines`` lines; a cut last line loses whole words for a "…" and
-    still fits. :func:`fit_title` shrinks the font first, so a headline is rarely cut."""
-    lines = wrap_words([t for _, _, t in tokens(title)], font, max_w)
-    texts = [join_words([t for _, t in ln]) for ln in lines]
-    if len(texts) > max_lines:
-        keep = [t for _, t in lines[max_lines - 1]]
-        while len(keep) > 1 and text_width(font, join_words(keep) + "…") > max_w:
-            keep.pop()  # whole words go, never half of one ("…six hours earlie…")
-        last = join_words(keep)
-        while last and text_width(font, last + "…") > max_w:  # one word wider than the line
-            last = last[:-1].rstrip()
-        texts = [*texts[: max_lines - 1], last.rstrip(".,;:-–—、，") + "…"]
-    return texts
-
-
-def fit_title(
-    title: str,
-    size: int,
-    max_w: float,
-    *,
-    family: str | None = None,
-    max_lines: int = 2,
-    min_scale: float = 0.7,
-    make_font: Callable[[int], Font] | None = None,
-) -> tuple[Font, list[str]]:
-    """The font and lines of a headline: the largest size from ``size`` down to ``min_scale``
-    × ``size`` at which ``title`` wraps into ``max_lines`` lines without breaking a word;
-    only a title still too long at the smallest size is shortened (whole words, "…").
-    ``make_font(px)`` replaces the caption font (a brand's headline family)."""
-    words = [t for _, _, t in tokens(title)]
-    smallest = max(8, round(size * min_scale))
-    s = max(size, smallest)
-    while True:
-        font = make_font(s) if make_font is not None else caption_font(s, title, family)
-        lines = wrap_words(words, font, max_w)
-        pieces = [i for line in lines for i, _ in line]
-        if len(lines) <= max_lines and len(pieces) == len(set(pieces)):  # every word whole
-            return font, [join_words([t for _, t in ln]) for ln in lines]
-        if s <= smallest:
-            return font, title_lines(title, font, max_w, max_lines)
-        s = max(smallest, int(s * 0.92))
-
-
-def line_layout(
-    line: Sequence[tuple[int, str]], font: Font, rtl: bool
-) -> tuple[list[tuple[int, str, float]], float]:
-    """A wrapped line in display order: (word index, text, x from the line's left edge) from
-    left to right, and the line's width. Right-to-left runs are reversed word by word (the
-    first word of an Arabic line is at its right end); each word is shaped when drawn."""
-    order = visual_order([t for _, t in line], rtl)
-    space = text_width(font, " ")
-    placed: list[tuple[int, str, float]] = []
-    x = 0.0
-    for n, k in enumerate(order):
-        i, text = line[k]
-        if n:
-            a, b = sorted((order[n - 1], k))
-            x += space if needs_space(line[a][1], line[b][1]) else 0.0
-        placed.append((i, text, x))
-        x += text_width(font, text)
-    return placed, x
 
 
 def _premultiplied(img: Image.Image) -> np.ndarray:
