@@ -516,11 +516,13 @@ def test_the_flow_and_the_cli_publish_to_youtube(
         _approved(store, noise_mp4, 0).video_id,
         _approved(store, noise_mp4, 1).video_id,
     )
+    seen = manifests.load(store, by_cli)[0].version  # changing a decision needs what was seen
     manifests.decide(
-        store, by_cli, ReviewState.REJECTED, by="ann", note="later"
+        store, by_cli, ReviewState.REJECTED, by="ann", note="later", expected_version=seen
     )  # not in the batch
     assert export_approved(channels=["package", "youtube"]) == [by_flow]
-    manifests.decide(store, by_cli, ReviewState.APPROVED, by="ann")
+    seen = manifests.load(store, by_cli)[0].version
+    manifests.decide(store, by_cli, ReviewState.APPROVED, by="ann", expected_version=seen)
     r = run_cli("export", by_cli, "--channel", "youtube", "--by", "cli-user", storage=storage)
     assert r.returncode == 0, r.stderr
     ids = {v["id"] for v in yt.videos}
