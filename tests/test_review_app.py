@@ -413,8 +413,14 @@ def test_exports_exports_approved_videos_and_offers_downloads(
     add_video(store, 1, mp4)  # pending: not offered
     at = open_page("views/exports.py")
     assert "Approved, not exported yet · 1" in texts(at)
+    # an export is recorded with who did it: nobody named, nothing exported
+    assert "Enter your name in the sidebar to export" in texts(at)
+    assert button(at, "Export 1 approved video(s)").disabled
+    at.text_input(key="reviewer").input("Ada").run()
     button(at, "Export 1 approved video(s)").click().run()
     assert state_of(store, "vid-test0000") is ReviewState.EXPORTED
+    exported, _ = manifests.load(store, "vid-test0000")
+    assert (exported.history[-1].state, exported.history[-1].by) == (ReviewState.EXPORTED, "Ada")
     assert state_of(store, "vid-test0001") is ReviewState.PENDING
     assert "Exported 1 video(s): vid-test0000" in texts(at)
     labels = [d.label for d in at.get("download_button")]

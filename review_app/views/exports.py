@@ -26,10 +26,14 @@ EXPORT_DEPLOYMENT = "export-approved/default"
 def export(store: ArtifactStore, video_ids: list[str]) -> None:
     from flows.review import export_one
 
+    by = access.reviewer()
+    if by is None:  # an export is recorded with who did it, like a decision
+        st.session_state["export_flash"] = ([], ["enter your name in the sidebar first: it is recorded with the export"])  # fmt: skip
+        return
     done, problems = [], []
     for vid in video_ids:
         try:
-            export_one(store, vid, by=access.reviewer() or "review page")
+            export_one(store, vid, by=by)
             done.append(vid)
         except (NovaAvatarError, OSError, ValueError) as e:
             problems.append(f"{vid}: {e}")
@@ -40,7 +44,10 @@ def publish_youtube(store: ArtifactStore, video_id: str) -> None:
     """Upload in the background (a deployment run with `make up`, else a local thread)."""
     from tasks.publish import publish
 
-    by = access.reviewer() or "review page"
+    by = access.reviewer()
+    if by is None:
+        st.session_state["export_flash"] = ([], [f"{video_id}: enter your name in the sidebar first: it is recorded with the upload"])  # fmt: skip
+        return
     channels = ["package", "youtube"]
     actions.submit(
         f"publish {video_id} to YouTube", EXPORT_DEPLOYMENT,
@@ -80,7 +87,7 @@ def _publications(store: ArtifactStore, m: VideoManifest, youtube_on: bool) -> N
     elif youtube_on:
         st.button(
             "Publish to YouTube", icon=":material/upload:", key=f"yt-{m.video_id}",
-            on_click=publish_youtube, args=(store, m.video_id),
+            on_click=publish_youtube, args=(store, m.video_id), disabled=access.reviewer() is None,
         )  # fmt: skip
     else:
         st.caption(
@@ -132,9 +139,12 @@ def main() -> None:
             pd.DataFrame([{"video": m.video_id, "title": ui.title_of(m), "approved": ui.when(m.updated_at), "YouTube": _youtube_cell(m)} for m in approved]),
             hide_index=True, width="stretch",
         )  # fmt: skip
+        if access.reviewer() is None:
+            st.warning("Enter your name in the sidebar to export.", icon=":material/badge:")
         st.button(
             f"Export {len(approved)} approved video(s)", type="primary", icon=":material/ios_share:",
             on_click=export, args=(store, [m.video_id for m in approved]),
+            disabled=access.reviewer() is None,
         )  # fmt: skip
         st.caption(
             "Export writes the publish package (MP4, captions, thumbnail, YouTube/TikTok/"

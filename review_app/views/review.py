@@ -49,14 +49,17 @@ _NOTE_KEYS_JS = """
     const t = e.target;
     const typing = t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
     if (e.key === 'Escape' && typing) { t.blur(); return; }
-    // Enter in the note rejects: leave the field at once, so a key pressed while the page
-    // redraws is a shortcut, not a letter in the next video's note
-    if (e.key === 'Enter' && typing && t === note()) { setTimeout(() => t.blur(), 0); return; }
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === 'n' || e.key === 'N') {
       const el = note();
       if (el) { e.preventDefault(); el.focus(); }
     }
+  }, true);
+  // Enter in the note rejects: once the key is up (the form has taken the note), leave the
+  // field, so a key pressed while the page redraws is not a letter in the next video's note
+  doc.addEventListener('keyup', (e) => {
+    const t = e.target;
+    if (e.key === 'Enter' && t && t === note()) setTimeout(() => t.blur(), 0);
   }, true);
 })();
 </script>
