@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from novaavatar import events
 from novaavatar.domain import ReviewState, VideoManifest, utcnow, validate_video_id
 from novaavatar.errors import ConflictError, NotFoundError
 from novaavatar.store import ArtifactStore
@@ -65,6 +66,7 @@ def decide(
         )
     manifest.transition(state, by=by, note=note)
     save(store, manifest, etag)
+    events.emit_decision(manifest)  # novaavatar.video.<state> for Prefect automations
     return manifest
 
 
