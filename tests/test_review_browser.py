@@ -238,6 +238,8 @@ def test_keys_act_only_on_the_video_shown_and_the_url_follows(
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
         page.set_default_timeout(60_000)
         expect = sync_api.expect
 
@@ -299,6 +301,9 @@ def test_keys_act_only_on_the_video_shown_and_the_url_follows(
         other.reload()
         expect(other.get_by_role("textbox", name="Reviewer name")).to_have_value("Ada")
         browser.close()
+    # nothing leaves the machine: no font CDN for the page icon, no analytics
+    outside = [u for u in requests if not u.startswith((queue_server, "data:", "blob:"))]
+    assert not outside, outside
 
     after = {f"vid-test000{n}": manifests.load(store, f"vid-test000{n}")[0] for n in range(6)}
     assert after["vid-test0004"].state is ReviewState.APPROVED
