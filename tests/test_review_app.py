@@ -112,6 +112,23 @@ def test_review_shows_video_script_sources_stages_and_failed_checks(
     assert "Quality check failed — loudness:** -31.0" in shown  # beside the buttons too
     stages = at.dataframe[1].value
     assert dict(zip(stages["stage"], stages["provider"], strict=True))["avatar"] == "lite"
+    assert list(stages["stage"]) == ["script", "background", "speech", "avatar", "compose"]
+
+
+def test_stage_tables_keep_pipeline_order(store: ArtifactStore, mp4: Path) -> None:
+    from novaavatar.domain import StageRecord
+    from review_app.data import stage_averages
+
+    m = add_video(store, 0, mp4)
+    # a manifest whose stages were written alphabetically (as a JSON round trip may leave them)
+    shuffled = {n: m.stages[n] for n in sorted(m.stages)} | {"quality": StageRecord(provider="checks")}  # fmt: skip
+    m = m.model_copy(update={"stages": dict(sorted(shuffled.items()))})
+    assert next(iter(m.stages)) == "avatar"
+    manifests.save(store, m, store.get_with_etag(m.key_for(m.video_id))[1])
+    at = open_page("views/review.py")
+    stages = at.dataframe[1].value
+    assert list(stages["stage"]) == ["script", "background", "speech", "avatar", "compose", "quality"]  # fmt: skip
+    assert list(stage_averages([m])) == list(stages["stage"])
     assert at.query_params["video"] == "vid-test0000"
 
 

@@ -22,7 +22,13 @@ from novaavatar.domain import ReviewState, VideoManifest
 from novaavatar.errors import ConflictError, NovaAvatarError
 from novaavatar.store import ArtifactStore
 from review_app import access, actions, ui
-from review_app.data import QUEUE_FILTERS, StoreUnavailable, VideoNotFound, load_video
+from review_app.data import (
+    QUEUE_FILTERS,
+    StoreUnavailable,
+    VideoNotFound,
+    in_pipeline_order,
+    load_video,
+)
 
 # Stage names a reviewer sees, mapped to the pipeline's stage ids.
 REGENERATE = {"script": "script", "background": "background", "voice": "speech", "avatar": "avatar"}
@@ -190,7 +196,10 @@ def quality_section(m: VideoManifest) -> None:
         bad = row["result"] == "FAILED"
         return ["background-color: rgba(255, 75, 75, 0.18)" if bad else ""] * len(row)
 
-    st.dataframe(rows.style.apply(highlight, axis=1), hide_index=True, width="stretch")
+    st.dataframe(
+        rows.style.apply(highlight, axis=1), hide_index=True, width="stretch",
+        column_config={"detail": st.column_config.TextColumn(width="large")},  # not cut off
+    )  # fmt: skip
 
 
 def stages_section(m: VideoManifest) -> None:
@@ -207,9 +216,12 @@ def stages_section(m: VideoManifest) -> None:
             "take": m.takes.get(name, 0) + 1,
             "detail": r.detail,
         }
-        for name, r in m.stages.items()
+        for name, r in ((n, m.stages[n]) for n in in_pipeline_order(list(m.stages)))
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(rows), hide_index=True, width="stretch",
+        column_config={"detail": st.column_config.TextColumn(width="large")},
+    )  # fmt: skip
     total = sum(r.seconds for r in m.stages.values())
     link = actions.flow_run_link(m.flow_run_id)
     run = f" · [flow run in Prefect]({link})" if link else ""
