@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
+from novaavatar import events
 from novaavatar.domain import ReviewState, VideoManifest, utcnow, validate_video_id
 from novaavatar.errors import ConflictError, CorruptError, NotFoundError
 from novaavatar.store import ArtifactStore
@@ -102,6 +103,7 @@ def decide(
         )
     manifest.transition(state, by=by, note=note)
     save(store, manifest, etag)  # ConflictError when another decision was saved first
+    events.emit_decision(manifest)  # novaavatar.video.<state> for Prefect automations
     return manifest
 
 

@@ -19,7 +19,10 @@ import streamlit as st  # noqa: E402
 
 from review_app import access, ui  # noqa: E402
 
-st.set_page_config(page_title="NovaAvatar review", page_icon=":material/movie:", layout="wide")
+# A bundled image: a ":material/…" or emoji page icon makes the browser fetch it from a CDN,
+# which fails offline (and is a request leaving the machine).
+ICON = Path(__file__).parent / "assets" / "icon.png"
+st.set_page_config(page_title="NovaAvatar review", page_icon=str(ICON), layout="wide")
 
 # Less empty space above each page's title: reviewers want the video and the buttons in view.
 st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 2.5rem;}</style>")

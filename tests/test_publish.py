@@ -431,12 +431,15 @@ def test_review_page_publishes_to_youtube_and_shows_the_link(
     at.run()
     at.switch_page("views/exports.py").run()
     assert not at.exception, at.exception
+    assert button(at, "Publish to YouTube").disabled  # not before the reviewer is named
+    at.text_input(key="reviewer").input("Ada").run()
     button(at, "Publish to YouTube").click().run()
     actions.wait_all()
     m, _ = manifests.load(store, vid)
     assert m.state is ReviewState.EXPORTED and yt.received() == [
         store.get_bytes(f"exports/{vid}/video.mp4")
     ]
+    assert m.history[-1].by == "Ada"
     at.run()
     assert f"On YouTube (private): [{m.publications['youtube'].location}]" in texts(at)
     assert "Publish package: thumbnail and text per platform" in [e.label for e in at.expander]

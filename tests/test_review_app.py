@@ -116,6 +116,24 @@ def test_review_shows_video_script_sources_stages_and_failed_checks(
     assert "Quality check failed — loudness:** -31.0" in shown  # beside the buttons too
     stages = at.dataframe[1].value
     assert dict(zip(stages["stage"], stages["provider"], strict=True))["avatar"] == "lite"
+    assert list(stages["stage"]) == ["script", "background", "speech", "avatar", "compose"]
+
+
+def test_stage_tables_keep_pipeline_order(store: ArtifactStore, mp4: Path) -> None:
+    from review_app.data import stage_averages
+
+    from novaavatar.domain import StageRecord
+
+    m = add_video(store, 0, mp4)
+    # a manifest whose stages were written alphabetically (as a JSON round trip may leave them)
+    shuffled = {n: m.stages[n] for n in sorted(m.stages)} | {"quality": StageRecord(provider="checks")}  # fmt: skip
+    m = m.model_copy(update={"stages": dict(sorted(shuffled.items()))})
+    assert next(iter(m.stages)) == "avatar"
+    manifests.save(store, m, store.get_with_etag(m.key_for(m.video_id))[1])
+    at = open_page("views/review.py")
+    stages = at.dataframe[1].value
+    assert list(stages["stage"]) == ["script", "background", "speech", "avatar", "compose", "quality"]  # fmt: skip
+    assert list(stage_averages([m])) == list(stages["stage"])
     assert at.query_params["video"] == "vid-test0000"
 
 
@@ -487,8 +505,14 @@ def test_exports_exports_approved_videos_and_offers_downloads(
     add_video(store, 1, mp4)  # pending: not offered
     at = open_page("views/exports.py")
     assert "Approved, not exported yet · 1" in texts(at)
+    # an export is recorded with who did it: nobody named, nothing exported
+    assert "Enter your name in the sidebar to export" in texts(at)
+    assert button(at, "Export 1 approved video(s)").disabled
+    at.text_input(key="reviewer").input("Ada").run()
     button(at, "Export 1 approved video(s)").click().run()
     assert state_of(store, "vid-test0000") is ReviewState.EXPORTED
+    exported, _ = manifests.load(store, "vid-test0000")
+    assert (exported.history[-1].state, exported.history[-1].by) == (ReviewState.EXPORTED, "Ada")
     assert state_of(store, "vid-test0001") is ReviewState.PENDING
     assert "Exported 1 video(s): vid-test0000" in texts(at)
     labels = [d.label for d in at.get("download_button")]

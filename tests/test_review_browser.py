@@ -117,6 +117,7 @@ def test_reviewer_approves_one_and_rejects_another(
 
         # Reject the second: N jumps to the note, Enter rejects with it.
         page.keyboard.press("n")
+        expect(page.get_by_role("textbox", name="Note — why reject? (N to type, Enter rejects)")).to_be_focused()  # fmt: skip
         page.keyboard.type("the loudness is far too low")
         page.keyboard.press("Enter")
         expect(page.get_by_text("Rejected vid-test0000 as Ada.")).to_be_visible()
@@ -143,18 +144,14 @@ def test_reviewer_approves_one_and_rejects_another(
     )
 
 
-@pytest.fixture
-def queue_server(store: ArtifactStore, storage: Path, tmp_path: Path) -> Iterator[str]:
-    """`streamlit run` over five pending videos and one rejected earlier."""
+def _serve(storage: Path, tmp_path: Path, **extra: str) -> Iterator[str]:
     from review_app.launch import command
 
-    mp4 = tiny_mp4(tmp_path / "tiny.mp4")
-    for n in range(5):
-        add_video(store, n, mp4)
-    add_video(store, 5, mp4, state=ReviewState.REJECTED)
     port = free_port()
-    env = {**os.environ, "STORAGE_PATH": str(storage), "PREFECT_API_URL": ""}
-    env.pop("REVIEW_PASSWORD", None)
+    env = {**os.environ, "STORAGE_PATH": str(storage), "PREFECT_API_URL": "", **extra}
+    for name in ("REVIEW_PASSWORD", "REVIEWERS", "REVIEW_COOKIE_SECRET"):
+        if name not in extra:
+            env.pop(name, None)
     log = (tmp_path / "streamlit.log").open("wb")
     proc = subprocess.Popen(command(port), env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -170,6 +167,66 @@ def queue_server(store: ArtifactStore, storage: Path, tmp_path: Path) -> Iterato
         log.close()
 
 
+@pytest.fixture
+def signin_server(store: ArtifactStore, storage: Path, tmp_path: Path) -> Iterator[str]:
+    """The page with a password and two reviewers, over one pending video."""
+    add_video(store, 0, tiny_mp4(tmp_path / "tiny.mp4"))
+    yield from _serve(storage, tmp_path, REVIEW_PASSWORD="open sesame", REVIEWERS="Ada,Grace")
+
+
+def test_a_sign_in_outlives_a_reload_and_names_the_decision(
+    signin_server: str, store: ArtifactStore
+) -> None:
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        expect = sync_api.expect
+        page.goto(f"{signin_server}/review")
+        page.get_by_role("textbox", name="Your name").fill("Grace")
+        page.get_by_role("textbox", name="Password").fill("open sesame")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text("Signed in as Grace")).to_be_visible()
+        page.wait_for_function("document.cookie.includes('novaavatar_reviewer=v1.')")
+        page.reload()
+        expect(page.get_by_text("Signed in as Grace")).to_be_visible()  # no second sign-in
+        expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
+        cookie = next(c for c in context.cookies() if c["name"] == "novaavatar_reviewer")
+        assert "open sesame" not in cookie["value"] and cookie["sameSite"] == "Strict"
+        page.get_by_role("link", name="Review queue").click()
+        expect(page.get_by_role("button", name="Approve")).to_be_enabled()
+        page.get_by_role("button", name="Approve").click()
+        expect(page.get_by_text("Approved vid-test0000 as Grace.")).to_be_visible()
+
+        # a forged cookie (another name, the same signature) opens nothing
+        version, _, mac = cookie["value"].split(".")
+        other = browser.new_context()
+        forged = f"{version}.eyJuIjoiQWRhIiwicyI6dHJ1ZX0.{mac}"  # {"n":"Ada","s":true}
+        other.add_cookies([{"name": cookie["name"], "value": forged, "url": signin_server}])
+        stranger = other.new_page()
+        stranger.goto(f"{signin_server}/review")
+        expect(stranger.get_by_role("button", name="Sign in")).to_be_visible()
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+        page.wait_for_function("!document.cookie.includes('novaavatar_reviewer=v1.')")
+        page.reload()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible()  # signed out stays out
+        browser.close()
+    m, _ = manifests.load(store, "vid-test0000")
+    assert (m.state, m.history[-1].by) == (ReviewState.APPROVED, "Grace")
+
+
+@pytest.fixture
+def queue_server(store: ArtifactStore, storage: Path, tmp_path: Path) -> Iterator[str]:
+    """`streamlit run` over five pending videos and one rejected earlier."""
+    mp4 = tiny_mp4(tmp_path / "tiny.mp4")
+    for n in range(5):
+        add_video(store, n, mp4)
+    add_video(store, 5, mp4, state=ReviewState.REJECTED)
+    yield from _serve(storage, tmp_path)
+
+
 def test_keys_act_only_on_the_video_shown_and_the_url_follows(
     queue_server: str, store: ArtifactStore
 ) -> None:
@@ -180,7 +237,9 @@ def test_keys_act_only_on_the_video_shown_and_the_url_follows(
     before = {f"vid-test000{n}": manifests.load(store, f"vid-test000{n}")[0] for n in range(6)}
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
         page.set_default_timeout(60_000)
         expect = sync_api.expect
 
@@ -188,7 +247,8 @@ def test_keys_act_only_on_the_video_shown_and_the_url_follows(
             expect(page.get_by_text(vid, exact=True).first).to_be_visible()
             page.wait_for_url(f"**video={vid}**")
             assert f"video={vid}" in page.url
-            expect(page.get_by_role("button", name="Previous")).to_be_visible()
+            expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0)  # drawn
+            expect(page.get_by_role("button", name="Previous")).to_have_count(1)
             page.wait_for_function("document.querySelector('video')?.readyState >= 4")
 
         page.goto(f"{queue_server}/review")
@@ -206,10 +266,14 @@ def test_keys_act_only_on_the_video_shown_and_the_url_follows(
         page.keyboard.press("j")  # next
         shown("vid-test0002")
         page.keyboard.press("n")  # reject with a note
+        expect(page.get_by_role("textbox", name="Note — why reject? (N to type, Enter rejects)")).to_be_focused()  # fmt: skip
         page.keyboard.type("wrong name in the second sentence")
         page.keyboard.press("Enter")
         page.keyboard.press("j")  # at once, while the page redraws: a key, not a letter
-        expect(page.get_by_text("Rejected vid-test0002 as Ada.")).to_be_visible()
+        deadline = time.monotonic() + 30  # (the J's redraw may replace the "Rejected" note)
+        while manifests.load(store, "vid-test0002")[0].state is not ReviewState.REJECTED:
+            assert time.monotonic() < deadline, "the rejection was not recorded"
+            page.wait_for_timeout(200)
         page.wait_for_function("!['INPUT', 'TEXTAREA'].includes(document.activeElement?.tagName)")
         page.wait_for_timeout(1000)  # let a late J land
         page.keyboard.press("j")
@@ -228,11 +292,18 @@ def test_keys_act_only_on_the_video_shown_and_the_url_follows(
         page.locator("button", has_text="approved · 1").click()
         shown("vid-test0004")
         # the link opens the same view and video in a fresh tab
-        other = browser.new_page(viewport={"width": 1440, "height": 1000})
+        other = page.context.new_page()  # another tab of the same browser
         other.goto(page.url)
         expect(other.get_by_text("vid-test0004", exact=True).first).to_be_visible()
         expect(other.get_by_text("1 of 1 approved")).to_be_visible()
+        # the reviewer's name outlives a reload (a signed cookie)
+        expect(other.get_by_role("textbox", name="Reviewer name")).to_have_value("Ada")
+        other.reload()
+        expect(other.get_by_role("textbox", name="Reviewer name")).to_have_value("Ada")
         browser.close()
+    # nothing leaves the machine: no font CDN for the page icon, no analytics
+    outside = [u for u in requests if not u.startswith((queue_server, "data:", "blob:"))]
+    assert not outside, outside
 
     after = {f"vid-test000{n}": manifests.load(store, f"vid-test000{n}")[0] for n in range(6)}
     assert after["vid-test0004"].state is ReviewState.APPROVED

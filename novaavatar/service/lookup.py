@@ -152,13 +152,23 @@ def videos_per_day(videos: list[VideoManifest]) -> dict[date, int]:
     return dict(sorted(out.items()))
 
 
+# The produce pipeline's stages in the order they run; tables list stages this way.
+PIPELINE = ("script", "background", "speech", "avatar", "compose", "quality")
+
+
+def in_pipeline_order(names: list[str]) -> list[str]:
+    """Stage names in the order the pipeline runs them; others after, alphabetically."""
+    rank = {n: i for i, n in enumerate(PIPELINE)}
+    return sorted(names, key=lambda n: (rank.get(n, len(PIPELINE)), n))
+
+
 def stage_averages(videos: list[VideoManifest]) -> dict[str, tuple[float, int]]:
-    """Mean seconds per stage and how many runs it averages over."""
+    """Mean seconds per stage and how many runs it averages over, in pipeline order."""
     acc: dict[str, list[float]] = defaultdict(list)
     for m in videos:
         for name, rec in m.stages.items():
             acc[name].append(rec.seconds)
-    return {name: (sum(v) / len(v), len(v)) for name, v in acc.items()}
+    return {n: (sum(acc[n]) / len(acc[n]), len(acc[n])) for n in in_pipeline_order(list(acc))}
 
 
 def total_cost(videos: list[VideoManifest]) -> float:

@@ -24,10 +24,17 @@ PLATFORMS = ("youtube", "tiktok", "instagram")
 
 
 def export(store: ArtifactStore, video_ids: list[str]) -> None:
+    by = access.reviewer()
+    if by is None:  # an export is recorded with who did it, like a decision
+        st.session_state["export_flash"] = (
+            [],
+            ["enter your name in the sidebar first: it is recorded with the export"],
+        )
+        return
     done, problems = [], []
     for vid in video_ids:
         try:
-            publishing.publish(store, vid, ["package"], access.reviewer() or "review page")
+            publishing.publish(store, vid, ["package"], by)
             done.append(vid)
         except (NovaAvatarError, OSError, ValueError) as e:
             problems.append(f"{vid}: {e}")
@@ -36,7 +43,13 @@ def export(store: ArtifactStore, video_ids: list[str]) -> None:
 
 def publish_youtube(store: ArtifactStore, video_id: str) -> None:
     """Upload in the background (a deployment run with `make up`, else a local thread)."""
-    by = access.reviewer() or "review page"
+    by = access.reviewer()
+    if by is None:
+        message = (
+            f"{video_id}: enter your name in the sidebar first: it is recorded with the upload"
+        )
+        st.session_state["export_flash"] = ([], [message])
+        return
     publishing.export(store, [video_id], ["package", "youtube"], by).start()
 
 
@@ -71,7 +84,7 @@ def _publications(store: ArtifactStore, m: VideoManifest, youtube_on: bool) -> N
     elif youtube_on:
         st.button(
             "Publish to YouTube", icon=":material/upload:", key=f"yt-{m.video_id}",
-            on_click=publish_youtube, args=(store, m.video_id),
+            on_click=publish_youtube, args=(store, m.video_id), disabled=access.reviewer() is None,
         )  # fmt: skip
     else:
         st.caption(
@@ -123,9 +136,12 @@ def main() -> None:
             pd.DataFrame([{"video": m.video_id, "title": ui.title_of(m), "approved": ui.when(m.updated_at), "YouTube": _youtube_cell(m)} for m in approved]),
             hide_index=True, width="stretch",
         )  # fmt: skip
+        if access.reviewer() is None:
+            st.warning("Enter your name in the sidebar to export.", icon=":material/badge:")
         st.button(
             f"Export {len(approved)} approved video(s)", type="primary", icon=":material/ios_share:",
             on_click=export, args=(store, [m.video_id for m in approved]),
+            disabled=access.reviewer() is None,
         )  # fmt: skip
         st.caption(
             "Export writes the publish package (MP4, captions, thumbnail, YouTube/TikTok/"

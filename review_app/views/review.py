@@ -19,7 +19,13 @@ import streamlit as st
 from novaavatar.domain import SAMPLE_BADGE, ReviewState, VideoManifest
 from novaavatar.errors import ConflictError, NovaAvatarError
 from novaavatar.service import decisions, jobs, production
-from novaavatar.service.lookup import QUEUE_FILTERS, StoreUnavailable, VideoNotFound, load_video
+from novaavatar.service.lookup import (
+    QUEUE_FILTERS,
+    StoreUnavailable,
+    VideoNotFound,
+    in_pipeline_order,
+    load_video,
+)
 from novaavatar.store import ArtifactStore
 from review_app import access, editing, ui
 
@@ -48,14 +54,17 @@ _NOTE_KEYS_JS = """
     const t = e.target;
     const typing = t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName));
     if (e.key === 'Escape' && typing) { t.blur(); return; }
-    // Enter in the note rejects: leave the field at once, so a key pressed while the page
-    // redraws is a shortcut, not a letter in the next video's note
-    if (e.key === 'Enter' && typing && t === note()) { setTimeout(() => t.blur(), 0); return; }
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === 'n' || e.key === 'N') {
       const el = note();
       if (el) { e.preventDefault(); el.focus(); }
     }
+  }, true);
+  // Enter in the note rejects: once the key is up (the form has taken the note), leave the
+  // field, so a key pressed while the page redraws is not a letter in the next video's note
+  doc.addEventListener('keyup', (e) => {
+    const t = e.target;
+    if (e.key === 'Enter' && t && t === note()) setTimeout(() => t.blur(), 0);
   }, true);
 })();
 </script>
@@ -180,7 +189,10 @@ def quality_section(m: VideoManifest) -> None:
         bad = row["result"] == "FAILED"
         return ["background-color: rgba(255, 75, 75, 0.18)" if bad else ""] * len(row)
 
-    st.dataframe(rows.style.apply(highlight, axis=1), hide_index=True, width="stretch")
+    st.dataframe(
+        rows.style.apply(highlight, axis=1), hide_index=True, width="stretch",
+        column_config={"detail": st.column_config.TextColumn(width="large")},  # not cut off
+    )  # fmt: skip
 
 
 def stages_section(m: VideoManifest) -> None:
@@ -197,9 +209,12 @@ def stages_section(m: VideoManifest) -> None:
             "take": m.takes.get(name, 0) + 1,
             "detail": r.detail,
         }
-        for name, r in m.stages.items()
+        for name, r in ((n, m.stages[n]) for n in in_pipeline_order(list(m.stages)))
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(rows), hide_index=True, width="stretch",
+        column_config={"detail": st.column_config.TextColumn(width="large")},
+    )  # fmt: skip
     total = sum(r.seconds for r in m.stages.values())
     link = jobs.flow_run_link(m.flow_run_id)
     run = f" · [flow run in Prefect]({link})" if link else ""
