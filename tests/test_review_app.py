@@ -120,7 +120,7 @@ def test_review_shows_video_script_sources_stages_and_failed_checks(
 
 
 def test_stage_tables_keep_pipeline_order(store: ArtifactStore, mp4: Path) -> None:
-    from review_app.data import stage_averages
+    from novaavatar.service.lookup import stage_averages
 
     from novaavatar.domain import StageRecord
 
