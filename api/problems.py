@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from novaavatar.errors import (
     ConflictError,
+    CorruptError,
     InputError,
     NotFoundError,
     NovaAvatarError,
@@ -134,6 +135,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InputError)
     async def _input(request: Request, exc: InputError) -> JSONResponse:
         return problem_response(request, 422, str(exc), kind="invalid-input")
+
+    @app.exception_handler(CorruptError)
+    async def _corrupt(request: Request, exc: CorruptError) -> JSONResponse:
+        log.error("corrupt data on %s: %s", request.url.path, exc)
+        return problem_response(request, 500, str(exc), kind="corrupt-data")
 
     @app.exception_handler(StoreError)
     async def _store(request: Request, exc: StoreError) -> JSONResponse:

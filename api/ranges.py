@@ -11,7 +11,7 @@ from starlette.responses import StreamingResponse
 
 from api.problems import ProblemError
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)\Z")
 CHUNK = 256 * 1024
 
 

@@ -40,7 +40,7 @@ from pydantic import Field, SecretStr, field_validator
 from novaavatar.domain import validate_key
 from novaavatar.errors import ConflictError, NotFoundError, StoreError
 
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]\Z")
 _CHUNK = 1 << 20
 MIN_PART_SIZE = 5 * 1024 * 1024  # the S3 minimum for every part but the last
 

@@ -376,6 +376,14 @@ def queue_cmd(
         typer.echo(f"{m.video_id}  {m.state.value:8}  {dur}  {m.item.title[:70]}")
 
 
+VersionOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Manifest version you saw; needed to change a decision (the refusal names it)."
+    ),
+]
+
+
 def _who(by: str | None) -> str:
     return by or os.environ.get("USER") or "reviewer"
 
@@ -385,15 +393,17 @@ def approve(
     video_id: str,
     by: Annotated[str | None, typer.Option(help="Reviewer name (default: $USER).")] = None,
     note: Annotated[str, typer.Option(help="Optional note.")] = "",
+    expected_version: VersionOpt = None,
 ) -> None:
-    """Approve a pending video."""
+    """Approve a pending video (a rejected one with --expected-version)."""
     from novaavatar.domain import ReviewState
     from novaavatar.service import decisions
     from novaavatar.store import get_store
 
     m = decisions.decide(
-        get_store(), video_id, ReviewState.APPROVED, by=_who(by), note=note, wait_for_webhook=True
-    )
+        get_store(), video_id, ReviewState.APPROVED, by=_who(by), note=note,
+        expected_version=expected_version, wait_for_webhook=True,
+    )  # fmt: skip
     typer.echo(f"{m.video_id} approved by {m.history[-1].by}")
 
 
@@ -402,13 +412,17 @@ def reject(
     video_id: str,
     note: Annotated[str, typer.Option(help="Why (required).")],
     by: Annotated[str | None, typer.Option(help="Reviewer name (default: $USER).")] = None,
+    expected_version: VersionOpt = None,
 ) -> None:
-    """Reject a video, with a note saying why."""
+    """Reject a video, with a note saying why (an approved one with --expected-version)."""
     from novaavatar.domain import ReviewState
     from novaavatar.service import decisions
     from novaavatar.store import get_store
 
-    m = decisions.decide(get_store(), video_id, ReviewState.REJECTED, by=_who(by), note=note)
+    m = decisions.decide(
+        get_store(), video_id, ReviewState.REJECTED, by=_who(by), note=note,
+        expected_version=expected_version,
+    )  # fmt: skip
     typer.echo(f"{m.video_id} rejected by {m.history[-1].by}: {note}")
 
 

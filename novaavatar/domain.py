@@ -38,8 +38,8 @@ ASPECT_SIZES: dict[str, tuple[int, int]] = {
 SAMPLE_BADGE = "SAMPLE — not real news"
 
 # Store keys: lowercase path segments of safe characters, no "..", no leading slash.
-_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{2,80}$")
+_KEY_RE = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*\Z")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{2,80}\Z")
 
 
 def utcnow() -> datetime:

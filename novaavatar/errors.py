@@ -28,6 +28,10 @@ class NotFoundError(StoreError, KeyError):
         return str(self.args[0]) if self.args else "not found"
 
 
+class CorruptError(StoreError):
+    """A stored object cannot be read back (truncated, not JSON, wrong shape)."""
+
+
 class ConflictError(StoreError):
     """A conditional write lost a race: someone else changed the object first."""
 

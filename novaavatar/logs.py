@@ -23,6 +23,7 @@ _SECRET_SHAPES = [
     re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}"),  # OpenAI-style keys
     re.compile(r"\br8_[A-Za-z0-9]{20,}"),  # Replicate tokens
     re.compile(r"(?i)(authorization:\s*bearer\s+)[^\s'\"]+"),
+    re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=\-]{8,}"),  # a bearer credential anywhere
     re.compile(r"(?i)([?&](?:api[_-]?key|apikey|token|secret|password)=)[^&\s'\"]+"),
 ]
 _OWN_HANDLER = "novaavatar-file"
@@ -103,6 +104,27 @@ def redactor_for(settings: Settings) -> SecretRedactor:
     return SecretRedactor(settings.secret_values(), roots)
 
 
+class CurrentRedactor(SecretRedactor):
+    """:func:`redactor_for` the settings of the moment: a process whose settings change (a key
+    added, a test) never logs through a redactor that predates them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._for: tuple[int, SecretRedactor] | None = None
+
+    def redact(self, text: str) -> str:
+        from novaavatar.settings import get_settings
+
+        try:
+            settings = get_settings()
+        except Exception:  # bad settings still must not let a secret shape through
+            return SecretRedactor().redact(text)
+        cached = self._for
+        if cached is None or cached[0] != id(settings):
+            cached = self._for = (id(settings), redactor_for(settings))
+        return cached[1].redact(text)
+
+
 def redact(text: str, settings: Settings | None = None) -> str:
     """``text`` through :func:`redactor_for` (the current settings when none are given)."""
     if settings is None:
@@ -117,7 +139,7 @@ def redact(text: str, settings: Settings | None = None) -> str:
 
 def configure_logging(settings: Settings, component: str = "cli") -> Path:
     """Set up logging for this process; safe to call more than once. Returns the log file."""
-    redactor = redactor_for(settings)
+    redactor = CurrentRedactor()
     path = settings.log_path / f"{component}.jsonl"
     level = getattr(logging, settings.log_level)
     targets = [logging.getLogger("novaavatar"), *_prefect_loggers()]

@@ -6,11 +6,33 @@ reviewer) never silently overwrite each other: the loser gets a ConflictError.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+from pydantic import ValidationError
+
 from novaavatar.domain import ReviewState, VideoManifest, utcnow, validate_video_id
-from novaavatar.errors import ConflictError, NotFoundError
+from novaavatar.errors import ConflictError, CorruptError, NotFoundError
 from novaavatar.store import ArtifactStore
+
+log = logging.getLogger("novaavatar.manifests")
+
+
+def parse(data: bytes, video_id: str) -> VideoManifest:
+    """A manifest from its bytes; a damaged one is a :class:`CorruptError` that names the video
+    and what is wrong, never quoting the file (it could hold anything)."""
+    try:
+        return VideoManifest.model_validate_json(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        what = "is truncated or not JSON" if first["type"] == "json_invalid" else (
+            f"has a bad field {where} ({first['type']})"
+        )  # fmt: skip
+        raise CorruptError(
+            f"the manifest of {video_id} {what}; restore videos/{video_id}/manifest.json "
+            "from a backup or produce the video again"
+        ) from None
 
 
 def load(store: ArtifactStore, video_id: str) -> tuple[VideoManifest, str]:
@@ -20,7 +42,7 @@ def load(store: ArtifactStore, video_id: str) -> tuple[VideoManifest, str]:
         data, etag = store.get_with_etag(key)
     except NotFoundError:
         raise NotFoundError(f"no video {video_id!r} in the store") from None
-    return VideoManifest.model_validate_json(data), etag
+    return parse(data, video_id), etag
 
 
 def save(store: ArtifactStore, manifest: VideoManifest, etag: str | None) -> str:
@@ -56,17 +78,30 @@ def decide(
     note: str = "",
     expected_version: int | None = None,
 ) -> VideoManifest:
-    """Record a reviewer's decision. With ``expected_version`` (what the reviewer saw), a
-    decision made meanwhile by someone else is reported as a conflict, not overwritten."""
+    """Record a reviewer's decision; the one place decisions are applied, for every door.
+
+    A decision needs what the reviewer saw: without ``expected_version`` it applies only to a
+    pending video; changing an approved or rejected one needs the version it had when the
+    reviewer looked. A decision made meanwhile by someone else is a :class:`ConflictError`
+    (409), never overwritten, so of two concurrent decisions exactly one wins, and only the
+    winner's caller goes on to send the webhook and the event.
+    """
     manifest, etag = load(store, video_id)
+    last = manifest.history[-1] if manifest.history else None
+    who = f" by {last.by} ({last.state.value})" if last else ""
     if expected_version is not None and manifest.version != expected_version:
-        last = manifest.history[-1] if manifest.history else None
-        who = f" by {last.by} ({last.state.value})" if last else ""
         raise ConflictError(
             f"video {video_id} changed since you opened it{who}; reload and decide again"
         )
+    if expected_version is None and manifest.state in (ReviewState.APPROVED, ReviewState.REJECTED):
+        raise ConflictError(
+            f"video {video_id} is {manifest.state.value}"
+            + (f" (decided by {last.by})" if last else "")
+            + f"; to change that decision, send the version you saw "
+            f"(expected_version={manifest.version})"
+        )
     manifest.transition(state, by=by, note=note)
-    save(store, manifest, etag)
+    save(store, manifest, etag)  # ConflictError when another decision was saved first
     return manifest
 
 
@@ -74,7 +109,10 @@ def all_manifests(store: ArtifactStore) -> list[VideoManifest]:
     out = []
     for key in store.list("videos"):
         if key.endswith("/manifest.json"):
-            out.append(VideoManifest.model_validate_json(store.get_bytes(key)))
+            try:
+                out.append(parse(store.get_bytes(key), key.split("/")[-2]))
+            except CorruptError as e:  # one damaged manifest must not hide the whole queue
+                log.warning("%s", e)
     return sorted(out, key=lambda m: m.created_at, reverse=True)
 
 

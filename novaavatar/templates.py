@@ -39,9 +39,10 @@ FORMAT_DEFAULTS = {"single": "news", "explainer": "explainer", "conversation": "
 # ProduceOptions fields a template fills when the user left them unset.
 TEMPLATE_FIELDS = ("layout", "caption_style", "portrait_key", "voice")
 NO_TEMPLATE = "none"  # a run's `template` for the plain look: no logo, lower third or cards
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
-_REF_RE = re.compile(r"^(?P<name>[a-z][a-z0-9_-]{0,39})(?:@(?P<version>[1-9][0-9]{0,5}))?$")
-_COLOUR_RE = re.compile(r"^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}\Z")
+_REF_RE = re.compile(r"^(?P<name>[a-z][a-z0-9_-]{0,39})(?:@(?P<version>[1-9][0-9]{0,5}))?\Z")
+_FAMILY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _\-]{0,59}\Z")
+_COLOUR_RE = re.compile(r"^#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{8})\Z")
 MAX_TEMPLATE_BYTES = 64_000
 
 Colour = Annotated[str, Field(description="#RRGGBB or #RRGGBBAA")]
@@ -65,6 +66,18 @@ class Fonts(_Part):
     headline_family: str | None = Field(
         default=None, description="family for card headlines and the lower third; None: family"
     )
+
+    @field_validator("family", "headline_family")
+    @classmethod
+    def _a_family_name(cls, v: str | None) -> str | None:
+        # a name, never a path: a template must not make the renderer open (or tell whether
+        # there is) a file of this host
+        if v is not None and not _FAMILY_RE.match(v):
+            raise ValueError(
+                "a font family name (letters, digits, spaces, '-' or '_', at most 60), "
+                "e.g. 'DejaVu Sans'; paths are not allowed"
+            )
+        return v
 
 
 class Colours(_Part):
@@ -118,8 +131,10 @@ class LowerThird(_Part):
         description="placeholders: {source}, {date}, {title}",
     )
     date_format: str = Field(default="%d %b", max_length=20)
-    show_from_s: float = Field(default=0.4, ge=0)
-    show_for_s: float = Field(default=0, ge=0, description="0: until the end")
+    show_from_s: float = Field(
+        default=0.4, ge=0, le=300, description="seconds into the video (at most 300, the longest)"
+    )
+    show_for_s: float = Field(default=0, ge=0, le=300, description="0: until the end")
 
 
 class Card(_Part):
@@ -222,6 +237,8 @@ def parse(data: bytes | str, where: str) -> BrandTemplate:
         raise InputError(f"template {where}: {len(raw)} bytes; at most {MAX_TEMPLATE_BYTES}")
     try:
         doc = yaml.safe_load(raw) if where.endswith((".yaml", ".yml")) else tomllib.loads(raw)
+    except RecursionError:  # tomllib and PyYAML recurse once per nesting level
+        raise InputError(f"template {where}: nested too deeply to be a template") from None
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
         raise InputError(f"template {where}: not valid {'YAML' if where.endswith(('.yaml', '.yml')) else 'TOML'}: {e}") from None  # fmt: skip
     if not isinstance(doc, dict):

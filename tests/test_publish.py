@@ -401,8 +401,12 @@ def test_a_video_rejected_during_its_upload_stops_there(
     vid = _approved(store, noise_mp4).video_id
 
     def reviewer_changes_mind(done: int, total: int) -> None:
-        if done < total and manifests.load(store, vid)[0].state is ReviewState.APPROVED:
-            manifests.decide(store, vid, ReviewState.REJECTED, by="eve", note="legal hold")
+        seen, _ = manifests.load(store, vid)
+        if done < total and seen.state is ReviewState.APPROVED:
+            manifests.decide(
+                store, vid, ReviewState.REJECTED, by="eve", note="legal hold",
+                expected_version=seen.version,
+            )  # fmt: skip
 
     with pytest.raises(NotPublishable, match="is rejected"):
         publish(store, vid, ["youtube"], progress=reviewer_changes_mind)

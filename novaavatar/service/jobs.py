@@ -90,11 +90,8 @@ def run_local(label: str, call: Callable[[], Any], video_id: str | None = None) 
     job = _new_job(label, "local", video_id)
 
     def target() -> None:
-        from novaavatar.service.prefect_server import using_prefect_api
-
         try:
-            with using_prefect_api():  # one server for every job of this process
-                job.result = call()
+            job.result = call()
             job.status = "completed"
         except Exception as e:  # shown on the page as one line; details go to the log
             traceback.print_exc()

@@ -171,7 +171,7 @@ def prefect_home() -> Path:
 
 def ensure_api_url(timeout_s: float | None = None) -> str:
     """The Prefect API this process uses; starts the temporary server at most once, however
-    many threads ask at the same time (the API's and the review page's jobs)."""
+    many threads ask at the same time (the API's jobs)."""
     global _server
     with _lock:
         if _server is not None and _server.proc is not None and _server.proc.poll() is None:

@@ -24,6 +24,7 @@ from novaavatar.errors import InputError
 from novaavatar.media import _tail, ffmpeg_exe
 from novaavatar.store import ArtifactStore
 from tasks.publish.thumbnail import thumbnail_jpeg
+from tasks.script.grounding import NUMBER_WORDS
 
 DISCLOSURE = (
     "AI-generated content: the presenter, voice and script of this video were made with AI "
@@ -94,36 +95,7 @@ def hashtags(words: list[str] | tuple[str, ...], limit: int) -> list[str]:
 
 
 # counting words make poor hashtags ("#Six"); keywords are lower case, as scripts give them
-_NUMBER_WORDS = frozenset(
-    [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "twenty",
-        "thirty",
-        "forty",
-        "fifty",
-        "hundred",
-        "thousand",
-        "million",
-        "billion",
-        "first",
-        "second",
-        "third",
-        "half",
-        "dozen",
-    ]
-)
+_NUMBER_WORDS = frozenset(NUMBER_WORDS)
 
 
 def _keywords(m: VideoManifest) -> list[str]:

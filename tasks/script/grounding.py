@@ -27,7 +27,7 @@ from novaavatar.languages import split_sentences as _split_any
 _NUMBER = re.compile(r"(?<![A-Za-zÀ-ÖØ-öø-ÿ\d_.])[-+]?\$?\d[\d,٬]*(?:[.٫]\d+)?[%٪]?")
 _WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w'’\-]*")
 _QUOTE = re.compile(r"[\"“«„]\s*([^\"”»“]{8,}?)\s*[\"”»“]")
-_NUMBER_WORDS = {
+NUMBER_WORDS = {
     w: n
     for n, w in enumerate(
         [
@@ -150,7 +150,7 @@ def _norm_number(token: str) -> str:
 def _numbers(text: str) -> set[str]:
     found = {_norm_number(m.group()) for m in _NUMBER.finditer(text)}
     found |= {
-        str(_NUMBER_WORDS[w.lower()]) for w in _WORD.findall(text) if w.lower() in _NUMBER_WORDS
+        str(NUMBER_WORDS[w.lower()]) for w in _WORD.findall(text) if w.lower() in NUMBER_WORDS
     }
     return found
 
@@ -206,7 +206,7 @@ def ungrounded_sentences(
             if _norm_number(m.group()) not in known_numbers:
                 missing.append(m.group())
         for w in _WORD.findall(sentence) if english else ():
-            n = _NUMBER_WORDS.get(w.lower())
+            n = NUMBER_WORDS.get(w.lower())
             if n is not None and n > 1 and str(n) not in known_numbers:
                 missing.append(w)
         for name in _names(sentence) if by_name else ():
