@@ -190,6 +190,19 @@ def test_edit_one_word_through_the_api_then_the_cli(
 # --- the review page -----------------------------------------------------------------------
 
 
+@pytest.fixture
+def page_env(monkeypatch: pytest.MonkeyPatch, prefect_server: str) -> None:
+    """No login; the page's jobs run in this process against the session's Prefect server."""
+    from novaavatar.service import jobs
+
+    for name in ("REVIEW_PASSWORD", "REVIEWERS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server)
+    jobs.wait_all()
+    jobs.forget_finished()
+
+
+@pytest.mark.usefixtures("page_env")
 def test_page_edit_starts_a_take_with_the_edited_script(
     store: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -205,10 +218,6 @@ def test_page_edit_starts_a_take_with_the_edited_script(
     from novaavatar.service import jobs
     from tasks.script.edit import script_diff
 
-    for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-    jobs.wait_all()
-    jobs.forget_finished()
     m = add_video(store, 0, tiny_mp4(tmp_path / "tiny.mp4"), state=ReviewState.REJECTED)
     store.put_bytes(f"items/{m.item.id}.json", m.item.model_dump_json().encode())
     approved = add_video(store, 1, None, state=ReviewState.APPROVED)
@@ -340,11 +349,15 @@ def test_trim_reencodes_the_final_video_without_rendering_again(
     assert avatar_path.read_bytes() == avatar_bytes
     assert avatar_path.stat().st_mtime_ns == avatar_mtime
     assert {s: _stage(store, vid, s) for s in stages_before} == stages_before
-    # the captions moved with the cut: the first cue kept starts 2 s earlier than before
+    # the captions moved with the cut: they start with the first word wholly after 2 s, 2 s
+    # earlier than it is said in the full video, and none runs past the cut's end
+    from tasks.compose.trim import spoken_words
+
     cues = _cues(store.get_bytes(m.final.srt_key).decode())
     assert cues and all(0 <= a < b <= 8.0 + 1e-3 for a, b in cues)
-    kept = [(a - 2, b - 2) for a, b in cues_before if a >= 2 and b <= 10]
-    assert abs(cues[0][0] - kept[0][0]) < 0.05, (cues[:2], kept[:2])
+    said = [w.start + first.final.intro_s for w in spoken_words(store, m)]
+    assert abs(cues[0][0] - (min(t for t in said if t >= 2) - 2)) < 0.01, (cues[:2], said[:6])
+    assert len(cues) < len(cues_before)
     # quality re-checked on the cut: streams and sync hold, the length is now off target
     checks = {c.name: c for c in m.quality.checks}
     assert checks["av_sync"].passed and checks["streams"].passed and checks["true_peak"].passed
@@ -370,6 +383,7 @@ def test_trim_reencodes_the_final_video_without_rendering_again(
     assert_problem(r, 409, "approved")
 
 
+@pytest.mark.usefixtures("page_env")
 def test_page_trim_starts_a_trim_of_the_full_video(
     store: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -380,10 +394,6 @@ def test_page_trim_starts_a_trim_of_the_full_video(
     from flows import trim
     from novaavatar.service import jobs
 
-    for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-    jobs.wait_all()
-    jobs.forget_finished()
     m = add_video(store, 2, tiny_mp4(tmp_path / "tiny.mp4"))
     store.put_bytes(f"items/{m.item.id}.json", m.item.model_dump_json().encode())
 
@@ -491,6 +501,7 @@ def test_swap_the_background_reruns_only_what_depends_on_it(
     assert m2.stages["background"].keys != first.stages["background"].keys
 
 
+@pytest.mark.usefixtures("page_env")
 def test_page_swaps_the_background_for_a_prompt(
     store: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -502,10 +513,6 @@ def test_page_swaps_the_background_for_a_prompt(
     from novaavatar.domain import Regeneration
     from novaavatar.service import jobs
 
-    for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-    jobs.wait_all()
-    jobs.forget_finished()
     m = add_video(store, 3, tiny_mp4(tmp_path / "tiny.mp4"), state=ReviewState.REJECTED)
     store.put_bytes(f"items/{m.item.id}.json", m.item.model_dump_json().encode())
     calls: list[Regeneration] = []
