@@ -120,9 +120,8 @@ def test_review_shows_video_script_sources_stages_and_failed_checks(
 
 
 def test_stage_tables_keep_pipeline_order(store: ArtifactStore, mp4: Path) -> None:
-    from novaavatar.service.lookup import stage_averages
-
     from novaavatar.domain import StageRecord
+    from novaavatar.service.lookup import stage_averages
 
     m = add_video(store, 0, mp4)
     # a manifest whose stages were written alphabetically (as a JSON round trip may leave them)
