@@ -206,7 +206,8 @@ def enqueue_for_review(
     if error is not None:
         if decided:  # never let a failed rerun hide an approved or exported video
             return manifest
-        manifest.state, manifest.error = ReviewState.FAILED, error  # save() redacts it
+        # an exception's text may quote a key or a path: never keep one (save() redacts too)
+        manifest.state, manifest.error = ReviewState.FAILED, redact(error)
     else:
         kept = manifest.trim is not None and manifest.trim.untrimmed == final
         if not kept:  # a new render drops a reviewer's cut; a cached rerun keeps it
