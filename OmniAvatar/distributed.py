@@ -106,20 +106,30 @@ def launch(
     path = workdir / "job.json"
     path.write_text(json.dumps(job))
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone",
-        f"--nproc-per-node={gpus}", "-m", "OmniAvatar.distributed", str(path),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={gpus}",
+        "-m",
+        "OmniAvatar.distributed",
+        str(path),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout)[-2000:]
-        raise RuntimeError(f"OmniAvatar on {gpus} GPUs failed (torchrun exit {done.returncode}): {tail}")  # fmt: skip
+        raise RuntimeError(
+            f"OmniAvatar on {gpus} GPUs failed (torchrun exit {done.returncode}): {tail}"
+        )
     return np.load(job["out"])
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: torchrun --nproc-per-node N -m OmniAvatar.distributed JOB.json", file=sys.stderr)  # fmt: skip
+        print(
+            "usage: torchrun --nproc-per-node N -m OmniAvatar.distributed JOB.json", file=sys.stderr
+        )
         return 2
     try:
         run_job(json.loads(Path(args[0]).read_text()))

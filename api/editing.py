@@ -45,9 +45,14 @@ async def edit_script(
     )
     try:
         work = await asyncio.to_thread(
-            editing.edit_script, ctx.store, video_id, changes, body.reviewer,
-            body.expected_version, ctx.settings,
-        )  # fmt: skip
+            editing.edit_script,
+            ctx.store,
+            video_id,
+            changes,
+            body.reviewer,
+            body.expected_version,
+            ctx.settings,
+        )
     except decisions.UnknownReviewer as e:
         raise ProblemError(403, str(e), kind="unknown-reviewer") from None
     except editing.NotEditable as e:
@@ -73,9 +78,15 @@ async def trim(
     with the cut and the quality checks run on it; the video goes back to pending."""
     try:
         work = await asyncio.to_thread(
-            editing.trim, ctx.store, video_id, body.start_s, body.end_s, body.reviewer,
-            body.expected_version, ctx.settings,
-        )  # fmt: skip
+            editing.trim,
+            ctx.store,
+            video_id,
+            body.start_s,
+            body.end_s,
+            body.reviewer,
+            body.expected_version,
+            ctx.settings,
+        )
     except decisions.UnknownReviewer as e:
         raise ProblemError(403, str(e), kind="unknown-reviewer") from None
     except editing.NotEditable as e:
@@ -114,9 +125,16 @@ async def swap_background(
     name = (image.filename or "background") if image is not None else "background"
     try:
         work = await asyncio.to_thread(
-            editing.swap_background, ctx.store, video_id, reviewer, data, name, prompt,
-            expected_version, ctx.settings,
-        )  # fmt: skip
+            editing.swap_background,
+            ctx.store,
+            video_id,
+            reviewer,
+            data,
+            name,
+            prompt,
+            expected_version,
+            ctx.settings,
+        )
     except decisions.UnknownReviewer as e:
         raise ProblemError(403, str(e), kind="unknown-reviewer") from None
     except editing.NotEditable as e:

@@ -32,9 +32,11 @@ def prometheus_text(videos: list[VideoManifest], today: date | None = None) -> s
         f'novaavatar_videos{{state="{s.value}"}} {states.get(s.value, 0)}' for s in ReviewState
     ]
     _metric(
-        lines, "novaavatar_videos_needing_attention", "gauge",
+        lines,
+        "novaavatar_videos_needing_attention",
+        "gauge",
         "Pending videos with a failed quality check.",
-    )  # fmt: skip
+    )
     lines.append(f"novaavatar_videos_needing_attention {stats.needs_attention}")
 
     sums: dict[str, float] = defaultdict(float)
@@ -52,9 +54,11 @@ def prometheus_text(videos: list[VideoManifest], today: date | None = None) -> s
         ]
 
     _metric(
-        lines, "novaavatar_stage_provider_videos", "gauge",
+        lines,
+        "novaavatar_stage_provider_videos",
+        "gauge",
         "Videos whose stage was made by each provider (fallbacks show here).",
-    )  # fmt: skip
+    )
     for key, n in sorted(stats.providers.items()):
         stage, _, provider = key.partition(":")
         lines.append(

@@ -24,10 +24,12 @@ class PublishRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channels: list[Literal["package", "youtube"]] = Field(
-        default=["package"], min_length=1, max_length=2,
+        default=["package"],
+        min_length=1,
+        max_length=2,
         description="package: exports/<id>/ (MP4, captions, thumbnail, metadata per platform); "
         "youtube: also upload it (needs YouTube credentials)",
-    )  # fmt: skip
+    )
     publisher: str = Field(default="api", pattern=schemas.REVIEWER, description="who publishes")
 
 
@@ -66,6 +68,9 @@ async def publish_video(
         raise ProblemError(502, str(e), kind="upload-failed") from None
     m, _ = manifests.load(ctx.store, video_id)
     return PublishOutcome(
-        video_id=video_id, state=m.state, package=r.package, youtube_url=r.youtube_url,
+        video_id=video_id,
+        state=m.state,
+        package=r.package,
+        youtube_url=r.youtube_url,
         publications=m.publications,
-    )  # fmt: skip
+    )

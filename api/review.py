@@ -56,9 +56,14 @@ def _decide(
 ) -> VideoManifest:
     try:
         return decisions.decide(
-            ctx.store, video_id, state, by=body.reviewer, note=body.note,
-            expected_version=body.expected_version, settings=ctx.settings,
-        )  # fmt: skip
+            ctx.store,
+            video_id,
+            state,
+            by=body.reviewer,
+            note=body.note,
+            expected_version=body.expected_version,
+            settings=ctx.settings,
+        )
     except decisions.UnknownReviewer as e:
         raise ProblemError(403, str(e), kind="unknown-reviewer") from None
     except ValueError as e:  # a transition the workflow forbids, e.g. approving an export

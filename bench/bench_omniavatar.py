@@ -210,7 +210,7 @@ def run_model(
 
 
 def describe(row: Row) -> str:
-    what = f"resident {row.resident:<3} TeaCache {row.tea_cache:<4} compile {'on ' if row.compile else 'off'} {row.dtype}"  # fmt: skip
+    what = f"resident {row.resident:<3} TeaCache {row.tea_cache:<4} compile {'on ' if row.compile else 'off'} {row.dtype}"
     if row.s_per_step is None:
         return f"{what}  {row.status}"
     peak = f"{row.peak_gib:6.1f} GiB" if row.peak_gib is not None else "     - GiB"
@@ -227,13 +227,17 @@ def ratios(rows: list[Row]) -> list[str]:
     out = []
     for model in dict.fromkeys(r.model for r in rows):
         mine = [r for r in rows if r.model == model and r.s_per_step is not None]
-        base = next((r for r in mine if r.resident == "all" and not r.compile and r.tea_cache == 0), None)  # fmt: skip
+        base = next(
+            (r for r in mine if r.resident == "all" and not r.compile and r.tea_cache == 0), None
+        )
         if base is None or not base.s_per_step:
             continue
         for r in mine:
             if r is not base and r.s_per_step is not None:
-                label = f"resident {r.resident}, TeaCache {r.tea_cache}, compile {'on' if r.compile else 'off'}"  # fmt: skip
-                out.append(f"{model} {label}: {r.s_per_step / base.s_per_step:.2f}× the plain step time")  # fmt: skip
+                label = f"resident {r.resident}, TeaCache {r.tea_cache}, compile {'on' if r.compile else 'off'}"
+                out.append(
+                    f"{model} {label}: {r.s_per_step / base.s_per_step:.2f}× the plain step time"
+                )
     return out
 
 
@@ -244,7 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=8, help="steps of the TeaCache runs")
     parser.add_argument("--mode-steps", type=int, default=2, help="timed steps per other run")
     parser.add_argument("--passes", type=int, default=2, help="CFG branches per step (1-3)")
-    parser.add_argument("--time-limit", type=float, default=400, help="seconds; later runs are skipped")  # fmt: skip
+    parser.add_argument(
+        "--time-limit", type=float, default=400, help="seconds; later runs are skipped"
+    )
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     cuda = args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())
@@ -262,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             f"CUDA: {info['device']} ({total / 2**30:.0f} GiB, {free / 2**30:.0f} free), random "
             f"weights, bf16, {WIDTH}×{HEIGHT}, {FRAMES} frames = {grid[0] * (grid[1] // 2) * (grid[2] // 2)} "
             f"tokens, {args.passes} DiT passes per step"
-        )  # fmt: skip
+        )
         presets = {"1.3B": OmniAvatarConfig.wan_1_3b(), "14B": OmniAvatarConfig.wan_14b()}
         for name in args.sizes.split(","):
             rows += run_model(presets[name.strip()], grid, device, dtype, args, deadline)
@@ -276,12 +282,16 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(1)  # tiny kernels: threads only add noise on a shared CPU
         args.mode_steps = max(args.mode_steps, 6)
         grid = (3, 8, 8)
-        rows += run_model(OmniAvatarConfig.tiny(), grid, torch.device("cpu"), torch.float32, args, deadline)  # fmt: skip
+        rows += run_model(
+            OmniAvatarConfig.tiny(), grid, torch.device("cpu"), torch.float32, args, deadline
+        )
     print("\nratios:")
     for line in ratios(rows):
         print(f"  {line}")
-    print("published A800 (OmniAvatar README, 14B, bf16): 16.0 s/it at 36 GB all resident, "
-          "19.4 s/it at 21 GB with 7e9, 22.1 s/it at 8 GB with none; 4 GPUs FSDP 4.8 s/it")  # fmt: skip
+    print(
+        "published A800 (OmniAvatar README, 14B, bf16): 16.0 s/it at 36 GB all resident, "
+        "19.4 s/it at 21 GB with 7e9, 22.1 s/it at 8 GB with none; 4 GPUs FSDP 4.8 s/it"
+    )
     if args.json is not None:
         report = {
             **info,

@@ -80,7 +80,18 @@ def run_ours(
     t0, c0 = time.perf_counter(), _cpu()
     avatar = out.with_name("avatar.mp4")
     if fused:  # captions burnt in while rendering: one encode, compose only adds the speech
-        render_lite(bg, speech, phonemes, avatar, size=size, fps=FPS, crf=23, preset="veryfast", words=words, title=TITLE)  # fmt: skip
+        render_lite(
+            bg,
+            speech,
+            phonemes,
+            avatar,
+            size=size,
+            fps=FPS,
+            crf=23,
+            preset="veryfast",
+            words=words,
+            title=TITLE,
+        )
         compose_final(avatar, speech, words, out, burn_captions=False)
     else:  # two stages, an intermediate encode between them
         render_lite(bg, speech, phonemes, avatar, size=size, fps=FPS, crf=18, preset="ultrafast")
@@ -112,23 +123,40 @@ def run_moviepy(
     font = _font_path()
     for cap in build_captions(words):
         text = TextClip(
-            font=font, text=cap.text, font_size=painter.base_size, color="white",
-            stroke_color="black", stroke_width=2, method="caption",
-            size=(int(painter.max_text_w), None), bg_color=(10, 12, 20),
-        )  # fmt: skip
+            font=font,
+            text=cap.text,
+            font_size=painter.base_size,
+            color="white",
+            stroke_color="black",
+            stroke_width=2,
+            method="caption",
+            size=(int(painter.max_text_w), None),
+            bg_color=(10, 12, 20),
+        )
         clips.append(
             text.with_start(cap.start)
             .with_duration(cap.end - cap.start)
             .with_position(("center", int(0.8 * h)))
         )
-    title = TextClip(font=font, text=TITLE, font_size=int(min(w, h) * 0.042), color="white", bg_color=(10, 12, 20))  # fmt: skip
+    title = TextClip(
+        font=font,
+        text=TITLE,
+        font_size=int(min(w, h) * 0.042),
+        color="white",
+        bg_color=(10, 12, 20),
+    )
     clips.append(title.with_duration(duration).with_position((int(0.06 * w), int(0.045 * h))))
     video = CompositeVideoClip(clips, size=size).with_audio(audio).with_duration(duration)
     video.write_videofile(
-        str(out), fps=FPS, codec="libx264", preset="veryfast", audio_codec="aac",
-        ffmpeg_params=["-crf", "23", "-pix_fmt", "yuv420p"], logger=None,
+        str(out),
+        fps=FPS,
+        codec="libx264",
+        preset="veryfast",
+        audio_codec="aac",
+        ffmpeg_params=["-crf", "23", "-pix_fmt", "yuv420p"],
+        logger=None,
         temp_audiofile=str(out.with_name("moviepy-audio.m4a")),  # not into the working directory
-    )  # fmt: skip
+    )
     video.close()
     audio.close()
     return time.perf_counter() - t0, _cpu() - c0
@@ -153,9 +181,17 @@ def bench_scenes(size: tuple[int, int], runs: int, transition: str) -> None:
         for name, sc in (("1 scene", None), ("3 scenes", scenes)):
             t0, c0 = time.perf_counter(), _cpu()
             render_lite(
-                bgs[0], speech, said.phonemes, work / f"{run}-{len(sc or [])}.mp4", size=size,
-                fps=FPS, words=said.words, title=TITLE, scenes=sc, transition=transition,
-            )  # fmt: skip
+                bgs[0],
+                speech,
+                said.phonemes,
+                work / f"{run}-{len(sc or [])}.mp4",
+                size=size,
+                fps=FPS,
+                words=said.words,
+                title=TITLE,
+                scenes=sc,
+                transition=transition,
+            )
             times[name].append((time.perf_counter() - t0, _cpu() - c0))
     print(f"explainer {size[0]}x{size[1]}, {duration:.1f} s, {transition}, median of {runs}:")
     med = {}
@@ -188,7 +224,17 @@ def bench_template(size: tuple[int, int], runs: int, name: str) -> None:
         for label, b in (("plain", None), (name, brand)):
             avatar, out = work / f"{label}-{run}-avatar.mp4", work / f"{label}-{run}.mp4"
             t0, c0 = time.perf_counter(), _cpu()
-            render_lite(bg, speech, said.phonemes, avatar, size=size, fps=FPS, words=said.words, title=TITLE, brand=b)  # fmt: skip
+            render_lite(
+                bg,
+                speech,
+                said.phonemes,
+                avatar,
+                size=size,
+                fps=FPS,
+                words=said.words,
+                title=TITLE,
+                brand=b,
+            )
             info = compose_final(avatar, speech, said.words, out, burn_captions=False, brand=b)
             times[label].append(time.perf_counter() - t0)
             cpus[label].append(_cpu() - c0)
@@ -196,9 +242,15 @@ def bench_template(size: tuple[int, int], runs: int, name: str) -> None:
     plain, branded = (statistics.median(times[k]) for k in ("plain", name))
     cpu_plain, cpu_branded = (statistics.median(cpus[k]) for k in ("plain", name))
     print(f"template {name}, {size[0]}x{size[1]}, {duration:.1f} s of speech, median of {runs}:")
-    print(f"  plain       {plain:6.2f} s ({cpu_plain:6.2f} CPU s) for {lengths['plain']:.1f} s of video")  # fmt: skip
-    print(f"  {name:11} {branded:6.2f} s ({cpu_branded:6.2f} CPU s) for {lengths[name]:.1f} s of video (with the cards)")  # fmt: skip
-    print(f"  {name} / plain = {branded / plain:.3f} wall, {cpu_branded / cpu_plain:.3f} CPU (per second of video: {cpu_branded / lengths[name] / (cpu_plain / lengths['plain']):.3f} CPU)")  # fmt: skip
+    print(
+        f"  plain       {plain:6.2f} s ({cpu_plain:6.2f} CPU s) for {lengths['plain']:.1f} s of video"
+    )
+    print(
+        f"  {name:11} {branded:6.2f} s ({cpu_branded:6.2f} CPU s) for {lengths[name]:.1f} s of video (with the cards)"
+    )
+    print(
+        f"  {name} / plain = {branded / plain:.3f} wall, {cpu_branded / cpu_plain:.3f} CPU (per second of video: {cpu_branded / lengths[name] / (cpu_plain / lengths['plain']):.3f} CPU)"
+    )
 
 
 def bench_photo(size: tuple[int, int], runs: int, layout: str) -> None:
@@ -218,34 +270,72 @@ def bench_photo(size: tuple[int, int], runs: int, layout: str) -> None:
     procedural_background(7, size).save(bg)
     n = round(duration * FPS)
     # the renderer's first two seconds of frames, as I420, cycled for the encode-alone run
-    ready = [rgb_to_i420(f) for f in itertools.islice(lite_frames(bg, said.phonemes, duration, size=size, fps=FPS, portrait=photo, layout=layout), 2 * FPS)]  # fmt: skip
+    ready = [
+        rgb_to_i420(f)
+        for f in itertools.islice(
+            lite_frames(
+                bg, said.phonemes, duration, size=size, fps=FPS, portrait=photo, layout=layout
+            ),
+            2 * FPS,
+        )
+    ]
     render: list[tuple[float, float]] = []
     encode: list[tuple[float, float]] = []
     for run in range(runs):
         t0, c0 = time.perf_counter(), _cpu()
-        render_lite(bg, speech, said.phonemes, work / f"photo-{run}.mp4", size=size, fps=FPS, portrait=photo, layout=layout)  # fmt: skip
+        render_lite(
+            bg,
+            speech,
+            said.phonemes,
+            work / f"photo-{run}.mp4",
+            size=size,
+            fps=FPS,
+            portrait=photo,
+            layout=layout,
+        )
         render.append((time.perf_counter() - t0, _cpu() - c0))
         t0, c0 = time.perf_counter(), _cpu()
-        with FrameWriter(work / f"encode-{run}.mp4", size, FPS, audio=speech, crf=23, preset="veryfast") as writer:  # fmt: skip
+        with FrameWriter(
+            work / f"encode-{run}.mp4", size, FPS, audio=speech, crf=23, preset="veryfast"
+        ) as writer:
             for i in range(n):
                 writer.write_i420(ready[i % len(ready)])
         encode.append((time.perf_counter() - t0, _cpu() - c0))
-    (rt, rc), (et, ec) = ((statistics.median(t for t, _ in v), statistics.median(c for _, c in v)) for v in (render, encode))  # fmt: skip
-    print(f"photo presenter, {layout} layout, {size[0]}x{size[1]}, {duration:.1f} s of speech ({n} frames), median of {runs}:")  # fmt: skip
-    print(f"  whole render   {rt:6.2f} s wall ({rt / duration:.3f} of the duration), {rc:6.2f} s CPU")  # fmt: skip
-    print(f"  encode alone   {et:6.2f} s wall ({et / duration:.3f} of the duration), {ec:6.2f} s CPU")  # fmt: skip
-    print(f"  render / encode-alone: {rt / et:.2f} wall, {rc / ec:.2f} CPU  (targets: ≤ 0.2 of the duration, ≤ 1.5 × encode)")  # fmt: skip
+    (rt, rc), (et, ec) = (
+        (statistics.median(t for t, _ in v), statistics.median(c for _, c in v))
+        for v in (render, encode)
+    )
+    print(
+        f"photo presenter, {layout} layout, {size[0]}x{size[1]}, {duration:.1f} s of speech ({n} frames), median of {runs}:"
+    )
+    print(
+        f"  whole render   {rt:6.2f} s wall ({rt / duration:.3f} of the duration), {rc:6.2f} s CPU"
+    )
+    print(
+        f"  encode alone   {et:6.2f} s wall ({et / duration:.3f} of the duration), {ec:6.2f} s CPU"
+    )
+    print(
+        f"  render / encode-alone: {rt / et:.2f} wall, {rc / ec:.2f} CPU  (targets: ≤ 0.2 of the duration, ≤ 1.5 × encode)"
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--runs", type=int, default=3, help="timed runs per renderer and size (median)")
     ap.add_argument("--sizes", default="720x1280,1080x1920")
     ap.add_argument("--no-moviepy", action="store_true", help="time only this renderer")
     ap.add_argument("--explainer", action="store_true", help="instead: 60 s in 3 scenes vs 1")
-    ap.add_argument("--transition", default="crossfade", help="with --explainer: crossfade|wipe|cut")  # fmt: skip
-    ap.add_argument("--template", default="", help="instead: ~20 s with this brand template vs none")  # fmt: skip
-    ap.add_argument("--photo", action="store_true", help="instead: the photo presenter vs encoding alone")  # fmt: skip
+    ap.add_argument(
+        "--transition", default="crossfade", help="with --explainer: crossfade|wipe|cut"
+    )
+    ap.add_argument(
+        "--template", default="", help="instead: ~20 s with this brand template vs none"
+    )
+    ap.add_argument(
+        "--photo", action="store_true", help="instead: the photo presenter vs encoding alone"
+    )
     ap.add_argument("--layout", default="full", help="with --photo: studio|pip|full")
     args = ap.parse_args()
     if args.photo:
@@ -269,8 +359,12 @@ def main() -> None:
     said = EspeakProvider().speak(TEXT, "en-us", 165, speech)
     timings = (list(said.words), list(said.phonemes))
     duration = said.duration_s
-    print(f"input: {duration:.1f} s of speech, {len(said.words)} words, {FPS} fps; {args.runs} run(s) each, medians")  # fmt: skip
-    print(f"{'size':>10} {'renderer':>9} {'seconds':>8} {'frames/s':>9} {'time/video':>11} {'moviepy/this':>13} {'cpu/video':>9} {'moviepy/this cpu':>9}")  # fmt: skip
+    print(
+        f"input: {duration:.1f} s of speech, {len(said.words)} words, {FPS} fps; {args.runs} run(s) each, medians"
+    )
+    print(
+        f"{'size':>10} {'renderer':>9} {'seconds':>8} {'frames/s':>9} {'time/video':>11} {'moviepy/this':>13} {'cpu/video':>9} {'moviepy/this cpu':>9}"
+    )
     for spec in args.sizes.split(","):
         w, h = (int(v) for v in spec.split("x"))
         size = (w, h)
@@ -279,19 +373,33 @@ def main() -> None:
         still = presenter_still(size)
         runs: dict[str, list[tuple[float, float]]] = {"lite": [], "lite 2-st": [], "moviepy": []}
         for run in range(args.runs):
-            runs["lite"].append(run_ours(bg, speech, timings, work / f"ours-{run}.mp4", size, fused=True))  # fmt: skip
-            runs["lite 2-st"].append(run_ours(bg, speech, timings, work / f"two-{run}.mp4", size, fused=False))  # fmt: skip
+            runs["lite"].append(
+                run_ours(bg, speech, timings, work / f"ours-{run}.mp4", size, fused=True)
+            )
+            runs["lite 2-st"].append(
+                run_ours(bg, speech, timings, work / f"two-{run}.mp4", size, fused=False)
+            )
             if not args.no_moviepy:
-                runs["moviepy"].append(run_moviepy(bg, speech, timings[0], still, work / f"moviepy-{run}.mp4", size))  # fmt: skip
+                runs["moviepy"].append(
+                    run_moviepy(bg, speech, timings[0], still, work / f"moviepy-{run}.mp4", size)
+                )
         frames = round(duration * FPS)
-        med = {k: (statistics.median(t for t, _ in v), statistics.median(c for _, c in v)) for k, v in runs.items() if v}  # fmt: skip
+        med = {
+            k: (statistics.median(t for t, _ in v), statistics.median(c for _, c in v))
+            for k, v in runs.items()
+            if v
+        }
         base = med.get("moviepy", (float("nan"), float("nan")))
         for name, (t, cpu) in med.items():
-            print(f"{spec:>10} {name:>9} {t:8.2f} {frames / t:9.1f} {t / duration:11.3f} {base[0] / t:13.2f} {cpu / duration:9.3f} {base[1] / cpu:9.2f}")  # fmt: skip
+            print(
+                f"{spec:>10} {name:>9} {t:8.2f} {frames / t:9.1f} {t / duration:11.3f} {base[0] / t:13.2f} {cpu / duration:9.3f} {base[1] / cpu:9.2f}"
+            )
         final = work / "ours-0.mp4"
         loud = measure_loudness(read_audio(final, 48000), 48000)
         info = probe(final)
-        print(f"{'':>10} final {info.width}x{info.height} {info.duration_s:.2f} s, {loud.integrated_lufs:.1f} LUFS, true peak {loud.true_peak_dbtp:.1f} dBTP")  # fmt: skip
+        print(
+            f"{'':>10} final {info.width}x{info.height} {info.duration_s:.2f} s, {loud.integrated_lufs:.1f} LUFS, true peak {loud.true_peak_dbtp:.1f} dBTP"
+        )
 
 
 if __name__ == "__main__":

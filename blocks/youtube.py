@@ -66,9 +66,12 @@ def youtube_oauth(settings: Settings) -> YouTubeOAuth | None:
                 "(the OAuth client the token was granted to)"
             )
         return YouTubeOAuth(
-            s.youtube_client_id, secret, SecretStr(token), s.youtube_token_uri,
+            s.youtube_client_id,
+            secret,
+            SecretStr(token),
+            s.youtube_token_uri,
             "YOUTUBE_CLIENT_ID/YOUTUBE_CLIENT_SECRET/YOUTUBE_REFRESH_TOKEN",
-        )  # fmt: skip
+        )
     name = s.youtube_credentials_block
     if not name:
         return None
@@ -83,6 +86,9 @@ def youtube_oauth(settings: Settings) -> YouTubeOAuth | None:
     if not isinstance(block, YouTubeCredentials):
         raise SettingsError(f"YOUTUBE_CREDENTIALS_BLOCK={name!r} is not a YouTube block")
     return YouTubeOAuth(
-        block.client_id, block.client_secret, block.refresh_token,
-        block.token_uri or GOOGLE_TOKEN_URI, f"credentials block {name!r}",
-    )  # fmt: skip
+        block.client_id,
+        block.client_secret,
+        block.refresh_token,
+        block.token_uri or GOOGLE_TOKEN_URI,
+        f"credentials block {name!r}",
+    )

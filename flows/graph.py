@@ -277,11 +277,18 @@ def collect(
     last.wait()
     if last.state.is_completed():
         return enqueue_for_review(
-            p.video_id, p.item, options, cfg.store_uri,
-            p.stages["script"].result(), p.stages["compose"].result(), last.result(),
-            takes=takes, regenerated_by=regenerated_by, generated_script=p.generated,
+            p.video_id,
+            p.item,
+            options,
+            cfg.store_uri,
+            p.stages["script"].result(),
+            p.stages["compose"].result(),
+            last.result(),
+            takes=takes,
+            regenerated_by=regenerated_by,
+            generated_script=p.generated,
             background_swap=p.swap,
-        )  # fmt: skip
+        )
     reason = None
     for name, f in p.stages.items():
         f.wait()
@@ -290,9 +297,15 @@ def collect(
             reason = f"{name}: {exc}"
             break
     return enqueue_for_review(
-        p.video_id, p.item, options, cfg.store_uri, None, None, None,
+        p.video_id,
+        p.item,
+        options,
+        cfg.store_uri,
+        None,
+        None,
+        None,
         error=reason or f"stage did not complete: {last.state.name}",
-    )  # fmt: skip
+    )
 
 
 def next_takes(store: ArtifactStore, video_id: str, regenerate: list[str] | None) -> dict[str, int]:

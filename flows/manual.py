@@ -71,7 +71,9 @@ def import_speech(audio_key: str, video_id: str, cfg: RenderConfig) -> Generated
     return GeneratedAudio(key=key, duration_s=duration, voice="upload", provider="upload")
 
 
-def _explainer_scenes(text: str | None, audio_key: str | None, prompt: str) -> tuple[ScriptScene, ...]:  # fmt: skip
+def _explainer_scenes(
+    text: str | None, audio_key: str | None, prompt: str
+) -> tuple[ScriptScene, ...]:
     """A typed explainer (a paragraph per scene, '# Title' lines) as scenes; InputError if not."""
     from tasks.script.scenes import parse_scenes
 

@@ -86,8 +86,12 @@ def scrape_content(
     store = get_store(settings)
     chosen = [SAMPLE_TOKEN] if sample else list(sources or settings.rss_feeds)
     if not chosen and not _extra_sources(chosen, settings.scrape_timeout):
-        _fail(store, {}, "no sources to scrape: set RSS_FEEDS (or pass sources); the bundled "
-              "sample stories are fiction, used only when asked for (`novaavatar scrape --sample`)")  # fmt: skip
+        _fail(
+            store,
+            {},
+            "no sources to scrape: set RSS_FEEDS (or pass sources); the bundled "
+            "sample stories are fiction, used only when asked for (`novaavatar scrape --sample`)",
+        )
     items, errors, used_sample, answered = fetch_sources(
         chosen, list(keywords or []), settings.max_items_per_source, settings.scrape_timeout
     )

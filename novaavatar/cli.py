@@ -181,10 +181,18 @@ def produce(
     from novaavatar.store import get_store
 
     options = production.options_from(
-        dict(style=style, duration_s=duration, aspect=aspect, voice=voice, layout=layout,
-             format=video_format, template=template, guest_voice=guest_voice,
-             transition=transition)
-    )  # fmt: skip
+        dict(
+            style=style,
+            duration_s=duration,
+            aspect=aspect,
+            voice=voice,
+            layout=layout,
+            format=video_format,
+            template=template,
+            guest_voice=guest_voice,
+            transition=transition,
+        )
+    )
     # checked here (options, voices, item ids), so a mistake is one line, not a failed run
     work = production.produce(get_store(), item_ids, options, language, top)
     ids = work.run_here()
@@ -301,9 +309,15 @@ def render(
             bg = Path(tmp) / "background.png"
             procedural_background(7, size).save(bg)
         info = render_lite(
-            bg, audio, phonemes, out, size=size, portrait=portrait, layout=layout or "studio",
+            bg,
+            audio,
+            phonemes,
+            out,
+            size=size,
+            portrait=portrait,
+            layout=layout or "studio",
             face_index=face_index,
-        )  # fmt: skip
+        )
     typer.echo(f"{out}  {info.width}x{info.height}, {info.duration_s:.2f} s")
 
 
@@ -401,9 +415,14 @@ def approve(
     from novaavatar.store import get_store
 
     m = decisions.decide(
-        get_store(), video_id, ReviewState.APPROVED, by=_who(by), note=note,
-        expected_version=expected_version, wait_for_webhook=True,
-    )  # fmt: skip
+        get_store(),
+        video_id,
+        ReviewState.APPROVED,
+        by=_who(by),
+        note=note,
+        expected_version=expected_version,
+        wait_for_webhook=True,
+    )
     typer.echo(f"{m.video_id} approved by {m.history[-1].by}")
 
 
@@ -420,9 +439,13 @@ def reject(
     from novaavatar.store import get_store
 
     m = decisions.decide(
-        get_store(), video_id, ReviewState.REJECTED, by=_who(by), note=note,
+        get_store(),
+        video_id,
+        ReviewState.REJECTED,
+        by=_who(by),
+        note=note,
         expected_version=expected_version,
-    )  # fmt: skip
+    )
     typer.echo(f"{m.video_id} rejected by {m.history[-1].by}: {note}")
 
 

@@ -408,7 +408,9 @@ class Regeneration(_Frozen):
                 "choose at least one stage to regenerate, or give an edited script or background"
             )
         if "background" in self.stages and self.background is not None:
-            raise ValueError("regenerating the background would discard the one given: do one or the other")  # fmt: skip
+            raise ValueError(
+                "regenerating the background would discard the one given: do one or the other"
+            )
         if "script" in self.stages and self.script is not None:
             raise ValueError(
                 "regenerating the script would discard the edited one: do one or the other"

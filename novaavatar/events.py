@@ -36,7 +36,12 @@ def emit_decision(m: VideoManifest) -> None:
         title = m.script.title if m.script and m.script.title else m.item.title
         related = []
         if m.flow_run_id:
-            related.append({"prefect.resource.id": f"prefect.flow-run.{m.flow_run_id}", "prefect.resource.role": "flow-run"})  # fmt: skip
+            related.append(
+                {
+                    "prefect.resource.id": f"prefect.flow-run.{m.flow_run_id}",
+                    "prefect.resource.role": "flow-run",
+                }
+            )
         emit_event(
             event=DECISION_EVENTS[last.state],
             resource={

@@ -264,7 +264,9 @@ def needs_space(before: str, after: str) -> bool:
     return bool(before and after) and not (is_unspaced(before[-1]) or is_unspaced(after[0]))
 
 
-_SPACED_TOKEN = re.compile(r"[^\s\u3000-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")  # fmt: skip
+_SPACED_TOKEN = re.compile(
+    r"[^\s\u3000-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+"
+)
 
 
 def units(text: str) -> int:

@@ -27,9 +27,11 @@ def parse(data: bytes, video_id: str) -> VideoManifest:
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top)"
-        what = "is truncated or not JSON" if first["type"] == "json_invalid" else (
-            f"has a bad field {where} ({first['type']})"
-        )  # fmt: skip
+        what = (
+            "is truncated or not JSON"
+            if first["type"] == "json_invalid"
+            else (f"has a bad field {where} ({first['type']})")
+        )
         raise CorruptError(
             f"the manifest of {video_id} {what}; restore videos/{video_id}/manifest.json "
             "from a backup or produce the video again"

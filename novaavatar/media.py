@@ -155,13 +155,26 @@ def extract_frame(path: str | Path, t: float) -> np.ndarray:
     t = max(0.0, float(t))
     res = subprocess.run(
         [
-            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-            "-ss", f"{t:.4f}", "-i", str(path),
-            "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-ss",
+            f"{t:.4f}",
+            "-i",
+            str(path),
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
         ],
         capture_output=True,
         check=False,
-    )  # fmt: skip
+    )
     n = info.width * info.height * 3
     if res.returncode != 0 or len(res.stdout) < n:
         raise InputError(
@@ -192,13 +205,28 @@ def read_audio(
         limit = ["-t", f"{max_seconds + 1:.3f}"]  # a header that lies about the length
     res = subprocess.run(
         [
-            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-            "-i", str(p), *limit, "-vn", "-ac", "1", "-ar", str(int(sample_rate)),
-            "-f", "f32le", "-acodec", "pcm_f32le", "-",
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-i",
+            str(p),
+            *limit,
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            str(int(sample_rate)),
+            "-f",
+            "f32le",
+            "-acodec",
+            "pcm_f32le",
+            "-",
         ],
         capture_output=True,
         check=False,
-    )  # fmt: skip
+    )
     if res.returncode != 0:
         raise InputError(
             f"cannot decode audio file {str(p)!r}: {_tail(res.stderr, 300)}; "
@@ -229,11 +257,24 @@ def iter_frames(
     n = int(np.prod(shape))
     proc = subprocess.Popen(
         [
-            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path),
-            "-an", *vf, "-f", "rawvideo", "-pix_fmt", fmt, "pipe:1",
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-i",
+            str(path),
+            "-an",
+            *vf,
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            fmt,
+            "pipe:1",
         ],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     assert proc.stdout is not None
     try:
         while True:
@@ -371,7 +412,9 @@ def normalise_loudness(
     return out
 
 
-def remux_with_audio(video: str | Path, audio: str | Path, out: str | Path, *, audio_bitrate: str = "128k") -> None:  # fmt: skip
+def remux_with_audio(
+    video: str | Path, audio: str | Path, out: str | Path, *, audio_bitrate: str = "128k"
+) -> None:
     """Copy ``video``'s picture untouched and put ``audio`` (encoded to AAC) beside it, atomically."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -379,15 +422,41 @@ def remux_with_audio(video: str | Path, audio: str | Path, out: str | Path, *, a
     try:
         res = subprocess.run(
             [
-                ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                "-i", str(_require_file(video, "video file")), "-i", str(_require_file(audio, "audio file")),
-                "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac",
-                "-b:a", audio_bitrate, "-ar", "48000", "-movflags", "+faststart", "-f", "mp4", str(tmp),
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-y",
+                "-i",
+                str(_require_file(video, "video file")),
+                "-i",
+                str(_require_file(audio, "audio file")),
+                "-map",
+                "0:v:0",
+                "-map",
+                "1:a:0",
+                "-c:v",
+                "copy",
+                "-c:a",
+                "aac",
+                "-b:a",
+                audio_bitrate,
+                "-ar",
+                "48000",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+                str(tmp),
             ],
-            capture_output=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            check=False,
+        )
         if res.returncode != 0:
-            raise RuntimeError(f"ffmpeg failed (exit {res.returncode}) writing {out}: {_tail(res.stderr)}")  # fmt: skip
+            raise RuntimeError(
+                f"ffmpeg failed (exit {res.returncode}) writing {out}: {_tail(res.stderr)}"
+            )
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -532,10 +601,18 @@ class FrameWriter:
         )
         streams = [video.video]
         out_args: dict[str, object] = dict(
-            vcodec="libx264", preset=self.preset, crf=self.crf, pix_fmt="yuv420p", r=rate,
-            movflags="+faststart", format="mp4", color_range="tv", colorspace="smpte170m",
-            color_primaries="smpte170m", color_trc="smpte170m",
-        )  # fmt: skip
+            vcodec="libx264",
+            preset=self.preset,
+            crf=self.crf,
+            pix_fmt="yuv420p",
+            r=rate,
+            movflags="+faststart",
+            format="mp4",
+            color_range="tv",
+            colorspace="smpte170m",
+            color_primaries="smpte170m",
+            color_trc="smpte170m",
+        )
         if self.audio is not None:
             audio = ffmpeg.input(str(self.audio)).audio
             if self.audio_filter:
@@ -568,7 +645,9 @@ class FrameWriter:
             raise RuntimeError("FrameWriter used outside its 'with' block")
         w, h = self.size
         if frame.shape != (h * 3 // 2, w) or frame.dtype != np.uint8:
-            raise ValueError(f"frame {frame.shape} {frame.dtype}: expected ({h * 3 // 2}, {w}) uint8 I420")  # fmt: skip
+            raise ValueError(
+                f"frame {frame.shape} {frame.dtype}: expected ({h * 3 // 2}, {w}) uint8 I420"
+            )
         try:
             self._proc.stdin.write(np.ascontiguousarray(frame).data)
         except BrokenPipeError:

@@ -212,9 +212,18 @@ class SpeechSettings(_Group):
     )
     openai_tts_model: Literal["tts-1", "tts-1-hd", "gpt-4o-mini-tts"] = "gpt-4o-mini-tts"
     openai_tts_voice: Literal[
-        "alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer",
+        "alloy",
+        "ash",
+        "ballad",
+        "coral",
+        "echo",
+        "fable",
+        "nova",
+        "onyx",
+        "sage",
+        "shimmer",
         "verse",
-    ] = "alloy"  # fmt: skip
+    ] = "alloy"
     openai_tts_format: Literal["wav", "pcm", "mp3"] = "wav"
     openai_tts_instructions: str = Field(
         default="", description="Tone for gpt-4o-mini-tts, e.g. 'a calm news anchor'."
@@ -336,9 +345,11 @@ class ApiSettings(_Group):
         default=120, ge=0, le=100_000, description="REST API requests per minute per token; 0: off."
     )
     max_image_megapixels: float = Field(
-        default=40, ge=1, le=400,
+        default=40,
+        ge=1,
+        le=400,
         description="Largest image accepted (width × height, in megapixels), read from its header.",
-    )  # fmt: skip
+    )
     max_upload_mb: int = Field(
         default=50, ge=1, le=1024, description="Largest REST API request (uploads), in MiB."
     )
@@ -395,9 +406,12 @@ class PublishingSettings(_Group):
         default="25", pattern=r"^\d{1,3}$", description="YouTube category id (25: News & Politics)."
     )
     youtube_chunk_kib: int = Field(
-        default=8192, ge=256, le=1_048_576, multiple_of=256,
+        default=8192,
+        ge=256,
+        le=1_048_576,
+        multiple_of=256,
         description="Resumable upload chunk size in KiB (a multiple of 256).",
-    )  # fmt: skip
+    )
     youtube_timeout: float = Field(default=60, ge=1, le=600, description="Seconds per request.")
     youtube_max_retries: int = Field(
         default=6, ge=0, le=20, description="Retries per upload on 429, 5xx and dropped links."

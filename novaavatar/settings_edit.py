@@ -30,10 +30,22 @@ _PLAIN = re.compile(r"^[A-Za-z0-9_./:@,+\-%*?=&]*$")
 
 API_FIELDS = {"api_port", "api_tokens", "api_cors_origins", "api_rate_limit", "max_upload_mb"}
 EVERY_PROCESS = {
-    "storage_path", "artifact_store", "s3_endpoint", "s3_bucket", "s3_prefix", "s3_region",
-    "s3_secure", "s3_access_key", "s3_secret_key", "s3_create_bucket", "log_level", "log_dir",
-    "log_retention_days", "sentry_dsn", "sentry_environment",
-}  # fmt: skip
+    "storage_path",
+    "artifact_store",
+    "s3_endpoint",
+    "s3_bucket",
+    "s3_prefix",
+    "s3_region",
+    "s3_secure",
+    "s3_access_key",
+    "s3_secret_key",
+    "s3_create_bucket",
+    "log_level",
+    "log_dir",
+    "log_retention_days",
+    "sentry_dsn",
+    "sentry_environment",
+}
 WORKER_LIMITS = {"gpu_concurrency", "max_concurrent_jobs"}
 SCHEDULE = {"scrape_cron", "scrape_timezone"}
 

@@ -52,7 +52,12 @@ Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
 def rgba(colour: str) -> tuple[int, int, int, int]:
     """``#RRGGBB[AA]`` → (r, g, b, a)."""
     c = colour.lstrip("#")
-    return (int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16), int(c[6:8], 16) if len(c) == 8 else 255)  # fmt: skip
+    return (
+        int(c[0:2], 16),
+        int(c[2:4], 16),
+        int(c[4:6], 16),
+        int(c[6:8], 16) if len(c) == 8 else 255,
+    )
 
 
 class _Part(BaseModel):
@@ -240,7 +245,9 @@ def parse(data: bytes | str, where: str) -> BrandTemplate:
     except RecursionError:  # tomllib and PyYAML recurse once per nesting level
         raise InputError(f"template {where}: nested too deeply to be a template") from None
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
-        raise InputError(f"template {where}: not valid {'YAML' if where.endswith(('.yaml', '.yml')) else 'TOML'}: {e}") from None  # fmt: skip
+        raise InputError(
+            f"template {where}: not valid {'YAML' if where.endswith(('.yaml', '.yml')) else 'TOML'}: {e}"
+        ) from None
     if not isinstance(doc, dict):
         raise InputError(f"template {where}: expected a table of fields, got {type(doc).__name__}")
     try:
@@ -310,7 +317,9 @@ def split_ref(ref: str) -> tuple[str, int | None]:
     return m["name"], int(m["version"]) if m["version"] else None
 
 
-def resolve(ref: str | None, store: ArtifactStore | None = None, format: str = "single") -> BrandTemplate:  # fmt: skip
+def resolve(
+    ref: str | None, store: ArtifactStore | None = None, format: str = "single"
+) -> BrandTemplate:
     """The concrete template for ``ref`` (newest version when none is given; None: the format's)."""
     name, version = split_ref(ref if ref is not None else FORMAT_DEFAULTS.get(format, "news"))
     if version is not None:
@@ -469,7 +478,9 @@ def _fill_from_settings(data: dict[str, Any], s: Settings, language: str) -> Non
         data["voice"] = s.tts_voice
 
 
-def brand_for(item: ContentItem, options: ProduceOptions, store: ArtifactStore | None = None, title: str = "") -> Brand | None:  # fmt: skip
+def brand_for(
+    item: ContentItem, options: ProduceOptions, store: ArtifactStore | None = None, title: str = ""
+) -> Brand | None:
     """The brand one video is drawn with: its pinned template and the item's source line.
 
     None for options without a template: :func:`build_options` pins one unless the run

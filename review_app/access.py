@@ -90,7 +90,7 @@ def verify(token: str | None, now: float | None = None) -> tuple[str, bool] | No
     except (ValueError, KeyError, TypeError):
         return None
     age = (now or time.time()) - at
-    if not name or age < -300 or age > (SIGN_IN_HOURS * 3600 if signed_in else NAME_DAYS * 86400):  # fmt: skip
+    if not name or age < -300 or age > (SIGN_IN_HOURS * 3600 if signed_in else NAME_DAYS * 86400):
         return None
     allowed = allowed_reviewers()
     if allowed and name not in allowed:
@@ -221,7 +221,7 @@ def sidebar_identity() -> None:
     if allowed:
         if st.session_state.get(_NAME) not in allowed:  # nobody is picked for the reviewer
             st.session_state[_NAME] = None
-        st.sidebar.selectbox("Reviewer", allowed, key=_NAME, placeholder="who decides (recorded)")  # fmt: skip
+        st.sidebar.selectbox("Reviewer", allowed, key=_NAME, placeholder="who decides (recorded)")
     else:
         st.sidebar.text_input(
             "Reviewer name",

@@ -44,7 +44,7 @@ pages = [
     st.Page(PAGES / "templates.py", title="Brand templates", icon=":material/palette:"),
     st.Page(PAGES / "exports.py", title="Exports", icon=":material/download:"),
     st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:"),
-]  # fmt: skip
+]
 page = st.navigation(pages)
 
 # A shared link to a video (`/?video=<id>`) opens it in the review queue.

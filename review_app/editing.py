@@ -26,7 +26,10 @@ def _key(m: VideoManifest, field: str) -> str:
 def _submit_edit(store: ArtifactStore, m: VideoManifest) -> None:
     by = access.reviewer()
     if by is None:
-        st.session_state[_FLASH] = ("error", "Enter your name in the sidebar first: it is recorded with the edit.")  # fmt: skip
+        st.session_state[_FLASH] = (
+            "error",
+            "Enter your name in the sidebar first: it is recorded with the edit.",
+        )
         return
     assert m.script is not None
     text = str(st.session_state.get(_key(m, "text"), ""))
@@ -108,7 +111,10 @@ def script_editor(store: ArtifactStore, m: VideoManifest) -> None:
 def _submit_trim(store: ArtifactStore, m: VideoManifest) -> None:
     by = access.reviewer()
     if by is None:
-        st.session_state[_FLASH] = ("error", "Enter your name in the sidebar first: it is recorded with the trim.")  # fmt: skip
+        st.session_state[_FLASH] = (
+            "error",
+            "Enter your name in the sidebar first: it is recorded with the trim.",
+        )
         return
     start = float(st.session_state.get(_key(m, "start"), 0.0))
     end = float(st.session_state.get(_key(m, "end"), 0.0))
@@ -150,9 +156,12 @@ def trim_editor(store: ArtifactStore, m: VideoManifest) -> None:
                 key=_key(m, "end"),
             )
             st.form_submit_button(
-                "Trim", icon=":material/content_cut:", on_click=_submit_trim, args=(store, m),
+                "Trim",
+                icon=":material/content_cut:",
+                on_click=_submit_trim,
+                args=(store, m),
                 disabled=jobs.running_for(m.video_id) is not None,
-            )  # fmt: skip
+            )
         st.caption(
             f"Seconds of the full {length:g} s video. Only the final video is re-encoded (no "
             "re-render); captions move with the cut; the quality checks run again."
@@ -162,18 +171,23 @@ def trim_editor(store: ArtifactStore, m: VideoManifest) -> None:
 def _submit_background(store: ArtifactStore, m: VideoManifest) -> None:
     by = access.reviewer()
     if by is None:
-        st.session_state[_FLASH] = ("error", "Enter your name in the sidebar first: it is recorded with the change.")  # fmt: skip
+        st.session_state[_FLASH] = (
+            "error",
+            "Enter your name in the sidebar first: it is recorded with the change.",
+        )
         return
     upload = st.session_state.get(_key(m, "bg_image"))
     prompt = str(st.session_state.get(_key(m, "bg_prompt"), "")).strip()
     try:
         work = editing.swap_background(
-            store, m.video_id, by,
+            store,
+            m.video_id,
+            by,
             image=upload.getvalue() if upload is not None else None,
             image_name=upload.name if upload is not None else "background",
             prompt=prompt if upload is None else None,
             expected_version=m.version,
-        )  # fmt: skip
+        )
     except ConflictError as e:
         st.session_state[_FLASH] = ("error", f"Conflict — not saved. {e}")
         return
@@ -194,18 +208,24 @@ def background_editor(store: ArtifactStore, m: VideoManifest) -> None:
     with st.expander("Swap the background", icon=":material/wallpaper:", expanded=False):
         with st.form(f"background_{m.video_id}", border=False):
             st.file_uploader(
-                "Image", type=["png", "jpg", "jpeg", "webp"], key=_key(m, "bg_image"),
+                "Image",
+                type=["png", "jpg", "jpeg", "webp"],
+                key=_key(m, "bg_image"),
                 help="Cropped to fill the frame; checked to be a readable image.",
-            )  # fmt: skip
+            )
             st.text_input(
-                "…or a prompt", key=_key(m, "bg_prompt"), max_chars=1000,
+                "…or a prompt",
+                key=_key(m, "bg_prompt"),
+                max_chars=1000,
                 placeholder="e.g. a harbour at dawn, soft light, no text",
-            )  # fmt: skip
+            )
             st.form_submit_button(
-                "Swap the background", icon=":material/wallpaper:",
-                on_click=_submit_background, args=(store, m),
+                "Swap the background",
+                icon=":material/wallpaper:",
+                on_click=_submit_background,
+                args=(store, m),
                 disabled=jobs.running_for(m.video_id) is not None,
-            )  # fmt: skip
+            )
         st.caption(f"Now: {now}. Only the background, avatar, compose and checks run again.")
 
 

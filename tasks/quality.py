@@ -89,7 +89,9 @@ def speech_envelope(samples: np.ndarray, rate: int, n_frames: int, fps: float) -
     return np.maximum(db, db.max() - 30.0)
 
 
-def lip_sync(path: Path, envelope: np.ndarray, fps: float, start: int = 0, stop: int | None = None) -> LipSyncMeasure:  # fmt: skip
+def lip_sync(
+    path: Path, envelope: np.ndarray, fps: float, start: int = 0, stop: int | None = None
+) -> LipSyncMeasure:
     """How the presenter's lips follow the speech in frames ``start``..``stop`` of the video,
     measured with the face mesh (see :mod:`tasks.render.lipsync`)."""
     info = probe(path)
@@ -104,7 +106,12 @@ def caption_coverage(srt: str, envelope: np.ndarray, fps: float) -> float:
     spans = []
     for m in _SRT_TIME.finditer(srt):
         g = [int(v) for v in m.groups()]
-        spans.append((g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000, g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000))  # fmt: skip
+        spans.append(
+            (
+                g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000,
+                g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000,
+            )
+        )
     voiced = envelope > envelope.max() - 25.0
     if not voiced.any():
         return 0.0
@@ -229,7 +236,12 @@ def assess(
     samples = read_audio(path, rate) if info.has_audio else np.zeros(0, np.float32)
     rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
     level = 20 * np.log10(max(rms, 1e-9))
-    add("audio_level", level > SILENCE_DBFS, round(level, 1), f"speech RMS above {SILENCE_DBFS} dBFS")  # fmt: skip
+    add(
+        "audio_level",
+        level > SILENCE_DBFS,
+        round(level, 1),
+        f"speech RMS above {SILENCE_DBFS} dBFS",
+    )
     # BS.1770 at the file's own rate: resampling to 16 kHz would hide true peaks
     loud = (
         measure_loudness(read_audio(path, 48000), 48000)
@@ -244,15 +256,30 @@ def assess(
         f"integrated {TARGET_LUFS:g} ±{LUFS_TOLERANCE:g} LUFS",
     )
     tp = round(loud.true_peak_dbtp, 1) if np.isfinite(loud.true_peak_dbtp) else None
-    add("true_peak", tp is None or tp <= MAX_TRUE_PEAK_DBTP, tp, f"true peak ≤ {MAX_TRUE_PEAK_DBTP:g} dBTP")  # fmt: skip
+    add(
+        "true_peak",
+        tp is None or tp <= MAX_TRUE_PEAK_DBTP,
+        tp,
+        f"true peak ≤ {MAX_TRUE_PEAK_DBTP:g} dBTP",
+    )
 
     fps = info.fps if info.fps > 0 else 25.0
     stats = frame_stats(path, fps)
     n = len(stats.mean_luma)
     black = _longest_run(stats.mean_luma < BLACK_LUMA) / fps
-    add("not_black", n > 0 and black <= MAX_BLACK_S, round(black, 2), f"no black stretch over {MAX_BLACK_S} s")  # fmt: skip
+    add(
+        "not_black",
+        n > 0 and black <= MAX_BLACK_S,
+        round(black, 2),
+        f"no black stretch over {MAX_BLACK_S} s",
+    )
     frozen = (_longest_run(stats.change < FROZEN_CHANGE) + 1) / fps if n > 1 else n / fps
-    add("not_frozen", n > 1 and frozen <= MAX_FROZEN_S, round(frozen, 2), f"the picture never stands still over {MAX_FROZEN_S} s")  # fmt: skip
+    add(
+        "not_frozen",
+        n > 1 and frozen <= MAX_FROZEN_S,
+        round(frozen, 2),
+        f"the picture never stands still over {MAX_FROZEN_S} s",
+    )
     envelope = speech_envelope(samples, rate, n, fps) if samples.size else np.zeros(n)
     # the presenter is on screen between the cards: measure the lips there
     a, b = round(final.intro_s * fps), n - round(final.outro_s * fps)
@@ -261,7 +288,11 @@ def assess(
         add("lip_sync", lips.passed, round(lips.correlation, 2), lips.describe())
     else:
         add("lip_sync", False, None, "no speech to follow")
-    srt = store.get_bytes(final.srt_key).decode("utf-8", "replace") if store.exists(final.srt_key) else ""  # fmt: skip
+    srt = (
+        store.get_bytes(final.srt_key).decode("utf-8", "replace")
+        if store.exists(final.srt_key)
+        else ""
+    )
     coverage = caption_coverage(srt, envelope, fps) if n and samples.size and rms > 0 else 0.0
     add(
         "captions",

@@ -521,7 +521,9 @@ def compose_video(
         vtt_key = run.put_file(f"captions{tag}.vtt", vtt, "text/vtt")
         chapters_key = None
         if chapters:
-            chapters_key = run.put_file(f"chapters{tag}.vtt", run.workdir / "chapters.vtt", "text/vtt")  # fmt: skip
+            chapters_key = run.put_file(
+                f"chapters{tag}.vtt", run.workdir / "chapters.vtt", "text/vtt"
+            )
     return FinalVideo(
         key=key,
         srt_key=srt_key,

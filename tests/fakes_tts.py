@@ -43,10 +43,29 @@ def _mp3(pcm16: bytes, rate: int) -> bytes:
     from novaavatar.media import ffmpeg_exe
 
     res = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar", str(rate),
-         "-ac", "1", "-i", "-", "-f", "mp3", "-b:a", "64k", "-"],
-        input=pcm16, capture_output=True, check=True,
-    )  # fmt: skip
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "s16le",
+            "-ar",
+            str(rate),
+            "-ac",
+            "1",
+            "-i",
+            "-",
+            "-f",
+            "mp3",
+            "-b:a",
+            "64k",
+            "-",
+        ],
+        input=pcm16,
+        capture_output=True,
+        check=True,
+    )
     return res.stdout
 
 

@@ -468,7 +468,12 @@ def test_generate_and_uploads_are_validated(
         422,
     )
 
-    form = {"title": "Team update", "text": "Hello there.", "i_have_consent": "true", "consent_by": "Ada"}  # fmt: skip
+    form = {
+        "title": "Team update",
+        "text": "Hello there.",
+        "i_have_consent": "true",
+        "consent_by": "Ada",
+    }
     r = c.post("/api/generate/manual", data=form, files={"portrait": ("cv.png", b"%PDF-1.4")})
     assert_problem(r, 422, "'cv.png' is not a readable image")
     r = c.post("/api/generate/manual", data={"title": "T"}, files={"audio": ("a.wav", b"RIFF....")})
@@ -587,8 +592,13 @@ def test_generate_runs_the_deployment_when_the_server_has_it(
     request.addfinalizer(lambda: _delete_deployment(deployment_id))
     monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))  # "make up" is running
 
-    body = {"title": "Harbour bridge reopens", "description": "The bridge reopened.",
-            "url": "https://news.example.org/bridge", "duration_s": 20, "aspect": "16:9"}  # fmt: skip
+    body = {
+        "title": "Harbour bridge reopens",
+        "description": "The bridge reopened.",
+        "url": "https://news.example.org/bridge",
+        "duration_s": 20,
+        "aspect": "16:9",
+    }
     r = client.post("/api/generate", json=body)
     assert r.status_code == 202, r.text
     job = r.json()
@@ -628,12 +638,28 @@ def test_example_client_against_a_live_server(
     api_env(WEBHOOK_URL=hook.url, WEBHOOK_SECRET="whsec-e2e")
     base = serve()
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "api_client.py"), "--url", base,
-         "--duration", "15", "--aspect", "1:1", "--out", str(tmp_path), "--approve",
-         "--timeout", "90", "--sample"],
+        [
+            sys.executable,
+            str(ROOT / "examples" / "api_client.py"),
+            "--url",
+            base,
+            "--duration",
+            "15",
+            "--aspect",
+            "1:1",
+            "--out",
+            str(tmp_path),
+            "--approve",
+            "--timeout",
+            "90",
+            "--sample",
+        ],
         env={"NOVAAVATAR_API_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "is approved" in done.stdout
     (video,) = tmp_path.glob("vid-*.mp4")

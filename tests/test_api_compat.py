@@ -181,10 +181,23 @@ def test_the_original_example_client_gets_a_playable_mp4(tmp_path: Path) -> None
     }
     env.pop("PREFECT_API_URL", None)  # no stack here: the API runs flows locally
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", API_APP, "--host", "127.0.0.1",
-         "--port", str(port), "--no-server-header"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            API_APP,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-server-header",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -196,11 +209,17 @@ def test_the_original_example_client_gets_a_playable_mp4(tmp_path: Path) -> None
                 time.sleep(0.2)
         out = tmp_path / "video.mp4"
         client = subprocess.run(
-            [sys.executable, str(ROOT / "examples" / "original_client.py"),
-             f"http://127.0.0.1:{port}", str(out)],
+            [
+                sys.executable,
+                str(ROOT / "examples" / "original_client.py"),
+                f"http://127.0.0.1:{port}",
+                str(out),
+            ],
             env={**env, "NOVAAVATAR_API_TOKEN": TOKEN, "NOVAAVATAR_DURATION": "15"},
-            capture_output=True, text=True, timeout=400,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
         assert client.returncode == 0, client.stdout + client.stderr
         assert "Status: completed" in client.stdout
     finally:

@@ -52,7 +52,9 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"dir": d, "audio": d / "speech.wav", "bg": d / "bg.png"}
 
 
-def synthetic_face(size: tuple[int, int] = (320, 400), cx: float = 0.5, scale: float = 1.0) -> Image.Image:  # fmt: skip
+def synthetic_face(
+    size: tuple[int, int] = (320, 400), cx: float = 0.5, scale: float = 1.0
+) -> Image.Image:
     """A soft, shaded drawn face that the face detector finds."""
     w, h = size
     img = Image.new("RGB", size, (70, 90, 120))
@@ -76,10 +78,14 @@ def synthetic_face(size: tuple[int, int] = (320, 400), cx: float = 0.5, scale: f
             (ex - fw * 0.08, ey - fh * 0.07, ex + fw * 0.08, ey + fh * 0.07), fill=(40, 30, 25)
         )
     d.polygon(
-        [(x - fw * 0.1, y - fh * 0.1), (x + fw * 0.1, y - fh * 0.1),
-         (x + fw * 0.16, y + fh * 0.3), (x - fw * 0.16, y + fh * 0.3)],
+        [
+            (x - fw * 0.1, y - fh * 0.1),
+            (x + fw * 0.1, y - fh * 0.1),
+            (x + fw * 0.16, y + fh * 0.3),
+            (x - fw * 0.16, y + fh * 0.3),
+        ],
         fill=(225, 185, 155),
-    )  # fmt: skip
+    )
     d.ellipse((x - fw * 0.16, y + fh * 0.24, x + fw * 0.16, y + fh * 0.34), fill=(150, 100, 85))
     d.ellipse((x - fw * 0.4, y + fh * 0.48, x + fw * 0.4, y + fh * 0.62), fill=(150, 70, 70))
     d.rectangle((x - fw * 0.35, y + fh * 0.9, x + fw * 0.35, h), fill=(190, 145, 118))
@@ -95,7 +101,9 @@ def _mouth_and_eye_rows(p: IllustratedPresenter) -> tuple[slice, slice, slice]:
 
 def test_render_lite_writes_mp4_with_audio(media: dict[str, Path]) -> None:
     out = media["dir"] / "avatar.mp4"
-    info = render_lite(media["bg"], media["audio"], PHONEMES, out, size=SIZE, fps=FPS, preset="ultrafast")  # fmt: skip
+    info = render_lite(
+        media["bg"], media["audio"], PHONEMES, out, size=SIZE, fps=FPS, preset="ultrafast"
+    )
     assert (info.width, info.height, info.fps, info.frames) == (360, 640, 25, 50)
     assert info.duration_s == pytest.approx(2.0, abs=0.05)
     probed = probe(out)
@@ -198,7 +206,9 @@ def test_portrait_without_face(media: dict[str, Path]) -> None:
     blank = media["dir"] / "landscape.jpg"
     Image.new("RGB", (400, 300), (120, 160, 200)).save(blank)
     with pytest.raises(InputError, match=r"no face found in portrait .*landscape\.jpg"):
-        render_lite(media["bg"], media["audio"], PHONEMES, media["dir"] / "x.mp4", size=SIZE, portrait=blank)  # fmt: skip
+        render_lite(
+            media["bg"], media["audio"], PHONEMES, media["dir"] / "x.mp4", size=SIZE, portrait=blank
+        )
     assert not (media["dir"] / "x.mp4").exists()
 
 
@@ -213,12 +223,17 @@ def test_portrait_with_two_similar_faces() -> None:
 def test_portrait_face_is_animated(media: dict[str, Path]) -> None:
     path = media["dir"] / "face.png"
     synthetic_face().save(path)
-    frames = list(lite_frames(media["bg"], PHONEMES, 2.0, size=SIZE, fps=FPS, portrait=path, seed=2))  # fmt: skip
+    frames = list(
+        lite_frames(media["bg"], PHONEMES, 2.0, size=SIZE, fps=FPS, portrait=path, seed=2)
+    )
     img = np.asarray(Image.open(path).convert("RGB"))
     p = PortraitPresenter(img, detect_face(img), SIZE)
     fx, fy, fw, fh = p.face
     y0, x0 = p.py0, p.px0
-    mouth = (slice(int(y0 + fy + 0.65 * fh), int(y0 + fy + 1.0 * fh)), slice(int(x0 + fx + 0.2 * fw), int(x0 + fx + 0.8 * fw)))  # fmt: skip
+    mouth = (
+        slice(int(y0 + fy + 0.65 * fh), int(y0 + fy + 1.0 * fh)),
+        slice(int(x0 + fx + 0.2 * fw), int(x0 + fx + 0.8 * fw)),
+    )
     diff = np.abs(frames[9].astype(int)[mouth] - frames[20].astype(int)[mouth]).mean()
     assert diff > 3
 
@@ -239,9 +254,15 @@ def test_mouth_track_side_file_follows_phonemes(media: dict[str, Path]) -> None:
     track_file = media["dir"] / "mouth.npy"
     seen: list[tuple[int, int]] = []
     render_lite(
-        media["bg"], media["audio"], PHONEMES, media["dir"] / "t.mp4", size=(128, 128),
-        preset="ultrafast", mouth_track_out=track_file, progress=lambda *a: seen.append(a),
-    )  # fmt: skip
+        media["bg"],
+        media["audio"],
+        PHONEMES,
+        media["dir"] / "t.mp4",
+        size=(128, 128),
+        preset="ultrafast",
+        mouth_track_out=track_file,
+        progress=lambda *a: seen.append(a),
+    )
     assert seen[0] == (0, 50) and seen[-1] == (50, 50)
     track = np.load(track_file)
     assert track.shape == (50,)
@@ -267,7 +288,9 @@ LAYOUT_SIZES = [(180, 320), (320, 180), (240, 240)]
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("size", LAYOUT_SIZES)
-def test_every_layout_moves_the_mouth_above_the_captions(layout: str, size: tuple[int, int], media: dict[str, Path]) -> None:  # fmt: skip
+def test_every_layout_moves_the_mouth_above_the_captions(
+    layout: str, size: tuple[int, int], media: dict[str, Path]
+) -> None:
     w, h = size
     presenter = make_presenter(size, layout)
     base = presenter.compose_base(np.full((h, w, 3), 60, np.uint8))
@@ -285,7 +308,9 @@ def test_every_layout_moves_the_mouth_above_the_captions(layout: str, size: tupl
 def test_portrait_layouts(layout: str, media: dict[str, Path]) -> None:
     path = media["dir"] / "face.png"
     synthetic_face().save(path)
-    frames = list(lite_frames(media["bg"], PHONEMES, 1.0, size=(180, 320), portrait=path, layout=layout))  # fmt: skip
+    frames = list(
+        lite_frames(media["bg"], PHONEMES, 1.0, size=(180, 320), portrait=path, layout=layout)
+    )
     assert len(frames) == 25 and frames[0].shape == (320, 180, 3)
     img = np.asarray(load_portrait(path))
     presenter = make_presenter((180, 320), layout, img)
@@ -304,9 +329,21 @@ def test_unknown_layout_is_refused(media: dict[str, Path]) -> None:
 
 
 def test_render_burns_captions_in_one_pass(media: dict[str, Path]) -> None:
-    words = [WordTiming(word="Hello", start=0.1, end=0.6), WordTiming(word="world", start=0.7, end=1.2)]  # fmt: skip
+    words = [
+        WordTiming(word="Hello", start=0.1, end=0.6),
+        WordTiming(word="world", start=0.7, end=1.2),
+    ]
     out = media["dir"] / "captioned.mp4"
-    info = render_lite(media["bg"], media["audio"], PHONEMES, out, size=SIZE, preset="ultrafast", words=words, title="News")  # fmt: skip
+    info = render_lite(
+        media["bg"],
+        media["audio"],
+        PHONEMES,
+        out,
+        size=SIZE,
+        preset="ultrafast",
+        words=words,
+        title="News",
+    )
     assert info.captions_burnt
     plain = media["dir"] / "plain.mp4"
     render_lite(media["bg"], media["audio"], PHONEMES, plain, size=SIZE, preset="ultrafast")
@@ -349,10 +386,16 @@ def test_portrait_modes_are_accepted(mode: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("orientation", [6, 8, 3])
 def test_exif_rotated_photo_is_turned_upright(orientation: int, tmp_path: Path) -> None:
     face = synthetic_face()
-    turn = {6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270, 3: Image.Transpose.ROTATE_180}  # fmt: skip
+    turn = {
+        6: Image.Transpose.ROTATE_90,
+        8: Image.Transpose.ROTATE_270,
+        3: Image.Transpose.ROTATE_180,
+    }
     exif = Image.Exif()
     exif[0x0112] = orientation
-    path = _face_file(tmp_path / "phone.jpg", face.transpose(turn[orientation]), exif=exif, quality=95)  # fmt: skip
+    path = _face_file(
+        tmp_path / "phone.jpg", face.transpose(turn[orientation]), exif=exif, quality=95
+    )
     loaded = load_portrait(path)
     assert loaded.size == face.size
     locate_face(np.asarray(loaded), path.name)
@@ -413,7 +456,9 @@ def test_real_photo_landmarks() -> None:
     # the face in the video: the mouth opens there, and only there
     p = PortraitPresenter(img, marks, (360, 640))
     lx0, t, r, b = p.mouth_box
-    assert np.abs(p.mouth_state(1.0, 0.0).astype(int) - p.mouth_state(0.0, 0.0).astype(int)).max() > 60  # fmt: skip
+    assert (
+        np.abs(p.mouth_state(1.0, 0.0).astype(int) - p.mouth_state(0.0, 0.0).astype(int)).max() > 60
+    )
     pmx, pmy = p.mouth_c
     assert lx0 < pmx < r and t < pmy < b
 
@@ -434,7 +479,9 @@ def _long_wav(path: Path, seconds: int, rate: int = 8000) -> Path:
     return path
 
 
-def test_bad_audio_is_refused_and_nothing_is_written(media: dict[str, Path], tmp_path: Path) -> None:  # fmt: skip
+def test_bad_audio_is_refused_and_nothing_is_written(
+    media: dict[str, Path], tmp_path: Path
+) -> None:
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     empty = tmp_path / "empty.wav"

@@ -67,7 +67,9 @@ def test_very_long_word_wraps_inside_the_width() -> None:
     lines = wrap_words(["The", word, "spoke"], font, 300)
     assert len(lines) > 2
     for line in lines:
-        assert sum(font.getlength(t) for _, t in line) + font.getlength(" ") * (len(line) - 1) <= 300  # fmt: skip
+        assert (
+            sum(font.getlength(t) for _, t in line) + font.getlength(" ") * (len(line) - 1) <= 300
+        )
     pieces = [t for line in lines for i, t in line if i == 1]
     assert "".join(p.rstrip("-") for p in pieces) == word
 
@@ -98,7 +100,14 @@ def test_compose_final_burns_captions_and_normalises_audio(tmp_path: Path) -> No
         for _ in range(50):
             writer.write(np.full((h, w, 3), 128, np.uint8))
     out = tmp_path / "final.mp4"
-    info = compose_final(avatar, audio, words_of("Breaking news from the town hall", 0.1), out, title="Town hall votes", preset="ultrafast")  # fmt: skip
+    info = compose_final(
+        avatar,
+        audio,
+        words_of("Breaking news from the town hall", 0.1),
+        out,
+        title="Town hall votes",
+        preset="ultrafast",
+    )
     assert (info.width, info.height, info.fps) == (w, h, 25)
     assert info.duration_s == pytest.approx(2.0, abs=0.1)
     assert info.size_bytes == out.stat().st_size > 0
@@ -129,10 +138,12 @@ def _grey_avatar(path: Path, audio: Path, size: tuple[int, int] = (160, 288)) ->
 
 
 @pytest.mark.parametrize("amplitude", [0.01, 0.9])
-def test_loudness_is_normalised_from_quiet_or_loud_speech(tmp_path: Path, amplitude: float) -> None:  # fmt: skip
+def test_loudness_is_normalised_from_quiet_or_loud_speech(tmp_path: Path, amplitude: float) -> None:
     audio = _speech(tmp_path / "speech.wav", amplitude=amplitude)
     out = tmp_path / "final.mp4"
-    compose_final(_grey_avatar(tmp_path / "a.mp4", audio), audio, words_of("one two"), out, preset="ultrafast")  # fmt: skip
+    compose_final(
+        _grey_avatar(tmp_path / "a.mp4", audio), audio, words_of("one two"), out, preset="ultrafast"
+    )
     loud = measure_loudness(read_audio(out, 48000), 48000)
     assert loud.integrated_lufs == pytest.approx(-16.0, abs=0.5)
     assert loud.true_peak_dbtp <= -1.0
@@ -155,7 +166,10 @@ def test_caption_styles_and_copying_a_captioned_avatar(tmp_path: Path) -> None:
     assert np.abs(frames["none"] - 128).max() < 12
     assert np.abs(frames["plain"] - 128).max() > 100
     yellow = (frames["highlight"][..., 2] < 90) & (frames["highlight"][..., 0] > 200)
-    assert yellow.sum() > 10 and not ((frames["plain"][..., 2] < 90) & (frames["plain"][..., 0] > 200)).any()  # fmt: skip
+    assert (
+        yellow.sum() > 10
+        and not ((frames["plain"][..., 2] < 90) & (frames["plain"][..., 0] > 200)).any()
+    )
     with pytest.raises(InputError, match="caption style 'fancy'"):
         compose_final(avatar, audio, words, tmp_path / "x.mp4", caption_style="fancy")
     # an avatar that already carries its captions: the picture is copied, the speech normalised
@@ -163,7 +177,9 @@ def test_caption_styles_and_copying_a_captioned_avatar(tmp_path: Path) -> None:
     info = compose_final(avatar, audio, words, copied, burn_captions=False)
     assert info.duration_s == pytest.approx(2.0, abs=0.1)
     assert np.abs(extract_frame(copied, 0.5).astype(int) - 128).max() < 12
-    assert measure_loudness(read_audio(copied, 48000), 48000).integrated_lufs == pytest.approx(-16, abs=0.5)  # fmt: skip
+    assert measure_loudness(read_audio(copied, 48000), 48000).integrated_lufs == pytest.approx(
+        -16, abs=0.5
+    )
 
 
 def test_silent_or_empty_speech_is_refused_and_nothing_written(tmp_path: Path) -> None:

@@ -56,8 +56,10 @@ def test_attest_records_who_and_when_and_require_refuses_without(store: Artifact
     assert consent.require(store, options) == {"host": again}
     assert (given.by, given.via, again.by) == ("Ada", "cli", "Bob") and given.at <= again.at
     assert len(store.get_json(consent.consent_key(key))["attestations"]) == 2
-    guest = ProduceOptions(format="conversation", guest_portrait_key=store_portrait(
-        store, _face_png()[:-1] + b"\0", "guest.png"))  # fmt: skip
+    guest = ProduceOptions(
+        format="conversation",
+        guest_portrait_key=store_portrait(store, _face_png()[:-1] + b"\0", "guest.png"),
+    )
     with pytest.raises(ConsentMissing, match="guest portrait"):
         consent.require(store, guest)
 
@@ -165,7 +167,9 @@ def test_the_cli_asks_for_the_attestation(tmp_path: Path, args: list[str]) -> No
     assert "Traceback" not in r.stderr and not out.exists()
     assert not list((storage / "artifacts").glob("consents/**/*.json"))
     if args[0] == "templates":
-        r = run_cli(*[a.format(**paths) for a in args], "--i-have-consent", "--by", "Ada", storage=storage)  # fmt: skip
+        r = run_cli(
+            *[a.format(**paths) for a in args], "--i-have-consent", "--by", "Ada", storage=storage
+        )
         assert r.returncode == 0 and "stored anchor@7" in r.stdout, r.stderr
         (record,) = (storage / "artifacts").glob("consents/**/*.json")
         assert '"by": "Ada"' in record.read_text()

@@ -133,8 +133,13 @@ def _host_words(s, source: str) -> list[str]:
 
 @pytest.mark.parametrize(
     ("code", "item", "wps", "duration"),
-    [("es", ITEM, 2.8, 30), ("ar", ITEM, 2.5, 30), ("zh", ZH_ITEM, 4.0, 20), ("zh", ZH_ITEM, 4.0, 45)],
-)  # fmt: skip
+    [
+        ("es", ITEM, 2.8, 30),
+        ("ar", ITEM, 2.5, 30),
+        ("zh", ZH_ITEM, 4.0, 20),
+        ("zh", ZH_ITEM, 4.0, 45),
+    ],
+)
 @pytest.mark.parametrize("style", ["news_anchor", "casual", "educational"])
 def test_offline_conversation_host_speaks_the_videos_language(
     code: str, item: ContentItem, wps: float, duration: float, style: str
@@ -166,12 +171,21 @@ def test_offline_conversation_host_speaks_the_videos_language(
         assert guess_language(host) == "es", host
     # the host states no facts: none of the item's sentences, no number; the guest's lines
     # are the item's own sentences (the English item is kept as it is, and noted)
-    item_sentences = set(split_sentences(f"{item.title}。{item.summary}" if code == "zh" else f"{item.title}. {item.summary}"))  # fmt: skip
+    item_sentences = set(
+        split_sentences(
+            f"{item.title}。{item.summary}" if code == "zh" else f"{item.title}. {item.summary}"
+        )
+    )
     host_sentences = set(split_sentences(" ".join(speaker_lines(s, "host"))))
     assert not item_sentences & host_sentences and not re.search(r"\d", " ".join(words))
     guest = split_sentences(join_words(speaker_lines(s, "guest")))
     assert guest and set(guest) <= item_sentences | {str(frame["thin"])}, guest
-    assert ungrounded_sentences(s.text, [item.title, item.summary], allowed=[item.source], language=code) == []  # fmt: skip
+    assert (
+        ungrounded_sentences(
+            s.text, [item.title, item.summary], allowed=[item.source], language=code
+        )
+        == []
+    )
     assert any("language mismatch" in n for n in p.notes) == (item is ITEM)
 
 
@@ -182,7 +196,9 @@ def test_every_framed_language_has_conversation_lines_and_takes_differ() -> None
         frames = dialogue_frames(code)
         assert frames is not None and set(frames) == set(STYLE_FRAMES), code
         for style, f in frames.items():
-            assert len(f["ask"]) == 5 and all(f[k] for k in ("open", "thin", "close", "thanks", "cta")), (code, style)  # type: ignore[arg-type]  # fmt: skip
+            assert len(f["ask"]) == 5 and all(
+                f[k] for k in ("open", "thin", "close", "thanks", "cta")
+            ), (code, style)  # type: ignore[arg-type]
             assert "{source}" in str(f["open"]), (code, style)
     p = DialogueTemplateProvider()
     first = p.write(ITEM, "casual", 30, 2.8, language="fr")

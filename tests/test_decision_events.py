@@ -23,9 +23,13 @@ def _events_of(video_id: str, timeout: float = 30.0) -> list[dict]:
     while True:
         with get_client(sync_client=True) as client:
             r = client.request(
-                "POST", "/events/filter",
-                json={"filter": {"resource": {"id": [video_resource(video_id)]}, "order": "ASC"}, "limit": 50},
-            )  # fmt: skip
+                "POST",
+                "/events/filter",
+                json={
+                    "filter": {"resource": {"id": [video_resource(video_id)]}, "order": "ASC"},
+                    "limit": 50,
+                },
+            )
         found = r.json()["events"]
         if len(found) >= 2 or time.monotonic() > deadline:
             return found

@@ -43,9 +43,14 @@ def test_every_deployment_entrypoint_is_a_flow() -> None:
         assert dep.get("enforce_parameter_schema") is True, dep["entrypoint"]
         names.add(obj.name)
     assert names == {
-        "scrape-content", "produce-video", "produce-batch", "render-avatar",
-        "export-approved", "manual-create", "trim-video",
-    }  # fmt: skip
+        "scrape-content",
+        "produce-video",
+        "produce-batch",
+        "render-avatar",
+        "export-approved",
+        "manual-create",
+        "trim-video",
+    }
     (step,) = spec["pull"]
     directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
     assert directory.startswith("{{"), "no absolute path in prefect.yaml"
@@ -58,7 +63,9 @@ def test_gpu_worker_runs_omniavatar_on_a_reserved_gpu_with_the_weights() -> None
     assert env["AVATAR_BACKEND"] == "omniavatar"
     assert "[omniavatar]" in worker["command"]  # the extra: diffusers, transformers, safetensors
     assert "novaavatar doctor" in worker["command"]  # says what is missing at start
-    mounts = {v.split(":")[-2] if v.endswith(":ro") else v.split(":")[-1]: v for v in worker["volumes"]}  # fmt: skip
+    mounts = {
+        v.split(":")[-2] if v.endswith(":ro") else v.split(":")[-1]: v for v in worker["volumes"]
+    }
     weights = mounts[env["OMNIAVATAR_MODEL_PATH"]]
     assert weights.endswith(":ro") and "OMNIAVATAR_WEIGHTS" in weights
     (device,) = worker["deploy"]["resources"]["reservations"]["devices"]
@@ -75,9 +82,11 @@ def _doctor(env: dict[str, str], pythonpath: str = "") -> str:
     paths = [p for p in (pythonpath, str(ROOT), os.environ.get("PYTHONPATH", "")) if p]
     done = subprocess.run(
         [sys.executable, "-m", "novaavatar.cli", "doctor"],
-        capture_output=True, text=True, timeout=180,
+        capture_output=True,
+        text=True,
+        timeout=180,
         env={**os.environ, **env, "PYTHONPATH": os.pathsep.join(paths)},
-    )  # fmt: skip
+    )
     return done.stdout + done.stderr
 
 

@@ -61,12 +61,26 @@ def test_language_picks_its_voice_unless_one_is_chosen() -> None:
 
 def test_options_added_later_keep_old_video_ids() -> None:
     item = ContentItem.make(title="t", url="https://e.x/a", source="s")
-    old = stable_id("vid", item.id, ProduceOptions().model_dump(mode="json", exclude={
-        "format", "language", "template", "guest_voice", "guest_portrait_key",
-        "transition"}))  # fmt: skip
+    old = stable_id(
+        "vid",
+        item.id,
+        ProduceOptions().model_dump(
+            mode="json",
+            exclude={
+                "format",
+                "language",
+                "template",
+                "guest_voice",
+                "guest_portrait_key",
+                "transition",
+            },
+        ),
+    )
     assert video_id_for(item, ProduceOptions()) == old
     assert video_id_for(item, ProduceOptions(language="es")) != old
-    assert video_id_for(item, ProduceOptions(format="explainer", duration_s=60, transition="wipe")) != video_id_for(item, ProduceOptions(format="explainer", duration_s=60))  # fmt: skip
+    assert video_id_for(
+        item, ProduceOptions(format="explainer", duration_s=60, transition="wipe")
+    ) != video_id_for(item, ProduceOptions(format="explainer", duration_s=60))
 
 
 def test_review_transitions_and_history() -> None:

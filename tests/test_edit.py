@@ -278,11 +278,23 @@ def test_a_cut_keeps_the_words_and_chapters_inside_it() -> None:
     from tasks.compose import trim as t
 
     full = FinalVideo(
-        key="videos/vid-x/final.mp4", srt_key="videos/vid-x/c.srt", vtt_key="videos/vid-x/c.vtt",
-        width=720, height=720, fps=25, duration_s=20.0, size_bytes=1, intro_s=2.0, outro_s=2.0,
+        key="videos/vid-x/final.mp4",
+        srt_key="videos/vid-x/c.srt",
+        vtt_key="videos/vid-x/c.vtt",
+        width=720,
+        height=720,
+        fps=25,
+        duration_s=20.0,
+        size_bytes=1,
+        intro_s=2.0,
+        outro_s=2.0,
         chapters=(Chapter(title="One", start=0, end=9), Chapter(title="Two", start=9, end=20)),
-    )  # fmt: skip
-    for start, end, why in ((0, 25, "past the video's end"), (3, 3.5, "keep at least"), (0, None, "whole video")):  # fmt: skip
+    )
+    for start, end, why in (
+        (0, 25, "past the video's end"),
+        (3, 3.5, "keep at least"),
+        (0, None, "whole video"),
+    ):
         with pytest.raises(InputError, match=why):
             t.window(full, start, end)
     with pytest.raises(InputError, match="none of the speech"):

@@ -189,7 +189,12 @@ def test_openai_writes_scenes_through_the_real_sdk(fake: FakeOpenAI) -> None:
     p = openai_scenes(fake)
     s = p.write(RICH, "news_anchor", 60, WPS)
     assert s.provider == "openai-scenes" and len(s.scenes) == 4
-    assert [sc.title for sc in s.scenes] == ["A new ferry", "How it works", "What comes next", "Wrap-up"]  # fmt: skip
+    assert [sc.title for sc in s.scenes] == [
+        "A new ferry",
+        "How it works",
+        "What comes next",
+        "Wrap-up",
+    ]
     assert s.text == joined_text(s.scenes) and s.scenes[1].scene_description.startswith("Solar")
     assert s.keywords == ("ferry", "solar") and p.ungrounded == () and p.cost_usd > 0
     schema = fake.requests[-1]["response_format"]["json_schema"]
@@ -312,7 +317,9 @@ def test_scene_segments_survive_merged_and_missing_words(tmp_path: Path) -> None
     exact = scene_segments([s.text for s in SCENES], out.words, out.duration_s)
     words = list(out.words)
     # a provider that merged two tokens and dropped another (an aligner's output)
-    merged = WordTiming(word=f"{words[1].word} {words[2].word}", start=words[1].start, end=words[2].end)  # fmt: skip
+    merged = WordTiming(
+        word=f"{words[1].word} {words[2].word}", start=words[1].start, end=words[2].end
+    )
     rough = [words[0], merged, *words[3:9], *words[10:]]
     segs = scene_segments([s.text for s in SCENES], rough, out.duration_s)
     assert [round(s.start, 2) for s in segs] == [round(s.start, 2) for s in exact]
@@ -338,7 +345,9 @@ def _solid(tmp_path: Path, colour: tuple[int, int, int], name: str) -> Path:
 def _patch(frame: np.ndarray) -> np.ndarray:
     """Mean colour of a background patch at the right edge, away from the presenter."""
     h, w = frame.shape[:2]
-    return frame[int(0.4 * h) : int(0.6 * h), int(0.9 * w) : int(0.97 * w)].reshape(-1, 3).mean(axis=0)  # fmt: skip
+    return (
+        frame[int(0.4 * h) : int(0.6 * h), int(0.9 * w) : int(0.97 * w)].reshape(-1, 3).mean(axis=0)
+    )
 
 
 def _render(tmp_path: Path, transition: str, name: str):
@@ -348,16 +357,29 @@ def _render(tmp_path: Path, transition: str, name: str):
     out = EspeakProvider().speak(
         "Here is the first scene of the story. And this is the second one, with more. "
         "Finally the third scene closes it.",
-        "en-us", 165, tmp_path / "s.wav",
-    )  # fmt: skip
+        "en-us",
+        165,
+        tmp_path / "s.wav",
+    )
     bgs = [_solid(tmp_path, c, f"bg{i}") for i, c in enumerate(COLOURS)]
     starts = [0.0, 2.4, 4.4]
-    scenes = [SceneBackground(b, t, f"Scene {i}") for i, (b, t) in enumerate(zip(bgs, starts, strict=True))]  # fmt: skip
+    scenes = [
+        SceneBackground(b, t, f"Scene {i}")
+        for i, (b, t) in enumerate(zip(bgs, starts, strict=True))
+    ]
     mp4 = tmp_path / f"{name}.mp4"
     info = render_lite(
-        bgs[0], tmp_path / "s.wav", out.phonemes, mp4, size=SIZE, fps=FPS,
-        crf=12, preset="ultrafast", scenes=scenes, transition=transition,
-    )  # fmt: skip
+        bgs[0],
+        tmp_path / "s.wav",
+        out.phonemes,
+        mp4,
+        size=SIZE,
+        fps=FPS,
+        crf=12,
+        preset="ultrafast",
+        scenes=scenes,
+        transition=transition,
+    )
     assert info.frames == round(out.duration_s * FPS)
     return mp4, starts
 
@@ -414,9 +436,15 @@ def test_bad_scenes_are_refused_before_anything_is_written(tmp_path: Path) -> No
     for scenes, transition, message in cases:
         with pytest.raises(InputError, match=message):
             render_lite(
-                bg, tmp_path / "s.wav", out.phonemes, tmp_path / "x.mp4", size=SIZE, fps=FPS,
-                scenes=scenes, transition=transition,
-            )  # fmt: skip
+                bg,
+                tmp_path / "s.wav",
+                out.phonemes,
+                tmp_path / "x.mp4",
+                size=SIZE,
+                fps=FPS,
+                scenes=scenes,
+                transition=transition,
+            )
         assert not (tmp_path / "x.mp4").exists()
 
 
@@ -434,7 +462,11 @@ def test_chapters_go_into_the_mp4_and_the_chapter_files(tmp_path: Path) -> None:
 
     mp4, _ = _render(tmp_path, "cut", "chap")
     dur = probe(mp4).duration_s
-    segs = (SpeechSegment(start=0, end=2.4, scene=0), SpeechSegment(start=2.4, end=4.4, scene=1), SpeechSegment(start=4.4, end=dur, scene=2))  # fmt: skip
+    segs = (
+        SpeechSegment(start=0, end=2.4, scene=0),
+        SpeechSegment(start=2.4, end=4.4, scene=1),
+        SpeechSegment(start=4.4, end=dur, scene=2),
+    )
     scenes = [ScriptScene(text="x", title=t) for t in ("Intro", "Costs; and = risks", "Wrap-up")]
     chapters = chapters_for(scenes, segs, dur)
     write_chapters(mp4, chapters)
@@ -447,7 +479,12 @@ def test_chapters_go_into_the_mp4_and_the_chapter_files(tmp_path: Path) -> None:
     assert (
         vtt.startswith("WEBVTT\n\n") and "00:00:02.400 --> 00:00:04.400\nCosts; and = risks" in vtt
     )
-    assert timestamps([Chapter(title="Intro", start=0, end=70), Chapter(title="More", start=70, end=90)]) == "0:00 Intro\n1:10 More"  # fmt: skip
+    assert (
+        timestamps(
+            [Chapter(title="Intro", start=0, end=70), Chapter(title="More", start=70, end=90)]
+        )
+        == "0:00 Intro\n1:10 More"
+    )
 
 
 # --- the whole flow ---------------------------------------------------------------------------
@@ -592,7 +629,9 @@ def test_an_offline_explainer_frames_its_scenes_in_the_videos_language(code: str
     # the lines the template adds (opening, bridges, closing, call to action) are in the
     # video's language; the item's own English sentences are kept and noted
     facts = set(sentences(f"{RICH.title}. {RICH.summary}"))
-    added = [x for sc in s.scenes for x in split_sentences(sc.text) if x.rstrip(".") + "." not in facts]  # fmt: skip
+    added = [
+        x for sc in s.scenes for x in split_sentences(sc.text) if x.rstrip(".") + "." not in facts
+    ]
     assert any(str(b) in added for b in f["bridge"])  # type: ignore[attr-defined]
     words = {w.lower().strip(".,!?¿¡") for line in added for w in line.split()}
     assert not words & FUNCTION_WORDS["en"], words & FUNCTION_WORDS["en"]

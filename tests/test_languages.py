@@ -213,7 +213,11 @@ def test_srt_and_vtt_keep_logical_order_in_utf8() -> None:
 
 
 def test_sentences_split_in_every_script() -> None:
-    assert split_sentences("今天很好。我们去公园，好吗？好的！") == ["今天很好。", "我们去公园，好吗？", "好的！"]  # fmt: skip
+    assert split_sentences("今天很好。我们去公园，好吗？好的！") == [
+        "今天很好。",
+        "我们去公园，好吗？",
+        "好的！",
+    ]
     assert split_sentences("مرحبا بكم. هل أنتم بخير؟ نعم، شكرا۔ وداعا") == [
         "مرحبا بكم.",
         "هل أنتم بخير؟",
@@ -293,7 +297,9 @@ def test_grounding_checks_numbers_across_languages_but_not_translated_names() ->
     assert [f.unsupported for f in zh] == [("150",)]
     ar = ungrounded_sentences("يحمل القارب ١٢٠ راكبا. وقال إن ٥٠٠ آخرين.", sources, language="ar")
     assert [f.unsupported for f in ar] == [("٥٠٠",)]
-    es = ungrounded_sentences("Londres anunció el servicio. Lleva 120 pasajeros.", sources, language="es")  # fmt: skip
+    es = ungrounded_sentences(
+        "Londres anunció el servicio. Lleva 120 pasajeros.", sources, language="es"
+    )
     assert es == []  # "Londres" is a translation, not an invented name
 
 

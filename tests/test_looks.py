@@ -80,7 +80,9 @@ def _magenta(img: np.ndarray) -> int:
     return int(((r > 200) & (g < 80) & (b > 200)).sum())
 
 
-def test_thumbnail_shows_the_face_with_open_eyes_no_caption_and_the_headline(tmp_path: Path) -> None:  # fmt: skip
+def test_thumbnail_shows_the_face_with_open_eyes_no_caption_and_the_headline(
+    tmp_path: Path,
+) -> None:
     video = tmp_path / "presenter.mp4"
     srt, parts = _presenter_video(video)
     frame, choice = choose_frame(video, srt)
@@ -112,7 +114,9 @@ def test_thumbnail_headline_is_whole_in_any_length() -> None:
     frame = np.full((SIZE[1], SIZE[0], 3), 90, np.uint8)
     long = HEADLINE + " and forecasters now plan a second season alongside the current system"
     # draw_headline's own fit: three lines at most, whole words
-    _, lines = fit_title(long, round(min(SIZE) * 0.085), SIZE[0] * 0.88, max_lines=3, min_scale=0.55)  # fmt: skip
+    _, lines = fit_title(
+        long, round(min(SIZE) * 0.085), SIZE[0] * 0.88, max_lines=3, min_scale=0.55
+    )
     assert len(lines) <= 3 and _whole_words(lines, long)
     img = np.asarray(draw_headline(frame, long))
     assert (img[: round(SIZE[1] * CAPTION_BAND)] == 90).all()  # only the band is drawn on

@@ -108,13 +108,23 @@ def test_frame_writer_leaves_nothing_when_interrupted(tmp_path: Path) -> None:
 def test_frame_writer_checks_frames_and_size(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="even"):
         FrameWriter(tmp_path / "v.mp4", (63, 64), 25)
-    with pytest.raises(ValueError, match="expected"), FrameWriter(tmp_path / "v.mp4", (64, 64), 25) as w:  # fmt: skip
+    with (
+        pytest.raises(ValueError, match="expected"),
+        FrameWriter(tmp_path / "v.mp4", (64, 64), 25) as w,
+    ):
         w.write(np.zeros((32, 64, 3), np.uint8))
     assert not (tmp_path / "v.mp4").exists()
 
 
 def test_frames_travel_as_i420_with_true_colours(tmp_path: Path) -> None:
-    colours = [(220, 30, 30), (30, 200, 60), (20, 40, 230), (250, 250, 250), (5, 5, 5), (128, 90, 60)]  # fmt: skip
+    colours = [
+        (220, 30, 30),
+        (30, 200, 60),
+        (20, 40, 230),
+        (250, 250, 250),
+        (5, 5, 5),
+        (128, 90, 60),
+    ]
     out = tmp_path / "c.mp4"
     with FrameWriter(out, (64, 64), 25, preset="ultrafast", crf=10) as writer:
         for c in colours:

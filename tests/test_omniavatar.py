@@ -391,17 +391,27 @@ def test_loader_merges_lora_and_uses_omniavatar_modules(layout: Path) -> None:
 def _with_lora_beside(dit: OmniAvatarDiT, lora: dict[str, torch.Tensor], scale: float) -> None:
     """Keep each LoRA pair next to its linear, y = W·x + b + scale·B·(A·x), as the published
     inference runs it (peft adapters, not merged)."""
-    names = {"self_attn": "self_attn", "cross_attn": "cross_attn", "ffn.0": "ffn.fc1", "ffn.2": "ffn.fc2"}  # fmt: skip
+    names = {
+        "self_attn": "self_attn",
+        "cross_attn": "cross_attn",
+        "ffn.0": "ffn.fc1",
+        "ffn.2": "ffn.fc2",
+    }
     pairs: dict[str, dict[str, torch.Tensor]] = {}
     for key, t in lora.items():
-        m = re.fullmatch(r"blocks\.(\d+)\.(self_attn\.[qkvo]|cross_attn\.[qkvo]|ffn\.[02])\.lora_([AB])\.default\.weight", key)  # fmt: skip
+        m = re.fullmatch(
+            r"blocks\.(\d+)\.(self_attn\.[qkvo]|cross_attn\.[qkvo]|ffn\.[02])\.lora_([AB])\.default\.weight",
+            key,
+        )
         assert m is not None, key
         part = m[2] if m[2].startswith(("self", "cross")) else names[m[2]]
         pairs.setdefault(f"blocks.{m[1]}.{part}", {})[m[3]] = t.float()
     for target, ab in pairs.items():
         module = dit.get_submodule(target)
 
-        def add_lora(mod: torch.nn.Module, args: tuple, out: torch.Tensor, a=ab["A"], b=ab["B"]) -> torch.Tensor:  # type: ignore[no-untyped-def]  # fmt: skip
+        def add_lora(
+            mod: torch.nn.Module, args: tuple, out: torch.Tensor, a=ab["A"], b=ab["B"]
+        ) -> torch.Tensor:  # type: ignore[no-untyped-def]
             return out + scale * (args[0] @ a.T) @ b.T
 
         module.register_forward_hook(add_lora)
@@ -910,20 +920,47 @@ def test_two_ranks_equal_one_process(
 
     Image.fromarray(_portrait()).save(tmp_path / "portrait.png")
     np.save(tmp_path / "speech.npy", _speech())
-    options = dict(num_steps=2, size=SIZE, chunk_frames=CHUNK, overlap_frames=OVERLAP, guidance_scale=1.0, seed=4)  # fmt: skip
+    options = dict(
+        num_steps=2,
+        size=SIZE,
+        chunk_frames=CHUNK,
+        overlap_frames=OVERLAP,
+        guidance_scale=1.0,
+        seed=4,
+    )
     job = dict(
-        root=str(layout), dtype="fp32", image=str(tmp_path / "portrait.png"),
-        audio=str(tmp_path / "speech.npy"), prompt="a news presenter talks",
-        out=str(tmp_path / "frames.npy"), options=options,
-    )  # fmt: skip
+        root=str(layout),
+        dtype="fp32",
+        image=str(tmp_path / "portrait.png"),
+        audio=str(tmp_path / "speech.npy"),
+        prompt="a news presenter talks",
+        out=str(tmp_path / "frames.npy"),
+        options=options,
+    )
     (tmp_path / "job.json").write_text(json.dumps(job))
     script = Path(__file__).with_name("distributed_check.py")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
     done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-         str(script), str(tmp_path / "job.json")],
-        capture_output=True, text=True, timeout=240, env=env, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node=2",
+            str(script),
+            str(tmp_path / "job.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "dit_diff.json").read_text())
     assert report["world"] == 2
@@ -942,10 +979,18 @@ def test_benchmark_runs_the_tiny_config_on_cpu_and_writes_json(tmp_path: Path) -
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, str(bench), "--device", "cpu", "--steps", "4", "--json", str(out)],
-        capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "NO GPU" in done.stdout and "A800" in done.stdout
     rows = json.loads(out.read_text())["rows"]
-    assert {(r["resident"], r["tea_cache"]) for r in rows} == {("all", 0.0), ("all", 0.14), ("7e9", 0.0), ("0", 0.0)}  # fmt: skip
+    assert {(r["resident"], r["tea_cache"]) for r in rows} == {
+        ("all", 0.0),
+        ("all", 0.14),
+        ("7e9", 0.0),
+        ("0", 0.0),
+    }
     assert all(r["status"] == "measured" and r["s_per_step"] > 0 for r in rows)

@@ -122,14 +122,17 @@ def _scene_inputs(store, tmp_path: Path, fmt: str) -> tuple[GeneratedImage, Gene
     image = GeneratedImage(key=key, width=OUT[0], height=OUT[1], seed=3)
     segments: tuple[SpeechSegment, ...] = ()
     if fmt == "conversation":
-        segments = (SpeechSegment(start=0, end=0.16), SpeechSegment(start=0.16, end=0.32, speaker="guest"))  # fmt: skip
+        segments = (
+            SpeechSegment(start=0, end=0.16),
+            SpeechSegment(start=0.16, end=0.32, speaker="guest"),
+        )
     audio = GeneratedAudio(
         key=store.put_file("videos/vid-omni02/s.wav", wav), duration_s=0.32, segments=segments
     )
     return image, audio
 
 
-def _presenter_options(source: str, fmt: str, store, tmp_path: Path, monkeypatch) -> ProduceOptions:  # type: ignore[no-untyped-def]  # fmt: skip
+def _presenter_options(source: str, fmt: str, store, tmp_path: Path, monkeypatch) -> ProduceOptions:  # type: ignore[no-untyped-def]
     from test_avatar_lite import synthetic_face
 
     from novaavatar import templates
@@ -236,7 +239,9 @@ def test_no_face_in_the_reference_falls_back_to_lite_with_a_warning(
     assert record.warnings[0].endswith("; the lite renderer made the video instead")
 
 
-def test_portrait_path_must_be_a_file(omni_env: Path, store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_portrait_path_must_be_a_file(
+    omni_env: Path, store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from novaavatar import templates
     from novaavatar.errors import InputError
 

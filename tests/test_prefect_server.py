@@ -57,8 +57,11 @@ def test_read_only_commands_start_no_server(tmp_path: Path) -> None:
     for cmd in (["queue"], ["stats", "--json"]):
         r = subprocess.run(
             [sys.executable, "-m", "novaavatar.cli", *cmd],
-            env=cli_env(tmp_path, home), capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            env=cli_env(tmp_path, home),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 0, r.stderr
     assert not (home / "prefect.db").exists() and not (home / "logs").exists()
 
@@ -73,9 +76,12 @@ def test_temporary_server_dies_with_its_process_and_its_database_is_reused(
         "print(ensure_api_url(), flush=True); time.sleep(300)"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", hold], env=env, stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", hold],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
         start_new_session=True,  # its own group: only the process itself is killed below
-    )  # fmt: skip
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
@@ -92,8 +98,11 @@ def test_temporary_server_dies_with_its_process_and_its_database_is_reused(
     # a command reuses the home's database and leaves no server behind when it ends
     r = subprocess.run(
         [sys.executable, "-m", "novaavatar.cli", "scrape", "--limit", "1"],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert db.stat().st_ino == created
     assert wait_gone(home) == []
@@ -105,8 +114,11 @@ def test_a_server_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
     env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = "sqlite+aiosqlite:////nonexistent/dir/x.db"
     r = subprocess.run(
         [sys.executable, "-m", "novaavatar.cli", "scrape", "--limit", "1"],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 1
     assert "temporary Prefect server exited" in r.stderr and "temporary-server.log" in r.stderr
     assert "Traceback" not in r.stderr
@@ -218,10 +230,11 @@ def test_five_concurrent_api_jobs_without_a_server_share_one(
         def post(n: int) -> httpx.Response:
             return httpx.post(
                 f"{base}/api/generate/manual",
-                headers=AUTH, timeout=60,
+                headers=AUTH,
+                timeout=60,
                 data={"title": f"Concurrent {n}", "aspect": "1:1"},
                 files={"audio": (f"v{n}.wav", _wav(1.0), "audio/wav")},
-            )  # fmt: skip
+            )
 
         with ThreadPoolExecutor(5) as pool:
             answers = list(pool.map(post, range(5)))

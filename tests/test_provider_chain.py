@@ -255,8 +255,9 @@ def test_a_hung_service_times_out_and_the_fallback_follows(openai_fake: FakeOpen
     openai_fake.slow(20, times=10)  # the service accepts the request and never answers in time
     t0 = time.monotonic()
     script, p = run_chain(
-        "script", _script_chain(openai_fake, openai_fake.api_key),
+        "script",
+        _script_chain(openai_fake, openai_fake.api_key),
         lambda p: p.write(ITEM, "casual", 30, 2.5),
-    )  # fmt: skip
+    )
     assert p.name == script.provider == "template"
     assert time.monotonic() - t0 < 8  # per-request timeout 1 s, deadline 5 s: bounded

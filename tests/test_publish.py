@@ -25,9 +25,15 @@ from tasks.publish.package import DISCLOSURE, LIMITS, SAMPLE_NOTICE
 from tasks.publish.youtube import YouTubeAuthError, YouTubeError
 
 PACKAGE_FILES = {
-    "video.mp4", "thumbnail.jpg", "captions.srt", "captions.vtt", "metadata.json",
-    "youtube.json", "tiktok.json", "instagram.json",
-}  # fmt: skip
+    "video.mp4",
+    "thumbnail.jpg",
+    "captions.srt",
+    "captions.vtt",
+    "metadata.json",
+    "youtube.json",
+    "tiktok.json",
+    "instagram.json",
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +42,28 @@ def noise_mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("media") / "noise.mp4"
     src = "nullsrc=s=160x120:d=2:r=12,geq=lum='random(1)*255':cb=128:cr=128"
     subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", src,
-         "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", str(path)],
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            src,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     assert 2 * QUANTUM < path.stat().st_size < 4 * QUANTUM
     return path
 
@@ -158,8 +182,13 @@ def test_a_refusal_is_not_retried_and_leaves_the_video_approved(
     yt: FakeYouTube, store: ArtifactStore, noise_mp4: Path
 ) -> None:
     vid = _approved(store, noise_mp4).video_id
-    quota = {"error": {"code": 403, "message": "The request cannot be completed because you "
-             "have exceeded your quota.", "errors": [{"reason": "quotaExceeded"}]}}  # fmt: skip
+    quota = {
+        "error": {
+            "code": 403,
+            "message": "The request cannot be completed because you have exceeded your quota.",
+            "errors": [{"reason": "quotaExceeded"}],
+        }
+    }
     yt.start_steps = [Step("status", 403, body=quota)]
     with pytest.raises(YouTubeError, match="quotaExceeded"):
         publish(store, vid, ["youtube"], sleep=Sleeps())
@@ -226,9 +255,11 @@ def test_a_failing_token_endpoint_names_the_block_and_leaks_no_secret(
 
     revoked = "1//revokedREFRESHtoken-zyxwvutsrqponm987654"
     YouTubeCredentials(
-        client_id=yt.client_id, client_secret=yt.client_secret, refresh_token=revoked,
+        client_id=yt.client_id,
+        client_secret=yt.client_secret,
+        refresh_token=revoked,
         token_uri=f"{yt.url}/token",
-    ).save("yt-test-channel", overwrite=True)  # fmt: skip
+    ).save("yt-test-channel", overwrite=True)
     monkeypatch.delenv("YOUTUBE_REFRESH_TOKEN")
     monkeypatch.setenv("YOUTUBE_CREDENTIALS_BLOCK", "yt-test-channel")
     get_settings.cache_clear()
@@ -265,9 +296,11 @@ def test_package_holds_every_file_and_the_disclosure_everywhere(
     long_title_m = m.model_copy(
         update={
             "item": m.item.model_copy(update={"title": long_title, "tags": ("2025", "C++ <tips>")}),
-            "script": m.script.model_copy(update={"title": long_title, "keywords": ("climate change",)}),
+            "script": m.script.model_copy(
+                update={"title": long_title, "keywords": ("climate change",)}
+            ),
         }
-    )  # fmt: skip
+    )
     etag = store.get_with_etag(VideoManifest.key_for(m.video_id))[1]
     manifests.save(store, long_title_m, etag)
 
@@ -404,9 +437,13 @@ def test_a_video_rejected_during_its_upload_stops_there(
         seen, _ = manifests.load(store, vid)
         if done < total and seen.state is ReviewState.APPROVED:
             manifests.decide(
-                store, vid, ReviewState.REJECTED, by="eve", note="legal hold",
+                store,
+                vid,
+                ReviewState.REJECTED,
+                by="eve",
+                note="legal hold",
                 expected_version=seen.version,
-            )  # fmt: skip
+            )
 
     with pytest.raises(NotPublishable, match="is rejected"):
         publish(store, vid, ["youtube"], progress=reviewer_changes_mind)
@@ -475,9 +512,11 @@ def test_a_second_upload_of_the_same_video_waits_for_the_first(
 
     def uploading(m: VideoManifest) -> None:
         m.publications["youtube"] = Publication(
-            channel="youtube", status="uploading", by="worker-1",
+            channel="youtube",
+            status="uploading",
+            by="worker-1",
             lease_until=utcnow() + timedelta(minutes=3),
-        )  # fmt: skip
+        )
 
     manifests.update(store, vid, uploading)
     with pytest.raises(ConflictError, match="being uploaded to YouTube by worker-1"):

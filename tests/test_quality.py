@@ -43,7 +43,9 @@ def _syllables() -> tuple[np.ndarray, list[PhonemeTiming], list[WordTiming]]:
         i0, i1 = int(t * SR), int((t + length) * SR)
         tt = np.arange(i1 - i0) / SR
         env = np.sin(np.pi * tt / length)
-        audio[i0:i1] = 0.3 * env * np.sin(2 * np.pi * 180 * tt) * (1 + 0.5 * np.sin(2 * np.pi * 900 * tt))  # fmt: skip
+        audio[i0:i1] = (
+            0.3 * env * np.sin(2 * np.pi * 180 * tt) * (1 + 0.5 * np.sin(2 * np.pi * 900 * tt))
+        )
         phonemes.append(PhonemeTiming(phoneme="A:", start=t, end=t + length))
         gap = float(rng.uniform(0.15, 0.45))
         phonemes.append(PhonemeTiming(phoneme="m", start=t + length, end=t + length + gap))
@@ -68,12 +70,29 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
         key = store.put_file(f"v/{name}.mp4", path)
         info = probe(path)
         return FinalVideo(
-            key=key, srt_key=srt, vtt_key=srt, width=info.width, height=info.height,
-            fps=info.fps, duration_s=info.duration_s, size_bytes=path.stat().st_size,
-        )  # fmt: skip
+            key=key,
+            srt_key=srt,
+            vtt_key=srt,
+            width=info.width,
+            height=info.height,
+            fps=info.fps,
+            duration_s=info.duration_s,
+            size_bytes=path.stat().st_size,
+        )
 
-    gen = GeneratedAudio(key="v/speech.wav", duration_s=SECONDS, words=tuple(words), phonemes=tuple(phonemes))  # fmt: skip
-    return {"dir": d, "wav": wav, "bg": bg, "phonemes": phonemes, "words": words, "store": store, "final": final, "audio": gen}  # fmt: skip
+    gen = GeneratedAudio(
+        key="v/speech.wav", duration_s=SECONDS, words=tuple(words), phonemes=tuple(phonemes)
+    )
+    return {
+        "dir": d,
+        "wav": wav,
+        "bg": bg,
+        "phonemes": phonemes,
+        "words": words,
+        "store": store,
+        "final": final,
+        "audio": gen,
+    }
 
 
 def _assess(setup: dict, final: FinalVideo, target: float = 15.0) -> dict[str, object]:
@@ -112,13 +131,27 @@ def good(setup: dict) -> dict[str, object]:
 
 
 def test_a_good_video_passes(good: dict) -> None:
-    for name in ("streams", "av_sync", "duration", "audio_level", "loudness", "true_peak", "not_black", "not_frozen", "lip_sync", "captions"):  # fmt: skip
+    for name in (
+        "streams",
+        "av_sync",
+        "duration",
+        "audio_level",
+        "loudness",
+        "true_peak",
+        "not_black",
+        "not_frozen",
+        "lip_sync",
+        "captions",
+    ):
         assert good[name].passed, good[name]
     assert not good["resolution"].passed  # the test clip is small on purpose
 
 
 def test_out_of_sync_mouth_fails_lip_sync(setup: dict, good: dict) -> None:
-    late = [PhonemeTiming(phoneme=p.phoneme, start=p.start + 0.4, end=p.end + 0.4) for p in setup["phonemes"]]  # fmt: skip
+    late = [
+        PhonemeTiming(phoneme=p.phoneme, start=p.start + 0.4, end=p.end + 0.4)
+        for p in setup["phonemes"]
+    ]
     checks = _assess(setup, setup["final"]("late", _composed(setup, "late", late)))
     assert not checks["lip_sync"].passed
     # measured with the face mesh on the frames: 0.4 s late, less the lips' 30 ms lead
@@ -136,7 +169,9 @@ def test_frozen_mouth_fails_lip_sync(setup: dict) -> None:
 def test_silent_audio_fails_level_and_loudness(setup: dict) -> None:
     silent = setup["dir"] / "silent.wav"
     sf.write(silent, np.zeros(int(SECONDS * SR), np.float32), SR)
-    checks = _assess(setup, setup["final"]("silent", _frames_video(setup, "silent", _moving, silent)))  # fmt: skip
+    checks = _assess(
+        setup, setup["final"]("silent", _frames_video(setup, "silent", _moving, silent))
+    )
     assert not checks["audio_level"].passed
     assert not checks["loudness"].passed
     assert not checks["lip_sync"].passed
@@ -147,7 +182,9 @@ def test_black_stretch_fails(setup: dict) -> None:
     def frame(i: int, w: int, h: int) -> np.ndarray:
         return np.zeros((h, w, 3), np.uint8) if 100 <= i < 130 else _moving(i, w, h)
 
-    checks = _assess(setup, setup["final"]("black", _frames_video(setup, "black", frame, setup["wav"])))  # fmt: skip
+    checks = _assess(
+        setup, setup["final"]("black", _frames_video(setup, "black", frame, setup["wav"]))
+    )
     assert not checks["not_black"].passed
     assert checks["not_black"].value == pytest.approx(1.2, abs=0.1)
     assert checks["not_frozen"].passed
@@ -157,13 +194,17 @@ def test_frozen_stretch_fails(setup: dict) -> None:
     def frame(i: int, w: int, h: int) -> np.ndarray:
         return _moving(min(i, 50) if i < 150 else i, w, h)  # stands still for 4 s
 
-    checks = _assess(setup, setup["final"]("frozen", _frames_video(setup, "frozen", frame, setup["wav"])))  # fmt: skip
+    checks = _assess(
+        setup, setup["final"]("frozen", _frames_video(setup, "frozen", frame, setup["wav"]))
+    )
     assert not checks["not_frozen"].passed
     assert checks["not_frozen"].value == pytest.approx(4.0, abs=0.2)
 
 
 def test_wrong_duration_and_missing_captions_fail(setup: dict) -> None:
-    final = setup["final"]("nocaps", _frames_video(setup, "nocaps", _moving, setup["wav"]), "v/empty.srt")  # fmt: skip
+    final = setup["final"](
+        "nocaps", _frames_video(setup, "nocaps", _moving, setup["wav"]), "v/empty.srt"
+    )
     checks = _assess(setup, final, target=60.0)
     assert not checks["duration"].passed
     assert checks["duration"].value == pytest.approx(SECONDS, abs=0.1)
@@ -184,6 +225,10 @@ def test_script_text_flags_boilerplate_run_ons_urls_and_markup(setup: dict, good
     report = assess(setup["store"], final, setup["audio"], script, ProduceOptions())
     check = next(c for c in report.checks if c.name == "script_text")
     assert not check.passed and check.value == 4
-    for expected in ("run-on sentence", "boilerplate read aloud: 'Read the FAQ.'",
-                     "URL read aloud: 'https://library.example/faq'", "markup read aloud: '<b>'"):  # fmt: skip
+    for expected in (
+        "run-on sentence",
+        "boilerplate read aloud: 'Read the FAQ.'",
+        "URL read aloud: 'https://library.example/faq'",
+        "markup read aloud: '<b>'",
+    ):
         assert expected in check.detail, check.detail

@@ -49,7 +49,9 @@ def hopper() -> np.ndarray:
 
 def small_hopper() -> np.ndarray:
     img = Image.fromarray(hopper())
-    return np.asarray(img.resize((128, round(128 * img.height / img.width)), Image.Resampling.LANCZOS))  # fmt: skip
+    return np.asarray(
+        img.resize((128, round(128 * img.height / img.width)), Image.Resampling.LANCZOS)
+    )
 
 
 def darker_astronaut() -> np.ndarray:
@@ -117,7 +119,10 @@ def test_pressed_and_tucked_lips_differ_from_rest() -> None:
     # f/v shows the upper teeth's edge over the lower lip: something light between the lips
     mx, my = (round(v) for v in p.mouth_c)
     x0, y0 = p.mouth_box[:2]
-    assert tucked[my - y0 - 2 : my - y0 + 3, mx - x0 - 3 : mx - x0 + 4].mean() > rest[my - y0 - 2 : my - y0 + 3, mx - x0 - 3 : mx - x0 + 4].mean()  # fmt: skip
+    assert (
+        tucked[my - y0 - 2 : my - y0 + 3, mx - x0 - 3 : mx - x0 + 4].mean()
+        > rest[my - y0 - 2 : my - y0 + 3, mx - x0 - 3 : mx - x0 + 4].mean()
+    )
 
 
 def test_blink_closes_the_lids_and_leaves_the_mouth() -> None:
@@ -135,7 +140,9 @@ def test_a_face_turned_too_far_is_refused() -> None:
     c, s = math.cos(turn), math.sin(turn)
     centre = mesh.points.mean(0)
     p = mesh.points - centre
-    turned = np.column_stack([c * p[:, 0] + s * p[:, 2], p[:, 1], -s * p[:, 0] + c * p[:, 2]]) + centre  # fmt: skip
+    turned = (
+        np.column_stack([c * p[:, 0] + s * p[:, 2], p[:, 1], -s * p[:, 0] + c * p[:, 2]]) + centre
+    )
     with pytest.raises(InputError, match=r"astronaut\.png.*turned about 4[4-6]°.*at most 30°"):
         check_yaw(FaceMesh(turned, 1.0), "astronaut.png")
 

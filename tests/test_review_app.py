@@ -125,19 +125,28 @@ def test_stage_tables_keep_pipeline_order(store: ArtifactStore, mp4: Path) -> No
 
     m = add_video(store, 0, mp4)
     # a manifest whose stages were written alphabetically (as a JSON round trip may leave them)
-    shuffled = {n: m.stages[n] for n in sorted(m.stages)} | {"quality": StageRecord(provider="checks")}  # fmt: skip
+    shuffled = {n: m.stages[n] for n in sorted(m.stages)} | {
+        "quality": StageRecord(provider="checks")
+    }
     m = m.model_copy(update={"stages": dict(sorted(shuffled.items()))})
     assert next(iter(m.stages)) == "avatar"
     manifests.save(store, m, store.get_with_etag(m.key_for(m.video_id))[1])
     at = open_page("views/review.py")
     stages = at.dataframe[1].value
-    assert list(stages["stage"]) == ["script", "background", "speech", "avatar", "compose", "quality"]  # fmt: skip
+    assert list(stages["stage"]) == [
+        "script",
+        "background",
+        "speech",
+        "avatar",
+        "compose",
+        "quality",
+    ]
     assert list(stage_averages([m])) == list(stages["stage"])
     assert at.query_params["video"] == "vid-test0000"
 
 
 def test_review_warns_when_the_avatar_fell_back_to_lite(store: ArtifactStore, mp4: Path) -> None:
-    why = "OmniAvatar did not render this video (no face found in the reference frame); the lite renderer made it"  # fmt: skip
+    why = "OmniAvatar did not render this video (no face found in the reference frame); the lite renderer made it"
     add_video(store, 0, mp4, avatar_warnings=(why,))
     at = open_page("views/review.py")
     assert f"**Avatar:** {why}" in [w.value for w in at.warning]
@@ -286,9 +295,14 @@ def test_an_unusable_store_shows_a_banner_not_a_traceback(
 
 def _scraped(store: ArtifactStore, n: int = 3) -> list[ContentItem]:
     items = [
-        ContentItem.make(title=f"Story number {i}", url=f"https://example.org/{i}", source="Wire", score=1 - i / 10)
+        ContentItem.make(
+            title=f"Story number {i}",
+            url=f"https://example.org/{i}",
+            source="Wire",
+            score=1 - i / 10,
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
     for i in items:
         store.put_bytes(f"items/{i.id}.json", i.model_dump_json().encode())
     store.put_json(

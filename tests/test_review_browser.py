@@ -24,9 +24,14 @@ from novaavatar.store import ArtifactStore
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -117,7 +122,9 @@ def test_reviewer_approves_one_and_rejects_another(
 
         # Reject the second: N jumps to the note, Enter rejects with it.
         page.keyboard.press("n")
-        expect(page.get_by_role("textbox", name="Note — why reject? (N to type, Enter rejects)")).to_be_focused()  # fmt: skip
+        expect(
+            page.get_by_role("textbox", name="Note — why reject? (N to type, Enter rejects)")
+        ).to_be_focused()
         page.keyboard.type("the loudness is far too low")
         page.keyboard.press("Enter")
         expect(page.get_by_text("Rejected vid-test0000 as Ada.")).to_be_visible()
@@ -266,7 +273,9 @@ def test_keys_act_only_on_the_video_shown_and_the_url_follows(
         page.keyboard.press("j")  # next
         shown("vid-test0002")
         page.keyboard.press("n")  # reject with a note
-        expect(page.get_by_role("textbox", name="Note — why reject? (N to type, Enter rejects)")).to_be_focused()  # fmt: skip
+        expect(
+            page.get_by_role("textbox", name="Note — why reject? (N to type, Enter rejects)")
+        ).to_be_focused()
         page.keyboard.type("wrong name in the second sentence")
         page.keyboard.press("Enter")
         page.keyboard.press("j")  # at once, while the page redraws: a key, not a letter

@@ -40,7 +40,9 @@ def test_an_altered_or_foreign_cookie_is_ignored(monkeypatch: pytest.MonkeyPatch
     assert access.verify(token) is None
 
 
-def test_cookies_expire_and_follow_the_password_and_reviewers(monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_cookies_expire_and_follow_the_password_and_reviewers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from novaavatar.settings import get_settings
 
     now = time.time()

@@ -21,8 +21,16 @@ def env_dir(tmp_path: Path, storage: Path, monkeypatch: pytest.MonkeyPatch) -> I
     """A working directory with its own `.env`; variables the tests change are unset."""
     from novaavatar.settings import get_settings
 
-    for name in ("DEFAULT_STYLE", "DEFAULT_DURATION", "OPENAI_API_KEY", "OPENAI_BASE_URL",
-                 "REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL", "YOUTUBE_TOKEN_URI"):  # fmt: skip
+    for name in (
+        "DEFAULT_STYLE",
+        "DEFAULT_DURATION",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "REVIEW_PASSWORD",
+        "REVIEWERS",
+        "PREFECT_API_URL",
+        "YOUTUBE_TOKEN_URI",
+    ):
         monkeypatch.delenv(name, raising=False)
     (tmp_path / ".env").write_text("# my settings\nDEFAULT_DURATION=20\nscrape_timeout = 8\n")
     monkeypatch.chdir(tmp_path)
@@ -91,7 +99,11 @@ def _page():
 
 
 def _everything(at) -> str:
-    parts = [str(e.value) for kind in ("markdown", "caption", "success", "error", "info", "warning") for e in at.get(kind)]  # fmt: skip
+    parts = [
+        str(e.value)
+        for kind in ("markdown", "caption", "success", "error", "info", "warning")
+        for e in at.get(kind)
+    ]
     parts += [str(w.value) for w in at.text_input]
     parts += [df.value.to_csv() for df in at.dataframe]
     parts += [repr(at.session_state)]

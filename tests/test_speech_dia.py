@@ -238,8 +238,17 @@ def test_cli_speaks_with_dia_and_clones_a_voice(
     sf.write(clip, ref.samples, ref.sample_rate)
     res = CliRunner().invoke(
         app,
-        ["speak", "--text", TEXT, "--out", str(out), "--reference-audio", str(clip),
-         "--reference-text", said],
-    )  # fmt: skip
+        [
+            "speak",
+            "--text",
+            TEXT,
+            "--out",
+            str(out),
+            "--reference-audio",
+            str(clip),
+            "--reference-text",
+            said,
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(out.with_suffix(".json").read_text())["voice"] == "dia:clone"

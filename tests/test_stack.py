@@ -88,9 +88,14 @@ def _flow_runs(stack: Stack, flow: str) -> list[Any]:
 
 def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        stack.prefect(*args), cwd=stack.root, env=stack.env(), capture_output=True, text=True,
-        timeout=60, check=False,
-    )  # fmt: skip
+        stack.prefect(*args),
+        cwd=stack.root,
+        env=stack.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_pools_deployments_and_the_scrape_schedule(stack: Stack) -> None:
@@ -119,9 +124,15 @@ def test_produce_video_renders_on_the_gpu_pool_and_lands_in_review(stack: Stack)
     item_id = store.get_json("items/latest.json")["ids"][0]
 
     out = _cli(
-        stack, "deployment", "run", "produce-video/default",
-        "-p", f"item_id={item_id}", "-p", 'options={"duration_s": 15, "aspect": "1:1"}',
-    )  # fmt: skip
+        stack,
+        "deployment",
+        "run",
+        "produce-video/default",
+        "-p",
+        f"item_id={item_id}",
+        "-p",
+        'options={"duration_s": 15, "aspect": "1:1"}',
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     run_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out.stdout).group(1))  # type: ignore[union-attr]
     produce = _wait_final(stack, run_id)

@@ -185,7 +185,9 @@ def _backdrop(size: tuple[int, int]) -> np.ndarray:
     """A fixed frame under the overlays: the snapshots show the template, not the presenter."""
     w, h = size
     y, x = np.mgrid[0:h, 0:w]
-    return np.stack([40 + 80 * x / w, 50 + 60 * y / h, 90 + 40 * (x + y) / (w + h)], axis=2).astype(np.uint8)  # fmt: skip
+    return np.stack([40 + 80 * x / w, 50 + 60 * y / h, 90 + 40 * (x + y) / (w + h)], axis=2).astype(
+        np.uint8
+    )
 
 
 def _ssim(a: np.ndarray, b: np.ndarray) -> float:
@@ -218,7 +220,9 @@ def test_templates_render_differently_from_each_other() -> None:
     from tasks.compose.preview import preview_frames
 
     back = _backdrop((360, 640))
-    shots = {n: preview_frames(templates.resolve(n), (360, 640), base=back) for n in ("news", "shorts")}  # fmt: skip
+    shots = {
+        n: preview_frames(templates.resolve(n), (360, 640), base=back) for n in ("news", "shorts")
+    }
     for part in (0, 1):
         diff = np.abs(shots["news"][part].astype(int) - shots["shorts"][part].astype(int))
         assert diff.mean() > 15
@@ -263,14 +267,30 @@ def branded_video(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]
     env = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
     sf.write(d / "speech.wav", (0.3 * env * np.sin(2 * np.pi * 180 * t)).astype(np.float32), rate)
     procedural_background(3, (360, 640)).save(d / "bg.png")
-    words = [WordTiming(word=w, start=0.2 + 0.4 * i, end=0.5 + 0.4 * i) for i, w in enumerate(["Hello", "and", "welcome", "tonight"])]  # fmt: skip
+    words = [
+        WordTiming(word=w, start=0.2 + 0.4 * i, end=0.5 + 0.4 * i)
+        for i, w in enumerate(["Hello", "and", "welcome", "tonight"])
+    ]
     brand = templates.brand_for(ITEM, templates.build_options(dict(template="news")))
     assert brand is not None
-    render_lite(d / "bg.png", d / "speech.wav", [], d / "avatar.mp4", size=(360, 640), words=words, title=ITEM.title, brand=brand)  # fmt: skip
-    info = compose_final(d / "avatar.mp4", d / "speech.wav", words, d / "final.mp4", burn_captions=False, brand=brand)  # fmt: skip
+    render_lite(
+        d / "bg.png",
+        d / "speech.wav",
+        [],
+        d / "avatar.mp4",
+        size=(360, 640),
+        words=words,
+        title=ITEM.title,
+        brand=brand,
+    )
+    info = compose_final(
+        d / "avatar.mp4", d / "speech.wav", words, d / "final.mp4", burn_captions=False, brand=brand
+    )
     # the other path: captions, logo and cards drawn by compose itself (an OmniAvatar render)
     render_lite(d / "bg.png", d / "speech.wav", [], d / "bare.mp4", size=(360, 640))
-    burnt = compose_final(d / "bare.mp4", d / "speech.wav", words, d / "burnt.mp4", title=ITEM.title, brand=brand)  # fmt: skip
+    burnt = compose_final(
+        d / "bare.mp4", d / "speech.wav", words, d / "burnt.mp4", title=ITEM.title, brand=brand
+    )
     return dict(dir=d, info=info, burnt=burnt, brand=brand, words=words)
 
 
@@ -295,7 +315,10 @@ def test_intro_and_outro_cards_frame_the_speech(branded_video: dict, which: str)
     assert np.abs(extract_frame(path, 2.6).astype(int) - want).mean() > 25  # the presenter
     # the speech waits for the intro: silence under the cards, sound between them
     audio = read_audio(path, 16000)
-    rms = [float(np.sqrt(np.mean(audio[int(a * 16000) : int(b * 16000)] ** 2))) for a, b in ((0.05, 1.5), (1.8, 3.4), (3.75, 5.0))]  # fmt: skip
+    rms = [
+        float(np.sqrt(np.mean(audio[int(a * 16000) : int(b * 16000)] ** 2)))
+        for a, b in ((0.05, 1.5), (1.8, 3.4), (3.75, 5.0))
+    ]
     assert rms[0] < 1e-3 and rms[2] < 1e-3 and rms[1] > 0.05, rms
 
 
@@ -359,10 +382,14 @@ def test_review_page_previews_and_takes_a_new_version(
     assert len(at.get("image")) == 1  # the rendered preview
     assert "explainer@1" in "\n".join(str(m.value) for m in at.markdown)
 
-    at.file_uploader(key="template_upload").upload("bad.toml", b'name = "news"\nversion = 2\n[colours]\naccent = "blue"\n', "application/toml").run()  # fmt: skip
+    at.file_uploader(key="template_upload").upload(
+        "bad.toml", b'name = "news"\nversion = 2\n[colours]\naccent = "blue"\n', "application/toml"
+    ).run()
     assert "template bad.toml: field colours.accent" in at.error[0].value
     assert not store.list("templates/")
-    at.file_uploader(key="template_upload").upload("news.toml", NEWS_V2.encode(), "application/toml").run()  # fmt: skip
+    at.file_uploader(key="template_upload").upload(
+        "news.toml", NEWS_V2.encode(), "application/toml"
+    ).run()
     assert not at.error and "Stored **news@2**" in at.success[0].value
     at.selectbox(key="template_name").set_value("news").run()
     assert at.selectbox(key="template_version_news").options == ["2", "1"]  # newest first

@@ -84,13 +84,26 @@ class TemporaryServer:
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(
                     [
-                        sys.executable, "-m", "uvicorn", "--factory",
-                        "prefect.server.api.server:create_app", "--host", "127.0.0.1",
-                        "--port", str(self.port), "--log-level", "warning", "--lifespan", "on",
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "--factory",
+                        "prefect.server.api.server:create_app",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(self.port),
+                        "--log-level",
+                        "warning",
+                        "--lifespan",
+                        "on",
                     ],
-                    env=self.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    env=self.env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                     preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-                )  # fmt: skip
+                )
         except BaseException as e:  # reported by start()
             self._error = e
         finally:

@@ -162,11 +162,19 @@ class Stack:
         rest_api = Component(
             "api",
             (
-                sys.executable, "-m", "uvicorn", "--factory", API_APP,
-                "--host", self.host, "--port", str(self.rest_api_port), "--no-server-header",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                API_APP,
+                "--host",
+                self.host,
+                "--port",
+                str(self.rest_api_port),
+                "--no-server-header",
             ),
             API_APP,
-        )  # fmt: skip
+        )
         return [server, *workers, review, rest_api]
 
     def component(self, name: str) -> Component:
@@ -310,9 +318,15 @@ class Stack:
         argv = self.prefect("--no-prompt", "deploy", "--all", "--prefect-file", "prefect.yaml")
         with open(log_path, "wb") as log:
             done = subprocess.run(
-                argv, cwd=self.root, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, timeout=timeout_s, check=False,
-            )  # fmt: skip
+                argv,
+                cwd=self.root,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout_s,
+                check=False,
+            )
         if done.returncode != 0:
             tail = log_path.read_text(errors="replace")[-2000:]
             raise StackError(f"prefect deploy failed (see {log_path}):\n{tail}")

@@ -83,9 +83,13 @@ def _publications(store: ArtifactStore, m: VideoManifest, youtube_on: bool) -> N
         ui.show_job(running)
     elif youtube_on:
         st.button(
-            "Publish to YouTube", icon=":material/upload:", key=f"yt-{m.video_id}",
-            on_click=publish_youtube, args=(store, m.video_id), disabled=access.reviewer() is None,
-        )  # fmt: skip
+            "Publish to YouTube",
+            icon=":material/upload:",
+            key=f"yt-{m.video_id}",
+            on_click=publish_youtube,
+            args=(store, m.video_id),
+            disabled=access.reviewer() is None,
+        )
     else:
         st.caption(
             "YouTube is off: set YOUTUBE_CREDENTIALS_BLOCK (or YOUTUBE_CLIENT_ID, "
@@ -133,16 +137,30 @@ def main() -> None:
     st.subheader(f"Approved, not exported yet · {len(approved)}")
     if approved:
         st.dataframe(
-            pd.DataFrame([{"video": m.video_id, "title": ui.title_of(m), "approved": ui.when(m.updated_at), "YouTube": _youtube_cell(m)} for m in approved]),
-            hide_index=True, width="stretch",
-        )  # fmt: skip
+            pd.DataFrame(
+                [
+                    {
+                        "video": m.video_id,
+                        "title": ui.title_of(m),
+                        "approved": ui.when(m.updated_at),
+                        "YouTube": _youtube_cell(m),
+                    }
+                    for m in approved
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
         if access.reviewer() is None:
             st.warning("Enter your name in the sidebar to export.", icon=":material/badge:")
         st.button(
-            f"Export {len(approved)} approved video(s)", type="primary", icon=":material/ios_share:",
-            on_click=export, args=(store, [m.video_id for m in approved]),
+            f"Export {len(approved)} approved video(s)",
+            type="primary",
+            icon=":material/ios_share:",
+            on_click=export,
+            args=(store, [m.video_id for m in approved]),
             disabled=access.reviewer() is None,
-        )  # fmt: skip
+        )
         st.caption(
             "Export writes the publish package (MP4, captions, thumbnail, YouTube/TikTok/"
             "Instagram metadata, each marked AI-generated) to `exports/<video>/`."
@@ -158,9 +176,10 @@ def main() -> None:
         st.caption("No exported videos yet.")
         return
     choice = st.selectbox(
-        "Video", [m.video_id for m in exported],
+        "Video",
+        [m.video_id for m in exported],
         format_func=lambda v: f"{ui.title_of(next(m for m in exported if m.video_id == v))} ({v})",
-    )  # fmt: skip
+    )
     m = next(m for m in exported if m.video_id == choice)
     by = next((e.by for e in reversed(m.history) if e.state is ReviewState.APPROVED), "?")
     st.caption(f"Approved by {by} · exported {ui.when(m.updated_at)} · `exports/{m.video_id}/`")
@@ -174,9 +193,15 @@ def main() -> None:
             col.warning(f"{label}: missing")
             continue
         col.download_button(
-            label, data, file_name=f"{m.video_id}-{name}", mime=mime, icon=icon,
-            key=f"dl-{name}", width="stretch", on_click="ignore",
-        )  # fmt: skip
+            label,
+            data,
+            file_name=f"{m.video_id}-{name}",
+            mime=mime,
+            icon=icon,
+            key=f"dl-{name}",
+            width="stretch",
+            on_click="ignore",
+        )
     _package(store, m)
 
 

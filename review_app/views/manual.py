@@ -58,13 +58,15 @@ def main() -> None:
 
     title = st.text_input("Title", key="manual_title", max_chars=200)
     conversation = st.toggle(
-        "Conversation: a host and a guest", key="manual_conversation",
+        "Conversation: a host and a guest",
+        key="manual_conversation",
         help="two presenters side by side, each with their own voice",
-    )  # fmt: skip
+    )
     explainer = not conversation and st.toggle(
-        "Explainer: scenes, each over its own background", key="manual_explainer",
+        "Explainer: scenes, each over its own background",
+        key="manual_explainer",
         help="a paragraph per scene (3-8), a blank line between them; '# Title' names a scene",
-    )  # fmt: skip
+    )
     guest_portrait_key = None
     portrait_col, speech_col = st.columns(2, gap="large")
     with portrait_col:

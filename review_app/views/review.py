@@ -111,7 +111,10 @@ def _is_shown(video_id: str) -> bool:
     that has moved on must not act on the video that was there before)."""
     shown = st.session_state.get(SHOWN_KEY)
     if shown is not None and shown != video_id:
-        flash("error", f"Not saved: `{video_id}` is no longer the video shown; look at `{shown}` and decide again.")  # fmt: skip
+        flash(
+            "error",
+            f"Not saved: `{video_id}` is no longer the video shown; look at `{shown}` and decide again.",
+        )
         return False
     return True
 
@@ -190,9 +193,11 @@ def quality_section(m: VideoManifest) -> None:
         return ["background-color: rgba(255, 75, 75, 0.18)" if bad else ""] * len(row)
 
     st.dataframe(
-        rows.style.apply(highlight, axis=1), hide_index=True, width="stretch",
+        rows.style.apply(highlight, axis=1),
+        hide_index=True,
+        width="stretch",
         column_config={"detail": st.column_config.TextColumn(width="large")},  # not cut off
-    )  # fmt: skip
+    )
 
 
 def stages_section(m: VideoManifest) -> None:
@@ -212,9 +217,11 @@ def stages_section(m: VideoManifest) -> None:
         for name, r in ((n, m.stages[n]) for n in in_pipeline_order(list(m.stages)))
     ]
     st.dataframe(
-        pd.DataFrame(rows), hide_index=True, width="stretch",
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
         column_config={"detail": st.column_config.TextColumn(width="large")},
-    )  # fmt: skip
+    )
     total = sum(r.seconds for r in m.stages.values())
     link = jobs.flow_run_link(m.flow_run_id)
     run = f" · [flow run in Prefect]({link})" if link else ""
@@ -291,18 +298,34 @@ def decision_controls(
     after = next_id or prev_id
     approve_col, prev_col, next_col = st.columns([2, 1, 1])
     approve_col.button(
-        "Approve", icon=":material/check:", type="primary", width="stretch", shortcut="A", key="approve",
+        "Approve",
+        icon=":material/check:",
+        type="primary",
+        width="stretch",
+        shortcut="A",
+        key="approve",
         disabled=not decidable or ReviewState.APPROVED not in _allowed(m),
-        on_click=decide, args=(store, m.video_id, m.version, ReviewState.APPROVED, after),
-    )  # fmt: skip
+        on_click=decide,
+        args=(store, m.video_id, m.version, ReviewState.APPROVED, after),
+    )
     prev_col.button(
-        "Previous", icon=":material/arrow_back:", shortcut="K", width="stretch",
-        disabled=prev_id is None, on_click=go_to, args=(prev_id,),
-    )  # fmt: skip
+        "Previous",
+        icon=":material/arrow_back:",
+        shortcut="K",
+        width="stretch",
+        disabled=prev_id is None,
+        on_click=go_to,
+        args=(prev_id,),
+    )
     next_col.button(
-        "Next", icon=":material/arrow_forward:", shortcut="J", width="stretch",
-        disabled=next_id is None, on_click=go_to, args=(next_id,),
-    )  # fmt: skip
+        "Next",
+        icon=":material/arrow_forward:",
+        shortcut="J",
+        width="stretch",
+        disabled=next_id is None,
+        on_click=go_to,
+        args=(next_id,),
+    )
     if decidable and ReviewState.REJECTED in _allowed(m):
         # Only the rejection lives in the form: Enter in the note submits the form's first
         # button in page order, and that must never be an approval.
@@ -314,18 +337,26 @@ def decision_controls(
                 placeholder="e.g. wrong name in the second sentence",
             )
             reject_col.form_submit_button(
-                "Reject", icon=":material/close:", width="stretch",
-                on_click=decide, args=(store, m.video_id, m.version, ReviewState.REJECTED, after),
-            )  # fmt: skip
+                "Reject",
+                icon=":material/close:",
+                width="stretch",
+                on_click=decide,
+                args=(store, m.video_id, m.version, ReviewState.REJECTED, after),
+            )
 
     running = jobs.running_for(m.video_id)
     can_regenerate = m.state in (ReviewState.PENDING, ReviewState.REJECTED, ReviewState.FAILED)
     stage_col, button_col = st.columns([3, 2], vertical_alignment="bottom")
     stage_col.selectbox("Regenerate one stage", list(REGENERATE), index=1, key="regen_stage")
     button_col.button(
-        "Regenerate", icon=":material/refresh:", shortcut="G", width="stretch",
-        disabled=running is not None or not can_regenerate, on_click=regenerate, args=(store, m),
-    )  # fmt: skip
+        "Regenerate",
+        icon=":material/refresh:",
+        shortcut="G",
+        width="stretch",
+        disabled=running is not None or not can_regenerate,
+        on_click=regenerate,
+        args=(store, m),
+    )
     if running is not None:
         st.info(
             f"{running.label}: running… the video returns to the queue when done.",
@@ -355,11 +386,19 @@ def main() -> None:
         asked = st.query_params.get("view")
         st.session_state[VIEW_KEY] = asked if asked in QUEUE_FILTERS else "pending"
     ids_by_view = {v: [m.video_id for m in queue.select(v)] for v in QUEUE_FILTERS}
-    view = st.segmented_control(
-        "Show", QUEUE_FILTERS, required=True, key=VIEW_KEY,
-        format_func=lambda v: f"{v} · {counts.get(v, len(queue.videos))}",
-        label_visibility="collapsed", on_change=switch_view, args=(ids_by_view,),
-    ) or "pending"  # fmt: skip
+    view = (
+        st.segmented_control(
+            "Show",
+            QUEUE_FILTERS,
+            required=True,
+            key=VIEW_KEY,
+            format_func=lambda v: f"{v} · {counts.get(v, len(queue.videos))}",
+            label_visibility="collapsed",
+            on_change=switch_view,
+            args=(ids_by_view,),
+        )
+        or "pending"
+    )
     st.query_params["view"] = view
     videos = queue.select(view)
     ids = ids_by_view[view]

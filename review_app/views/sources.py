@@ -100,9 +100,11 @@ def main() -> None:
         st.form("scrape"),
     ):
         st.text_area(
-                "Feeds (one URL a line; empty: RSS_FEEDS)",
-                value="\n".join(settings.rss_feeds), key="scrape_feeds", height=90,
-            )  # fmt: skip
+            "Feeds (one URL a line; empty: RSS_FEEDS)",
+            value="\n".join(settings.rss_feeds),
+            key="scrape_feeds",
+            height=90,
+        )
         st.text_input("Keywords that raise relevance (comma separated)", key="scrape_keywords")
         st.number_input("Keep the best", 1, 200, 20, key="scrape_limit")
         st.form_submit_button(
@@ -146,12 +148,19 @@ def main() -> None:
         ]
     )
     st.dataframe(
-        table, hide_index=True, width="stretch",
+        table,
+        hide_index=True,
+        width="stretch",
         column_config={
-            "score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=max(1.0, float(table["score"].max())), format="%.2f"),
+            "score": st.column_config.ProgressColumn(
+                "score",
+                min_value=0.0,
+                max_value=max(1.0, float(table["score"].max())),
+                format="%.2f",
+            ),
             "link": st.column_config.LinkColumn("link", display_text="open"),
         },
-    )  # fmt: skip
+    )
 
     titles = {i.id: i.title for i in scraped.items}
     if message := st.session_state.pop("sources_flash", None):

@@ -90,7 +90,11 @@ TAG_ACTIVE = (255, 201, 40, 235)
 TAG_IDLE = (20, 22, 30, 150)
 
 
-def recolour(rgba: np.ndarray, pairs: Sequence[tuple[tuple[int, int, int], tuple[int, int, int]]] = GUEST_LOOK, sigma: float = 16.0) -> np.ndarray:  # fmt: skip
+def recolour(
+    rgba: np.ndarray,
+    pairs: Sequence[tuple[tuple[int, int, int], tuple[int, int, int]]] = GUEST_LOOK,
+    sigma: float = 16.0,
+) -> np.ndarray:
     """Move colours near each ``old`` towards its ``new`` (soft weights: anti-aliased edges
     between two colours move part of the way), in a straight-alpha RGB(A) uint8 image."""
     rgb = rgba[..., :3].astype(np.float32)
@@ -152,7 +156,9 @@ class Seat:
     tag_xy: tuple[int, int] = (0, 0)
     base: np.ndarray | None = None  # the final base under this canvas
 
-    def region(self, mouth: np.ndarray, blink: float, motion: np.ndarray) -> tuple[int, int, np.ndarray]:  # fmt: skip
+    def region(
+        self, mouth: np.ndarray, blink: float, motion: np.ndarray
+    ) -> tuple[int, int, np.ndarray]:
         assert self.base is not None, "compose the base first"
         x, y, rgb = self.presenter.region(
             self.base, _quantise_mouth(mouth), _quantise_blink(blink), motion
@@ -205,7 +211,9 @@ def make_seats(
     w, h = size
     seats: list[Seat] = []
     if any(p is not None for p in portraits):
-        for speaker, rect, img, face in zip(SPEAKERS, panel_rects(size), portraits, faces, strict=True):  # fmt: skip
+        for speaker, rect, img, face in zip(
+            SPEAKERS, panel_rects(size), portraits, faces, strict=True
+        ):
             px, py, pw, ph = rect
             if img is not None:
                 pres: Any = PortraitPresenter(img, face, size, rect=rect)
@@ -250,7 +258,9 @@ def compose_seats(background: np.ndarray, seats: list[Seat]) -> np.ndarray:
 # --- tracks ----------------------------------------------------------------------------------
 
 
-def speaking_mask(segments: Sequence[SpeechSegment], speaker: Speaker, times: np.ndarray) -> np.ndarray:  # fmt: skip
+def speaking_mask(
+    segments: Sequence[SpeechSegment], speaker: Speaker, times: np.ndarray
+) -> np.ndarray:
     """True where ``speaker`` holds the floor at each time (between turns: the last speaker)."""
     mask = np.zeros(times.shape, dtype=bool)
     ordered = sorted(segments, key=lambda s: s.start)
@@ -357,7 +367,9 @@ def _tag_images(label: str, size: tuple[int, int]) -> list[np.ndarray]:
     return out
 
 
-def name_tags(seats: list[Seat], size: tuple[int, int], labels: Sequence[str]) -> list[list[I420Overlay]]:  # fmt: skip
+def name_tags(
+    seats: list[Seat], size: tuple[int, int], labels: Sequence[str]
+) -> list[list[I420Overlay]]:
     """Per seat, its tag at each brightness, centred under the face (panels: bottom-left)."""
     tags = []
     for seat, label in zip(seats, labels, strict=True):
@@ -443,9 +455,16 @@ def render_duo(
     settings, e.g. a brand)."""
     samples, duration = read_speech(audio)
     plan = plan_duo(
-        background, phonemes, segments, duration, size=size, fps=fps, seed=seed,
-        audio_samples=samples, portraits=portraits,
-    )  # fmt: skip
+        background,
+        phonemes,
+        segments,
+        duration,
+        size=size,
+        fps=fps,
+        seed=seed,
+        audio_samples=samples,
+        portraits=portraits,
+    )
     w, h = size
     overlay = _captions(words, size, title, caption_style, overlay_options)
     tags = name_tags(plan.seats, (w, h), labels)
@@ -464,9 +483,13 @@ def render_duo(
     if progress is not None:
         progress(total, total)
     return AvatarInfo(
-        width=w, height=h, fps=fps, duration_s=writer.frames / fps, frames=writer.frames,
+        width=w,
+        height=h,
+        fps=fps,
+        duration_s=writer.frames / fps,
+        frames=writer.frames,
         captions_burnt=overlay is not None,
-    )  # fmt: skip
+    )
 
 
 def mouth_rect(seat: Seat) -> tuple[int, int, int, int]:
@@ -549,7 +572,9 @@ def render_pair(
             picture = portrait
             if picture is None:
                 picture = Path(tmp) / f"{speaker}.png"
-                Image.fromarray(presenter_still(speaker, bg[y : y + ph, x : x + pw].copy())).save(picture)  # fmt: skip
+                Image.fromarray(presenter_still(speaker, bg[y : y + ph, x : x + pw].copy())).save(
+                    picture
+                )
             speech = Path(tmp) / f"{speaker}.wav"
             sf.write(
                 speech, speaker_track(samples, segments, speaker), AUDIO_RATE, subtype="PCM_16"
@@ -563,7 +588,9 @@ def render_pair(
         for x, y, pw, ph in rects:
             base = _framed_base(base, (x, y, pw, ph))
             shape = Image.new("L", (pw, ph), 0)
-            ImageDraw.Draw(shape).rounded_rectangle((0, 0, pw - 1, ph - 1), radius=max(4, int(0.04 * pw)), fill=255)  # fmt: skip
+            ImageDraw.Draw(shape).rounded_rectangle(
+                (0, 0, pw - 1, ph - 1), radius=max(4, int(0.04 * pw)), fill=255
+            )
             masks.append(np.asarray(shape, dtype=np.float32)[..., None] / 255)
         seats = []
         for speaker, (x, y, pw, ph) in zip(SPEAKERS, rects, strict=True):
@@ -575,9 +602,13 @@ def render_pair(
         total = round(samples.size / AUDIO_RATE * fps)
         times = (np.arange(total) + 0.5) / fps
         active = [
-            np.clip(_gaussian_smooth(speaking_mask(segments, s, times).astype(np.float64), 0.08 * fps), 0, 1)
+            np.clip(
+                _gaussian_smooth(speaking_mask(segments, s, times).astype(np.float64), 0.08 * fps),
+                0,
+                1,
+            )
             for s in SPEAKERS
-        ]  # fmt: skip
+        ]
         streams = [iter_frames(v) for v in videos]
         with FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer:
             for i, pair in enumerate(zip(*streams, strict=False)):
@@ -597,6 +628,10 @@ def render_pair(
     if progress is not None:
         progress(total, total)
     return AvatarInfo(
-        width=w, height=h, fps=fps, duration_s=writer.frames / fps, frames=writer.frames,
+        width=w,
+        height=h,
+        fps=fps,
+        duration_s=writer.frames / fps,
+        frames=writer.frames,
         captions_burnt=overlay is not None,
-    )  # fmt: skip
+    )

@@ -83,43 +83,110 @@ _V = MouthShape
 # eSpeak NG English mnemonics; unknown ones fall back by their first letter (see viseme_for).
 VISEMES: dict[str, MouthShape] = {
     # silence and lips pressed together
-    "_": _REST, "_:": _REST, "_!": _REST, "_|": _REST, "||": _REST, "|": _REST,
-    "p": _V(0.0, 0.05, press=1), "b": _V(0.0, 0.05, press=1), "m": _V(0.0, 0.1, press=1),
+    "_": _REST,
+    "_:": _REST,
+    "_!": _REST,
+    "_|": _REST,
+    "||": _REST,
+    "|": _REST,
+    "p": _V(0.0, 0.05, press=1),
+    "b": _V(0.0, 0.05, press=1),
+    "m": _V(0.0, 0.1, press=1),
     # lower lip under the upper teeth
-    "f": _V(0.08, 0.2, teeth=1, tuck=1), "v": _V(0.08, 0.2, teeth=1, tuck=1),
+    "f": _V(0.08, 0.2, teeth=1, tuck=1),
+    "v": _V(0.08, 0.2, teeth=1, tuck=1),
     # tongue between the teeth
-    "T": _V(0.16, 0.15, teeth=1, tongue=1), "D": _V(0.16, 0.15, teeth=1, tongue=1),
+    "T": _V(0.16, 0.15, teeth=1, tongue=1),
+    "D": _V(0.16, 0.15, teeth=1, tongue=1),
     # sibilants: teeth together, lips spread (s) or pushed forward (sh)
-    "s": _V(0.1, 0.45, teeth=1), "z": _V(0.1, 0.45, teeth=1),
-    "S": _V(0.14, -0.45, teeth=1), "Z": _V(0.14, -0.45, teeth=1),
-    "tS": _V(0.15, -0.4, teeth=1), "dZ": _V(0.15, -0.4, teeth=1),
+    "s": _V(0.1, 0.45, teeth=1),
+    "z": _V(0.1, 0.45, teeth=1),
+    "S": _V(0.14, -0.45, teeth=1),
+    "Z": _V(0.14, -0.45, teeth=1),
+    "tS": _V(0.15, -0.4, teeth=1),
+    "dZ": _V(0.15, -0.4, teeth=1),
     # tongue-tip and back consonants
-    "t": _V(0.2, 0.25, teeth=1), "d": _V(0.2, 0.25, teeth=1), "n": _V(0.18, 0.2, teeth=1),
-    "l": _V(0.25, 0.15, tongue=1), "L": _V(0.25, 0.15, tongue=1),
-    "k": _V(0.3, 0.1), "g": _V(0.3, 0.1), "N": _V(0.22, 0.1), "h": _V(0.35, 0.05),
-    "r": _V(0.2, -0.5), "r-": _V(0.2, -0.5), "R": _V(0.2, -0.5), "w": _V(0.12, -1.0),
-    "j": _V(0.2, 0.55, teeth=1), "x": _V(0.3, 0.1), "?": _V(0.1, 0.0),
+    "t": _V(0.2, 0.25, teeth=1),
+    "d": _V(0.2, 0.25, teeth=1),
+    "n": _V(0.18, 0.2, teeth=1),
+    "l": _V(0.25, 0.15, tongue=1),
+    "L": _V(0.25, 0.15, tongue=1),
+    "k": _V(0.3, 0.1),
+    "g": _V(0.3, 0.1),
+    "N": _V(0.22, 0.1),
+    "h": _V(0.35, 0.05),
+    "r": _V(0.2, -0.5),
+    "r-": _V(0.2, -0.5),
+    "R": _V(0.2, -0.5),
+    "w": _V(0.12, -1.0),
+    "j": _V(0.2, 0.55, teeth=1),
+    "x": _V(0.3, 0.1),
+    "?": _V(0.1, 0.0),
     # vowels
-    "a": _V(0.85, 0.25), "a#": _V(0.75, 0.2), "A": _V(0.9, 0.0), "A:": _V(0.9, 0.0),
-    "A@": _V(0.8, -0.1), "V": _V(0.65, 0.1), "&": _V(0.7, 0.5, teeth=1),
-    "@": _V(0.35, 0.0), "@2": _V(0.35, 0.0), "@5": _V(0.3, -0.3), "3": _V(0.4, -0.2),
-    "3:": _V(0.4, -0.3), "@L": _V(0.35, 0.1, tongue=1),
-    "e": _V(0.5, 0.55, teeth=1), "E": _V(0.55, 0.5, teeth=1),
-    "i": _V(0.25, 0.8, teeth=1), "i:": _V(0.25, 0.85, teeth=1), "I": _V(0.3, 0.6, teeth=1),
-    "I2": _V(0.3, 0.6, teeth=1), "i@": _V(0.3, 0.6, teeth=1),
-    "o": _V(0.55, -0.65), "O": _V(0.65, -0.5), "O:": _V(0.65, -0.55), "0": _V(0.7, -0.3),
-    "u": _V(0.25, -0.9), "u:": _V(0.25, -0.95), "U": _V(0.3, -0.75),
-}  # fmt: skip
+    "a": _V(0.85, 0.25),
+    "a#": _V(0.75, 0.2),
+    "A": _V(0.9, 0.0),
+    "A:": _V(0.9, 0.0),
+    "A@": _V(0.8, -0.1),
+    "V": _V(0.65, 0.1),
+    "&": _V(0.7, 0.5, teeth=1),
+    "@": _V(0.35, 0.0),
+    "@2": _V(0.35, 0.0),
+    "@5": _V(0.3, -0.3),
+    "3": _V(0.4, -0.2),
+    "3:": _V(0.4, -0.3),
+    "@L": _V(0.35, 0.1, tongue=1),
+    "e": _V(0.5, 0.55, teeth=1),
+    "E": _V(0.55, 0.5, teeth=1),
+    "i": _V(0.25, 0.8, teeth=1),
+    "i:": _V(0.25, 0.85, teeth=1),
+    "I": _V(0.3, 0.6, teeth=1),
+    "I2": _V(0.3, 0.6, teeth=1),
+    "i@": _V(0.3, 0.6, teeth=1),
+    "o": _V(0.55, -0.65),
+    "O": _V(0.65, -0.5),
+    "O:": _V(0.65, -0.55),
+    "0": _V(0.7, -0.3),
+    "u": _V(0.25, -0.9),
+    "u:": _V(0.25, -0.95),
+    "U": _V(0.3, -0.75),
+}
 # Diphthongs glide between two targets within their duration.
 DIPHTHONGS: dict[str, tuple[str, str]] = {
-    "aI": ("a", "I"), "aU": ("a", "U"), "eI": ("e", "I"), "oU": ("o", "U"), "OI": ("O", "I"),
-    "e@": ("E", "@"), "I@": ("I", "@"), "U@": ("U", "@"), "aI@": ("a", "@"), "aU@": ("a", "@"),
-    "O@": ("O", "@"), "o@": ("o", "@"), "i@3": ("I", "@"), "eI@": ("e", "@"),
-}  # fmt: skip
+    "aI": ("a", "I"),
+    "aU": ("a", "U"),
+    "eI": ("e", "I"),
+    "oU": ("o", "U"),
+    "OI": ("O", "I"),
+    "e@": ("E", "@"),
+    "I@": ("I", "@"),
+    "U@": ("U", "@"),
+    "aI@": ("a", "@"),
+    "aU@": ("a", "@"),
+    "O@": ("O", "@"),
+    "o@": ("o", "@"),
+    "i@3": ("I", "@"),
+    "eI@": ("e", "@"),
+}
 _VOWEL_FALLBACK = {
-    "a": "a", "A": "A", "e": "e", "E": "E", "i": "i", "I": "I", "o": "o", "O": "O",
-    "u": "u", "U": "U", "V": "V", "@": "@", "3": "3", "&": "&", "0": "0", "y": "u", "Y": "u",
-}  # fmt: skip
+    "a": "a",
+    "A": "A",
+    "e": "e",
+    "E": "E",
+    "i": "i",
+    "I": "I",
+    "o": "o",
+    "O": "O",
+    "u": "u",
+    "U": "U",
+    "V": "V",
+    "@": "@",
+    "3": "3",
+    "&": "&",
+    "0": "0",
+    "y": "u",
+    "Y": "u",
+}
 _NEUTRAL_CONSONANT = MouthShape(0.2, 0.1)
 
 
@@ -392,7 +459,15 @@ class IllustratedPresenter(_Presenter):
         r, b = self._P(x1, y1)
         return (int(lx // SS), int(t // SS), math.ceil(r / SS), math.ceil(b / SS))
 
-    def _ell(self, draw: ImageDraw.ImageDraw, cx: float, cy: float, rx: float, ry: float, fill: tuple[int, ...]) -> None:  # fmt: skip
+    def _ell(
+        self,
+        draw: ImageDraw.ImageDraw,
+        cx: float,
+        cy: float,
+        rx: float,
+        ry: float,
+        fill: tuple[int, ...],
+    ) -> None:
         x0, y0 = self._P(cx - rx, cy - ry)
         x1, y1 = self._P(cx + rx, cy + ry)
         draw.ellipse((x0, y0, x1, y1), fill=fill)
@@ -412,9 +487,15 @@ class IllustratedPresenter(_Presenter):
         # hair behind the head: a bob ending at the jaw
         back = [
             *_arc_pts(0, -0.35, 1.3, 1.3, math.pi, 2 * math.pi),
-            (1.32, 0.2), (1.24, 0.72), (1.0, 0.92), (0.8, 0.86),
-            (-0.8, 0.86), (-1.0, 0.92), (-1.24, 0.72), (-1.32, 0.2),
-        ]  # fmt: skip
+            (1.32, 0.2),
+            (1.24, 0.72),
+            (1.0, 0.92),
+            (0.8, 0.86),
+            (-0.8, 0.86),
+            (-1.0, 0.92),
+            (-1.24, 0.72),
+            (-1.32, 0.2),
+        ]
         d.polygon(self._pts(back), fill=_rgb(HAIR))
         # ears
         for sx in (-1, 1):
@@ -432,9 +513,17 @@ class IllustratedPresenter(_Presenter):
         # fringe: swept from a side parting
         fringe = [
             *_arc_pts(0, -0.42, 1.16, 1.22, math.pi * 1.02, 2 * math.pi * 0.99),
-            (1.12, 0.1), (1.02, -0.35), (0.82, -0.7), (0.45, -0.86), (0.05, -0.84),
-            (-0.3, -0.76), (-0.62, -0.6), (-0.88, -0.32), (-1.04, 0.1), (-1.14, 0.05),
-        ]  # fmt: skip
+            (1.12, 0.1),
+            (1.02, -0.35),
+            (0.82, -0.7),
+            (0.45, -0.86),
+            (0.05, -0.84),
+            (-0.3, -0.76),
+            (-0.62, -0.6),
+            (-0.88, -0.32),
+            (-1.04, 0.1),
+            (-1.14, 0.05),
+        ]
         d.polygon(self._pts(fringe), fill=_rgb(HAIR))
         shine = _arc_pts(-0.25, -1.0, 0.55, 0.35, math.pi * 1.15, math.pi * 1.55, 20)
         d.line(
@@ -449,9 +538,12 @@ class IllustratedPresenter(_Presenter):
             d.polygon(self._pts(top + bot[::-1]), fill=_rgb(LINE))
         # nose: a soft tip shadow and nostrils
         d.arc(
-            (*self._P(-0.12, 0.12), *self._P(0.12, 0.34)), 20, 160,
-            fill=_rgb(SKIN_SHADE), width=int(0.045 * self.a * SS),
-        )  # fmt: skip
+            (*self._P(-0.12, 0.12), *self._P(0.12, 0.34)),
+            20,
+            160,
+            fill=_rgb(SKIN_SHADE),
+            width=int(0.045 * self.a * SS),
+        )
         for sx in (-1, 1):
             self._ell(d, sx * 0.065, 0.29, 0.035, 0.022, _rgb((180, 120, 100)))
         return img
@@ -509,8 +601,9 @@ class IllustratedPresenter(_Presenter):
             if closure < 0.99:
                 d.line(
                     [P(a, b) for a, b in zip(x[4:-4], lower[4:-4], strict=True)],
-                    fill=_rgb(SKIN_SHADE), width=max(1, lw // 3),
-                )  # fmt: skip
+                    fill=_rgb(SKIN_SHADE),
+                    width=max(1, lw // 3),
+                )
         patch = np.asarray(img.reduce(SS), dtype=np.uint8).copy()
         self._eyes[blink_q] = patch
         return patch
@@ -561,14 +654,21 @@ class IllustratedPresenter(_Presenter):
         d.polygon(lips, fill=_rgb(LIPS))
         # lower lip is lighter: a soft highlight band
         d.line(
-            [P(x, y - 0.5 * ll) for x, y, ll in zip(xs[10:-10], outer_lo[10:-10], lip_lo[10:-10], strict=True)],
-            fill=_rgb((214, 118, 118)), width=max(1, int(0.03 * self.a * SS)), joint="curve",
-        )  # fmt: skip
+            [
+                P(x, y - 0.5 * ll)
+                for x, y, ll in zip(xs[10:-10], outer_lo[10:-10], lip_lo[10:-10], strict=True)
+            ],
+            fill=_rgb((214, 118, 118)),
+            width=max(1, int(0.03 * self.a * SS)),
+            joint="curve",
+        )
         if opening < 0.02:
             d.line(
                 [P(x, y) for x, y in zip(xs, in_up, strict=True)],
-                fill=_rgb(LIPS_DARK), width=max(1, int(0.028 * self.a * SS)), joint="curve",
-            )  # fmt: skip
+                fill=_rgb(LIPS_DARK),
+                width=max(1, int(0.028 * self.a * SS)),
+                joint="curve",
+            )
             return
         inner = [P(x, y) for x, y in zip(xs, in_up, strict=True)] + [
             P(x, y) for x, y in zip(xs[::-1], in_lo[::-1], strict=True)
@@ -592,8 +692,10 @@ class IllustratedPresenter(_Presenter):
         img.paste(mouth, (0, 0), mask)
         d.line(
             [P(x, y) for x, y in zip(xs, in_up, strict=True)],
-            fill=_rgb(LIPS_DARK), width=max(1, int(0.02 * self.a * SS)), joint="curve",
-        )  # fmt: skip
+            fill=_rgb(LIPS_DARK),
+            width=max(1, int(0.02 * self.a * SS)),
+            joint="curve",
+        )
 
     # body
     def compose_base(self, background: np.ndarray) -> np.ndarray:
@@ -666,9 +768,13 @@ class IllustratedPresenter(_Presenter):
         m[0, 2] += dx
         m[1, 2] += dy
         moved = cv2.warpAffine(
-            patch, m, (self.pw, self.ph), flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0),
-        )  # fmt: skip
+            patch,
+            m,
+            (self.pw, self.ph),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(0, 0, 0, 0),
+        )
         x0, y0, x1, y1 = _even_box(self.px0, self.py0, self.pw, self.ph, base.shape)
         out = base[y0:y1, x0:x1].copy()
         _blend_premultiplied(out, moved, self.px0 - x0, self.py0 - y0)
@@ -679,7 +785,10 @@ class IllustratedPresenter(_Presenter):
         key = (mouth, blink)
         if key not in self._patches:
             head = self._head_base.copy()
-            for box, sub in ((self.eye_box, self._eye_patch(blink)), (self.mouth_box, self._mouth_patch(mouth))):  # fmt: skip
+            for box, sub in (
+                (self.eye_box, self._eye_patch(blink)),
+                (self.mouth_box, self._mouth_patch(mouth)),
+            ):
                 lx, t, r, b = box
                 head[t:b, lx:r] = sub
             self._patches[key] = _premultiply(head)
@@ -713,7 +822,9 @@ class WindowedPresenter:
         self._inner_base: np.ndarray | None = None
         radius = max(4, int(0.04 * self.pw))
         mask = Image.new("L", (self.pw, self.ph), 0)
-        ImageDraw.Draw(mask).rounded_rectangle((0, 0, self.pw - 1, self.ph - 1), radius=radius, fill=255)  # fmt: skip
+        ImageDraw.Draw(mask).rounded_rectangle(
+            (0, 0, self.pw - 1, self.ph - 1), radius=radius, fill=255
+        )
         self.alpha = np.asarray(mask, dtype=np.uint8)[..., None]
 
     def compose_base(self, background: np.ndarray) -> np.ndarray:
@@ -724,11 +835,15 @@ class WindowedPresenter:
         self._inner_base = self.inner.compose_base(studio)
         return _framed_base(background, (x, y, w, h))
 
-    def frame(self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray) -> np.ndarray:  # fmt: skip
+    def frame(
+        self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray
+    ) -> np.ndarray:
         """One frame (see :meth:`region`)."""
         return _paste(base, *self.region(base, mouth, blink, motion))
 
-    def region(self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray) -> tuple[int, int, np.ndarray]:  # fmt: skip
+    def region(
+        self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray
+    ) -> tuple[int, int, np.ndarray]:
         """The window rectangle of this frame: (x, y, RGB pixels)."""
         assert self._inner_base is not None, "compose_base must run first"
         inner = self.inner.frame(self._inner_base, mouth, blink, motion)
@@ -737,7 +852,14 @@ class WindowedPresenter:
         ox, oy = self.px0 - x0, self.py0 - y0
         dst = out[oy : oy + self.ph, ox : ox + self.pw]
         a = self.alpha[: dst.shape[0], : dst.shape[1]].astype(np.uint16)
-        dst[...] = ((inner[: dst.shape[0], : dst.shape[1]].astype(np.uint16) * a + dst.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)  # fmt: skip
+        dst[...] = (
+            (
+                inner[: dst.shape[0], : dst.shape[1]].astype(np.uint16) * a
+                + dst.astype(np.uint16) * (255 - a)
+                + 127
+            )
+            // 255
+        ).astype(np.uint8)
         return x0, y0, out
 
 
@@ -771,7 +893,9 @@ SILENT_PEAK = 1e-3  # −60 dBFS: nothing to lip-sync to
 def _check_size(size: tuple[int, int], fps: int) -> tuple[int, int]:
     w, h = int(size[0]), int(size[1])
     if w < 64 or h < 64 or w % 2 or h % 2 or w > 4096 or h > 4096:
-        raise InputError(f"video size {w}x{h}: use even width and height between 64 and 4096, e.g. 720x1280")  # fmt: skip
+        raise InputError(
+            f"video size {w}x{h}: use even width and height between 64 and 4096, e.g. 720x1280"
+        )
     if not 1 <= fps <= 120:
         raise InputError(f"fps {fps}: use a frame rate between 1 and 120, e.g. 25")
     return w, h
@@ -842,9 +966,17 @@ def lite_frames(
     Inputs are checked (and the portrait's face found) before this returns, not on first frame.
     """
     plan = _plan(
-        background, phonemes, duration_s, size=size, fps=fps, portrait=portrait, seed=seed,
-        audio_samples=audio_samples, layout=layout, face_index=face_index,
-    )  # fmt: skip
+        background,
+        phonemes,
+        duration_s,
+        size=size,
+        fps=fps,
+        portrait=portrait,
+        seed=seed,
+        audio_samples=audio_samples,
+        layout=layout,
+        face_index=face_index,
+    )
     return (_paste(plan.base, *plan.region(i)) for i in range(len(plan.mouth)))
 
 
@@ -854,10 +986,14 @@ def read_speech(audio: Path) -> tuple[np.ndarray, float]:
     samples = read_audio(audio, AUDIO_RATE, max_seconds=MAX_AUDIO_S)
     duration = samples.size / AUDIO_RATE
     if duration < 0.1:
-        raise InputError(f"audio {str(audio)!r} lasts {duration:.2f}s; the speech must last at least 0.1 s")  # fmt: skip
+        raise InputError(
+            f"audio {str(audio)!r} lasts {duration:.2f}s; the speech must last at least 0.1 s"
+        )
     peak = float(np.max(np.abs(samples)))
     if peak < SILENT_PEAK:
-        raise InputError(f"audio {str(audio)!r} is silent (peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech")  # fmt: skip
+        raise InputError(
+            f"audio {str(audio)!r} is silent (peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech"
+        )
     return samples, duration
 
 
@@ -899,15 +1035,25 @@ def render_lite(
     """
     samples, duration = read_speech(audio)
     plan = _plan(
-        background, phonemes, duration, size=size, fps=fps, portrait=portrait, seed=seed,
-        audio_samples=samples, layout=layout, face_index=face_index,
-    )  # fmt: skip
+        background,
+        phonemes,
+        duration,
+        size=size,
+        fps=fps,
+        portrait=portrait,
+        seed=seed,
+        audio_samples=samples,
+        layout=layout,
+        face_index=face_index,
+    )
     w, h = _check_size(size, fps)
     overlay: Overlay | None = None
     if words is not None or title or brand is not None:
         from tasks.compose.video import FrameOverlay
 
-        overlay = FrameOverlay(words or (), w, h, title=title, caption_style=caption_style, brand=brand)  # fmt: skip
+        overlay = FrameOverlay(
+            words or (), w, h, title=title, caption_style=caption_style, brand=brand
+        )
     track = None
     if scenes:
         from tasks.avatar.scenes import SceneTrack
@@ -937,6 +1083,10 @@ def render_lite(
     if mouth_track_out is not None:
         np.save(mouth_track_out, plan.mouth[:, 0].astype(np.float32))
     return AvatarInfo(
-        width=w, height=h, fps=fps, duration_s=writer.frames / fps, frames=writer.frames,
+        width=w,
+        height=h,
+        fps=fps,
+        duration_s=writer.frames / fps,
+        frames=writer.frames,
         captions_burnt=overlay is not None,
-    )  # fmt: skip
+    )

@@ -216,7 +216,9 @@ def _window_paste(
     assert base is not None, "a windowed render needs the frame behind the window"
     x, y, w, h = window
     shape = Image.new("L", (w, h), 0)
-    ImageDraw.Draw(shape).rounded_rectangle((0, 0, w - 1, h - 1), radius=max(4, int(0.04 * w)), fill=255)  # fmt: skip
+    ImageDraw.Draw(shape).rounded_rectangle(
+        (0, 0, w - 1, h - 1), radius=max(4, int(0.04 * w)), fill=255
+    )
     alpha = np.asarray(shape, dtype=np.float32)[..., None] / 255
     under = base[y : y + h, x : x + w].astype(np.float32) * (1 - alpha)
 
@@ -239,7 +241,9 @@ def _portrait_array(path: Path | None) -> np.ndarray | None:
 def _background_array(path: Path) -> np.ndarray:
     from tasks.render.images import load_image as _load_image
 
-    return np.asarray(_load_image(path, "background image", "use a PNG or JPEG image").convert("RGB"))  # fmt: skip
+    return np.asarray(
+        _load_image(path, "background image", "use a PNG or JPEG image").convert("RGB")
+    )
 
 
 def render_presenter(
@@ -273,9 +277,19 @@ def render_presenter(
     if ref.window is not None:
         base = _framed_base(cover_image(Image.fromarray(bg), size), ref.window)
     return render_omniavatar(
-        ref.image, speech, out, settings, size=size, seed=seed, prompt=speaking_prompt(scene),
-        window=ref.window, base=base, crf=crf, preset=preset, progress=progress,
-    )  # fmt: skip
+        ref.image,
+        speech,
+        out,
+        settings,
+        size=size,
+        seed=seed,
+        prompt=speaking_prompt(scene),
+        window=ref.window,
+        base=base,
+        crf=crf,
+        preset=preset,
+        progress=progress,
+    )
 
 
 def render_conversation(
@@ -312,9 +326,16 @@ def render_conversation(
     def one(picture: Path, part: Path, dest: Path, panel: tuple[int, int]) -> AvatarInfo:
         speaker = picture.stem
         return render_omniavatar(
-            picture, part, dest, settings, size=panel, seed=seed, prompt=prompts[speaker],
-            crf=kw.get("crf", 23), preset=kw.get("preset", "veryfast"),
-        )  # fmt: skip
+            picture,
+            part,
+            dest,
+            settings,
+            size=panel,
+            seed=seed,
+            prompt=prompts[speaker],
+            crf=kw.get("crf", 23),
+            preset=kw.get("preset", "veryfast"),
+        )
 
     with tempfile.TemporaryDirectory(prefix="omni-refs-") as tmp:
         pictures: list[Path | None] = []

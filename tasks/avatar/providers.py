@@ -86,18 +86,39 @@ class OmniAvatarProvider:
 
         if job.two_presenters:  # one model run per presenter, each in its panel
             return render_conversation(
-                self.settings, job.background, job.speech, job.segments, job.out,
-                size=job.size, seed=job.seed, scene=job.scene, on_reference=job.keep,
-                portraits=(job.portrait, job.guest_portrait), words=job.words,
-                title=job.title, caption_style=job.caption_style, crf=job.crf,
-                preset=job.preset, progress=job.progress,
+                self.settings,
+                job.background,
+                job.speech,
+                job.segments,
+                job.out,
+                size=job.size,
+                seed=job.seed,
+                scene=job.scene,
+                on_reference=job.keep,
+                portraits=(job.portrait, job.guest_portrait),
+                words=job.words,
+                title=job.title,
+                caption_style=job.caption_style,
+                crf=job.crf,
+                preset=job.preset,
+                progress=job.progress,
                 overlay_options={"brand": job.brand} if job.brand is not None else None,
-            )  # fmt: skip
+            )
         return render_presenter(
-            self.settings, job.background, job.speech, job.out, size=job.size,
-            layout=job.layout, portrait=job.portrait, seed=job.seed, scene=job.scene,
-            crf=job.crf, preset=job.preset, progress=job.progress, on_reference=job.keep,
-        )  # fmt: skip
+            self.settings,
+            job.background,
+            job.speech,
+            job.out,
+            size=job.size,
+            layout=job.layout,
+            portrait=job.portrait,
+            seed=job.seed,
+            scene=job.scene,
+            crf=job.crf,
+            preset=job.preset,
+            progress=job.progress,
+            on_reference=job.keep,
+        )
 
     def describe(self, job: AvatarJob) -> str:
         s = self.settings
@@ -121,19 +142,43 @@ class LiteProvider:
             from tasks.avatar.duo import render_duo
 
             return render_duo(
-                job.background, job.speech, job.phonemes, job.segments, job.out,
-                size=job.size, fps=job.fps, seed=job.seed, crf=job.crf, preset=job.preset,
-                portraits=(job.portrait, job.guest_portrait), words=job.words,
-                title=job.title, caption_style=job.caption_style, progress=job.progress,
+                job.background,
+                job.speech,
+                job.phonemes,
+                job.segments,
+                job.out,
+                size=job.size,
+                fps=job.fps,
+                seed=job.seed,
+                crf=job.crf,
+                preset=job.preset,
+                portraits=(job.portrait, job.guest_portrait),
+                words=job.words,
+                title=job.title,
+                caption_style=job.caption_style,
+                progress=job.progress,
                 overlay_options={"brand": job.brand} if job.brand is not None else None,
-            )  # fmt: skip
+            )
         return render_lite(
-            job.background, job.speech, job.phonemes, job.out, size=job.size, fps=job.fps,
-            portrait=job.portrait, seed=job.seed, crf=job.crf, preset=job.preset,
-            layout=job.layout, words=job.words, title=job.title,
-            caption_style=job.caption_style, progress=job.progress, brand=job.brand,
-            scenes=job.scenes, transition=job.transition,
-        )  # fmt: skip
+            job.background,
+            job.speech,
+            job.phonemes,
+            job.out,
+            size=job.size,
+            fps=job.fps,
+            portrait=job.portrait,
+            seed=job.seed,
+            crf=job.crf,
+            preset=job.preset,
+            layout=job.layout,
+            words=job.words,
+            title=job.title,
+            caption_style=job.caption_style,
+            progress=job.progress,
+            brand=job.brand,
+            scenes=job.scenes,
+            transition=job.transition,
+        )
 
     def describe(self, job: AvatarJob) -> str:
         return "host and guest side by side" if job.two_presenters else f"layout {job.layout}"

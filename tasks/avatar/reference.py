@@ -89,7 +89,9 @@ def _cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cover(Image.fromarray(image), size)
 
 
-def _checked(image: np.ndarray, presenter: str, what: str, window: tuple[int, int, int, int] | None) -> Reference:  # fmt: skip
+def _checked(
+    image: np.ndarray, presenter: str, what: str, window: tuple[int, int, int, int] | None
+) -> Reference:
     face = find_face(image)
     if face is None:
         raise NoFaceInReference(f"no face found in the reference frame for {what}")
@@ -148,9 +150,13 @@ def _in_studio_panel(picture: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
     inner = photo_fill(picture, (pw, ph))
     out = _framed_base(backdrop, (x, y, pw, ph))
     mask = Image.new("L", (pw, ph), 0)
-    ImageDraw.Draw(mask).rounded_rectangle((0, 0, pw - 1, ph - 1), radius=max(4, int(0.04 * pw)), fill=255)  # fmt: skip
+    ImageDraw.Draw(mask).rounded_rectangle(
+        (0, 0, pw - 1, ph - 1), radius=max(4, int(0.04 * pw)), fill=255
+    )
     a = np.asarray(mask, dtype=np.float32)[..., None] / 255
-    out[y : y + ph, x : x + pw] = (inner * a + out[y : y + ph, x : x + pw] * (1 - a) + 0.5).astype(np.uint8)  # fmt: skip
+    out[y : y + ph, x : x + pw] = (inner * a + out[y : y + ph, x : x + pw] * (1 - a) + 0.5).astype(
+        np.uint8
+    )
     return out
 
 

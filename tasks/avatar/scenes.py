@@ -204,7 +204,9 @@ def render_scene_card(
     max_w = max((0.30 if width >= height else 0.86) * width - chip_w - 2 * pad, 4 * size)
     font, texts = fit_title(title, size, max_w, family=look.family, min_scale=0.75)
     texts = texts or [""]
-    ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)  # fmt: skip
+    ascent, descent = (
+        font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)
+    )
     line_h = ascent + descent
     text_w = round(max(text_width(font, t) for t in texts))
     box_w, box_h = chip_w + text_w + 2 * pad, line_h * len(texts) + 2 * pad
@@ -214,9 +216,17 @@ def render_scene_card(
     radius = round(size * 0.25)
     d.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=radius, fill=look.title_box)
     chip_x = box_w - chip_w if rtl else 0  # the chip leads the line in its reading direction
-    d.rounded_rectangle((chip_x, 0, chip_x + chip_w - 1, box_h - 1), radius=radius, fill=(*look.title_stripe, 255))  # fmt: skip
+    d.rounded_rectangle(
+        (chip_x, 0, chip_x + chip_w - 1, box_h - 1), radius=radius, fill=(*look.title_stripe, 255)
+    )
     dark = sum(look.title_stripe) > 3 * 140  # dark digits on a light chip, light on a dark one
-    draw_text(d, (chip_x + pad, (box_h - line_h) // 2), chip, chip_font, (20, 20, 24) if dark else (250, 250, 250))  # fmt: skip
+    draw_text(
+        d,
+        (chip_x + pad, (box_h - line_h) // 2),
+        chip,
+        chip_font,
+        (20, 20, 24) if dark else (250, 250, 250),
+    )
     for row, text in enumerate(texts):
         x = box_w - chip_w - pad - text_width(font, text) if rtl else chip_w + pad
         draw_text(d, (x, pad + row * line_h), text, font, look.title_text)

@@ -117,10 +117,14 @@ def load_logo(t: BrandTemplate) -> Image.Image | None:
     try:
         with Image.open(path) as im:
             if im.width * im.height > MAX_LOGO_PIXELS:
-                raise InputError(f"template {t.ref}: logo {spec!r} is {im.width}x{im.height}; at most 4096x4096")  # fmt: skip
+                raise InputError(
+                    f"template {t.ref}: logo {spec!r} is {im.width}x{im.height}; at most 4096x4096"
+                )
             return im.convert("RGBA")
     except (OSError, ValueError) as e:
-        raise InputError(f"template {t.ref}: field logo.image {spec!r} is not a readable image ({e})") from None  # fmt: skip
+        raise InputError(
+            f"template {t.ref}: field logo.image {spec!r} is not a readable image ({e})"
+        ) from None
 
 
 def _logo_layer(t: BrandTemplate, width: int, height: int) -> tuple[np.ndarray, int, int] | None:
@@ -154,15 +158,21 @@ def _lower_third_layer(brand: Brand, width: int, height: int) -> tuple[np.ndarra
     block = round(size * 0.45)
     max_w = round(width * 0.8) - 2 * pad - block
     family = t.fonts.headline_family or t.fonts.family
-    font, lines = fit_title(text, size, max_w, max_lines=1, make_font=lambda px: brand_font(px, family, text))  # fmt: skip
+    font, lines = fit_title(
+        text, size, max_w, max_lines=1, make_font=lambda px: brand_font(px, family, text)
+    )
     text = lines[0] if lines else ""
     size = int(getattr(font, "size", size))
     tw = math.ceil(text_width(font, text))
-    ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)  # fmt: skip
+    ascent, descent = (
+        font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)
+    )
     box_w, box_h = block + 2 * pad + tw, ascent + descent + 2 * pad
     img = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
-    d.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=round(size * 0.2), fill=rgba(c.lower_third_background))  # fmt: skip
+    d.rounded_rectangle(
+        (0, 0, box_w - 1, box_h - 1), radius=round(size * 0.2), fill=rgba(c.lower_third_background)
+    )
     d.rectangle((0, 0, block - 1, box_h - 1), fill=rgba(c.accent))
     draw_text(d, (block + pad, pad), text, font, rgba(c.lower_third_text))
     bottom = 0.655 if t.captions.position == "lower-middle" else 0.685
@@ -179,7 +189,9 @@ class BrandLayers:
         self.lower_third = I420Overlay(*lt) if lt is not None else None
         self.lt_box = (lt[1], lt[2], lt[0].shape[1], lt[0].shape[0]) if lt is not None else None
         self.lt_from = t.lower_third.show_from_s
-        self.lt_until = self.lt_from + t.lower_third.show_for_s if t.lower_third.show_for_s else math.inf  # fmt: skip
+        self.lt_until = (
+            self.lt_from + t.lower_third.show_for_s if t.lower_third.show_for_s else math.inf
+        )
         logo = _logo_layer(t, width, height)
         self.logo = I420Overlay(*logo) if logo is not None else None
 
@@ -231,7 +243,9 @@ class CardRenderer:
             lw = round(short * 0.42)
             lh = min(round(logo.height * lw / logo.width), round(height * 0.18))
             lw = round(logo.width * lh / logo.height)
-            img.alpha_composite(logo.resize((lw, lh), Image.Resampling.LANCZOS), (margin, round(height * 0.12)))  # fmt: skip
+            img.alpha_composite(
+                logo.resize((lw, lh), Image.Resampling.LANCZOS), (margin, round(height * 0.12))
+            )
         foot = brand.fill("{source} · {date}") if which == "intro" else brand.fill("{date}")
         if foot:
             ff = brand_font(round(short * 0.032), t.fonts.family, foot, bold=False)
@@ -242,7 +256,14 @@ class CardRenderer:
         family = t.fonts.headline_family or t.fonts.family
         max_w = width - 2 * margin
         # wrapped, and smaller rather than cut when it is long
-        hf, lines = fit_title(headline, round(short * 0.075), max_w, max_lines=4, min_scale=0.6, make_font=lambda px: brand_font(px, family, headline))  # fmt: skip
+        hf, lines = fit_title(
+            headline,
+            round(short * 0.075),
+            max_w,
+            max_lines=4,
+            min_scale=0.6,
+            make_font=lambda px: brand_font(px, family, headline),
+        )
         hsize = int(getattr(hf, "size", 40))
         line_h = round(hsize * 1.18)
         kicker = card.kicker.strip()
@@ -266,7 +287,9 @@ class CardRenderer:
         self.text = I420Overlay(_premultiplied(layer), margin, self.text_y)
         self.line_y = self.text_y + layer_h + round(hsize * 0.35)
         self.line = (margin, max(4, round(short * 0.009)) // 2 * 2, max_w)
-        yr, ur, vr = rgb_to_i420(np.full((2, 2, 3), _rgb(c.accent), np.uint8)).reshape(-1)[[0, 4, 5]]  # fmt: skip
+        yr, ur, vr = rgb_to_i420(np.full((2, 2, 3), _rgb(c.accent), np.uint8)).reshape(-1)[
+            [0, 4, 5]
+        ]
         self.line_yuv = (int(yr), int(ur), int(vr))
 
     def frame(self, i: int) -> np.ndarray:
@@ -320,7 +343,7 @@ def _black_like(frame: np.ndarray, width: int, height: int) -> np.ndarray:
 def _mix(a: np.ndarray, b: np.ndarray, amount_a: float) -> np.ndarray:
     """``amount_a`` of ``a`` plus the rest of ``b`` (I420 mixes linearly like RGB)."""
     k = round(min(max(amount_a, 0.0), 1.0) * 256)
-    return ((a.astype(np.uint16) * k + b.astype(np.uint16) * (256 - k) + 128) >> 8).astype(np.uint8)  # fmt: skip
+    return ((a.astype(np.uint16) * k + b.astype(np.uint16) * (256 - k) + 128) >> 8).astype(np.uint8)
 
 
 # --- previews ----------------------------------------------------------------------------------

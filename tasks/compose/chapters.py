@@ -78,13 +78,35 @@ def write_chapters(mp4: Path, chapters: Sequence[Chapter]) -> None:
     try:
         res = subprocess.run(
             [
-                ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                "-i", str(mp4), "-f", "ffmetadata", "-i", str(meta),
-                "-map", "0", "-map_metadata", "0", "-map_chapters", "1", "-c", "copy",
-                "-movflags", "+faststart", "-f", "mp4", str(tmp),
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-y",
+                "-i",
+                str(mp4),
+                "-f",
+                "ffmetadata",
+                "-i",
+                str(meta),
+                "-map",
+                "0",
+                "-map_metadata",
+                "0",
+                "-map_chapters",
+                "1",
+                "-c",
+                "copy",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+                str(tmp),
             ],
-            capture_output=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            check=False,
+        )
         if res.returncode != 0:
             raise RuntimeError(f"ffmpeg could not add chapters to {mp4}: {_tail(res.stderr)}")
         os.replace(tmp, mp4)

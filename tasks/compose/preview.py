@@ -38,14 +38,26 @@ def preview_frames(
 
     w, h = size
     brand = Brand(template=t, source=source, date=date, title=title)
-    words = [WordTiming(word=x, start=0.3 * i, end=0.3 * i + 0.25) for i, x in enumerate(SAMPLE_WORDS)]  # fmt: skip
+    words = [
+        WordTiming(word=x, start=0.3 * i, end=0.3 * i + 0.25) for i, x in enumerate(SAMPLE_WORDS)
+    ]
     import tempfile
 
     if base is None:
         with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
             bg = Path(tmp) / "bg.png"
             procedural_background(7, size).save(bg)
-            base = next(iter(lite_frames(bg, [PhonemeTiming(phoneme="a", start=0, end=0.1)], 0.04, size=size, layout=t.layout or "studio")))  # fmt: skip
+            base = next(
+                iter(
+                    lite_frames(
+                        bg,
+                        [PhonemeTiming(phoneme="a", start=0, end=0.1)],
+                        0.04,
+                        size=size,
+                        layout=t.layout or "studio",
+                    )
+                )
+            )
     frame = rgb_to_i420(base)
     style = t.captions.style if t.captions.style != "none" else "plain"
     FrameOverlay(words, w, h, title=title, caption_style=style, brand=brand).apply(frame, 0.95)
@@ -67,5 +79,7 @@ def preview_image(t: BrandTemplate, aspect: str = "9:16", height: int = 640) -> 
     gap = max(4, height // 80)
     sheet = Image.new("RGB", (2 * w + gap, height), (245, 245, 245))
     for i, part in enumerate((frame, intro)):
-        sheet.paste(Image.fromarray(part).resize((w, height), Image.Resampling.LANCZOS), (i * (w + gap), 0))  # fmt: skip
+        sheet.paste(
+            Image.fromarray(part).resize((w, height), Image.Resampling.LANCZOS), (i * (w + gap), 0)
+        )
     return sheet

@@ -112,9 +112,13 @@ def _candidates(script: str, bold: bool) -> tuple[FontFile, ...]:
                 out.append(FontFile(str(p), family="Noto Sans CJK"))
         mf = _package_dir("mplfonts")
         if mf and (mf / "fonts" / "NotoSansCJKsc-Regular.otf").is_file():
-            out.append(FontFile(str(mf / "fonts" / "NotoSansCJKsc-Regular.otf"), family="Noto Sans CJK"))  # fmt: skip
+            out.append(
+                FontFile(str(mf / "fonts" / "NotoSansCJKsc-Regular.otf"), family="Noto Sans CJK")
+            )
     elif script == "arabic":
-        system([f"NotoSansArabic-{weight}.ttf", f"NotoNaskhArabic-{weight}.ttf"], "Noto Sans Arabic")  # fmt: skip
+        system(
+            [f"NotoSansArabic-{weight}.ttf", f"NotoNaskhArabic-{weight}.ttf"], "Noto Sans Arabic"
+        )
         wheel_dejavu()
     elif script == "hebrew":
         system([f"NotoSansHebrew-{weight}.ttf"], "Noto Sans Hebrew")
@@ -123,12 +127,16 @@ def _candidates(script: str, bold: bool) -> tuple[FontFile, ...]:
         system([f"NotoSansDevanagari-{weight}.ttf"], "Noto Sans Devanagari")
         deva = _package_dir("fontpkg_noto_sans_devanagari")
         for p in sorted(deva.glob("files/NotoSansDevanagari*.ttf")) if deva else []:
-            out.append(FontFile(str(p), bold=bold, family="Noto Sans Devanagari", weight=700 if bold else 400))  # fmt: skip
+            out.append(
+                FontFile(
+                    str(p), bold=bold, family="Noto Sans Devanagari", weight=700 if bold else 400
+                )
+            )
     # Latin and Cyrillic (and every script's last resort)
     system([f"NotoSans-{weight}.ttf"], "Noto Sans")
     wheel_dejavu()
     system([dejavu], "DejaVu Sans")
-    system(["LiberationSans-Bold.ttf" if bold else "LiberationSans-Regular.ttf"], "Liberation Sans")  # fmt: skip
+    system(["LiberationSans-Bold.ttf" if bold else "LiberationSans-Regular.ttf"], "Liberation Sans")
     if script != "latin":
         out.extend(c for c in _candidates("latin", bold) if c not in out)
     return tuple(dict.fromkeys(out))
@@ -224,7 +232,9 @@ def _family_files(family: str, bold: bool) -> list[FontFile]:
     p = Path(family)
     if p.suffix.lower() in (".ttf", ".otf", ".ttc"):
         if not p.is_file():
-            raise ValueError(f"font file {family!r} does not exist: give a .ttf/.otf path or a family name")  # fmt: skip
+            raise ValueError(
+                f"font file {family!r} does not exist: give a .ttf/.otf path or a family name"
+            )
         return [FontFile(str(p), bold=bold, family=p.stem)]
     want = family.lower().replace(" ", "")
     return [
@@ -343,8 +353,10 @@ def visual_order(words: Sequence[str], rtl: bool | None = None) -> list[int]:
             prev = k
     for i, lv in enumerate(levels):  # neutrals between equal levels join them, else the base
         if lv is None:
-            before = next((levels[j] for j in range(i - 1, -1, -1) if levels[j] is not None), base)  # fmt: skip
-            after = next((levels[j] for j in range(i + 1, len(levels)) if levels[j] is not None), base)  # fmt: skip
+            before = next((levels[j] for j in range(i - 1, -1, -1) if levels[j] is not None), base)
+            after = next(
+                (levels[j] for j in range(i + 1, len(levels)) if levels[j] is not None), base
+            )
             levels[i] = before if before == after else base
     lv_final = [int(x if x is not None else base) for x in levels]
     order = list(range(len(words)))
@@ -398,22 +410,39 @@ def draw_text(
     shown = shaped(text, font)
     bold = faux_bold_px(font)
     if not bold:
-        draw.text(xy, shown, font=font, fill=fill, stroke_width=stroke_width, stroke_fill=stroke_fill)  # fmt: skip
+        draw.text(
+            xy, shown, font=font, fill=fill, stroke_width=stroke_width, stroke_fill=stroke_fill
+        )
         return
     x, y = xy[0] + bold, xy[1]
     if stroke_width:  # the outline around the emboldened glyphs, then the glyphs
         outline = stroke_fill or fill
-        draw.text((x, y), shown, font=font, fill=outline, stroke_width=stroke_width + bold, stroke_fill=outline)  # fmt: skip
+        draw.text(
+            (x, y),
+            shown,
+            font=font,
+            fill=outline,
+            stroke_width=stroke_width + bold,
+            stroke_fill=outline,
+        )
     draw.text((x, y), shown, font=font, fill=fill, stroke_width=bold, stroke_fill=fill)
 
 
 def font_sources() -> dict[str, str]:
     """Which font file each script is drawn with (bold), for reports and the doctor command."""
-    samples = {"latin": "Aa", "arabic": "عربي", "hebrew": "עברית", "cjk": "中文かな한글", "devanagari": "हिन्दी"}  # fmt: skip
+    samples = {
+        "latin": "Aa",
+        "arabic": "عربي",
+        "hebrew": "עברית",
+        "cjk": "中文かな한글",
+        "devanagari": "हिन्दी",
+    }
     out = {}
     for script, sample in samples.items():
         f = choose_font_file(sample)
-        out[script] = "none" if f is None else f"{f.path}{'' if covers(f, sample) else ' (incomplete)'}"  # fmt: skip
+        out[script] = (
+            "none" if f is None else f"{f.path}{'' if covers(f, sample) else ' (incomplete)'}"
+        )
     return out
 
 
@@ -483,7 +512,9 @@ def _split_long_word(word: str, font: Font, max_w: float) -> list[str]:
         cut = 1
         while cut < len(rest) and text_width(font, rest[: cut + 1] + hyphen) <= max_w:
             cut += 1
-        while cjk and 1 < cut < len(rest) and not is_cjk_letter(rest[cut]) and not rest[cut].isalnum():  # fmt: skip
+        while (
+            cjk and 1 < cut < len(rest) and not is_cjk_letter(rest[cut]) and not rest[cut].isalnum()
+        ):
             cut -= 1  # a stop or comma never starts a line: it goes down with its character
         pieces.append(rest[:cut] + hyphen)
         rest = rest[cut:]

@@ -61,18 +61,53 @@ def cut(src: Path, out: Path, w: Window, crf: int, preset: str) -> None:
     try:
         res = subprocess.run(
             [
-                ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                "-ss", f"{w.start_s:.3f}", "-i", str(src), "-t", f"{w.length_s:.3f}",
-                "-map", "0:v:0", "-map", "0:a:0", "-map_chapters", "-1",
-                "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
-                "-af", f"afade=t=in:d={FADE_S},afade=t=out:st={fade_out:.3f}:d={FADE_S}",
-                "-c:a", "aac", "-b:a", "128k", "-ar", "48000",
-                "-movflags", "+faststart", "-f", "mp4", str(tmp),
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-y",
+                "-ss",
+                f"{w.start_s:.3f}",
+                "-i",
+                str(src),
+                "-t",
+                f"{w.length_s:.3f}",
+                "-map",
+                "0:v:0",
+                "-map",
+                "0:a:0",
+                "-map_chapters",
+                "-1",
+                "-c:v",
+                "libx264",
+                "-preset",
+                preset,
+                "-crf",
+                str(crf),
+                "-pix_fmt",
+                "yuv420p",
+                "-af",
+                f"afade=t=in:d={FADE_S},afade=t=out:st={fade_out:.3f}:d={FADE_S}",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "128k",
+                "-ar",
+                "48000",
+                "-movflags",
+                "+faststart",
+                "-f",
+                "mp4",
+                str(tmp),
             ],
-            capture_output=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            check=False,
+        )
         if res.returncode != 0:
-            raise InputError(f"cannot trim {src.name}: ffmpeg exit {res.returncode}: {_tail(res.stderr)}")  # fmt: skip
+            raise InputError(
+                f"cannot trim {src.name}: ffmpeg exit {res.returncode}: {_tail(res.stderr)}"
+            )
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -132,7 +132,9 @@ class CaptionPainter:
         size = int(getattr(font, "size", self.base_size))
         pad = self._pad(size)
         stroke = max(2, size // 12)
-        ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)  # fmt: skip
+        ascent, descent = (
+            font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)
+        )
         line_h = ascent + descent + size // 8
         rtl = mostly_rtl(caption.text) if self.rtl is None else self.rtl
         placed = [line_layout(ln, font, rtl) for ln in lines]
@@ -149,7 +151,15 @@ class CaptionPainter:
             y = pad + row * line_h
             for i, text, x in words:
                 colour = look.highlight if i == highlight else look.text
-                draw_text(d, (left + x, y), text, font, colour, stroke_width=stroke, stroke_fill=look.outline)  # fmt: skip
+                draw_text(
+                    d,
+                    (left + x, y),
+                    text,
+                    font,
+                    colour,
+                    stroke_width=stroke,
+                    stroke_fill=look.outline,
+                )
         x0 = (self.width - box_w) // 2
         centre = 0.78 if look.position == "lower-middle" else 0.875
         y0 = round(min(self.height * centre - box_h / 2, self.height * 0.96 - box_h))
@@ -179,13 +189,17 @@ def render_title(
     # a long headline gets a smaller font before it loses a word; lines are drawn whole
     font, texts = fit_title(title, base, max_w, family=look.family, min_scale=0.72)
     size = int(getattr(font, "size", base))
-    ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)  # fmt: skip
+    ascent, descent = (
+        font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (size, size // 4)
+    )
     line_h = ascent + descent
     box_w = int(max(text_width(font, t) for t in texts)) + 2 * pad + stripe
     box_h = line_h * len(texts) + 2 * pad
     img = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
-    d.rounded_rectangle((0, 0, box_w - 1, box_h - 1), radius=round(size * 0.25), fill=look.title_box)  # fmt: skip
+    d.rounded_rectangle(
+        (0, 0, box_w - 1, box_h - 1), radius=round(size * 0.25), fill=look.title_box
+    )
     # a right-to-left title reads from the right: stripe, text and box on that side
     stripe_x = box_w - stripe if rtl else 0
     d.rectangle((stripe_x, 0, stripe_x + stripe - 1, box_h - 1), fill=(*look.title_stripe, 255))
@@ -205,10 +219,14 @@ def prepare_speech(
     """
     samples = read_audio(audio, SPEECH_RATE, max_seconds=MAX_AUDIO_S)
     if samples.size < 0.1 * SPEECH_RATE:
-        raise InputError(f"audio {str(audio)!r} lasts {samples.size / SPEECH_RATE:.2f} s; expected speech lasting at least 0.1 s")  # fmt: skip
+        raise InputError(
+            f"audio {str(audio)!r} lasts {samples.size / SPEECH_RATE:.2f} s; expected speech lasting at least 0.1 s"
+        )
     peak = float(np.max(np.abs(samples)))
     if peak < SILENT_PEAK:
-        raise InputError(f"audio {str(audio)!r} is silent (peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech")  # fmt: skip
+        raise InputError(
+            f"audio {str(audio)!r} is silent (peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech"
+        )
     level = normalise_loudness(samples, SPEECH_RATE, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP)
     sf.write(out_wav, level, SPEECH_RATE, subtype="FLOAT")
 
@@ -268,7 +286,9 @@ class FrameOverlay:
         brand: Brand | None = None,
     ) -> None:
         if caption_style not in CAPTION_STYLES:
-            raise InputError(f"caption style {caption_style!r}: choose one of {', '.join(CAPTION_STYLES)}")  # fmt: skip
+            raise InputError(
+                f"caption style {caption_style!r}: choose one of {', '.join(CAPTION_STYLES)}"
+            )
         self.style = caption_style
         self.captions = build_captions(words) if caption_style != "none" else []
         self.brand = None
@@ -377,12 +397,24 @@ def compose_final(
         with err.open("wb") as err_f:
             decoder = subprocess.Popen(
                 [
-                    ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-                    "-i", str(avatar_mp4), "-an", *crop, "-f", "rawvideo", "-pix_fmt", "yuv420p",
+                    ffmpeg_exe(),
+                    "-hide_banner",
+                    "-nostdin",
+                    "-loglevel",
+                    "error",
+                    "-i",
+                    str(avatar_mp4),
+                    "-an",
+                    *crop,
+                    "-f",
+                    "rawvideo",
+                    "-pix_fmt",
+                    "yuv420p",
                     "pipe:1",
                 ],
-                stdout=subprocess.PIPE, stderr=err_f,
-            )  # fmt: skip
+                stdout=subprocess.PIPE,
+                stderr=err_f,
+            )
         assert decoder.stdout is not None
         stream = decoder.stdout
         try:
@@ -424,7 +456,9 @@ def compose_final(
     )
 
 
-def _cards(brand: Brand | None, w: int, h: int, fps: float) -> tuple[CardRenderer | None, CardRenderer | None]:  # fmt: skip
+def _cards(
+    brand: Brand | None, w: int, h: int, fps: float
+) -> tuple[CardRenderer | None, CardRenderer | None]:
     """The brand's intro and outro cards (None where it has none)."""
     if brand is None:
         return None, None
@@ -450,15 +484,31 @@ def _edge_frames(video: Path, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     for seek in ([], ["-sseof", "-0.6"]):
         res = subprocess.run(
             [
-                ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *seek,
-                "-i", str(video), "-an", "-vf", f"crop={w}:{h}:0:0",
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                *seek,
+                "-i",
+                str(video),
+                "-an",
+                "-vf",
+                f"crop={w}:{h}:0:0",
                 *(["-frames:v", "1"] if not seek else []),
-                "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "yuv420p",
+                "pipe:1",
             ],
-            capture_output=True, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            check=False,
+        )
         if res.returncode != 0 or len(res.stdout) < size:
-            raise InputError(f"cannot read the edge frames of {str(video)!r}: {res.stderr[-300:]!r}")  # fmt: skip
+            raise InputError(
+                f"cannot read the edge frames of {str(video)!r}: {res.stderr[-300:]!r}"
+            )
         n = len(res.stdout) // size
         raw = res.stdout[(n - 1) * size : n * size]
         frames.append(np.frombuffer(raw, np.uint8).reshape(h * 3 // 2, w).copy())
@@ -492,19 +542,55 @@ def _add_cards(
         parts.append(part)
     body = out.with_name("body.mp4")
     res = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(video),
-         "-map", "0:v:0", "-c", "copy", str(body)],
-        capture_output=True, check=False,
-    )  # fmt: skip
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(video),
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            str(body),
+        ],
+        capture_output=True,
+        check=False,
+    )
     if res.returncode != 0:
         raise RuntimeError(f"ffmpeg could not copy the picture of {video}: {res.stderr[-300:]!r}")
-    order = ([parts[0]] if intro is not None else []) + [body] + ([parts[-1]] if outro is not None else [])  # fmt: skip
+    order = (
+        ([parts[0]] if intro is not None else [])
+        + [body]
+        + ([parts[-1]] if outro is not None else [])
+    )
     listing = out.with_name("parts.txt")
     listing.write_text("".join(f"file '{p.name}'\n" for p in order), encoding="utf-8")
     res = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "concat",
-         "-safe", "0", "-i", str(listing), "-c", "copy", "-movflags", "+faststart", str(out)],
-        capture_output=True, check=False,
-    )  # fmt: skip
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            str(out),
+        ],
+        capture_output=True,
+        check=False,
+    )
     if res.returncode != 0:
         raise RuntimeError(f"ffmpeg could not join the cards to {video}: {res.stderr[-300:]!r}")

@@ -200,10 +200,15 @@ def _upload_youtube(
                 f"{old.at:%H:%M:%S} UTC; try again after {old.lease_until:%H:%M:%S} UTC"
             )
         mm.publications["youtube"] = Publication(
-            channel="youtube", status="uploading", by=by, total_bytes=size,
-            sent_bytes=old.sent_bytes if old else 0, attempts=(old.attempts if old else 0) + 1,
-            lease_until=now + LEASE, privacy=s.youtube_privacy,
-        )  # fmt: skip
+            channel="youtube",
+            status="uploading",
+            by=by,
+            total_bytes=size,
+            sent_bytes=old.sent_bytes if old else 0,
+            attempts=(old.attempts if old else 0) + 1,
+            lease_until=now + LEASE,
+            privacy=s.youtube_privacy,
+        )
 
     def note(mm: VideoManifest, **changes: object) -> None:
         old = mm.publications["youtube"]
@@ -254,10 +259,15 @@ def _upload_youtube(
 
     def published(mm: VideoManifest) -> None:
         note(
-            mm, status="published", remote_id=yt_id, location=WATCH_URL.format(yt_id),
-            sent_bytes=size, lease_until=None, error="",
+            mm,
+            status="published",
+            remote_id=yt_id,
+            location=WATCH_URL.format(yt_id),
+            sent_bytes=size,
+            lease_until=None,
+            error="",
             privacy=str(video.get("status", {}).get("privacyStatus", s.youtube_privacy)),
-        )  # fmt: skip
+        )
         if mm.state is ReviewState.APPROVED:
             mm.transition(ReviewState.EXPORTED, by=by, note=f"YouTube {yt_id}")
 

@@ -102,7 +102,9 @@ def _keywords(m: VideoManifest) -> list[str]:
     """The words hashtags are made of: the script's keywords, two that stand side by side in
     the script as one ("rainfall model" → #RainfallModel), counting words left out, then the
     item's tags. The keywords are the script's topic, not the words of its title."""
-    words = [k for k in (m.script.keywords if m.script else ()) if k.casefold() not in _NUMBER_WORDS]  # fmt: skip
+    words = [
+        k for k in (m.script.keywords if m.script else ()) if k.casefold() not in _NUMBER_WORDS
+    ]
     text = " ".join(m.script.text.casefold().split()) if m.script else ""
     out: list[str] = []
     used: set[str] = set()
@@ -112,7 +114,14 @@ def _keywords(m: VideoManifest) -> list[str]:
         for o in words:
             if o in used or o == k:
                 continue
-            pair = next((f"{a} {b}" for a, b in ((k, o), (o, k)) if re.search(rf"(?<!\w){re.escape(f'{a} {b}'.casefold())}(?!\w)", text)), None)  # fmt: skip
+            pair = next(
+                (
+                    f"{a} {b}"
+                    for a, b in ((k, o), (o, k))
+                    if re.search(rf"(?<!\w){re.escape(f'{a} {b}'.casefold())}(?!\w)", text)
+                ),
+                None,
+            )
             if pair is not None:
                 out.append(pair)
                 used |= {k, o}
@@ -255,14 +264,21 @@ def likeness(m: VideoManifest) -> dict[str, object]:
     return {
         "presenters": {
             role: (
-                {"portrait": "photo", "consent": {"by": c.by, "at": c.at.isoformat(),
-                                                  "via": c.via, "statement": c.statement}}
+                {
+                    "portrait": "photo",
+                    "consent": {
+                        "by": c.by,
+                        "at": c.at.isoformat(),
+                        "via": c.via,
+                        "statement": c.statement,
+                    },
+                }
                 if (c := m.consents.get(role)) is not None
                 else {"portrait": "drawn", "consent": None}
             )
             for role in (("host", "guest") if m.options.format == "conversation" else ("host",))
         }
-    }  # fmt: skip
+    }
 
 
 def export_metadata(m: VideoManifest) -> dict[str, object]:
@@ -295,11 +311,32 @@ def export_metadata(m: VideoManifest) -> dict[str, object]:
 def with_disclosure(src: Path, dest: Path, title: str) -> Path:
     """Copy ``src`` to ``dest`` with the disclosure in its container metadata (no re-encode)."""
     cmd = [
-        ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(src),
-        "-map", "0", "-c", "copy", "-map_metadata", "0",
-        "-metadata", f"title={title}", "-metadata", f"comment={DISCLOSURE}",
-        "-metadata", f"description={DISCLOSURE}", "-movflags", "+faststart", "-f", "mp4", str(dest),
-    ]  # fmt: skip
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(src),
+        "-map",
+        "0",
+        "-c",
+        "copy",
+        "-map_metadata",
+        "0",
+        "-metadata",
+        f"title={title}",
+        "-metadata",
+        f"comment={DISCLOSURE}",
+        "-metadata",
+        f"description={DISCLOSURE}",
+        "-movflags",
+        "+faststart",
+        "-f",
+        "mp4",
+        str(dest),
+    ]
     res = subprocess.run(cmd, capture_output=True, check=False)
     if res.returncode != 0 or not dest.is_file() or dest.stat().st_size == 0:
         raise InputError(f"cannot copy {src.name} into the publish package: {_tail(res.stderr)}")
@@ -318,7 +355,7 @@ def write_package(store: ArtifactStore, m: VideoManifest, privacy: str, category
         keys = [
             store.put_file(f"{base}/video.mp4", mp4, "video/mp4"),
             store.put_bytes(f"{base}/thumbnail.jpg", _thumbnail(store, m, mp4), "image/jpeg"),
-        ]  # fmt: skip
+        ]
     chapters_key = getattr(m.final, "chapters_key", None)
     if chapters_key:  # an explainer's chapters, for players and editors that read them
         keys.append(store.put_bytes(f"{base}/chapters.vtt", store.get_bytes(chapters_key)))
@@ -336,7 +373,7 @@ def _thumbnail(store: ArtifactStore, m: VideoManifest, mp4: Path) -> bytes:
     """A frame with the presenter's face, eyes open, and the headline over the caption band."""
     assert m.final is not None
     srt = store.get_bytes(m.final.srt_key).decode("utf-8", "replace")
-    jpeg, _ = thumbnail_jpeg(mp4, _title(m), srt, intro_s=m.final.intro_s, outro_s=m.final.outro_s)  # fmt: skip
+    jpeg, _ = thumbnail_jpeg(mp4, _title(m), srt, intro_s=m.final.intro_s, outro_s=m.final.outro_s)
     return jpeg
 
 

@@ -70,7 +70,12 @@ def caption_spans(srt: str) -> list[tuple[float, float]]:
     spans = []
     for m in _SRT_TIME.finditer(srt):
         g = [int(v) for v in m.groups()]
-        spans.append((g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000, g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000))  # fmt: skip
+        spans.append(
+            (
+                g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000,
+                g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000,
+            )
+        )
     return spans
 
 
@@ -145,7 +150,9 @@ def draw_headline(frame: np.ndarray, headline: str) -> Image.Image:
     size = max(12, round(min(w, h) * 0.085))
     font, lines = fit_title(headline, size, w - 2 * margin, max_lines=3, min_scale=0.55)
     px = int(getattr(font, "size", size))
-    ascent, descent = font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (px, px // 4)  # fmt: skip
+    ascent, descent = (
+        font.getmetrics() if isinstance(font, ImageFont.FreeTypeFont) else (px, px // 4)
+    )
     line_h = ascent + descent
     y = top + stripe + max(0, (band_h - line_h * len(lines)) // 2)
     rtl = mostly_rtl(headline)

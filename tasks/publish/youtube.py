@@ -215,9 +215,10 @@ class Uploader:
         while True:
             try:
                 resp, content = http.request(
-                    session.uri, "PUT",
+                    session.uri,
+                    "PUT",
                     headers={"Content-Range": f"bytes */{session.size}", "Content-Length": "0"},
-                )  # fmt: skip
+                )
             except (TimeoutError, OSError, ssl.SSLError) as e:
                 failures += 1
                 self._wait(failures, None, f"status query: {type(e).__name__}")
@@ -247,9 +248,11 @@ class Uploader:
 
         size = path.stat().st_size
         media = _chunk_bytes_upload()(
-            str(path), mimetype="video/mp4", resumable=True,
+            str(path),
+            mimetype="video/mp4",
+            resumable=True,
             chunksize=self.settings.youtube_chunk_kib * 1024,
-        )  # fmt: skip
+        )
         request = self.service.videos().insert(part="snippet,status", body=body, media_body=media)
         if resume is not None:
             request.resumable_uri, request.resumable_progress = resume

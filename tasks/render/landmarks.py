@@ -36,9 +36,43 @@ LIPS_INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 LIPS_OUTER_UPPER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
 LIPS_OUTER_LOWER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
 FACE_OVAL = (
-    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
-)  # fmt: skip
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
+)
 # eyes as seen in the image: "left" is the one on the image's left (the person's right eye)
 LEFT_EYE_UPPER = (33, 246, 161, 160, 159, 158, 157, 173, 133)
 LEFT_EYE_LOWER = (33, 7, 163, 144, 145, 153, 154, 155, 133)
@@ -227,7 +261,9 @@ class FaceMesh:
         return FaceMesh(p, self.score)
 
 
-def _roi_from_points(xy: np.ndarray, eyes: tuple[np.ndarray, np.ndarray], grow: float) -> tuple[np.ndarray, float, float]:  # fmt: skip
+def _roi_from_points(
+    xy: np.ndarray, eyes: tuple[np.ndarray, np.ndarray], grow: float
+) -> tuple[np.ndarray, float, float]:
     """(centre, side, angle rad) of a square crop around ``xy``, turned so the eyes are level."""
     v = eyes[1] - eyes[0]
     angle = math.atan2(float(v[1]), float(v[0]))
@@ -245,7 +281,9 @@ def _mesh_in_roi(img: np.ndarray, centre: np.ndarray, side: float, angle: float)
     m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), math.degrees(angle), scale)
     m[0, 2] += size / 2 - centre[0]
     m[1, 2] += size / 2 - centre[1]
-    crop = cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    crop = cv2.warpAffine(
+        img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     raw, flag = model(crop.astype(np.float32) / 255.0)
     pts = raw.reshape(-1, 3).astype(np.float64)
     inv = cv2.invertAffineTransform(m)
@@ -284,7 +322,9 @@ def check_yaw(mesh: FaceMesh, name: str) -> None:
         )
 
 
-def find_face(img: np.ndarray, name: str = "portrait", *, face_index: int | None = None) -> FaceMesh:  # fmt: skip
+def find_face(
+    img: np.ndarray, name: str = "portrait", *, face_index: int | None = None
+) -> FaceMesh:
     """The mesh of the one presenter face in an RGB photo; InputError naming ``name`` when there
     is none, several of similar size (``face_index`` picks one, 0 = leftmost), or it is turned
     more than MAX_YAW_DEG."""
@@ -296,7 +336,9 @@ def find_face(img: np.ndarray, name: str = "portrait", *, face_index: int | None
     if face_index is not None:
         ordered = sorted(faces, key=lambda f: f.box[0])
         if not 0 <= face_index < len(ordered):
-            raise InputError(f"portrait {name!r} shows {len(ordered)} face(s); face_index {face_index} is out of range 0..{len(ordered) - 1}")  # fmt: skip
+            raise InputError(
+                f"portrait {name!r} shows {len(ordered)} face(s); face_index {face_index} is out of range 0..{len(ordered) - 1}"
+            )
         chosen = ordered[face_index]
     else:
         big = faces[0].box[2] * faces[0].box[3]
@@ -337,7 +379,12 @@ class MeshTracker:
         face = faces[0]
         if self.near is not None:
             nx, ny = self.near
-            face = min(faces, key=lambda f: (f.box[0] + f.box[2] / 2 - nx) ** 2 + (f.box[1] + f.box[3] / 2 - ny) ** 2)  # fmt: skip
+            face = min(
+                faces,
+                key=lambda f: (
+                    (f.box[0] + f.box[2] / 2 - nx) ** 2 + (f.box[1] + f.box[3] / 2 - ny) ** 2
+                ),
+            )
         mesh = mesh_for(frame, face)
         self.last = mesh if mesh.score >= 0.5 else None
         if self.last is not None and self.near is not None:
@@ -353,4 +400,6 @@ def presenter_faces(frame: np.ndarray, most: int = 2) -> list[tuple[float, float
         return []
     big = faces[0].box[2] * faces[0].box[3]
     similar = [f for f in faces if f.box[2] * f.box[3] >= 0.4 * big][:most]
-    return sorted(((f.box[0] + f.box[2] / 2, f.box[1] + f.box[3] / 2) for f in similar), key=lambda c: c[0])  # fmt: skip
+    return sorted(
+        ((f.box[0] + f.box[2] / 2, f.box[1] + f.box[3] / 2) for f in similar), key=lambda c: c[0]
+    )

@@ -81,7 +81,7 @@ def _ring_samples(mesh: FaceMesh, scale: float, n: int = 96) -> tuple[np.ndarray
 def _sample_luma(frame: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """Luma of an RGB frame at sub-pixel points."""
     p = pts.astype(np.float32).reshape(-1, 1, 2)
-    rgb = cv2.remap(frame, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    rgb = cv2.remap(frame, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return rgb.reshape(-1, 3).astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
@@ -121,7 +121,9 @@ def lip_track(frames: Iterable[np.ndarray]) -> tuple[np.ndarray, float]:
     return np.asarray(openings, dtype=np.float64), seam
 
 
-def measure(openings: np.ndarray, envelope_db: np.ndarray, fps: float, seam: float = 0.0) -> LipSyncMeasure:  # fmt: skip
+def measure(
+    openings: np.ndarray, envelope_db: np.ndarray, fps: float, seam: float = 0.0
+) -> LipSyncMeasure:
     """Set a lip-opening track against the speech envelope (dB per frame, as
     :func:`tasks.quality.speech_envelope` gives it)."""
     n = min(len(openings), len(envelope_db))

@@ -91,21 +91,35 @@ def load_portrait(path: Path) -> Image.Image:
                 flat = Image.new("RGBA", rgba.size, (*BACKDROP, 255))
                 img = Image.alpha_composite(flat, rgba)
             img = img.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:  # fmt: skip
-        raise InputError(f"portrait {str(p)!r} is not a readable image ({e}); {PORTRAIT_HINT}") from None  # fmt: skip
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombError,
+    ) as e:
+        raise InputError(
+            f"portrait {str(p)!r} is not a readable image ({e}); {PORTRAIT_HINT}"
+        ) from None
     if max(img.size) > MAX_PORTRAIT_SIDE:
         img.thumbnail((MAX_PORTRAIT_SIDE, MAX_PORTRAIT_SIDE), Image.Resampling.LANCZOS)
     if min(img.size) < MIN_PORTRAIT_SIDE:
-        raise InputError(f"portrait {str(p)!r} is {img.size[0]}x{img.size[1]} px; {PORTRAIT_HINT}, at least {MIN_PORTRAIT_SIDE} px on each side (256 or more looks better)")  # fmt: skip
+        raise InputError(
+            f"portrait {str(p)!r} is {img.size[0]}x{img.size[1]} px; {PORTRAIT_HINT}, at least {MIN_PORTRAIT_SIDE} px on each side (256 or more looks better)"
+        )
     return img
 
 
-def locate_face(img: np.ndarray, name: str = "portrait", *, face_index: int | None = None) -> FaceMesh:  # fmt: skip
+def locate_face(
+    img: np.ndarray, name: str = "portrait", *, face_index: int | None = None
+) -> FaceMesh:
     """The face mesh of the one presenter in a photo (see :func:`tasks.render.landmarks.find_face`)."""
     return find_face(img, name, face_index=face_index)
 
 
-def detect_face(img: np.ndarray, name: str = "portrait", *, face_index: int | None = None) -> tuple[int, int, int, int]:  # fmt: skip
+def detect_face(
+    img: np.ndarray, name: str = "portrait", *, face_index: int | None = None
+) -> tuple[int, int, int, int]:
     """The presenter's face box (x, y, w, h) in an RGB image."""
     x, y, w, h = locate_face(img, name, face_index=face_index).box
     return (round(x), round(y), round(w), round(h))
@@ -114,7 +128,9 @@ def detect_face(img: np.ndarray, name: str = "portrait", *, face_index: int | No
 def _mesh_from_box(img: np.ndarray, box: tuple[int, int, int, int]) -> FaceMesh:
     """The mesh inside a face box given by the caller (eyes assumed level)."""
     x, y, w, h = (float(v) for v in box)
-    kp = np.array([[x + 0.3 * w, y + 0.4 * h], [x + 0.7 * w, y + 0.4 * h]] + [[x + w / 2, y + h / 2]] * 4)  # fmt: skip
+    kp = np.array(
+        [[x + 0.3 * w, y + 0.4 * h], [x + 0.7 * w, y + 0.4 * h]] + [[x + w / 2, y + h / 2]] * 4
+    )
     return mesh_for(img, FaceBox((x, y, w, h), 1.0, kp))
 
 
@@ -130,11 +146,19 @@ def framed_base(background: np.ndarray, rect: tuple[int, int, int, int]) -> np.n
     off = int(0.02 * pw)
     r = max(4, int(0.04 * pw))
     shadow = Image.new("L", (w, h), 0)
-    ImageDraw.Draw(shadow).rounded_rectangle((x0 - pad + off, y0 - pad + off, x0 + pw + pad + off, y0 + ph + pad + off), radius=r + pad, fill=110)  # fmt: skip
-    sh = np.asarray(shadow.filter(ImageFilter.GaussianBlur(radius=2 * off + 2)), dtype=np.uint16)[..., None]  # fmt: skip
+    ImageDraw.Draw(shadow).rounded_rectangle(
+        (x0 - pad + off, y0 - pad + off, x0 + pw + pad + off, y0 + ph + pad + off),
+        radius=r + pad,
+        fill=110,
+    )
+    sh = np.asarray(shadow.filter(ImageFilter.GaussianBlur(radius=2 * off + 2)), dtype=np.uint16)[
+        ..., None
+    ]
     base[...] = (base.astype(np.uint16) * (255 - sh) // 255).astype(np.uint8)
     frame = Image.new("L", (w, h), 0)
-    ImageDraw.Draw(frame).rounded_rectangle((x0 - pad, y0 - pad, x0 + pw + pad - 1, y0 + ph + pad - 1), radius=r + pad, fill=255)  # fmt: skip
+    ImageDraw.Draw(frame).rounded_rectangle(
+        (x0 - pad, y0 - pad, x0 + pw + pad - 1, y0 + ph + pad - 1), radius=r + pad, fill=255
+    )
     fa = np.asarray(frame, dtype=np.uint16)[..., None]
     base[...] = ((base.astype(np.uint16) * (255 - fa) + 250 * fa) // 255).astype(np.uint8)
     return base
@@ -191,7 +215,11 @@ class FaceRig:
         centre = oval.mean(0)
         ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
         ring_r = RING_SCALE * np.array([np.ptp(oval @ self.u), np.ptp(oval @ self.v)]) / 2
-        ring = centre + np.outer(np.cos(ang) * ring_r[0], self.u) + np.outer(np.sin(ang) * ring_r[1], self.v)  # fmt: skip
+        ring = (
+            centre
+            + np.outer(np.cos(ang) * ring_r[0], self.u)
+            + np.outer(np.sin(ang) * ring_r[1], self.v)
+        )
         self.centre, self.ring_r = centre, ring_r
         self.rest = np.vstack([xy, ring])
         self.n_mesh = len(xy)
@@ -245,7 +273,9 @@ class FaceRig:
         t[_UI] = self.rest[_UI] + np.outer(up, v)
         t[_UO] = self.rest[_UO] + np.outer(up * 0.8 + press * 0.3 * self.thick_u, v)
         t[_LI] = self.rest[_LI] + np.outer(low, v)
-        t[_LO] = self.rest[_LO] + np.outer(low - press * 0.3 * self.thick_l - tuck * 0.35 * self.thick_l, v)  # fmt: skip
+        t[_LO] = self.rest[_LO] + np.outer(
+            low - press * 0.3 * self.thick_l - tuck * 0.35 * self.thick_l, v
+        )
         # width: spread pulls the corners out, rounding pushes the lips together and forward
         # a dropping jaw draws the corners in a little; then spread or round the lips
         w = float(np.clip(pose.width, -1, 1)) - 0.35 * float(np.clip(pose.open, 0, 1))
@@ -270,7 +300,9 @@ class FaceRig:
                 t[lo_i] = self.rest[lo_i] + c * 0.12 * (self.rest[up_i] - self.rest[lo_i])
         return t
 
-    def region(self, poses: Sequence[tuple[MouthPose | None, float]], margin: float, shape: tuple[int, int]) -> tuple[tuple[int, int, int, int], np.ndarray]:  # fmt: skip
+    def region(
+        self, poses: Sequence[tuple[MouthPose | None, float]], margin: float, shape: tuple[int, int]
+    ) -> tuple[tuple[int, int, int, int], np.ndarray]:
         """The box the ``poses`` move (plus ``margin`` × face height), and the indices of the
         rest points inside it that steer its warp."""
         tgs = [self.targets(pose, blink) for pose, blink in poses]
@@ -284,9 +316,11 @@ class FaceRig:
         box = (max(0, int(x0)), max(0, int(y0)), min(shape[1], int(x1)), min(shape[0], int(y1)))
         inside = np.flatnonzero(
             self.steers
-            & (self.rest[:, 0] > box[0] + 1) & (self.rest[:, 0] < box[2] - 1)
-            & (self.rest[:, 1] > box[1] + 1) & (self.rest[:, 1] < box[3] - 1)
-        )  # fmt: skip
+            & (self.rest[:, 0] > box[0] + 1)
+            & (self.rest[:, 0] < box[2] - 1)
+            & (self.rest[:, 1] > box[1] + 1)
+            & (self.rest[:, 1] < box[3] - 1)
+        )
         return box, inside
 
 
@@ -296,10 +330,14 @@ def border_points(box: tuple[int, int, int, int], spacing: float) -> np.ndarray:
     nx = max(2, math.ceil((x1 - x0) / spacing) + 1)
     ny = max(2, math.ceil((y1 - y0) / spacing) + 1)
     xs, ys = np.linspace(x0, x1 - 1, nx), np.linspace(y0, y1 - 1, ny)
-    return np.vstack([
-        np.column_stack([xs, np.full(nx, y0)]), np.column_stack([xs, np.full(nx, y1 - 1)]),
-        np.column_stack([np.full(ny - 2, x0), ys[1:-1]]), np.column_stack([np.full(ny - 2, x1 - 1), ys[1:-1]]),
-    ])  # fmt: skip
+    return np.vstack(
+        [
+            np.column_stack([xs, np.full(nx, y0)]),
+            np.column_stack([xs, np.full(nx, y1 - 1)]),
+            np.column_stack([np.full(ny - 2, x0), ys[1:-1]]),
+            np.column_stack([np.full(ny - 2, x1 - 1), ys[1:-1]]),
+        ]
+    )
 
 
 def _tps_kernel(d2: np.ndarray) -> np.ndarray:
@@ -332,9 +370,13 @@ class SplineWarp:
         gy, gx = np.mgrid[y0 : y1 + step : step, x0 : x1 + step : step].astype(np.float64)
         self.grid_shape = gx.shape
         g = (np.stack([gx.ravel(), gy.ravel()], 1) - self.origin) / self.scale
-        basis = np.hstack([_tps_kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1)), np.ones((len(g), 1)), g])  # fmt: skip
+        basis = np.hstack(
+            [_tps_kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1)), np.ones((len(g), 1)), g]
+        )
         # grid displacement = basis @ lhs⁻¹ @ [point displacements; 0]: fold it into one matrix
-        self.weights_t = np.ascontiguousarray(lu_solve(lu_factor(lhs), basis.T, trans=1)[:n], dtype=np.float32)  # fmt: skip
+        self.weights_t = np.ascontiguousarray(
+            lu_solve(lu_factor(lhs), basis.T, trans=1)[:n], dtype=np.float32
+        )
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         self.xs, self.ys = xs, ys
 
@@ -356,8 +398,20 @@ class SplineWarp:
         x0, y0, x1, y1 = self.box
         h, w = y1 - y0, x1 - x0
         m = np.array([[self.step, 0, 0], [0, self.step, 0]], dtype=np.float64)
-        bx = cv2.warpAffine((px - qx) * self.step, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        by = cv2.warpAffine((py - qy) * self.step, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        bx = cv2.warpAffine(
+            (px - qx) * self.step,
+            m,
+            (w, h),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        by = cv2.warpAffine(
+            (py - qy) * self.step,
+            m,
+            (w, h),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
         return self.xs + bx, self.ys + by
 
     def warp(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
@@ -380,21 +434,39 @@ class MouthPainter:
             cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], 255, shift=4)
             return image[mask > 0].reshape(-1, 3).astype(np.float64)
 
-        lips = np.vstack([polygon_pixels(np.vstack([xy[_UO], xy[_UI][::-1]])), polygon_pixels(np.vstack([xy[_LO], xy[_LI][::-1]]))])  # fmt: skip
+        lips = np.vstack(
+            [
+                polygon_pixels(np.vstack([xy[_UO], xy[_UI][::-1]])),
+                polygon_pixels(np.vstack([xy[_LO], xy[_LI][::-1]])),
+            ]
+        )
         self.lip = np.median(lips, axis=0) if len(lips) else np.array([150.0, 90.0, 90.0])
-        whites = np.vstack([polygon_pixels(np.vstack([xy[list(up)], xy[list(lo)][::-1]])) for up, lo in ((LEFT_EYE_UPPER, LEFT_EYE_LOWER), (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER))])  # fmt: skip
+        whites = np.vstack(
+            [
+                polygon_pixels(np.vstack([xy[list(up)], xy[list(lo)][::-1]]))
+                for up, lo in ((LEFT_EYE_UPPER, LEFT_EYE_LOWER), (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER))
+            ]
+        )
         # ivory in the photo's exposure: a little under the face's brightest skin and eye
         # whites (not their tint, which glasses and light colour)
         face = polygon_pixels(xy[list(FACE_OVAL)])
         bright = (
             float(np.percentile(np.vstack([face, whites]).mean(axis=1), 98)) if len(face) else 200.0
         )
-        skin_hue = np.median(face, axis=0) / max(float(np.median(face, axis=0).max()), 1.0) if len(face) else np.ones(3)  # fmt: skip
+        skin_hue = (
+            np.median(face, axis=0) / max(float(np.median(face, axis=0).max()), 1.0)
+            if len(face)
+            else np.ones(3)
+        )
         teeth = min(bright, 235.0) * 0.9 * (0.65 * np.array([1.0, 0.95, 0.86]) + 0.35 * skin_hue)
         self.teeth_col = np.clip(teeth, 0, 255)
         # does the photo show teeth? then its own teeth are used (upper fixed, lower with the jaw)
         inner = polygon_pixels(np.vstack([xy[_UI], xy[_LI][::-1]]))
-        toothy = (np.ptp(inner, axis=1) < 60) & (inner.mean(axis=1) > 1.15 * float(self.lip.mean())) if len(inner) else np.zeros(0, bool)  # fmt: skip
+        toothy = (
+            (np.ptp(inner, axis=1) < 60) & (inner.mean(axis=1) > 1.15 * float(self.lip.mean()))
+            if len(inner)
+            else np.zeros(0, bool)
+        )
         gap_mid = float(rig.gap0[len(rig.gap0) // 2])
         self.photo_teeth = gap_mid > 0.02 * fh and len(inner) > 8 and float(toothy.mean()) > 0.3
         if self.photo_teeth:
@@ -417,7 +489,13 @@ class MouthPainter:
         order = np.argsort(pa)
         return np.interp(a, pa[order], pb[order])
 
-    def paint(self, patch: np.ndarray, box: tuple[int, int, int, int], targets: np.ndarray, pose: MouthPose) -> np.ndarray:  # fmt: skip
+    def paint(
+        self,
+        patch: np.ndarray,
+        box: tuple[int, int, int, int],
+        targets: np.ndarray,
+        pose: MouthPose,
+    ) -> np.ndarray:
         """Draw the mouth's inside into ``patch`` (the warped box) where the lips part."""
         rig = self.rig
         inner = np.vstack([targets[_UI], targets[_LI]])
@@ -490,11 +568,19 @@ class MouthPainter:
         m = mask[..., None]
         out = patch.copy()
         sub = out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0].astype(np.float64)
-        out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = (sub * (1 - m) + col * m).clip(0, 255).astype(np.uint8)  # fmt: skip
+        out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = (
+            (sub * (1 - m) + col * m).clip(0, 255).astype(np.uint8)
+        )
         return out
 
     def _photo(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        return cv2.remap(self.image, xs.astype(np.float32), ys.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float64)  # fmt: skip
+        return cv2.remap(
+            self.image,
+            xs.astype(np.float32),
+            ys.astype(np.float32),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        ).astype(np.float64)
 
 
 # --- the presenter ---------------------------------------------------------------------------
@@ -539,7 +625,12 @@ class PortraitPresenter:
             aspect = h / w
             ph = h * (0.56 if aspect > 1.2 else 0.7 if aspect > 0.85 else 0.8)
             pw = min(ph * 0.8, w * 0.86)
-            rect = ((w - int(pw) // 2 * 2) // 2, int(h * (0.2 if aspect > 1.2 else 0.08 if aspect > 0.85 else 0.06)), int(pw), int(ph))  # fmt: skip
+            rect = (
+                (w - int(pw) // 2 * 2) // 2,
+                int(h * (0.2 if aspect > 1.2 else 0.08 if aspect > 0.85 else 0.06)),
+                int(pw),
+                int(ph),
+            )
         self.px0, self.py0 = int(rect[0]), int(rect[1])
         self.pw, self.ph = int(rect[2]) // 2 * 2, int(rect[3]) // 2 * 2
         mesh = face if isinstance(face, FaceMesh) else _mesh_from_box(image, face)
@@ -551,9 +642,15 @@ class PortraitPresenter:
         self.rig = FaceRig(self.marks)
         self.painter = MouthPainter(self.panel, self.rig)
         shape = (self.ph, self.pw)
-        extremes = [(MouthPose(open=1.0, width=-1.0), 0.0), (MouthPose(open=1.0, width=1.0), 0.0), (MouthPose(press=1.0, width=1.0), 0.0), (MouthPose(tuck=1.0, width=-1.0), 0.0), (MouthPose(), 0.0)]  # fmt: skip
+        extremes = [
+            (MouthPose(open=1.0, width=-1.0), 0.0),
+            (MouthPose(open=1.0, width=1.0), 0.0),
+            (MouthPose(press=1.0, width=1.0), 0.0),
+            (MouthPose(tuck=1.0, width=-1.0), 0.0),
+            (MouthPose(), 0.0),
+        ]
         shape = (self.ph, self.pw)
-        self.eye_box, _ = self.rig.region([(None, 1.0)], 0.06, shape)  # fmt: skip
+        self.eye_box, _ = self.rig.region([(None, 1.0)], 0.06, shape)
         self.mouth_box, self._mouth_ctrl = self.rig.region(extremes, 0.28, shape)
         if (
             self.mouth_box[1] < self.eye_box[3]
@@ -566,9 +663,14 @@ class PortraitPresenter:
         spacing = max(8.0, 0.08 * self.rig.fh)
         self._mouth_fixed = border_points(self.mouth_box, spacing)
         self._halves = self._mouth_halves()
-        ys, xs = np.mgrid[self.mouth_box[1] : self.mouth_box[3], self.mouth_box[0] : self.mouth_box[2]].astype(np.float64)  # fmt: skip
+        ys, xs = np.mgrid[
+            self.mouth_box[1] : self.mouth_box[3], self.mouth_box[0] : self.mouth_box[2]
+        ].astype(np.float64)
         rx, ry = xs - self.rig.m[0], ys - self.rig.m[1]
-        self._mouth_ab = (rx * self.rig.u[0] + ry * self.rig.u[1], rx * self.rig.v[0] + ry * self.rig.v[1])  # fmt: skip
+        self._mouth_ab = (
+            rx * self.rig.u[0] + ry * self.rig.u[1],
+            rx * self.rig.v[0] + ry * self.rig.v[1],
+        )
         self._mouth_soft = (
             0.6 + np.clip(np.abs(self._mouth_ab[0]) - self.rig.mouth_w / 2, 0, None) * 1.5
         )
@@ -582,13 +684,20 @@ class PortraitPresenter:
         fy0 = -(-max(self.py0 + max(inset, int(hy0)), 0) // 2) * 2
         fx1 = min(self.px0 + min(self.pw - inset, int(hx1)), w) // 2 * 2
         fy1 = min(self.py0 + min(self.ph - inset, int(hy1)), h) // 2 * 2
-        self.head_box = (fx0 - self.px0, fy0 - self.py0, max(fx1, fx0 + 2) - self.px0, max(fy1, fy0 + 2) - self.py0)  # fmt: skip
+        self.head_box = (
+            fx0 - self.px0,
+            fy0 - self.py0,
+            max(fx1, fx0 + 2) - self.px0,
+            max(fy1, fy0 + 2) - self.py0,
+        )
         self._head_weight = self._motion_weight()
         self.pivot = (self.mouth_c[0], min(self.ph - 1.0, self.mouth_c[1] + 0.9 * self.iod))
         if framed:
             radius = max(4, int(0.04 * self.pw))
             mask = Image.new("L", (self.pw, self.ph), 0)
-            ImageDraw.Draw(mask).rounded_rectangle((0, 0, self.pw - 1, self.ph - 1), radius=radius, fill=255)  # fmt: skip
+            ImageDraw.Draw(mask).rounded_rectangle(
+                (0, 0, self.pw - 1, self.ph - 1), radius=radius, fill=255
+            )
             self.alpha: np.ndarray | None = np.asarray(mask, dtype=np.uint8)[..., None]
         else:
             self.alpha = None
@@ -630,7 +739,11 @@ class PortraitPresenter:
                 y0 = min(max(0.0, eye_y - 0.4 * ch), ih - ch)
                 backdrop = None
             else:
-                fill = cv2.resize(image, (max(1, round(iw * cover)), max(1, round(ih * cover))), interpolation=cv2.INTER_AREA)  # fmt: skip
+                fill = cv2.resize(
+                    image,
+                    (max(1, round(iw * cover)), max(1, round(ih * cover))),
+                    interpolation=cv2.INTER_AREA,
+                )
                 fy0 = (fill.shape[0] - self.ph) // 2
                 fx0 = (fill.shape[1] - self.pw) // 2
                 fill = fill[fy0 : fy0 + self.ph, fx0 : fx0 + self.pw]
@@ -638,27 +751,42 @@ class PortraitPresenter:
                 backdrop = (fill.astype(np.float32) * 0.6).astype(np.uint8)
         m = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], dtype=np.float64)
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-        panel = cv2.warpAffine(image, m, (self.pw, self.ph), flags=interp, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        panel = cv2.warpAffine(
+            image, m, (self.pw, self.ph), flags=interp, borderMode=cv2.BORDER_REPLICATE
+        )
         if backdrop is not None:
-            inside = cv2.warpAffine(np.full((ih, iw), 255, np.uint8), m, (self.pw, self.ph), flags=cv2.INTER_LINEAR)  # fmt: skip
+            inside = cv2.warpAffine(
+                np.full((ih, iw), 255, np.uint8), m, (self.pw, self.ph), flags=cv2.INTER_LINEAR
+            )
             feather = max(3, int(0.03 * self.pw) | 1)
-            inside = cv2.GaussianBlur(cv2.erode(inside, np.ones((feather, feather), np.uint8)), (feather * 2 + 1, feather * 2 + 1), 0)  # fmt: skip
+            inside = cv2.GaussianBlur(
+                cv2.erode(inside, np.ones((feather, feather), np.uint8)),
+                (feather * 2 + 1, feather * 2 + 1),
+                0,
+            )
             a = inside[..., None].astype(np.uint16)
-            panel = ((panel.astype(np.uint16) * a + backdrop.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)  # fmt: skip
+            panel = (
+                (panel.astype(np.uint16) * a + backdrop.astype(np.uint16) * (255 - a) + 127) // 255
+            ).astype(np.uint8)
         return panel, marks.scaled(scale, x0, y0)
 
     def compose_base(self, background: np.ndarray) -> np.ndarray:
         """Background with the panel (and its frame and shadow) drawn once; frames then only
         replace the head's box."""
         x, y = self.px0, self.py0
-        base = framed_base(background, (x, y, self.pw, self.ph)) if self.framed else background.copy()  # fmt: skip
+        base = (
+            framed_base(background, (x, y, self.pw, self.ph)) if self.framed else background.copy()
+        )
         dst = base[y : y + self.ph, x : x + self.pw]
         h, w = dst.shape[:2]
         if self.alpha is None:
             dst[...] = self.panel[:h, :w]
         else:
             a = self.alpha[:h, :w].astype(np.uint16)
-            dst[...] = ((self.panel[:h, :w].astype(np.uint16) * a + dst.astype(np.uint16) * (255 - a) + 127) // 255).astype(np.uint8)  # fmt: skip
+            dst[...] = (
+                (self.panel[:h, :w].astype(np.uint16) * a + dst.astype(np.uint16) * (255 - a) + 127)
+                // 255
+            ).astype(np.uint8)
         return base
 
     # poses
@@ -674,7 +802,14 @@ class PortraitPresenter:
         halves = []
         for lines, side in (((_UI, _UO), cb < 0), ((_LI, _LO), cb >= 0)):
             own = {i for line in lines for i in line}
-            keep = np.array([i for i, ok in zip(ctrl, side | beside, strict=True) if ok and (i not in lip_set or i in own)], dtype=int)  # fmt: skip
+            keep = np.array(
+                [
+                    i
+                    for i, ok in zip(ctrl, side | beside, strict=True)
+                    if ok and (i not in lip_set or i in own)
+                ],
+                dtype=int,
+            )
             blend = self._lip_blend(lines)
             pts = np.vstack([rest[keep], blend @ rest, self._mouth_fixed])
             halves.append(
@@ -705,7 +840,9 @@ class PortraitPresenter:
             moved = np.vstack([tg[keep], blend @ tg, self._mouth_fixed])
             out.append(spline.warp(self.panel, moved).astype(np.float32))
         a, b = self._mouth_ab
-        split = (self.painter.line_at(tg[_UI], a, rig.m) + self.painter.line_at(tg[_LI], a, rig.m)) / 2  # fmt: skip
+        split = (
+            self.painter.line_at(tg[_UI], a, rig.m) + self.painter.line_at(tg[_LI], a, rig.m)
+        ) / 2
         w = _smoothstep((b - split) / self._mouth_soft + 0.5)[..., None]
         return (out[0] * (1 - w) + out[1] * w).clip(0, 255).astype(np.uint8)
 
@@ -743,20 +880,32 @@ class PortraitPresenter:
             crease = up - 1.1 * height - 0.012 * rig.fh
             src_b = b.copy()
             above = (b >= crease) & (b < new)
-            src_b[above] = (crease + (b - crease) * (up - crease) / np.maximum(new - crease, 1e-3))[above]  # fmt: skip
+            src_b[above] = (crease + (b - crease) * (up - crease) / np.maximum(new - crease, 1e-3))[
+                above
+            ]
             below = (b >= new) & (b < lo)
             src_b[below] = (up + (b - new) * (lo - up) / np.maximum(lo - new, 1e-3))[below]
             shift = src_b - b
             map_x += shift * rig.v[0]
             map_y += shift * rig.v[1]
-            lash = np.maximum(lash, np.exp(-(((b - new) / max(0.7, 0.004 * rig.fh)) ** 2)) * (height > 0.5) * c)  # fmt: skip
-        out = cv2.remap(self.panel, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+            lash = np.maximum(
+                lash, np.exp(-(((b - new) / max(0.7, 0.004 * rig.fh)) ** 2)) * (height > 0.5) * c
+            )
+        out = cv2.remap(
+            self.panel,
+            map_x.astype(np.float32),
+            map_y.astype(np.float32),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
         dark = (0.4 * lash)[..., None]
         return (out.astype(np.float32) * (1 - dark) + 30 * dark).astype(np.uint8)
 
     def _mouth(self, key: tuple[int, ...]) -> np.ndarray:
         if key not in self._mouths:
-            self._mouths[key] = self.pose_patch(pose_from_key(key, self.open_levels, self.width_levels))  # fmt: skip
+            self._mouths[key] = self.pose_patch(
+                pose_from_key(key, self.open_levels, self.width_levels)
+            )
         return self._mouths[key]
 
     def _eye(self, blink: int, levels: int) -> np.ndarray:
@@ -770,7 +919,10 @@ class PortraitPresenter:
         """The head box (panel pixels) in this pose, before head motion."""
         hx0, hy0, hx1, hy1 = self.head_box
         out = self.panel[hy0:hy1, hx0:hx1].copy()
-        for (bx0, by0, bx1, by1), patch in ((self.mouth_box, self._mouth(tuple(mouth))), (self.eye_box, self._eye(blink, blink_levels))):  # fmt: skip
+        for (bx0, by0, bx1, by1), patch in (
+            (self.mouth_box, self._mouth(tuple(mouth))),
+            (self.eye_box, self._eye(blink, blink_levels)),
+        ):
             cx0, cy0 = max(bx0, hx0), max(by0, hy0)
             cx1, cy1 = min(bx1, hx1), min(by1, hy1)
             if cx1 <= cx0 or cy1 <= cy0:
@@ -779,7 +931,9 @@ class PortraitPresenter:
             out[cy0 - hy0 : cy1 - hy0, cx0 - hx0 : cx1 - hx0] = src
         return out
 
-    def region(self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray) -> tuple[int, int, np.ndarray]:  # fmt: skip
+    def region(
+        self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray
+    ) -> tuple[int, int, np.ndarray]:
         """The head's rectangle of this frame: (x, y, RGB pixels), on the even 2×2 grid."""
         hx0, hy0 = self.head_box[:2]
         head = self.head(mouth, blink)
@@ -796,7 +950,9 @@ class PortraitPresenter:
         step = 8  # the displacement is smooth: compute it coarse, interpolate up
         ys, xs = np.mgrid[0:h:step, 0:w:step].astype(np.float32)
         px, py = self.pivot[0] - hx0, self.pivot[1] - hy0
-        m = cv2.invertAffineTransform(cv2.getRotationMatrix2D((px, py), angle, 1.0) + np.array([[0, 0, dx], [0, 0, dy]]))  # fmt: skip
+        m = cv2.invertAffineTransform(
+            cv2.getRotationMatrix2D((px, py), angle, 1.0) + np.array([[0, 0, dx], [0, 0, dy]])
+        )
         wgt = self._head_weight[0:h:step, 0:w:step]
         ddx = ((m[0, 0] - 1) * xs + m[0, 1] * ys + m[0, 2]) * wgt
         ddy = (m[1, 0] * xs + (m[1, 1] - 1) * ys + m[1, 2]) * wgt
@@ -813,7 +969,9 @@ class PortraitPresenter:
             self._grid_cache = (xs, ys)
         return self._grid_cache
 
-    def frame(self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray) -> np.ndarray:  # fmt: skip
+    def frame(
+        self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray
+    ) -> np.ndarray:
         """One whole frame: ``base`` with this frame's head pasted."""
         x, y, region = self.region(base, mouth, blink, motion)
         out = base.copy()

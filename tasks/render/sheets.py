@@ -52,7 +52,11 @@ def contact_sheet(img: np.ndarray, title: str, size: tuple[int, int] = (720, 128
     draw = ImageDraw.Draw(sheet)
     draw.text((8, 6), title, fill=(235, 235, 235))
     for k, (name, pose, blink) in enumerate(POSES):
-        tile = Image.fromarray(pose_frame(p, pose, blink)).crop(box).resize((TILE, TILE), Image.Resampling.LANCZOS)  # fmt: skip
+        tile = (
+            Image.fromarray(pose_frame(p, pose, blink))
+            .crop(box)
+            .resize((TILE, TILE), Image.Resampling.LANCZOS)
+        )
         sheet.paste(tile, (k * TILE, 30))
         draw.text((k * TILE + 8, 30 + TILE + 6), name, fill=(235, 235, 235))
     return sheet
@@ -68,7 +72,9 @@ def _photos() -> dict[str, Callable[[], np.ndarray]]:
 
     def small() -> np.ndarray:
         img = Image.fromarray(hopper())
-        return np.asarray(img.resize((128, round(128 * img.height / img.width)), Image.Resampling.LANCZOS))  # fmt: skip
+        return np.asarray(
+            img.resize((128, round(128 * img.height / img.width)), Image.Resampling.LANCZOS)
+        )
 
     def darker() -> np.ndarray:
         return (data.astronaut().astype(np.float64) * np.array([0.45, 0.33, 0.27])).astype(np.uint8)

@@ -188,7 +188,10 @@ def _detail_text(entry: Any, key: str) -> str:
 
 def _description(entry: Any) -> str:
     """An entry's summary (else its content) as sentences fit to be read aloud."""
-    value, kind = entry.get("summary") or "", (entry.get("summary_detail") or {}).get("type", "text/html")  # fmt: skip
+    value, kind = (
+        entry.get("summary") or "",
+        (entry.get("summary_detail") or {}).get("type", "text/html"),
+    )
     if not value.strip() and entry.get("content"):
         content = entry["content"][0]
         value, kind = content.get("value") or "", content.get("type", "text/html")

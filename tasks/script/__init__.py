@@ -481,8 +481,14 @@ class TemplateScriptProvider(TemplateProvider):
         return self.script(item, style, duration_s, f, text=text, scene_description=scene)
 
 
-_NEWSROOM = {"es": "nuestra redacción", "fr": "notre rédaction", "de": "unserer Redaktion",
-             "ar": "غرفة الأخبار", "zh": "本台", "ja": "ニュースきょく"}  # fmt: skip
+_NEWSROOM = {
+    "es": "nuestra redacción",
+    "fr": "notre rédaction",
+    "de": "unserer Redaktion",
+    "ar": "غرفة الأخبار",
+    "zh": "本台",
+    "ja": "ニュースきょく",
+}
 
 
 def join_sentences(parts: list[str]) -> str:

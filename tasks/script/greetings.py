@@ -30,9 +30,17 @@ GREETINGS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     "en": {
         "formal": {
             "morning": ("Good morning.", "Good morning, and welcome.", "Hello, and good morning."),
-            "afternoon": ("Good afternoon.", "Good afternoon, and welcome.", "Hello, and good afternoon."),
+            "afternoon": (
+                "Good afternoon.",
+                "Good afternoon, and welcome.",
+                "Hello, and good afternoon.",
+            ),
             "evening": ("Good evening.", "Good evening, and welcome.", "Hello, and good evening."),
-            "night": ("Good evening.", "Hello, and thank you for joining us tonight.", "Good evening, and thank you for staying with us."),
+            "night": (
+                "Good evening.",
+                "Hello, and thank you for joining us tonight.",
+                "Good evening, and thank you for staying with us.",
+            ),
         },
         "informal": {
             "morning": ("Morning, everyone!", "Hey everyone!", "Hi there, and happy morning!"),
@@ -125,15 +133,27 @@ GREETINGS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
             "night": ("よふかしのみなさん、こんばんは！", "やあ、みなさん！"),
         },
     },
-}  # fmt: skip
+}
 
 # Greetings the frames open with, written before greetings varied: replaced, never doubled.
 _FRAME_GREETINGS = {
-    "Hey everyone!", "Welcome.", "Welcome back!", "¡Hola a todos!", "Bienvenidos.",
-    "¡Bienvenidos de nuevo!", "Bienvenue.", "Rebonjour\u202f!", "Willkommen.",
-    "Willkommen zurück!", "أهلا بكم.", "أهلا بعودتكم!", "欢迎收看。", "欢迎回来！", "ようこそ。",
+    "Hey everyone!",
+    "Welcome.",
+    "Welcome back!",
+    "¡Hola a todos!",
+    "Bienvenidos.",
+    "¡Bienvenidos de nuevo!",
+    "Bienvenue.",
+    "Rebonjour\u202f!",
+    "Willkommen.",
+    "Willkommen zurück!",
+    "أهلا بكم.",
+    "أهلا بعودتكم!",
+    "欢迎收看。",
+    "欢迎回来！",
+    "ようこそ。",
     "おかえりなさい！",
-}  # fmt: skip
+}
 KNOWN = _FRAME_GREETINGS | {
     line
     for registers in GREETINGS.values()

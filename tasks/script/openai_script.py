@@ -190,7 +190,7 @@ def language_instruction(language: str) -> str:
     """What the prompt says about the language; ``language code xx`` marks it for fakes."""
     lang = LANGUAGES[check_language(language)]
     if lang.code == "en":
-        return "Language: write in English (language code en); translate an article in another language."  # fmt: skip
+        return "Language: write in English (language code en); translate an article in another language."
     return (
         f"Language: write the title, script, call to action and keywords in {lang.name} "
         f"(language code {lang.code}), as a native {lang.name} news presenter would say them; "
@@ -366,7 +366,9 @@ class OpenAIProvider:
             )
         sources = [item.title, item.summary]
         if not names_comparable(text, " ".join(sources), language):
-            self.notes.append("grounding: numbers only (names and quotes not comparable across languages)")  # fmt: skip
+            self.notes.append(
+                "grounding: numbers only (names and quotes not comparable across languages)"
+            )
         flagged = ungrounded_sentences(text, sources, allowed=[item.source], language=language)
         self.ungrounded = tuple(str(f) for f in flagged)
         if flagged:

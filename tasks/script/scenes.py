@@ -114,8 +114,14 @@ def scene_count(budget_words: int) -> int:
 
 
 # The outro's chapter title in the languages the offline frames speak (English: per style).
-OUTRO_TITLES = {"es": "Resumen", "fr": "En bref", "de": "Zusammenfassung", "ar": "الخلاصة",
-                "zh": "总结", "ja": "まとめ"}  # fmt: skip
+OUTRO_TITLES = {
+    "es": "Resumen",
+    "fr": "En bref",
+    "de": "Zusammenfassung",
+    "ar": "الخلاصة",
+    "zh": "总结",
+    "ja": "まとめ",
+}
 
 
 def joined_text(scenes: Sequence[ScriptScene]) -> str:

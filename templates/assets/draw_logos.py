@@ -47,7 +47,13 @@ def explainer() -> None:
     d.ellipse((0, 0, w - 1, h - 1), fill=teal)
     d.ellipse((24 * SS, 24 * SS, w - 24 * SS, h - 24 * SS), outline=cream, width=10 * SS)
     # a question mark turning into a lit dot: "explained"
-    d.text((w // 2, h // 2 - 20 * SS), "?", font=font("DejaVuSerif-Bold.ttf", 230 * SS), fill=cream, anchor="mm")  # fmt: skip
+    d.text(
+        (w // 2, h // 2 - 20 * SS),
+        "?",
+        font=font("DejaVuSerif-Bold.ttf", 230 * SS),
+        fill=cream,
+        anchor="mm",
+    )
     d.ellipse((w // 2 - 26 * SS, 290 * SS, w // 2 + 26 * SS, 342 * SS), fill=(255, 210, 63, 255))
     finish(img, "explainer-logo.png")
 
@@ -57,7 +63,9 @@ def shorts() -> None:
     img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
     d.rounded_rectangle((0, 0, w - 1, h - 1), radius=96 * SS, fill=(255, 230, 0, 255))
-    d.rounded_rectangle((28 * SS, 28 * SS, w - 28 * SS, h - 28 * SS), radius=72 * SS, fill=(230, 0, 126, 255))  # fmt: skip
+    d.rounded_rectangle(
+        (28 * SS, 28 * SS, w - 28 * SS, h - 28 * SS), radius=72 * SS, fill=(230, 0, 126, 255)
+    )
     # a lightning bolt
     bolt = [(230, 60), (120, 220), (195, 220), (160, 345), (290, 170), (212, 170), (250, 60)]
     d.polygon([(x * SS, y * SS) for x, y in bolt], fill=(255, 230, 0, 255))

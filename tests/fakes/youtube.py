@@ -101,9 +101,12 @@ class _Handler(JsonHandler):
         sid = secrets.token_urlsafe(12)
         with self.fake.lock:
             self.fake.sessions[sid] = Session(
-                sid, metadata, q.get("part", [""])[0], total,
+                sid,
+                metadata,
+                q.get("part", [""])[0],
+                total,
                 self.headers.get("X-Upload-Content-Type", ""),
-            )  # fmt: skip
+            )
         location = f"{self.fake.url}{UPLOAD_PATH}?uploadType=resumable&upload_id={sid}"
         self.send_bytes(200, b"", headers={"Location": location})
 
@@ -169,14 +172,19 @@ class _Handler(JsonHandler):
         f = self.fake
         if form.get("client_id") != [f.client_id] or form.get("client_secret") != [f.client_secret]:
             return self.send_json(
-                401, {"error": "invalid_client", "error_description": "The OAuth client was not found."}
-            )  # fmt: skip
+                401,
+                {"error": "invalid_client", "error_description": "The OAuth client was not found."},
+            )
         if form.get("grant_type") != ["refresh_token"] or form.get("refresh_token") != [
             f.refresh_token
         ]:
             return self.send_json(
-                400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
-            )  # fmt: skip
+                400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": "Token has been expired or revoked.",
+                },
+            )
         self.send_json(
             200,
             {
