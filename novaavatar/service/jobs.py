@@ -20,11 +20,6 @@ from typing import Any
 from novaavatar.domain import utcnow
 from novaavatar.logs import redact
 
-PRODUCE_BATCH = "produce-batch/default"
-PRODUCE_VIDEO = "produce-video/default"
-SCRAPE = "scrape-content/default"
-MANUAL = "manual-create/default"
-
 
 @dataclass
 class Job:
