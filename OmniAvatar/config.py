@@ -70,7 +70,8 @@ class OmniAvatarConfig:
                 raise ValueError(f"OmniAvatarConfig.{name} must be a positive int, got {value!r}")
         if self.dim % self.num_heads:
             raise ValueError(
-                f"OmniAvatarConfig.dim ({self.dim}) must be divisible by num_heads ({self.num_heads})"
+                f"OmniAvatarConfig.dim ({self.dim}) must be divisible by "
+                f"num_heads ({self.num_heads})"
             )
         if self.head_dim % 2 or self.head_dim < 6:
             raise ValueError(
@@ -84,7 +85,8 @@ class OmniAvatarConfig:
             )
         if self.out_dim != self.latent_dim:
             raise ValueError(
-                f"OmniAvatarConfig.out_dim must equal latent_dim ({self.latent_dim}), got {self.out_dim}"
+                f"OmniAvatarConfig.out_dim must equal latent_dim ({self.latent_dim}), "
+                f"got {self.out_dim}"
             )
         if len(self.patch_size) != 3 or any(p <= 0 for p in self.patch_size):
             raise ValueError(
@@ -92,7 +94,8 @@ class OmniAvatarConfig:
             )
         if self.num_layers < 4:
             raise ValueError(
-                f"OmniAvatarConfig.num_layers must be >= 4 (audio enters blocks 2 .. num_layers/2), "
+                "OmniAvatarConfig.num_layers must be >= 4 "
+                "(audio enters blocks 2 .. num_layers/2), "
                 f"got {self.num_layers}"
             )
         if self.lora_alpha <= 0:
@@ -175,7 +178,9 @@ class OmniAvatarConfig:
 
     @classmethod
     def tiny(cls, **changes: Any) -> OmniAvatarConfig:
-        """Six small layers (audio enters blocks 2 and 3) for CPU tests; audio features match a 2-layer, 8-wide wav2vec2."""
+        """Six small layers (audio enters blocks 2 and 3) for CPU tests; audio features match a
+        2-layer, 8-wide wav2vec2.
+        """
         base = cls(
             dim=32,
             num_layers=6,

@@ -73,7 +73,10 @@ _T5_RULES: list[Rule] = [
 ]
 
 # Wan's residual block is Sequential(norm, SiLU, conv, norm, SiLU, dropout, conv)
-_VAE_RESIDUAL = r"(?:residual\.0\.gamma|residual\.2\.(?:weight|bias)|residual\.3\.gamma|residual\.6\.(?:weight|bias)|shortcut\.(?:weight|bias))"
+_VAE_RESIDUAL = (
+    r"(?:residual\.0\.gamma|residual\.2\.(?:weight|bias)|residual\.3\.gamma"
+    r"|residual\.6\.(?:weight|bias)|shortcut\.(?:weight|bias))"
+)
 _VAE_RESIDUAL_NAMES = {
     "residual.0": "norm1",
     "residual.2": "conv1",
@@ -214,7 +217,8 @@ def read_safetensors_dir(folder: Path, stem: str = "diffusion_pytorch_model") ->
             listed = {k for k, v in weight_map.items() if v == shard}
             if listed != tensors.keys():
                 raise KeyMappingError(
-                    f"{folder / shard}: keys differ from {index.name} ({_sample(listed ^ tensors.keys())})"
+                    f"{folder / shard}: keys differ from {index.name} "
+                    f"({_sample(listed ^ tensors.keys())})"
                 )
             out.update(tensors)
         return out

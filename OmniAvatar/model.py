@@ -136,7 +136,9 @@ class FeedForward(nn.Module):
 
 
 class DiTBlock(nn.Module):
-    """x += gate·SelfAttn(mod(norm(x))); x += CrossAttn(norm(x), text); x += gate·FFN(mod(norm(x)))."""
+    """x += gate·SelfAttn(mod(norm(x))); x += CrossAttn(norm(x), text);
+    x += gate·FFN(mod(norm(x))).
+    """
 
     def __init__(self, cfg: OmniAvatarConfig) -> None:
         super().__init__()
@@ -421,7 +423,8 @@ class OmniAvatarDiT(nn.Module):
             f"latents have {latents.shape[1]} channels, expected {cfg.latent_dim}"
         )
         assert condition.shape == (batch, cfg.in_dim - cfg.latent_dim, frames, height, width), (
-            f"condition {tuple(condition.shape)} must be (B, {cfg.in_dim - cfg.latent_dim}, F, H, W) like latents {tuple(latents.shape)}"
+            f"condition {tuple(condition.shape)} must be "
+            f"(B, {cfg.in_dim - cfg.latent_dim}, F, H, W) like latents {tuple(latents.shape)}"
         )
         assert frames % pt == 0 and height % ph == 0 and width % pw == 0, (
             f"latent grid {(frames, height, width)} not divisible by patch {cfg.patch_size}"
@@ -450,7 +453,9 @@ class OmniAvatarDiT(nn.Module):
                 cfg.audio_frames_per_latent * (grid[0] - 1) + 1,
                 cfg.audio_in_dim,
             ), (
-                f"audio {tuple(audio.shape)} must be ({batch}, {cfg.audio_frames_per_latent * (grid[0] - 1) + 1}, {cfg.audio_in_dim})"
+                f"audio {tuple(audio.shape)} must be "
+                f"({batch}, {cfg.audio_frames_per_latent * (grid[0] - 1) + 1}, "
+                f"{cfg.audio_in_dim})"
             )
             packed_audio = self.audio_pack(audio.to(dtype))
 

@@ -21,7 +21,9 @@ class SequenceParallel:
     length: int = 0  # real (unpadded) tokens of the current forward
 
     def split(self, x: Tensor, dim: int = 1) -> Tensor:
-        """This rank's contiguous slice of ``x`` along ``dim``, padded with zeros to N equal parts."""
+        """This rank's contiguous slice of ``x`` along ``dim``, padded with zeros to N equal
+        parts.
+        """
         n = x.shape[dim]
         per = -(-n // self.world)
         if per * self.world != n:

@@ -305,7 +305,8 @@ class OmniAvatarPipeline:
                 handle.remove()
         features = torch.cat([out.last_hidden_state, *out.hidden_states], dim=-1)[0].float()
         assert features.shape == (num_frames, self.config.audio_in_dim), (
-            f"audio features {tuple(features.shape)} != ({num_frames}, {self.config.audio_in_dim}): "
+            f"audio features {tuple(features.shape)} != "
+            f"({num_frames}, {self.config.audio_in_dim}): "
             "the wav2vec2 folder does not match the OmniAvatar checkpoint"
         )
         return features

@@ -62,7 +62,8 @@ def prometheus_text(videos: list[VideoManifest], today: date | None = None) -> s
     for key, n in sorted(stats.providers.items()):
         stage, _, provider = key.partition(":")
         lines.append(
-            f'novaavatar_stage_provider_videos{{stage="{_label(stage)}",provider="{_label(provider)}"}} {n}'
+            f'novaavatar_stage_provider_videos{{stage="{_label(stage)}",'
+            f'provider="{_label(provider)}"}} {n}'
         )
     _metric(lines, "novaavatar_failed_videos", "gauge", "Failed videos by the stage that failed.")
     for stage, n in sorted(stats.failures.items()):

@@ -107,7 +107,8 @@ class GenerateRequest(_Request):
         default=None,
         ge=MIN_DURATION_S,
         le=MAX_EXPLAINER_S,
-        description=f"{MIN_DURATION_S}-{MAX_DURATION_S} s; an explainer {MIN_EXPLAINER_S}-{MAX_EXPLAINER_S} s; "
+        description=f"{MIN_DURATION_S}-{MAX_DURATION_S} s; "
+        f"an explainer {MIN_EXPLAINER_S}-{MAX_EXPLAINER_S} s; "
         "default: DEFAULT_DURATION",
     )
     aspect: Aspect | None = Field(default=None, description="default: DEFAULT_ASPECT")
@@ -116,7 +117,8 @@ class GenerateRequest(_Request):
     )
     layout: Layout | None = Field(
         default=None,
-        description="presenter in front, a window at the side, or full frame; default: the template's",
+        description="presenter in front, a window at the side, or full frame; "
+        "default: the template's",
     )
     template: str | None = Field(
         default=None,

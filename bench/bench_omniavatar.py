@@ -210,7 +210,10 @@ def run_model(
 
 
 def describe(row: Row) -> str:
-    what = f"resident {row.resident:<3} TeaCache {row.tea_cache:<4} compile {'on ' if row.compile else 'off'} {row.dtype}"
+    what = (
+        f"resident {row.resident:<3} TeaCache {row.tea_cache:<4} "
+        f"compile {'on ' if row.compile else 'off'} {row.dtype}"
+    )
     if row.s_per_step is None:
         return f"{what}  {row.status}"
     peak = f"{row.peak_gib:6.1f} GiB" if row.peak_gib is not None else "     - GiB"
@@ -234,7 +237,10 @@ def ratios(rows: list[Row]) -> list[str]:
             continue
         for r in mine:
             if r is not base and r.s_per_step is not None:
-                label = f"resident {r.resident}, TeaCache {r.tea_cache}, compile {'on' if r.compile else 'off'}"
+                label = (
+                    f"resident {r.resident}, TeaCache {r.tea_cache}, "
+                    f"compile {'on' if r.compile else 'off'}"
+                )
                 out.append(
                     f"{model} {label}: {r.s_per_step / base.s_per_step:.2f}× the plain step time"
                 )
@@ -266,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         grid = latent_grid(FRAMES, HEIGHT, WIDTH)
         print(
             f"CUDA: {info['device']} ({total / 2**30:.0f} GiB, {free / 2**30:.0f} free), random "
-            f"weights, bf16, {WIDTH}×{HEIGHT}, {FRAMES} frames = {grid[0] * (grid[1] // 2) * (grid[2] // 2)} "
+            f"weights, bf16, {WIDTH}×{HEIGHT}, {FRAMES} frames = "
+            f"{grid[0] * (grid[1] // 2) * (grid[2] // 2)} "
             f"tokens, {args.passes} DiT passes per step"
         )
         presets = {"1.3B": OmniAvatarConfig.wan_1_3b(), "14B": OmniAvatarConfig.wan_14b()}

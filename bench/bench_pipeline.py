@@ -69,7 +69,8 @@ def main() -> None:
     print(f"{'total wall':12} {med(firsts):8.2f}   (flow run, incl. Prefect overhead)")
     print(f"{'wall/video':12} {med(rtfs):8.3f}   (< 1 is faster than real time)")
     print(
-        f"{'cached rerun':12} {med(reruns):8.2f}   ratio to first run {med(reruns) / med(firsts):.3f}"
+        f"{'cached rerun':12} {med(reruns):8.2f}   "
+        f"ratio to first run {med(reruns) / med(firsts):.3f}"
     )
 
 

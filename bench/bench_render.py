@@ -16,7 +16,8 @@ duration. Targets: the whole render ≤ 0.2 of the duration and ≤ 1.5 × encod
 Both run in this process, alternating, several times; the medians are printed: frames/s, render
 time / video duration (the real-time factor, < 1 is faster than real time) and the ratio of
 moviepy's time to each; the same for CPU seconds (this process and its ffmpeg children), which
-other work on a busy machine does not inflate. Run with `python bench/bench_render.py` (`--help` for options).
+other work on a busy machine does not inflate. Run with `python bench/bench_render.py`
+(`--help` for options).
 """
 
 from __future__ import annotations
@@ -243,13 +244,17 @@ def bench_template(size: tuple[int, int], runs: int, name: str) -> None:
     cpu_plain, cpu_branded = (statistics.median(cpus[k]) for k in ("plain", name))
     print(f"template {name}, {size[0]}x{size[1]}, {duration:.1f} s of speech, median of {runs}:")
     print(
-        f"  plain       {plain:6.2f} s ({cpu_plain:6.2f} CPU s) for {lengths['plain']:.1f} s of video"
+        f"  plain       {plain:6.2f} s ({cpu_plain:6.2f} CPU s) "
+        f"for {lengths['plain']:.1f} s of video"
     )
     print(
-        f"  {name:11} {branded:6.2f} s ({cpu_branded:6.2f} CPU s) for {lengths[name]:.1f} s of video (with the cards)"
+        f"  {name:11} {branded:6.2f} s ({cpu_branded:6.2f} CPU s) "
+        f"for {lengths[name]:.1f} s of video (with the cards)"
     )
     print(
-        f"  {name} / plain = {branded / plain:.3f} wall, {cpu_branded / cpu_plain:.3f} CPU (per second of video: {cpu_branded / lengths[name] / (cpu_plain / lengths['plain']):.3f} CPU)"
+        f"  {name} / plain = {branded / plain:.3f} wall, {cpu_branded / cpu_plain:.3f} CPU "
+        "(per second of video: "
+        f"{cpu_branded / lengths[name] / (cpu_plain / lengths['plain']):.3f} CPU)"
     )
 
 
@@ -306,7 +311,8 @@ def bench_photo(size: tuple[int, int], runs: int, layout: str) -> None:
         for v in (render, encode)
     )
     print(
-        f"photo presenter, {layout} layout, {size[0]}x{size[1]}, {duration:.1f} s of speech ({n} frames), median of {runs}:"
+        f"photo presenter, {layout} layout, {size[0]}x{size[1]}, "
+        f"{duration:.1f} s of speech ({n} frames), median of {runs}:"
     )
     print(
         f"  whole render   {rt:6.2f} s wall ({rt / duration:.3f} of the duration), {rc:6.2f} s CPU"
@@ -315,7 +321,8 @@ def bench_photo(size: tuple[int, int], runs: int, layout: str) -> None:
         f"  encode alone   {et:6.2f} s wall ({et / duration:.3f} of the duration), {ec:6.2f} s CPU"
     )
     print(
-        f"  render / encode-alone: {rt / et:.2f} wall, {rc / ec:.2f} CPU  (targets: ≤ 0.2 of the duration, ≤ 1.5 × encode)"
+        f"  render / encode-alone: {rt / et:.2f} wall, {rc / ec:.2f} CPU  "
+        "(targets: ≤ 0.2 of the duration, ≤ 1.5 × encode)"
     )
 
 
@@ -360,10 +367,12 @@ def main() -> None:
     timings = (list(said.words), list(said.phonemes))
     duration = said.duration_s
     print(
-        f"input: {duration:.1f} s of speech, {len(said.words)} words, {FPS} fps; {args.runs} run(s) each, medians"
+        f"input: {duration:.1f} s of speech, {len(said.words)} words, {FPS} fps; "
+        f"{args.runs} run(s) each, medians"
     )
     print(
-        f"{'size':>10} {'renderer':>9} {'seconds':>8} {'frames/s':>9} {'time/video':>11} {'moviepy/this':>13} {'cpu/video':>9} {'moviepy/this cpu':>9}"
+        f"{'size':>10} {'renderer':>9} {'seconds':>8} {'frames/s':>9} {'time/video':>11} "
+        f"{'moviepy/this':>13} {'cpu/video':>9} {'moviepy/this cpu':>9}"
     )
     for spec in args.sizes.split(","):
         w, h = (int(v) for v in spec.split("x"))
@@ -392,13 +401,15 @@ def main() -> None:
         base = med.get("moviepy", (float("nan"), float("nan")))
         for name, (t, cpu) in med.items():
             print(
-                f"{spec:>10} {name:>9} {t:8.2f} {frames / t:9.1f} {t / duration:11.3f} {base[0] / t:13.2f} {cpu / duration:9.3f} {base[1] / cpu:9.2f}"
+                f"{spec:>10} {name:>9} {t:8.2f} {frames / t:9.1f} {t / duration:11.3f} "
+                f"{base[0] / t:13.2f} {cpu / duration:9.3f} {base[1] / cpu:9.2f}"
             )
         final = work / "ours-0.mp4"
         loud = measure_loudness(read_audio(final, 48000), 48000)
         info = probe(final)
         print(
-            f"{'':>10} final {info.width}x{info.height} {info.duration_s:.2f} s, {loud.integrated_lufs:.1f} LUFS, true peak {loud.true_peak_dbtp:.1f} dBTP"
+            f"{'':>10} final {info.width}x{info.height} {info.duration_s:.2f} s, "
+            f"{loud.integrated_lufs:.1f} LUFS, true peak {loud.true_peak_dbtp:.1f} dBTP"
         )
 
 

@@ -34,7 +34,8 @@ TEXT = (
 )
 ALIGN_TEXTS = (
     "Good evening. Scientists announced new results from the ocean survey today.",
-    "City leaders met on Tuesday to discuss plans for cleaner public transport over the next ten years.",
+    "City leaders met on Tuesday to discuss plans for cleaner public transport "
+    "over the next ten years.",
     "The central bank kept interest rates unchanged, citing steady growth and easing inflation.",
     "Firefighters brought the blaze under control overnight, and no one was hurt.",
 )

@@ -40,7 +40,8 @@ def follow(client: httpx.Client, job_id: str, timeout_s: float) -> dict[str, Any
         job = call(client, "GET", f"/api/jobs/{job_id}").json()
         progress = job.get("progress") or {"stages": []}
         line = " ".join(
-            f"{s['name']}{'✓' if s['state'] == 'completed' else '…' if s['state'] == 'running' else ''}"
+            f"{s['name']}"
+            f"{'✓' if s['state'] == 'completed' else '…' if s['state'] == 'running' else ''}"
             for s in progress["stages"]
         )
         if f"{job['state']} {line}" != shown:

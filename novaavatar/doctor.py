@@ -182,7 +182,8 @@ def _omniavatar(s: Settings) -> list[Check]:
                 "omniavatar weights",
                 False,
                 "OMNIAVATAR_MODEL_PATH is not set",
-                "set OMNIAVATAR_MODEL_PATH to the pretrained_models folder (see OmniAvatar/README.md)",
+                "set OMNIAVATAR_MODEL_PATH to the pretrained_models folder "
+                "(see OmniAvatar/README.md)",
                 essential=wanted,
             )
         )

@@ -47,7 +47,9 @@ def utcnow() -> datetime:
 
 
 def validate_key(key: str) -> str:
-    """Return ``key`` when it is a safe, relative store key; raise ValueError naming it otherwise."""
+    """Return ``key`` when it is a safe, relative store key; raise ValueError naming it
+    otherwise.
+    """
     if not isinstance(key, str) or not _KEY_RE.match(key) or ".." in key.split("/"):
         raise ValueError(
             f"invalid store key {key!r}: use relative segments of letters, digits, '._-' "

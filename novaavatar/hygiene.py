@@ -20,7 +20,8 @@ MAX_SENTENCE_CJK = 90  # characters of Chinese or Japanese
 # trailing punctuation, ellipses and arrows removed, case-insensitive.
 _BOILERPLATE = re.compile(
     r"^(?:"
-    r"(?:continue|keep) reading(?: (?:the )?(?:full )?(?:story|article|post))?(?: (?:at|on) .{1,60})?"
+    r"(?:continue|keep) reading(?: (?:the )?(?:full )?(?:story|article|post))?"
+    r"(?: (?:at|on) .{1,60})?"
     r"|read (?:more|on|the (?:full |whole |rest of the )?(?:story|article|post|report|faq))"
     r"(?: (?:at|on|here) ?.{0,60})?"
     r"|(?:read|see|view|learn|find out|discover) more(?: (?:at|on|here|about) ?.{0,60})?"
@@ -29,7 +30,8 @@ _BOILERPLATE = re.compile(
     r"|(?:frequently asked questions|faqs?)(?: .{0,40})?"
     r"|the post .{1,200} appeared first on .{1,100}"
     r"|(?:share|tweet|email|print)(?: (?:this|on .{1,30}))?"
-    r"|(?:subscribe|sign up)(?: now| here| today)?(?: (?:to|for) (?:our|the|a) .{0,30}newsletters?)?"
+    r"|(?:subscribe|sign up)(?: now| here| today)?"
+    r"(?: (?:to|for) (?:our|the|a) .{0,30}newsletters?)?"
     r"|(?:related|advertisement|sponsored|comments?|photo|image|video|source|via)(?: ?:.{0,80})?"
     r"|listen(?: to (?:this|the) (?:story|article|podcast))?"
     r"|\[?(?:…|\.\.\.)\]?"

@@ -190,7 +190,8 @@ LANGUAGES: dict[str, Language] = {
             "Japanese",
             "ja",
             "cjk",
-            sample="こんばんは。きょうの ニュースを おつたえします。かがくしゃたちは うみの おんどに "
+            sample="こんばんは。きょうの ニュースを おつたえします。"
+            "かがくしゃたちは うみの おんどに "
             "ついての ながい けんきゅうの あたらしい けっかを はっぴょうしました。",
         ),
         Language(
@@ -341,12 +342,27 @@ def full_stop(code: str) -> str:
 FUNCTION_WORDS: dict[str, frozenset[str]] = {
     code: frozenset(words.split())
     for code, words in {
-        "en": "the and of to is in that for with on was are from this has have it will by at said its were after be we you they our your there what here about",
-        "es": "el la los las de del que y en un una es por con para se al lo más como su según fue han ha sus algo todos este esta estas esto eso muy pero hay nos qué",
-        "fr": "le la les de des du et est un une que qui dans pour pas sur au aux avec ce il sont été ont une nous vous je on elle ils leur mais cette ces son sa ses",
-        "de": "der die das und ist nicht mit den dem ein eine zu von auf für sich im des auch wird wurde hat wir ihr sie es euch uns noch nur aber schon",
+        "en": (
+            "the and of to is in that for with on was are from this has have it will by at said "
+            "its were after be we you they our your there what here about"
+        ),
+        "es": (
+            "el la los las de del que y en un una es por con para se al lo más como su según fue "
+            "han ha sus algo todos este esta estas esto eso muy pero hay nos qué"
+        ),
+        "fr": (
+            "le la les de des du et est un une que qui dans pour pas sur au aux avec ce il sont "
+            "été ont une nous vous je on elle ils leur mais cette ces son sa ses"
+        ),
+        "de": (
+            "der die das und ist nicht mit den dem ein eine zu von auf für sich im des auch "
+            "wird wurde hat wir ihr sie es euch uns noch nur aber schon"
+        ),
         "it": "il lo gli le di del della che è un una per con non sono nel alla ha anche dalla",
-        "pt": "o os as de do da dos das que é um uma para com não em no na foi são pela pelo ao isso você muito mas",
+        "pt": (
+            "o os as de do da dos das que é um uma para com não em no na foi são pela pelo ao "
+            "isso você muito mas"
+        ),
         "nl": "de het een en van is dat op te met voor niet zijn wordt ook aan door naar",
         "pl": "i w na z się nie jest że do to jak od po przez dla są został oraz",
         "tr": "ve bir bu da de ile için olarak daha çok gibi olan ama değil",

@@ -30,7 +30,9 @@ MAX_AUDIO_S = 600.0  # 10 minutes: far above a 90 s script, far below what would
 
 @cache
 def ffmpeg_exe() -> str:
-    """The ffmpeg binary: a system one on PATH if present, else the one bundled with imageio-ffmpeg."""
+    """The ffmpeg binary: a system one on PATH if present, else the one bundled with
+    imageio-ffmpeg.
+    """
     found = shutil.which("ffmpeg")
     if found:
         return found
@@ -415,7 +417,9 @@ def normalise_loudness(
 def remux_with_audio(
     video: str | Path, audio: str | Path, out: str | Path, *, audio_bitrate: str = "128k"
 ) -> None:
-    """Copy ``video``'s picture untouched and put ``audio`` (encoded to AAC) beside it, atomically."""
+    """Copy ``video``'s picture untouched and put ``audio`` (encoded to AAC) beside it,
+    atomically.
+    """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")

@@ -355,7 +355,8 @@ class ApiSettings(_Group):
     )
     webhook_url: str | None = Field(
         default=None,
-        description="Called (POST, HMAC-SHA256 signed) when a video is ready for review or approved.",
+        description="Called (POST, HMAC-SHA256 signed) when a video is ready for review "
+        "or approved.",
     )
     webhook_secret: SecretStr | None = Field(
         default=None,

@@ -95,7 +95,10 @@ def restart_note(name: str) -> str:
         return "restart the workers (`make down`, then `make up`)"
     if name in EVERY_PROCESS:
         return "restart every process: review page, REST API and workers (`make down`, `make up`)"
-    return "none: the review page uses it now, flow runs from their next run; the REST API after a restart"
+    return (
+        "none: the review page uses it now, flow runs from their next run; "
+        "the REST API after a restart"
+    )
 
 
 @dataclass

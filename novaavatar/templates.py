@@ -3,7 +3,8 @@ cards, caption style, layout, presenter and voice) that a video is made with.
 
 A template is a TOML (or YAML) file. Shipped ones live in the top-level ``templates/``
 folder (``news``, ``explainer``, ``shorts``); users add versions to the artifact store as
-``templates/<name>/<version>.toml`` (store keys have no '@'). A reference is ``name`` (its newest version) or
+``templates/<name>/<version>.toml`` (store keys have no '@'). A reference is ``name``
+(its newest version) or
 ``name@version``; a video records the exact ``name@version`` it was made with, so a new
 version never changes a video made with an older one.
 
@@ -246,7 +247,8 @@ def parse(data: bytes | str, where: str) -> BrandTemplate:
         raise InputError(f"template {where}: nested too deeply to be a template") from None
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
         raise InputError(
-            f"template {where}: not valid {'YAML' if where.endswith(('.yaml', '.yml')) else 'TOML'}: {e}"
+            f"template {where}: not valid "
+            f"{'YAML' if where.endswith(('.yaml', '.yml')) else 'TOML'}: {e}"
         ) from None
     if not isinstance(doc, dict):
         raise InputError(f"template {where}: expected a table of fields, got {type(doc).__name__}")

@@ -128,7 +128,8 @@ def store_audio(store: ArtifactStore, data: bytes, name: str = "audio") -> str:
         raise InputError(f"audio {name!r} has no audio stream")
     if info.duration_s > MAX_AUDIO_S:
         raise InputError(
-            f"audio {name!r} lasts {info.duration_s / 60:.1f} min: the limit is {MAX_AUDIO_S / 60:.0f} min"
+            f"audio {name!r} lasts {info.duration_s / 60:.1f} min: "
+            f"the limit is {MAX_AUDIO_S / 60:.0f} min"
         )
     key = _key(data, "audio")
     store.put_bytes(key, data, "application/octet-stream")

@@ -117,7 +117,8 @@ def _write_cookie(identity: tuple[str, bool] | None) -> None:
         st.html(
             "<script>(() => { const d = window.parent && window.parent.document ? "
             "window.parent.document : document; "
-            f"d.cookie = '{COOKIE}={token}; Path=/; Max-Age={age}; SameSite=Strict'; }})();</script>",
+            f"d.cookie = '{COOKIE}={token}; Path=/; Max-Age={age}; SameSite=Strict'; "
+            "})();</script>",
             unsafe_allow_javascript=True,
         )
 

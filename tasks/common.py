@@ -152,7 +152,8 @@ def warnings_artifact(video_id: str, stage: str, provider: str, warnings: list[s
     lines = "\n".join(f"- {w}" for w in warnings)
     create_markdown_artifact(
         key=f"{stage}-warnings",
-        markdown=f"### {stage} of `{video_id}`: made by {provider or 'nothing'}, with warnings\n\n{lines}\n",
+        markdown=f"### {stage} of `{video_id}`: made by {provider or 'nothing'}, "
+        f"with warnings\n\n{lines}\n",
         description=f"{stage} warnings for {video_id}",
     )
 

@@ -1,7 +1,8 @@
 """Quality checks on a finished video; the report goes into the manifest and the review page.
 
 Every check measures the final file itself (decoded frames, decoded audio, the SRT in the store),
-so it holds for any avatar provider. A check that cannot be measured fails; it never passes silently.
+so it holds for any avatar provider. A check that cannot be measured fails; it never passes
+silently.
 """
 
 from __future__ import annotations
@@ -298,7 +299,8 @@ def assess(
         "captions",
         bool(audio.words) and coverage >= MIN_CAPTION_COVERAGE,
         round(coverage, 2),
-        f"captions on screen for ≥ {MIN_CAPTION_COVERAGE:.0%} of the speech ({len(audio.words)} timed words)",
+        f"captions on screen for ≥ {MIN_CAPTION_COVERAGE:.0%} of the speech "
+        f"({len(audio.words)} timed words)",
     )
     if video_script.scenes:  # an explainer: its chapters are in the file
         checks.append(chapters_check(path, video_script, final))

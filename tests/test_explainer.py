@@ -550,7 +550,10 @@ def test_scene_title_cards_sit_under_the_title_bar_on_the_reading_side() -> None
 def test_typed_text_becomes_scenes_a_paragraph_each() -> None:
     from tasks.script.scenes import parse_scenes
 
-    text = "# The plan\nThe council approved the plan.\n\nWork starts next spring.\n\n# Wrap-up\nThat is all."
+    text = (
+        "# The plan\nThe council approved the plan.\n\n"
+        "Work starts next spring.\n\n# Wrap-up\nThat is all."
+    )
     scenes = parse_scenes(text, "a calm city hall")
     assert [s.title for s in scenes] == ["The plan", "Work starts next spring", "Wrap-up"]
     assert (

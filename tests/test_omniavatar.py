@@ -1,4 +1,6 @@
-"""OmniAvatar on CPU: tiny random weights written in the published layout, loaded by the real loader."""
+"""OmniAvatar on CPU: tiny random weights written in the published layout, loaded by the
+real loader.
+"""
 
 from __future__ import annotations
 

@@ -157,7 +157,10 @@ def test_invented_facts_are_flagged(fake: FakeOpenAI) -> None:
 
 def test_grounding_accepts_the_sources_own_facts() -> None:
     sources = [ITEM.title, ITEM.summary]
-    ok = "Here is the latest from Harbor Times. The boat carries 120 passengers. Two more ferries will join."
+    ok = (
+        "Here is the latest from Harbor Times. The boat carries 120 passengers. "
+        "Two more ferries will join."
+    )
     assert ungrounded_sentences(ok, sources, allowed=["Harbor Times"]) == []
     bad = ungrounded_sentences(
         'Tickets cost $3.50, officials in Oslo said: "a new era for us all".', sources

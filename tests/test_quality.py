@@ -33,7 +33,9 @@ SYLLABLE = 0.25  # a burst of "speech", then as long a pause: 2 syllables a seco
 
 
 def _syllables() -> tuple[np.ndarray, list[PhonemeTiming], list[WordTiming]]:
-    """Speech-like audio (tone bursts of irregular length) with matching phoneme and word timings."""
+    """Speech-like audio (tone bursts of irregular length) with matching phoneme and word
+    timings.
+    """
     rng = np.random.default_rng(3)
     audio = np.zeros(int(SECONDS * SR), np.float32)
     phonemes, words = [], []

@@ -146,7 +146,10 @@ def test_stage_tables_keep_pipeline_order(store: ArtifactStore, mp4: Path) -> No
 
 
 def test_review_warns_when_the_avatar_fell_back_to_lite(store: ArtifactStore, mp4: Path) -> None:
-    why = "OmniAvatar did not render this video (no face found in the reference frame); the lite renderer made it"
+    why = (
+        "OmniAvatar did not render this video (no face found in the reference frame); "
+        "the lite renderer made it"
+    )
     add_video(store, 0, mp4, avatar_warnings=(why,))
     at = open_page("views/review.py")
     assert f"**Avatar:** {why}" in [w.value for w in at.warning]

@@ -18,7 +18,7 @@ FEED = b"""<?xml version="1.0"?>
   <description>A story whose link is a whole page.</description></item>
 <item><title>Real story</title><link>https://hostile.test/news/1?utm_source=x</link>
   <description>A story with a proper link.</description></item>
-</channel></rss>"""
+</channel></rss>"""  # noqa: E501
 
 
 def test_javascript_and_data_links_are_dropped_with_a_note(

@@ -70,7 +70,7 @@ GOOD_RSS = """<?xml version="1.0" encoding="UTF-8"?>
     </item>
   </channel>
 </rss>
-"""
+"""  # noqa: E501
 
 GOOD_ATOM = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom">

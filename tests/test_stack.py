@@ -50,7 +50,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         settings=load_settings(storage_path=home / "storage"),
         extra_env={
             "RSS_FEEDS": "sample",  # no network here: the bundled stories, asked for by name
-            "AVATAR_BACKEND": "omniavatar",  # a GPU backend: produce sends the avatar to the gpu pool
+            # a GPU backend: produce sends the avatar to the gpu pool
+            "AVATAR_BACKEND": "omniavatar",
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             "PREFECT_WORKER_PREFETCH_SECONDS": "5",
             "PREFECT_LOGGING_LEVEL": "INFO",

@@ -7,7 +7,8 @@ the URLs.
 Every process it starts has a pid file in ``.prefect/pids/`` and a log in ``.prefect/logs/``;
 ``down`` stops exactly those processes. Running ``up`` twice reuses what is running.
 
-    python -m novaavatar.service.stack up [--port 4200] [--review-port 8501] [--api-port 8000] [--no-scrape]
+    python -m novaavatar.service.stack up [--port 4200] [--review-port 8501]
+        [--api-port 8000] [--no-scrape]
     python -m novaavatar.service.stack down
 """
 
@@ -36,7 +37,9 @@ REVIEW_APP = Path("review_app/app.py")
 SERVER_ENV = {
     # leases survive a server restart: with the default (memory) a slot whose holder died
     # while the server was down stays taken forever
-    "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
+    "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": (
+        "prefect.server.concurrency.lease_storage.filesystem"
+    ),
     "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5",  # expired leases freed within 5 s
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }

@@ -142,7 +142,8 @@ def main() -> None:
         "Layout",
         ("template's", "studio", "pip", "full"),
         key="manual_layout",
-        help="studio: presenter in front; pip: a window at the side; full: the portrait fills the frame",
+        help="studio: presenter in front; pip: a window at the side; "
+        "full: the portrait fills the frame",
     )
     voice = voice_col.text_input("Voice (eSpeak NG)", value=settings.tts_voice, key="manual_voice")
     guest_voice = None
@@ -194,7 +195,8 @@ def main() -> None:
         return
     job = work.start()
     st.success(
-        f"Started ({job.where}): progress shows in the sidebar; the video then waits in the review queue."
+        f"Started ({job.where}): progress shows in the sidebar; "
+        "the video then waits in the review queue."
     )
 
 

@@ -68,7 +68,7 @@ _NOTE_KEYS_JS = """
   }, true);
 })();
 </script>
-"""
+"""  # noqa: E501
 
 
 def flash(kind: str, text: str) -> None:
@@ -113,7 +113,8 @@ def _is_shown(video_id: str) -> bool:
     if shown is not None and shown != video_id:
         flash(
             "error",
-            f"Not saved: `{video_id}` is no longer the video shown; look at `{shown}` and decide again.",
+            f"Not saved: `{video_id}` is no longer the video shown; "
+            f"look at `{shown}` and decide again.",
         )
         return False
     return True
@@ -365,7 +366,8 @@ def decision_controls(
     elif not can_regenerate:
         st.caption(f"A {m.state.value} video is not regenerated; reject it first.")
     st.caption(
-        "Keys: **A** approve · **N** note, **Enter** reject · **J** next · **K** previous · **G** regenerate · **Esc** leave the note"
+        "Keys: **A** approve · **N** note, **Enter** reject · **J** next · "
+        "**K** previous · **G** regenerate · **Esc** leave the note"
     )
 
 
@@ -447,7 +449,8 @@ def main() -> None:
     with info_col:
         st.subheader(ui.title_of(current), anchor=False)
         st.markdown(
-            f"{ui.badge(current.state)} {position} · `{current.video_id}` · made {ui.when(current.created_at)}"
+            f"{ui.badge(current.state)} {position} · `{current.video_id}` · "
+            f"made {ui.when(current.created_at)}"
         )
         if current.item.sample:
             st.warning(

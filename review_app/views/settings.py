@@ -129,7 +129,8 @@ def edit_section(settings: Settings) -> None:
                 ]
                 what += [f"{k} set" for k in entry.get("secrets_set", [])]
                 st.markdown(
-                    f"{ui.when(datetime.fromisoformat(entry['at']))} by **{entry['by']}** — {', '.join(what)}"
+                    f"{ui.when(datetime.fromisoformat(entry['at']))} "
+                    f"by **{entry['by']}** — {', '.join(what)}"
                 )
 
 
@@ -176,11 +177,17 @@ def main() -> None:
     left, right = st.columns(2, gap="large")
     with left:
         st.subheader("Where things are")
+        reviewers = (
+            " · reviewers: " + ", ".join(access.allowed_reviewers())
+            if access.allowed_reviewers()
+            else ""
+        )
         st.markdown(
             f"- Artifact store: `{store.uri}`\n"
             f"- Prefect server: `{jobs.prefect_server() or 'temporary (no PREFECT_API_URL)'}`\n"
-            f"- Review login: {'password set' if access.password() else 'not set (anyone on this machine)'}"
-            f"{' · reviewers: ' + ', '.join(access.allowed_reviewers()) if access.allowed_reviewers() else ''}\n"
+            "- Review login: "
+            f"{'password set' if access.password() else 'not set (anyone on this machine)'}"
+            f"{reviewers}\n"
             f"- Listening on: `{st.get_option('server.address') or 'all interfaces'}`"
         )
     with right:

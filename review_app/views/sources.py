@@ -120,7 +120,8 @@ def main() -> None:
         st.warning(f"Source `{source}` failed in the last scrape: {reason}")
     if scraped.unreadable:
         st.warning(
-            f"{len(scraped.unreadable)} item(s) of the last scrape could not be read: {', '.join(scraped.unreadable)}"
+            f"{len(scraped.unreadable)} item(s) of the last scrape could not be read: "
+            f"{', '.join(scraped.unreadable)}"
         )
     if not scraped.items:
         nothing_scraped(scraped)

@@ -302,7 +302,9 @@ def head_motion(
 
 
 def _quantise_mouth(pose: np.ndarray) -> tuple[int, ...]:
-    """(open, width, teeth, tongue, press, tuck) levels of a track row: the presenters' cache key."""
+    """(open, width, teeth, tongue, press, tuck) levels of a track row: the presenters'
+    cache key.
+    """
     o = round(float(np.clip(pose[0], 0, 1)) * (OPEN_LEVELS - 1))
     w = round((float(np.clip(pose[1], -1, 1)) + 1) / 2 * (WIDTH_LEVELS - 1))
     teeth = int(pose[2] > 0.5) if o > 0 else 0
@@ -992,7 +994,8 @@ def read_speech(audio: Path) -> tuple[np.ndarray, float]:
     peak = float(np.max(np.abs(samples)))
     if peak < SILENT_PEAK:
         raise InputError(
-            f"audio {str(audio)!r} is silent (peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech"
+            f"audio {str(audio)!r} is silent "
+            f"(peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech"
         )
     return samples, duration
 
@@ -1020,7 +1023,8 @@ def render_lite(
     transition: str = "crossfade",
     brand: Brand | None = None,
 ) -> AvatarInfo:
-    """Render the presenter over ``background``, lip-synced to ``phonemes``, with ``audio`` muxed in.
+    """Render the presenter over ``background``, lip-synced to ``phonemes``, with ``audio``
+    muxed in.
 
     ``layout`` is ``studio``, ``pip`` or ``full``; ``face_index`` picks a face in a group photo;
     ``mouth_track_out`` receives the per-frame mouth opening (0..1) as a .npy file.

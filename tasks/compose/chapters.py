@@ -19,7 +19,8 @@ from novaavatar.media import _tail, ffmpeg_exe
 from tasks.compose.captions import _timestamp
 
 _CHAPTER_RE = re.compile(
-    r"Chapter #\d+[:.]\d+: start (-?[\d.]+), end (-?[\d.]+)\s*\n(?:\s*Metadata:\s*\n\s*title\s*:\s*(.*))?"
+    r"Chapter #\d+[:.]\d+: start (-?[\d.]+), end (-?[\d.]+)\s*\n"
+    r"(?:\s*Metadata:\s*\n\s*title\s*:\s*(.*))?"
 )
 
 

@@ -1,4 +1,5 @@
-"""The final video: avatar frames with burnt-in captions and a title bar, loudness-normalised speech.
+"""The final video: avatar frames with burnt-in captions and a title bar,
+loudness-normalised speech.
 
 Caption images are rendered once per (caption, highlighted word) and cached, so a frame costs one
 alpha blend of a small region; the title bar is rendered once.
@@ -83,7 +84,9 @@ def _premultiplied(img: Image.Image) -> np.ndarray:
 
 
 def _blend(dst: np.ndarray, src: np.ndarray, x: int, y: int) -> None:
-    """Blend a premultiplied RGBA ``src`` into RGB ``dst`` at (x, y); ``src`` lies inside ``dst``."""
+    """Blend a premultiplied RGBA ``src`` into RGB ``dst`` at (x, y); ``src`` lies inside
+    ``dst``.
+    """
     h, w = src.shape[:2]
     d = dst[y : y + h, x : x + w]
     inv = 255 - src[..., 3:4].astype(np.uint16)
@@ -110,7 +113,9 @@ class CaptionPainter:
         return round(size * 0.4)
 
     def layout(self, caption: Caption) -> tuple[Font, list[list[tuple[int, str]]]]:
-        """The font and wrapped lines for ``caption``: at most 3 lines, shrinking the font if needed."""
+        """The font and wrapped lines for ``caption``: at most 3 lines, shrinking the font if
+        needed.
+        """
         if caption.index not in self._layouts:
             words = [w.word for w in caption.words]
             size = self.base_size
@@ -213,19 +218,22 @@ def render_title(
 def prepare_speech(
     audio: Path, out_wav: Path, ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP
 ) -> None:
-    """Check the speech (not empty, not silent, within the length limit) and write it loudness-normalised.
+    """Check the speech (not empty, not silent, within the length limit) and write it
+    loudness-normalised.
 
     What is written measures −16 LUFS integrated with true peaks under the ceiling.
     """
     samples = read_audio(audio, SPEECH_RATE, max_seconds=MAX_AUDIO_S)
     if samples.size < 0.1 * SPEECH_RATE:
         raise InputError(
-            f"audio {str(audio)!r} lasts {samples.size / SPEECH_RATE:.2f} s; expected speech lasting at least 0.1 s"
+            f"audio {str(audio)!r} lasts {samples.size / SPEECH_RATE:.2f} s; "
+            "expected speech lasting at least 0.1 s"
         )
     peak = float(np.max(np.abs(samples)))
     if peak < SILENT_PEAK:
         raise InputError(
-            f"audio {str(audio)!r} is silent (peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech"
+            f"audio {str(audio)!r} is silent "
+            f"(peak {20 * math.log10(max(peak, 1e-9)):.0f} dBFS); expected speech"
         )
     level = normalise_loudness(samples, SPEECH_RATE, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP)
     sf.write(out_wav, level, SPEECH_RATE, subtype="FLOAT")

@@ -3,7 +3,8 @@
 It holds everything a person (or an uploader) needs for any channel: the MP4 (with an
 AI-generated-content disclosure in its container metadata), captions (SRT, WebVTT), a
 thumbnail (the presenter's face, eyes open, the headline drawn over the caption band; see
-:mod:`tasks.publish.thumbnail`), the general ``metadata.json`` and one JSON per platform (YouTube, TikTok,
+:mod:`tasks.publish.thumbnail`), the general ``metadata.json`` and one JSON per platform
+(YouTube, TikTok,
 Instagram) with a title, description and hashtags fitted to that platform's limits. Every
 description ends with the disclosure and every platform JSON flags the video as AI-made.
 """

@@ -337,7 +337,8 @@ def find_face(
         ordered = sorted(faces, key=lambda f: f.box[0])
         if not 0 <= face_index < len(ordered):
             raise InputError(
-                f"portrait {name!r} shows {len(ordered)} face(s); face_index {face_index} is out of range 0..{len(ordered) - 1}"
+                f"portrait {name!r} shows {len(ordered)} face(s); face_index {face_index} "
+                f"is out of range 0..{len(ordered) - 1}"
             )
         chosen = ordered[face_index]
     else:

@@ -60,15 +60,19 @@ class LipSyncMeasure:
         return (
             f"lip opening vs speech r={self.correlation:.2f} at lag {self.lag_frames:+d} frames "
             f"({self.lag_frames / self.fps:+.2f} s) "
-            f"(≥ {GATE_MIN_CORRELATION}, within ±{MAX_LAG_FRAMES}); opening range {self.opening_range:.3f} "
-            f"of face height (≥ {GATE_MIN_OPENING_RANGE}); lips closed in {self.closed_in_pauses:.0%} of "
+            f"(≥ {GATE_MIN_CORRELATION}, within ±{MAX_LAG_FRAMES}); "
+            f"opening range {self.opening_range:.3f} "
+            f"of face height (≥ {GATE_MIN_OPENING_RANGE}); "
+            f"lips closed in {self.closed_in_pauses:.0%} of "
             f"pauses (≥ {MIN_CLOSED_IN_PAUSES:.0%}); seam {self.seam:.1f} (≤ {MAX_SEAM:g}); "
             f"face found in {self.face_share:.0%} of frames"
         )
 
 
 def _ring_samples(mesh: FaceMesh, scale: float, n: int = 96) -> tuple[np.ndarray, np.ndarray]:
-    """Points just inside and just outside an ellipse ``scale`` × the face oval (1.5 px each way)."""
+    """Points just inside and just outside an ellipse ``scale`` × the face oval (1.5 px each
+    way).
+    """
     oval = mesh.xy[list(FACE_OVAL)]
     centre = oval.mean(0)
     half = (oval.max(0) - oval.min(0)) / 2

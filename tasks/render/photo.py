@@ -49,7 +49,8 @@ MIN_PORTRAIT_SIDE = 96
 BACKDROP = (128, 128, 128)  # what shows through transparent parts of a portrait
 GAP_AT_FULL_OPEN = 0.18  # inner-lip distance at open = 1, as a share of the face height
 CHIN_SHARE = 0.75  # the chin follows the lower lip this much (the lip also drops on the jaw)
-JAW_SHARE = 0.7  # of an opening change, the lower lip (with the jaw) moves this much; the upper lip the rest
+# of an opening change, the lower lip (with the jaw) moves this much; the upper lip the rest
+JAW_SHARE = 0.7
 RING_SCALE = 1.4  # the fixed ring around the face oval: the warp fades to nothing there
 RING_POINTS = 28
 N_MESH_AND_RING = 468 + RING_POINTS
@@ -70,9 +71,11 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 
 
 def load_portrait(path: Path) -> Image.Image:
-    """Open a portrait photo upright as RGB, shrunk to a workable size; InputError naming it if unusable.
+    """Open a portrait photo upright as RGB, shrunk to a workable size; InputError naming it
+    if unusable.
 
-    EXIF orientation is applied; grayscale, 16-bit, CMYK, palette and transparent images are accepted
+    EXIF orientation is applied; grayscale, 16-bit, CMYK, palette and transparent images are
+    accepted
     (transparency shows a neutral grey).
     """
     p = Path(path)
@@ -105,7 +108,8 @@ def load_portrait(path: Path) -> Image.Image:
         img.thumbnail((MAX_PORTRAIT_SIDE, MAX_PORTRAIT_SIDE), Image.Resampling.LANCZOS)
     if min(img.size) < MIN_PORTRAIT_SIDE:
         raise InputError(
-            f"portrait {str(p)!r} is {img.size[0]}x{img.size[1]} px; {PORTRAIT_HINT}, at least {MIN_PORTRAIT_SIDE} px on each side (256 or more looks better)"
+            f"portrait {str(p)!r} is {img.size[0]}x{img.size[1]} px; {PORTRAIT_HINT}, "
+            f"at least {MIN_PORTRAIT_SIDE} px on each side (256 or more looks better)"
         )
     return img
 
@@ -113,7 +117,9 @@ def load_portrait(path: Path) -> Image.Image:
 def locate_face(
     img: np.ndarray, name: str = "portrait", *, face_index: int | None = None
 ) -> FaceMesh:
-    """The face mesh of the one presenter in a photo (see :func:`tasks.render.landmarks.find_face`)."""
+    """The face mesh of the one presenter in a photo (see
+    :func:`tasks.render.landmarks.find_face`).
+    """
     return find_face(img, name, face_index=face_index)
 
 
@@ -251,7 +257,9 @@ class FaceRig:
         return vert * horiz
 
     def targets(self, pose: MouthPose | None, blink: float) -> np.ndarray:
-        """Where every rest point goes for this mouth pose (None: as in the photo) and eyelid closure."""
+        """Where every rest point goes for this mouth pose (None: as in the photo) and eyelid
+        closure.
+        """
         fh, v, u = self.fh, self.v, self.u
         t = self.rest.copy()
         n = self.n_mesh
@@ -853,7 +861,9 @@ class PortraitPresenter:
         return self.painter.paint(patch, self.mouth_box, tg, pose)
 
     def mouth_state(self, open_: float, width: float) -> np.ndarray:
-        """The mouth box with the jaw dropped by ``open_`` (0..1), lips spread (+) or rounded (−)."""
+        """The mouth box with the jaw dropped by ``open_`` (0..1), lips spread (+) or rounded
+        (−).
+        """
         return self.pose_patch(MouthPose(open=open_, width=width))
 
     def eye_state(self, closure: float) -> np.ndarray:

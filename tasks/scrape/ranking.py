@@ -85,7 +85,8 @@ def safe_link(url: str, source: str) -> str:
 
 
 def canonical_url(url: str) -> str:
-    """A comparison key for "is this the same article": no scheme, ``www.``, tracking or trailing slash.
+    """A comparison key for "is this the same article": no scheme, ``www.``, tracking or
+    trailing slash.
 
     Not a URL to visit; ``http://www.Example.com/a/?utm_source=x#top`` and
     ``https://example.com/a`` both give ``example.com/a``.

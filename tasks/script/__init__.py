@@ -238,7 +238,8 @@ def _check(style: str, duration_s: float) -> None:
         raise InputError(f"unknown style {style!r}: choose one of {', '.join(SCRIPT_STYLES)}")
     if not MIN_DURATION_S <= duration_s <= MAX_DURATION_S:
         raise InputError(
-            f"duration {duration_s:g} s is out of range: allowed {MIN_DURATION_S}–{MAX_DURATION_S} s"
+            f"duration {duration_s:g} s is out of range: "
+            f"allowed {MIN_DURATION_S}–{MAX_DURATION_S} s"
         )
 
 

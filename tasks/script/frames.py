@@ -32,7 +32,9 @@ FRAMES: dict[str, dict[str, Frame]] = {
             "cta": "Síguenos para seguir aprendiendo.",
         },
         "entertaining": {
-            "open": "¡Aquí va una historia que nos ha llamado la atención, directamente de {source}!",
+            "open": (
+                "¡Aquí va una historia que nos ha llamado la atención, directamente de {source}!"
+            ),
             "bridge": ["Quédate, que ahora viene lo mejor.", "¡Eso sí que es algo!"],
             "close": "¡Vaya historia! Veremos qué pasa después.",
             "cta": "Compártelo con alguien que necesite escucharlo.",
@@ -55,7 +57,9 @@ FRAMES: dict[str, dict[str, Frame]] = {
             "cta": "Abonnez-vous pour suivre l'évolution de cette affaire.",
         },
         "casual": {
-            "open": "Salut tout le monde\u202f! Voici une info de {source} qui devrait vous intéresser.",
+            "open": (
+                "Salut tout le monde\u202f! Voici une info de {source} qui devrait vous intéresser."
+            ),
             "bridge": ["Bon, voilà l'essentiel.", "Plutôt intéressant, non\u202f?"],
             "close": "Voilà, c'est tout pour le moment.",
             "cta": "Dites-nous ce que vous en pensez en commentaire.",
@@ -314,7 +318,10 @@ DIALOGUE: dict[str, dict[str, Frame]] = {
             "thanks": "Merci.",
         },
         "casual": {
-            "open": "Salut tout le monde\u202f! On a de la compagnie aujourd'hui, et une info de {source}.",
+            "open": (
+                "Salut tout le monde\u202f! "
+                "On a de la compagnie aujourd'hui, et une info de {source}."
+            ),
             "ask": [
                 "Alors, qu'est-ce qui se passe\u202f?",
                 "D'accord, raconte-moi tout.",
@@ -327,7 +334,9 @@ DIALOGUE: dict[str, dict[str, Frame]] = {
             "thanks": "Merci\u202f!",
         },
         "educational": {
-            "open": "Bienvenue. Aujourd'hui, on nous explique une information publiée par {source}.",
+            "open": (
+                "Bienvenue. Aujourd'hui, on nous explique une information publiée par {source}."
+            ),
             "ask": [
                 "Par où commence l'histoire\u202f?",
                 "Pouvez-vous nous en dire un peu plus\u202f?",
@@ -381,7 +390,9 @@ DIALOGUE: dict[str, dict[str, Frame]] = {
             "thanks": "Vielen Dank.",
         },
         "casual": {
-            "open": "Hallo zusammen! Heute habe ich Besuch, und wir haben eine Geschichte von {source}.",
+            "open": (
+                "Hallo zusammen! Heute habe ich Besuch, und wir haben eine Geschichte von {source}."
+            ),
             "ask": [
                 "Also, was ist los?",
                 "Okay, erzähl mehr.",
@@ -595,7 +606,9 @@ DIALOGUE: dict[str, dict[str, Frame]] = {
             "thanks": "ありがとう！",
         },
         "educational": {
-            "open": "ようこそ。きょうは{source}がつたえたニュースを、ゲストにかいせつしてもらいます。",
+            "open": (
+                "ようこそ。きょうは{source}がつたえたニュースを、ゲストにかいせつしてもらいます。"
+            ),
             "ask": [
                 "はなしはどこからはじまりますか？",
                 "もうすこしくわしくおしえてください。",
@@ -608,7 +621,9 @@ DIALOGUE: dict[str, dict[str, Frame]] = {
             "thanks": "ありがとうございました。",
         },
         "entertaining": {
-            "open": "おかえりなさい！ゲストが{source}から、おもしろいはなしをもってきてくれました！",
+            "open": (
+                "おかえりなさい！ゲストが{source}から、おもしろいはなしをもってきてくれました！"
+            ),
             "ask": [
                 "さあ、なにがあったの？",
                 "うそでしょう！ほかには？",

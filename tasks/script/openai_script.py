@@ -190,7 +190,10 @@ def language_instruction(language: str) -> str:
     """What the prompt says about the language; ``language code xx`` marks it for fakes."""
     lang = LANGUAGES[check_language(language)]
     if lang.code == "en":
-        return "Language: write in English (language code en); translate an article in another language."
+        return (
+            "Language: write in English (language code en); "
+            "translate an article in another language."
+        )
     return (
         f"Language: write the title, script, call to action and keywords in {lang.name} "
         f"(language code {lang.code}), as a native {lang.name} news presenter would say them; "
@@ -362,7 +365,8 @@ class OpenAIProvider:
         keywords and call to action and the ``shape`` fields (turns, scenes)."""
         if foreign := foreign_sentences(text, language):
             self.notes.append(
-                f"{len(foreign)} sentence(s) not in {LANGUAGES[language].name}: {foreign[0][0][:80]}"
+                f"{len(foreign)} sentence(s) not in {LANGUAGES[language].name}: "
+                f"{foreign[0][0][:80]}"
             )
         sources = [item.title, item.summary]
         if not names_comparable(text, " ".join(sources), language):

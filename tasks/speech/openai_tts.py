@@ -82,7 +82,10 @@ class OpenAITTSOptions:
             raise ValueError("OpenAI TTS timeout, deadline and retries must be positive")
 
     def __repr__(self) -> str:  # never print the key
-        return f"OpenAITTSOptions(model={self.model!r}, voice={self.voice!r}, base_url={self.base_url!r})"
+        return (
+            f"OpenAITTSOptions(model={self.model!r}, voice={self.voice!r}, "
+            f"base_url={self.base_url!r})"
+        )
 
 
 def openai_voice(voice: str, default: str) -> str:

@@ -1,4 +1,5 @@
-"""Draws the shipped templates' logos (run from the repo root: python templates/assets/draw_logos.py).
+"""Draws the shipped templates' logos (run from the repo root:
+python templates/assets/draw_logos.py).
 
 Every logo is drawn here with Pillow, at 4× and scaled down for smooth edges; nothing is downloaded.
 """

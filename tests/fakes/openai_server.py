@@ -93,7 +93,10 @@ TRANSLATED_SCRIPTS: dict[str, dict[str, Any]] = {
     },
     "zh": {
         "title": "新闻编辑室平静的一天",
-        "script": "晚上好。这里是一则简短的更新。事件仍在发展中，我们了解更多后会继续报道。关注我们，获取后续报道。",
+        "script": (
+            "晚上好。这里是一则简短的更新。事件仍在发展中，"
+            "我们了解更多后会继续报道。关注我们，获取后续报道。"
+        ),
         "call_to_action": "关注我们，获取后续报道。",
         "scene_description": "A calm modern news studio with soft blue light; no text.",
         "keywords": ["新闻", "更新"],
@@ -202,7 +205,9 @@ class _Handler(JsonHandler):
 
 
 class FakeOpenAI(Fake):
-    """``with FakeOpenAI() as fake:`` then ``OpenAI(base_url=fake.base_url, api_key=fake.api_key)``."""
+    """``with FakeOpenAI() as fake:`` then
+    ``OpenAI(base_url=fake.base_url, api_key=fake.api_key)``.
+    """
 
     handler = _Handler
 

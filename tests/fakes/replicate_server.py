@@ -167,7 +167,9 @@ Output = Literal["png", "html", "truncated", "short", "huge", "black"]
 
 
 class FakeReplicate(Fake):
-    """``with FakeReplicate() as fake:`` then ``replicate.Client(fake.token, base_url=fake.url)``."""
+    """``with FakeReplicate() as fake:`` then
+    ``replicate.Client(fake.token, base_url=fake.url)``.
+    """
 
     handler = _Handler
 
