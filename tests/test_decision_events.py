@@ -39,8 +39,13 @@ def _events_of(video_id: str, timeout: float = 30.0) -> list[dict]:
 @pytest.mark.usefixtures("prefect_harness")
 def test_approve_and_reject_are_events_on_the_video(store: ArtifactStore) -> None:
     m = add_video(store, 0, None)
-    manifests.decide(store, m.video_id, ReviewState.REJECTED, by="Ada", note="wrong name")
-    manifests.decide(store, m.video_id, ReviewState.APPROVED, by="Grace")
+    rejected = manifests.decide(
+        store, m.video_id, ReviewState.REJECTED, by="Ada", note="wrong name"
+    )
+    # changing a decision needs the version its reviewer saw
+    manifests.decide(
+        store, m.video_id, ReviewState.APPROVED, by="Grace", expected_version=rejected.version
+    )
     got = _events_of(m.video_id)
     assert [e["event"] for e in got] == ["novaavatar.video.rejected", "novaavatar.video.approved"]
     rejected, approved = got

@@ -72,7 +72,12 @@ def test_the_api_answers_413_for_a_bomb_and_an_oversized_portrait(
     ):
         r = client.post(
             "/api/generate/manual",
-            data={"title": "Too big", "aspect": "1:1"},
+            data={
+                "title": "Too big",
+                "aspect": "1:1",
+                "i_have_consent": "true",
+                "consent_by": "Ada (newsroom)",
+            },
             files={"portrait": (name, data, "image/png"), "audio": ("a.wav", _wav(1.0))},
         )
         assert r.status_code == 413, r.text

@@ -111,12 +111,19 @@ def choose_frame(
     faces = [f.eye_openness for _, _, f in seen if f is not None]
     most_open = max(faces, default=0.0)
 
-    def rank(c: tuple[float, np.ndarray, SeenFace | None]) -> tuple[bool, bool, bool, float]:
+    def rank(
+        c: tuple[float, np.ndarray, SeenFace | None],
+    ) -> tuple[bool, bool, float, bool, float]:
         t, _, face = c
         is_open = face is not None and face.eye_openness >= OPEN_SHARE * most_open
+        # the most open eyes (to a hundredth of the most open: a half blink loses even to a
+        # captioned frame, whose caption the headline panel covers), then no caption, then a
+        # third of the way in
+        openness = round(face.eye_openness / most_open, 2) if face is not None and most_open else 0
         return (
             face is not None,
             is_open,
+            openness,
             not _captioned(t, spans),
             -abs(t - (start + (end - start) / 3)),
         )
