@@ -3,6 +3,7 @@ lite fallback when the model fails."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -289,11 +290,16 @@ def test_a_fallback_is_a_warning_in_the_run_logs_and_an_artifact(
         return str(flow_run.id)
 
     run_id = avatar_only()
+    deadline = time.monotonic() + 20  # run logs reach the API in batches, a moment later
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["avatar-warnings"]))
         )
-        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+        while True:
+            logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+            if any(log.level == 30 for log in logs) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
     assert artifacts and "the lite renderer made the video instead" in str(artifacts[-1].data)
     warned = [log.message for log in logs if log.level == 30]
     assert any("no face found" in m and "lite renderer" in m for m in warned), warned

@@ -97,7 +97,7 @@ def test_temporary_server_dies_with_its_process_and_its_database_is_reused(
             os.killpg(proc.pid, signal.SIGKILL)
     # a command reuses the home's database and leaves no server behind when it ends
     r = subprocess.run(
-        [sys.executable, "-m", "novaavatar.cli", "scrape", "--limit", "1"],
+        [sys.executable, "-m", "novaavatar.cli", "scrape", "--sample", "--limit", "1"],
         env=env,
         capture_output=True,
         text=True,
@@ -113,7 +113,7 @@ def test_a_server_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
     env = cli_env(tmp_path, home)
     env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = "sqlite+aiosqlite:////nonexistent/dir/x.db"
     r = subprocess.run(
-        [sys.executable, "-m", "novaavatar.cli", "scrape", "--limit", "1"],
+        [sys.executable, "-m", "novaavatar.cli", "scrape", "--sample", "--limit", "1"],
         env=env,
         capture_output=True,
         text=True,
