@@ -342,7 +342,7 @@ def test_sources_lists_items_and_produces_the_chosen_ones(
     assert batches == [
         {
             "item_ids": [items[2].id, items[0].id],
-            "top": 1,
+            "top": 2,
             # only what was chosen: the format's default template fills the rest
             "options": {
                 "style": "casual",

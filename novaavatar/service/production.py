@@ -147,7 +147,7 @@ def produce(
         load_item(store, item_id)
     params: dict[str, Any] = {
         "item_ids": list(item_ids or []) or None,
-        "top": top,
+        "top": len(item_ids) if item_ids else top,  # the run is named "produce batch of N"
         "options": _parameters(options),
         "languages": langs,
     }
