@@ -38,7 +38,7 @@ def _events_of(video_id: str, timeout: float = 30.0) -> list[dict]:
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_approve_and_reject_are_events_on_the_video(store: ArtifactStore) -> None:
-    m = add_video(store, 0, None)
+    m = add_video(store, 4242, None)  # an id no other test decides on (one server per session)
     rejected = manifests.decide(
         store, m.video_id, ReviewState.REJECTED, by="Ada", note="wrong name"
     )

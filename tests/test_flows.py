@@ -24,11 +24,16 @@ def _stage_stamps(store, video_id: str) -> dict[str, bytes]:
     return {k: store.get_bytes(k) for k in store.list(f"videos/{video_id}/stages")}
 
 
-def _render_spans(names: set[str]) -> list[tuple[float, float]]:
+def _render_spans(names: set[str], flow_run_id: object) -> list[tuple[float, float]]:
+    """Start and end of the named task runs of one flow run (the session's server also holds
+    other tests' runs of the same videos)."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs()
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
     return [
         (r.start_time.timestamp(), r.end_time.timestamp())
         for r in runs
@@ -55,7 +60,7 @@ def test_batch_produces_reviewable_videos_and_rerun_is_cached(
     videos = state.result()
     assert len(videos) == 2
     # MAX_CONCURRENT_JOBS=1 is a Prefect tag limit: the two renders never overlapped
-    spans = sorted(_render_spans({f"avatar {v}" for v in videos}))
+    spans = sorted(_render_spans({f"avatar {v}" for v in videos}, state.state_details.flow_run_id))
     assert len(spans) == 2 and spans[0][1] <= spans[1][0] + 0.05, spans
     m, _ = manifests.load(store, videos[0])
     assert m.state is ReviewState.PENDING and m.final is not None and m.quality is not None
