@@ -184,6 +184,7 @@ def _grounded_script(fake: FakeOpenAI, item: ContentItem) -> None:
     }
 
 
+@pytest.mark.timeout(240)  # a whole video: the face-mesh quality check takes its time on 2 cores
 @needs_wiring
 @pytest.mark.usefixtures("prefect_harness", "cloud_env")
 def test_produce_video_uses_openai_and_flux(
