@@ -41,6 +41,25 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+def ffmpeg_quiet() -> list[str]:
+    """The start of every ffmpeg command line here: errors only, never reading stdin."""
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+
+
+def h264_args(crf: int, preset: str) -> list[str]:
+    """The final videos' picture: H.264 in yuv420p, which every player and platform takes."""
+    return ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p"]
+
+
+def aac_args(bitrate: str = "128k") -> list[str]:
+    """The final videos' sound: AAC at 48 kHz."""
+    return ["-c:a", "aac", "-b:a", bitrate, "-ar", "48000"]
+
+
+# an MP4 whose index comes first, so a browser starts playing before the whole file arrives
+MP4_OUT = ["-movflags", "+faststart", "-f", "mp4"]
+
+
 @dataclass(frozen=True)
 class MediaInfo:
     """What :func:`probe` learns about a media file."""
@@ -157,11 +176,7 @@ def extract_frame(path: str | Path, t: float) -> np.ndarray:
     t = max(0.0, float(t))
     res = subprocess.run(
         [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
+            *ffmpeg_quiet(),
             "-ss",
             f"{t:.4f}",
             "-i",
@@ -207,11 +222,7 @@ def read_audio(
         limit = ["-t", f"{max_seconds + 1:.3f}"]  # a header that lies about the length
     res = subprocess.run(
         [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
+            *ffmpeg_quiet(),
             "-i",
             str(p),
             *limit,
@@ -259,11 +270,7 @@ def iter_frames(
     n = int(np.prod(shape))
     proc = subprocess.Popen(
         [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
+            *ffmpeg_quiet(),
             "-i",
             str(path),
             "-an",
@@ -426,11 +433,7 @@ def remux_with_audio(
     try:
         res = subprocess.run(
             [
-                ffmpeg_exe(),
-                "-hide_banner",
-                "-nostdin",
-                "-loglevel",
-                "error",
+                *ffmpeg_quiet(),
                 "-y",
                 "-i",
                 str(_require_file(video, "video file")),
@@ -442,16 +445,8 @@ def remux_with_audio(
                 "1:a:0",
                 "-c:v",
                 "copy",
-                "-c:a",
-                "aac",
-                "-b:a",
-                audio_bitrate,
-                "-ar",
-                "48000",
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
+                *aac_args(audio_bitrate),
+                *MP4_OUT,
                 str(tmp),
             ],
             capture_output=True,

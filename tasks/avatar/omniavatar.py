@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -22,6 +21,7 @@ from novaavatar.domain import SpeechSegment
 from novaavatar.media import FrameWriter, read_audio
 from novaavatar.settings import Settings
 from tasks.avatar.lite import AvatarInfo
+from tasks.render.images import cover_array
 
 
 def omniavatar_available(settings: Settings) -> bool:
@@ -90,19 +90,6 @@ def free_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def _cover(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Scale and centre-crop a frame to exactly ``size`` (width, height)."""
-    w, h = size
-    fh, fw = frame.shape[:2]
-    scale = max(w / fw, h / fh)
-    resized = cv2.resize(
-        frame, (round(fw * scale), round(fh * scale)), interpolation=cv2.INTER_AREA
-    )
-    y0 = (resized.shape[0] - h) // 2
-    x0 = (resized.shape[1] - w) // 2
-    return np.ascontiguousarray(resized[y0 : y0 + h, x0 : x0 + w])
-
-
 def generation_size(size: tuple[int, int], max_hw: int) -> tuple[int, int]:
     """The published 480p bucket (height, width) closest to the output's aspect, scaled so
     its longest side is ``max_hw`` (multiples of 16, as the VAE and patches need)."""
@@ -163,7 +150,7 @@ def render_omniavatar(
         paste = _window_paste(base, window) if window is not None else None
         with FrameWriter(out, size, fps, audio=speech, crf=crf, preset=preset) as writer:
             for frame in frames:
-                fitted = _cover(frame, target)
+                fitted = cover_array(frame, target)
                 writer.write(fitted if paste is None else paste(fitted))
         count = len(frames)
         del frames

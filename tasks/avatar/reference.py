@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from novaavatar.errors import InputError
+from tasks.render.images import cover_array
 
 if TYPE_CHECKING:
     from novaavatar.settings import Settings
@@ -78,15 +79,6 @@ def reference_size(size: tuple[int, int]) -> tuple[int, int]:
     as :func:`tasks.avatar.omniavatar.generation_size` chooses the size it generates at."""
     aspect = size[0] / size[1]
     return min(REFERENCE_SIZES, key=lambda s: abs(s[0] / s[1] - aspect))
-
-
-def _cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``image`` scaled and centre-cropped to exactly ``size`` (width, height)."""
-    from PIL import Image
-
-    from tasks.render.images import cover
-
-    return cover(Image.fromarray(image), size)
 
 
 def _checked(
@@ -188,10 +180,10 @@ def presenter_reference(
     ref_size = reference_size(target)
     if window is not None:
         x, y, w, h = window
-        crop = _cover(background, size)[y : y + h, x : x + w]
-        backdrop = studio_backdrop(_cover(crop, ref_size))
+        crop = cover_array(background, size)[y : y + h, x : x + w]
+        backdrop = studio_backdrop(cover_array(crop, ref_size))
     else:
-        backdrop = _cover(background, ref_size)
+        backdrop = cover_array(background, ref_size)
     what = f"the {layout} layout"
     if portrait is None:
         zooms = (1.6, *DRAWN_ZOOMS) if layout == "full" else DRAWN_ZOOMS
@@ -215,7 +207,7 @@ def panel_reference(
     the panel's part of the background with the presenter (photo or drawn) in front."""
     x, y, w, h = rect
     ref_size = reference_size((w, h))
-    backdrop = _cover(_cover(background, size)[y : y + h, x : x + w], ref_size)
+    backdrop = cover_array(cover_array(background, size)[y : y + h, x : x + w], ref_size)
     what = "the guest's panel" if guest else "the host's panel"
     if portrait is None:
         drawn = _drawn(backdrop, ref_size, what, guest, (1.5, *DRAWN_ZOOMS))

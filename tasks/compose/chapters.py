@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from novaavatar.domain import Chapter, ScriptScene, SpeechSegment
-from novaavatar.media import _tail, ffmpeg_exe
+from novaavatar.media import _tail, ffmpeg_exe, ffmpeg_quiet
 from tasks.compose.captions import _timestamp
 
 _CHAPTER_RE = re.compile(
@@ -79,11 +79,7 @@ def write_chapters(mp4: Path, chapters: Sequence[Chapter]) -> None:
     try:
         res = subprocess.run(
             [
-                ffmpeg_exe(),
-                "-hide_banner",
-                "-nostdin",
-                "-loglevel",
-                "error",
+                *ffmpeg_quiet(),
                 "-y",
                 "-i",
                 str(mp4),

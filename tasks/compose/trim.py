@@ -15,7 +15,7 @@ from pathlib import Path
 
 from novaavatar.domain import Chapter, FinalVideo, GeneratedAudio, VideoManifest, WordTiming
 from novaavatar.errors import InputError
-from novaavatar.media import _tail, ffmpeg_exe, probe
+from novaavatar.media import MP4_OUT, _tail, aac_args, ffmpeg_quiet, h264_args, probe
 from novaavatar.store import ArtifactStore
 
 MIN_KEPT_S = 1.0
@@ -61,11 +61,7 @@ def cut(src: Path, out: Path, w: Window, crf: int, preset: str) -> None:
     try:
         res = subprocess.run(
             [
-                ffmpeg_exe(),
-                "-hide_banner",
-                "-nostdin",
-                "-loglevel",
-                "error",
+                *ffmpeg_quiet(),
                 "-y",
                 "-ss",
                 f"{w.start_s:.3f}",
@@ -79,26 +75,11 @@ def cut(src: Path, out: Path, w: Window, crf: int, preset: str) -> None:
                 "0:a:0",
                 "-map_chapters",
                 "-1",
-                "-c:v",
-                "libx264",
-                "-preset",
-                preset,
-                "-crf",
-                str(crf),
-                "-pix_fmt",
-                "yuv420p",
+                *h264_args(crf, preset),
                 "-af",
                 f"afade=t=in:d={FADE_S},afade=t=out:st={fade_out:.3f}:d={FADE_S}",
-                "-c:a",
-                "aac",
-                "-b:a",
-                "128k",
-                "-ar",
-                "48000",
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
+                *aac_args(),
+                *MP4_OUT,
                 str(tmp),
             ],
             capture_output=True,

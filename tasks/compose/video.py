@@ -26,7 +26,7 @@ from novaavatar.media import (
     MAX_AUDIO_S,
     FrameWriter,
     I420Overlay,
-    ffmpeg_exe,
+    ffmpeg_quiet,
     gain_curve,
     i420_planes,
     normalise_loudness,
@@ -405,11 +405,7 @@ def compose_final(
         with err.open("wb") as err_f:
             decoder = subprocess.Popen(
                 [
-                    ffmpeg_exe(),
-                    "-hide_banner",
-                    "-nostdin",
-                    "-loglevel",
-                    "error",
+                    *ffmpeg_quiet(),
                     "-i",
                     str(avatar_mp4),
                     "-an",
@@ -492,11 +488,7 @@ def _edge_frames(video: Path, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     for seek in ([], ["-sseof", "-0.6"]):
         res = subprocess.run(
             [
-                ffmpeg_exe(),
-                "-hide_banner",
-                "-nostdin",
-                "-loglevel",
-                "error",
+                *ffmpeg_quiet(),
                 *seek,
                 "-i",
                 str(video),
@@ -551,11 +543,7 @@ def _add_cards(
     body = out.with_name("body.mp4")
     res = subprocess.run(
         [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
+            *ffmpeg_quiet(),
             "-y",
             "-i",
             str(video),
@@ -579,11 +567,7 @@ def _add_cards(
     listing.write_text("".join(f"file '{p.name}'\n" for p in order), encoding="utf-8")
     res = subprocess.run(
         [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
+            *ffmpeg_quiet(),
             "-y",
             "-f",
             "concat",

@@ -22,7 +22,7 @@ from typing import Any
 
 from novaavatar.domain import ReviewState, VideoManifest
 from novaavatar.errors import InputError
-from novaavatar.media import _tail, ffmpeg_exe
+from novaavatar.media import _tail, ffmpeg_quiet
 from novaavatar.store import ArtifactStore
 from tasks.publish.thumbnail import thumbnail_jpeg
 from tasks.script.grounding import NUMBER_WORDS
@@ -312,11 +312,7 @@ def export_metadata(m: VideoManifest) -> dict[str, object]:
 def with_disclosure(src: Path, dest: Path, title: str) -> Path:
     """Copy ``src`` to ``dest`` with the disclosure in its container metadata (no re-encode)."""
     cmd = [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
+        *ffmpeg_quiet(),
         "-y",
         "-i",
         str(src),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -28,3 +29,17 @@ def cover(img: Image.Image, size: tuple[int, int]) -> np.ndarray:
     """Scale and centre-crop ``img`` so it covers ``size`` exactly."""
     fitted = ImageOps.fit(img, size, Image.Resampling.LANCZOS, centering=(0.5, 0.5))
     return np.asarray(fitted, dtype=np.uint8).copy()
+
+
+def cover_array(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """:func:`cover` for a frame already in memory: scaled (area-averaged) and centre-cropped
+    to exactly ``size`` (width, height)."""
+    w, h = size
+    fh, fw = frame.shape[:2]
+    scale = max(w / fw, h / fh)
+    resized = cv2.resize(
+        frame, (max(w, round(fw * scale)), max(h, round(fh * scale))), interpolation=cv2.INTER_AREA
+    )
+    y0 = (resized.shape[0] - h) // 2
+    x0 = (resized.shape[1] - w) // 2
+    return np.ascontiguousarray(resized[y0 : y0 + h, x0 : x0 + w])
