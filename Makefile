@@ -5,6 +5,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers for `make test` (each starts its own Prefect server)
+TEST_WORKERS ?= 2
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-8s\033[0m %s\n", $$1, $$2}'
@@ -23,7 +25,7 @@ demo: $(STAMP) ## Produce two videos from the bundled sample feed, offline
 	$(BIN)/novaavatar demo
 
 test: $(STAMP) ## Run the test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 check: $(STAMP) ## Lint, format check and type check
 	$(BIN)/ruff check .

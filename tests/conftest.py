@@ -10,6 +10,30 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_UI_ENABLED", "false")
 
+# `make test` runs two pytest-xdist workers, a file at a time (`--dist loadfile`), handing
+# out files in collection order (`--no-loadscope-reorder`). The files that take minutes go
+# first, so neither worker is left with one of them at the end while the other idles.
+HEAVY_FIRST = (
+    "test_stack.py",
+    "test_prefect_server.py",
+    "test_omniavatar_stage.py",
+    "test_edit.py",
+    "test_flows.py",
+    "test_publish.py",
+    "test_review_browser.py",
+    "test_api.py",
+    "test_conversation.py",
+    "test_consent.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def weight(item: pytest.Item) -> int:
+        name = item.path.name
+        return HEAVY_FIRST.index(name) if name in HEAVY_FIRST else len(HEAVY_FIRST)
+
+    items.sort(key=weight)  # stable: each file keeps its own order
+
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

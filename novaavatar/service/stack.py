@@ -41,6 +41,9 @@ SERVER_ENV = {
         "prefect.server.concurrency.lease_storage.filesystem"
     ),
     "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "5",  # expired leases freed within 5 s
+    # a render waiting for a slot asks again after 2 s, not Prefect's 10: a short video
+    # renders in a few seconds, so 10 s waits left the renderer idle most of a batch
+    "PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": "2",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }
 API_APP = "api.app:create_app"
