@@ -316,7 +316,6 @@ def test_the_stage_on_two_ranks_makes_the_single_process_video(
     image, audio = _inputs(store, tmp_path)
     cfg = RenderConfig(store_uri=store.uri)
     monkeypatch.setenv("OMNIAVATAR_KEEP_LOADED", "false")
-    monkeypatch.setenv("NUM_STEPS", "2")
     get_settings.cache_clear()
     one = render_avatar.fn(image, audio, ProduceOptions(aspect="1:1"), "vid-omni01", cfg)
     single = np.stack([f.copy() for f in iter_frames(store.materialize(one.key))])
