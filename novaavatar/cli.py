@@ -174,6 +174,17 @@ def produce(
     transition: Annotated[
         str | None, typer.Option(help="Explainer: how scenes change: crossfade, wipe or cut.")
     ] = None,
+    variants: Annotated[
+        int | None,
+        typer.Option(
+            help="A/B takes: 2-4 videos per item whose scripts differ in hook and style, "
+            "reviewed side by side; approving one rejects the others."
+        ),
+    ] = None,
+    hook: Annotated[
+        str | None,
+        typer.Option(help="How the script opens: headline, question, stakes or surprise."),
+    ] = None,
 ) -> None:
     """Produce videos for scraped items; they land in the review queue. Options left out
     come from the template, then DEFAULT_STYLE, DEFAULT_DURATION, DEFAULT_ASPECT, TTS_VOICE."""
@@ -191,6 +202,8 @@ def produce(
             template=template,
             guest_voice=guest_voice,
             transition=transition,
+            variants=variants,
+            hook=hook,
         )
     )
     # checked here (options, voices, item ids), so a mistake is one line, not a failed run

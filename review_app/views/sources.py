@@ -8,6 +8,7 @@ import streamlit as st
 from novaavatar import templates
 from novaavatar.domain import (
     MAX_DURATION_S,
+    MAX_VARIANTS,
     SAMPLE_BADGE,
     SCRIPT_STYLES,
     VIDEO_FORMATS,
@@ -81,6 +82,7 @@ def start_produce() -> None:
                 transition=(
                     st.session_state.get("produce_transition") if format == "explainer" else None
                 ),
+                variants=int(st.session_state.get("produce_variants", 1)) or None,
             )
         )
         languages = list(st.session_state.get("produce_languages", ["en"]))
@@ -228,6 +230,15 @@ def main() -> None:
         )
         if format == "explainer":
             transition_col.selectbox("Scene transition", TRANSITIONS, key="produce_transition")
+        st.number_input(
+            "A/B takes per item",
+            min_value=1,
+            max_value=MAX_VARIANTS,
+            value=1,
+            key="produce_variants",
+            help="2-4: that many videos of each item whose scripts differ in hook and style, "
+            "reviewed side by side; approving one rejects the others",
+        )
         st.form_submit_button(
             "Produce", icon=":material/movie:", type="primary", on_click=start_produce
         )
