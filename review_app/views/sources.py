@@ -71,6 +71,7 @@ def start_produce() -> None:
         return
     format = st.session_state.get("produce_format", "single")
     template = st.session_state.get("produce_template", FORMAT_DEFAULT)
+    takes = int(st.session_state.get("produce_variants", 1))
     try:
         options = production.options_from(
             dict(
@@ -82,7 +83,7 @@ def start_produce() -> None:
                 transition=(
                     st.session_state.get("produce_transition") if format == "explainer" else None
                 ),
-                variants=int(st.session_state.get("produce_variants", 1)) or None,
+                variants=takes if takes > 1 else None,  # 1: one video, as before
             )
         )
         languages = list(st.session_state.get("produce_languages", ["en"]))
