@@ -39,6 +39,10 @@ _STYLE = """
 <style>
 .st-key-approve button { background-color: #15803d; border-color: #15803d; color: white; }
 .st-key-approve button:hover { background-color: #166534; border-color: #166534; color: white; }
+[class*="st-key-choose_"] button:enabled {
+  background-color: #15803d; border-color: #15803d; color: white;
+}
+[class*="st-key-choose_"] button:enabled:hover { background-color: #166534; border-color: #166534; }
 </style>
 """
 
@@ -176,6 +180,9 @@ def choose_take(
     go_to(then)
 
 
+_CHOSEN = (ReviewState.APPROVED, ReviewState.EXPORTED)
+
+
 def variant_group(store: ArtifactStore, m: VideoManifest) -> list[VideoManifest]:
     """The takes of ``m``'s A/B group (none when it is not a take of one)."""
     if m.variant is None:
@@ -189,7 +196,9 @@ def variants_section(
 ) -> None:
     """The takes of an A/B group side by side, each with its hook, style, video and script;
     the reviewer chooses one."""
-    st.subheader(f"A/B takes — {len(takes)} versions of this story, choose one", anchor=False)
+    won = [t.variant.label for t in takes if t.variant and t.state in _CHOSEN]
+    what = f"take {won[0]} chosen" if won else "choose one"
+    st.subheader(f"A/B takes — {len(takes)} versions of this story, {what}", anchor=False)
     if access.reviewer() is None:
         st.warning("Enter your name in the sidebar to choose.", icon=":material/badge:")
     for col, take in zip(st.columns(len(takes), gap="medium"), takes, strict=True):
