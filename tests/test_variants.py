@@ -83,6 +83,14 @@ def test_takes_differ_in_hook_and_style_have_own_ids_and_single_ids_stay() -> No
     chosen = variant_takes(ITEM, ProduceOptions(variants=2, hook="question"))
     assert [o.hook for o, _ in chosen] == ["question", HOOKS[HOOKS.index("question") + 1]]
     assert variant_takes(ITEM, ProduceOptions()) == [(ProduceOptions(), None)]
+    # a take regenerated later is made with its own options: same id, one video, no new group
+    from novaavatar import templates
+    from novaavatar.service.production import as_chosen
+
+    for o, take in variant_takes(ITEM, templates.build_options({"variants": 2})):
+        m = VideoManifest(video_id=video_id_for(ITEM, o), item=ITEM, options=o, variant=take)
+        assert video_id_for(ITEM, as_chosen(m)) == m.video_id
+        assert variant_takes(ITEM, as_chosen(m))[0][1] is None
     with pytest.raises(ValidationError, match="less than or equal to 4"):
         ProduceOptions(variants=5)
     with pytest.raises(ValidationError, match="hook"):
