@@ -97,6 +97,18 @@ def usage(manifests: list[VideoManifest], days: int = 7, today: date | None = No
     return stats
 
 
+def win_rates(manifests: list[VideoManifest]) -> UsageStats:
+    """The A/B takes' figures (groups, decided groups, wins per style and hook) over every
+    video, whenever it was made."""
+    stats = UsageStats()
+    groups: dict[str, list[VideoManifest]] = defaultdict(list)
+    for m in manifests:
+        if m.variant is not None:
+            groups[m.variant.group].append(m)
+    _win_rates(stats, list(groups.values()))
+    return stats
+
+
 _CHOSEN = (ReviewState.APPROVED, ReviewState.EXPORTED)
 
 

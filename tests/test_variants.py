@@ -334,6 +334,13 @@ def test_the_review_page_shows_the_takes_side_by_side_and_choosing_one_rejects_t
     assert "Chose take B" in texts(at)
     assert at.query_params["video"] == "vid-test0005"  # on to the next story, not take A
 
+    dash = open_page()  # the dashboard: which take won, per style and per hook
+    assert "A/B takes: what reviewers chose" in texts(dash)
+    assert b.variant and a.variant
+    by_hook = next(d.value for d in dash.dataframe if "hook" in d.value.columns)
+    rates = dict(zip(by_hook["hook"], by_hook["win rate"], strict=True))
+    assert rates == {b.variant.hook: 1.0, a.variant.hook: 0.0}
+
 
 def test_the_sources_page_produces_variants(
     store: ArtifactStore, monkeypatch: pytest.MonkeyPatch, prefect_server: str
