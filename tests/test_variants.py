@@ -299,6 +299,38 @@ def test_the_deployment_parameter_survives_the_parameter_schema() -> None:
         assert options.chosen() == {"hook": "question", "variants": 2}
 
 
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_server_with_the_enforced_schema_takes_variants_and_refuses_too_many() -> None:
+    """As `prefect deployment run produce-video/default -p options='{"variants": 2}'` does:
+    the server checks the run's parameters against the deployment's schema."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.produce import produce_video
+
+    schema = parameter_schema(produce_video.fn).model_dump()
+    with get_client(sync_client=True) as c:
+        flow_id = c.create_flow_from_name("produce-video")
+        dep = c.create_deployment(
+            flow_id=flow_id,
+            name="variants-schema-check",  # no work pool: no worker ever runs it
+            entrypoint="flows/produce.py:produce_video",
+            parameter_openapi_schema=schema,
+            enforce_parameter_schema=True,
+        )
+        try:
+            ok = {"item_id": ITEM.id, "options": {"variants": 2, "hook": "surprise"}}
+            run = c.create_flow_run_from_deployment(dep, parameters=ok)
+            assert run.parameters["options"] == {"variants": 2, "hook": "surprise"}
+            c.delete_flow_run(run.id)
+            with pytest.raises(PrefectHTTPStatusError, match="variants|less than or equal"):
+                bad = {"item_id": ITEM.id, "options": {"variants": 9}}
+                c.create_flow_run_from_deployment(dep, parameters=bad)
+        finally:
+            c.delete_deployment(dep)
+
+
 def test_the_review_page_shows_the_takes_side_by_side_and_choosing_one_rejects_the_other(
     store: ArtifactStore, mp4: Path, monkeypatch: pytest.MonkeyPatch, prefect_server: str
 ) -> None:
