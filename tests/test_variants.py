@@ -209,6 +209,20 @@ def test_choosing_again_moves_the_win_and_a_decided_take_is_left_alone(
     assert sum(w.takes for w in u.style_wins.values()) == 3
 
 
+def test_of_two_takes_approved_at_once_the_later_approval_stands(
+    store: ArtifactStore, mp4: Path
+) -> None:
+    a, b = _group(store, mp4)
+    # two reviewers, two takes, at the same moment: both approvals are saved first
+    first = manifests.decide(store, a.video_id, ReviewState.APPROVED, "Ada")
+    second = manifests.decide(store, b.video_id, ReviewState.APPROVED, "Bo")
+    assert decisions.reject_other_takes(store, first, "Ada") == []  # B came later: left
+    assert decisions.reject_other_takes(store, second, "Bo") == [a.video_id]
+    assert manifests.load(store, b.video_id)[0].state is ReviewState.APPROVED
+    lost, _ = manifests.load(store, a.video_id)
+    assert (lost.state, lost.history[-1].by) == (ReviewState.REJECTED, "Bo")
+
+
 # -- the doors: API, CLI, deployment, pages ------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 
 from novaavatar import manifests, webhooks
 from novaavatar.domain import VARIANT_LOST, ReviewState, VideoManifest
@@ -56,7 +57,8 @@ def reject_other_takes(store: ArtifactStore, chosen: VideoManifest, by: str) -> 
     """Reject the takes of ``chosen``'s A/B group other than it (pending or approved ones),
     each through :func:`manifests.decide` so its event is sent; the ids rejected.
 
-    A take someone else decided on meanwhile is left as they decided it."""
+    A take someone else decided on meanwhile is left as they decided it; of two takes
+    approved at once, the later approval stands."""
     if chosen.variant is None:
         return []
     rejected = []
@@ -66,6 +68,8 @@ def reject_other_takes(store: ArtifactStore, chosen: VideoManifest, by: str) -> 
             ReviewState.APPROVED,
         ):
             continue
+        if other.state is ReviewState.APPROVED and _approved_at(other) > _approved_at(chosen):
+            continue  # chosen after this one (a concurrent choice): its own call rejects ours
         seen = other.version if other.state is ReviewState.APPROVED else None
         try:
             manifests.decide(store, other.video_id, ReviewState.REJECTED, by, VARIANT_LOST, seen)
@@ -76,3 +80,8 @@ def reject_other_takes(store: ArtifactStore, chosen: VideoManifest, by: str) -> 
             continue
         rejected.append(other.video_id)
     return rejected
+
+
+def _approved_at(m: VideoManifest) -> datetime:
+    last = next((e for e in reversed(m.history) if e.state is ReviewState.APPROVED), None)
+    return last.at if last else m.updated_at
