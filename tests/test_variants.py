@@ -46,12 +46,15 @@ def mp4(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny_mp4(tmp_path_factory.mktemp("media") / "tiny.mp4")
 
 
-def _group(store: ArtifactStore, mp4: Path, n: int = 2) -> list[VideoManifest]:
-    """``n`` pending takes of one item in one group, as the produce flow records them."""
+def _group(
+    store: ArtifactStore, mp4: Path | None, n: int = 2, first: int = 0
+) -> list[VideoManifest]:
+    """``n`` pending takes of one item in one group, as the produce flow records them
+    (videos ``vid-test<first>`` on)."""
     takes = variant_takes(ITEM, ProduceOptions(variants=n))
     out = []
     for i, (options, take) in enumerate(takes):
-        vid = add_video(store, i, mp4).video_id
+        vid = add_video(store, first + i, mp4).video_id
 
         def mark(m: VideoManifest, options: ProduceOptions = options, take: Any = take) -> None:
             m.item, m.options, m.variant = ITEM, options, take
@@ -221,6 +224,33 @@ def test_of_two_takes_approved_at_once_the_later_approval_stands(
     assert manifests.load(store, b.video_id)[0].state is ReviewState.APPROVED
     lost, _ = manifests.load(store, a.video_id)
     assert (lost.state, lost.history[-1].by) == (ReviewState.REJECTED, "Bo")
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_the_take_not_chosen_is_a_rejected_event_with_the_note(store: ArtifactStore) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.events.worker import EventsWorker
+
+    from novaavatar.events import video_resource
+
+    a, b = _group(store, None, first=4310)  # ids no other test decides on (one server)
+    decisions.decide(store, a.video_id, ReviewState.APPROVED, "Ada", wait_for_webhook=True)
+    EventsWorker.drain_all()
+    deadline = time.monotonic() + 30
+    while True:
+        with get_client(sync_client=True) as c:
+            r = c.request(
+                "POST",
+                "/events/filter",
+                json={"filter": {"resource": {"id": [video_resource(b.video_id)]}}, "limit": 5},
+            )
+        found = r.json()["events"]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    (event,) = found
+    assert event["event"] == "novaavatar.video.rejected"
+    assert (event["payload"]["by"], event["payload"]["note"]) == ("Ada", VARIANT_LOST)
 
 
 # -- the doors: API, CLI, deployment, pages ------------------------------------------------
