@@ -70,4 +70,14 @@ def prometheus_text(videos: list[VideoManifest], today: date | None = None) -> s
         lines.append(f'novaavatar_failed_videos{{stage="{_label(stage)}"}} {n}')
     _metric(lines, "novaavatar_cost_usd", "gauge", "Estimated provider cost of every video (USD).")
     lines.append(f"novaavatar_cost_usd {round(stats.cost_usd, 6)}")
+    for metric, what, count in (
+        ("takes", "A/B takes in groups where a reviewer chose one", lambda w: w.takes),
+        ("wins", "A/B takes a reviewer chose", lambda w: w.wins),
+    ):
+        _metric(lines, f"novaavatar_variant_{metric}", "gauge", f"{what}, by style or hook.")
+        for by, table in (("style", stats.style_wins), ("hook", stats.hook_wins)):
+            lines += [
+                f'novaavatar_variant_{metric}{{{by}="{_label(name)}"}} {count(w)}'
+                for name, w in sorted(table.items())
+            ]
     return "\n".join(lines) + "\n"

@@ -16,13 +16,17 @@ from pydantic import (
 )
 
 from novaavatar.domain import (
+    HOOKS,
     MAX_DURATION_S,
     MAX_EXPLAINER_S,
+    MAX_VARIANTS,
     MIN_DURATION_S,
     MIN_EXPLAINER_S,
     Aspect,
     ContentItem,
+    Hook,
     ProduceOptions,
+    VariantTake,
     VideoFormat,
     VideoManifest,
 )
@@ -144,6 +148,19 @@ class GenerateRequest(_Request):
         + " (OpenAI writes any of them; the offline script frames en es fr de ar zh ja)",
     )
 
+    variants: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_VARIANTS,
+        description=f"A/B takes: 2-{MAX_VARIANTS} videos whose scripts differ in hook and "
+        "style, reviewed side by side (approving one rejects the others); default: 1",
+    )
+    hook: Hook | None = Field(
+        default=None,
+        description="how the script opens: " + ", ".join(HOOKS) + "; with variants, the first "
+        "take's (the others rotate); default: the style's own opening",
+    )
+
     @field_validator("language")
     @classmethod
     def _known_language(cls, v: str | None) -> str | None:
@@ -204,6 +221,8 @@ OPTION_FIELDS = {
     "guest_voice",
     "transition",
     "language",
+    "variants",
+    "hook",
 }
 
 
@@ -284,6 +303,11 @@ class VideoSummary(BaseModel):
         default=False, description="made from a bundled sample story: fiction, never published"
     )
     links: Links
+    variant: VariantTake | None = Field(
+        default=None,
+        description="an A/B take: its group (the same in every take), label, hook and style; "
+        "approving one take rejects the group's others",
+    )
 
     @classmethod
     def of(cls, m: VideoManifest) -> VideoSummary:
@@ -302,6 +326,7 @@ class VideoSummary(BaseModel):
             needs_attention=m.state.value == "pending" and (m.quality is None or bool(failed)),
             failed_checks=failed,
             sample=m.item.sample,
+            variant=m.variant,
             links=Links(
                 video=f"/api/videos/{vid}" if has_final else None,
                 manifest=f"/api/videos/{vid}/manifest",

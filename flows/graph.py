@@ -21,6 +21,7 @@ from novaavatar.domain import (
     QualityReport,
     RenderConfig,
     ReviewState,
+    VariantTake,
     VideoManifest,
     VideoScript,
     video_id_for,
@@ -48,6 +49,7 @@ class Pending:
     stages: dict[str, PrefectFuture]  # in pipeline order
     generated: VideoScript | None = None  # the script stage's, when a reviewer's edit is spoken
     swap: BackgroundSwap | None = None  # a reviewer's background
+    variant: VariantTake | None = None  # an A/B take: its group, label, hook and style
 
 
 def submit_graph(
@@ -60,6 +62,7 @@ def submit_graph(
     audio: PrefectFuture | None = None,
     edit: VideoScript | None = None,
     background: BackgroundSwap | None = None,
+    variant: VariantTake | None = None,
 ) -> Pending:
     """Submit one item's stage graph; independent stages (background, speech) run in parallel.
 
@@ -71,6 +74,7 @@ def submit_graph(
     regenerated. The background is still made from the generated script (from the cache).
     ``background`` is a reviewer's image or prompt, kept the same way until the background
     is regenerated; the script and speech then come from the cache.
+    ``variant`` marks an A/B take (its ``options`` carry its hook and style).
     """
     t = takes or {}
     vid = video_id_for(item, options)
@@ -116,7 +120,7 @@ def submit_graph(
     stages = dict(
         script=script, background=image, speech=audio, avatar=avatar, compose=final, quality=quality
     )
-    return Pending(vid, item, stages, generated, swap)
+    return Pending(vid, item, stages, generated, swap, variant)
 
 
 def _manifest_of(store: ArtifactStore, video_id: str, required: bool) -> VideoManifest | None:
@@ -173,11 +177,13 @@ def enqueue_for_review(
     regenerated_by: str | None = None,
     generated_script: VideoScript | None = None,
     background_swap: BackgroundSwap | None = None,
+    variant: VariantTake | None = None,
 ) -> VideoManifest:
     """Write the manifest: pending review, or failed with the reason.
 
     ``generated_script`` is the script stage's when ``script`` is a reviewer's edit; a new
     edit is recorded in the history with its diff against the generated script.
+    ``variant`` records an A/B take's group, label, hook and style (kept on later reruns).
 
     A video a reviewer already decided on keeps its decision and history; a rerun only
     refreshes outputs that are identical anyway (ids and keys are deterministic).
@@ -190,6 +196,8 @@ def enqueue_for_review(
     except NotFoundError:
         manifest, etag = VideoManifest(video_id=video_id, item=item, options=options), None
     was = manifest.state if etag is not None else None
+    if variant is not None:
+        manifest.variant = variant
     if regenerated_by is not None and error is None:
         changed = [k for k, v in (takes or {}).items() if v != manifest.takes.get(k, 0)]
         if generated_script is not None and script is not None and script != manifest.script:
@@ -288,6 +296,7 @@ def collect(
             regenerated_by=regenerated_by,
             generated_script=p.generated,
             background_swap=p.swap,
+            variant=p.variant,
         )
     reason = None
     for name, f in p.stages.items():
@@ -305,6 +314,7 @@ def collect(
         None,
         None,
         error=reason or f"stage did not complete: {last.state.name}",
+        variant=p.variant,
     )
 
 

@@ -7,7 +7,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.graph import collect, next_takes, submit_graph
 from novaavatar import templates
-from novaavatar.domain import ProduceOptions, Regeneration, ReviewState, video_id_for
+from novaavatar.domain import (
+    ProduceOptions,
+    Regeneration,
+    ReviewState,
+    variant_takes,
+    video_id_for,
+)
 from novaavatar.errors import InputError
 from novaavatar.items import latest_item_ids, load_item
 from novaavatar.logs import run_settings
@@ -38,27 +44,42 @@ def produce_video(
     generated one: speech, avatar, compose and quality run again, the background does not.
     Its ``background`` (an uploaded image or a prompt) makes the background, avatar, compose
     and quality again; the script and speech come from the cache.
+
+    ``options.variants`` (2-4) makes that many A/B takes of the item, whose scripts differ in
+    hook and style, as one variant group in the review queue; the first take's id is
+    returned (every take's id is printed).
     """
     settings = run_settings()
     store = get_store(settings)
     chosen = options.chosen() if options is not None else {}
     resolved = templates.build_options(chosen, store, settings)
     item = load_item(store, item_id)
+    plan = variant_takes(item, resolved)
+    if regenerate is not None and len(plan) > 1:
+        raise InputError("regenerate one video at a time: a regeneration takes variants=1")
     cfg = render_config(settings)
     stages = [str(s) for s in regenerate.stages] if regenerate else None
-    takes = next_takes(store, video_id_for(item, resolved), stages)
     ensure_render_limit(settings)
     edit = regenerate.script if regenerate else None
     swap = regenerate.background if regenerate else None
     opts = with_results(settings)
-    pending = submit_graph(item, resolved, cfg, opts, takes, edit=edit, background=swap)
     reviewer = regenerate.reviewer if regenerate else None
-    manifest = collect(pending, resolved, cfg, takes, reviewer)
-    if manifest.state is ReviewState.FAILED:
-        raise RuntimeError(f"video {manifest.video_id} failed: {manifest.error}")
-    where = manifest.final.key if manifest.final else ""
-    print(f"video {manifest.video_id} is {manifest.state.value}: {where}")
-    return manifest.video_id
+    pending = []
+    for take_options, variant in plan:
+        takes = next_takes(store, video_id_for(item, take_options), stages)
+        p = submit_graph(
+            item, take_options, cfg, opts, takes, edit=edit, background=swap, variant=variant
+        )
+        pending.append((p, take_options, takes))
+    done = [collect(p, o, cfg, takes, reviewer) for p, o, takes in pending]
+    for manifest in done:
+        where = manifest.final.key if manifest.final else ""
+        label = f" (take {manifest.variant.label})" if manifest.variant else ""
+        print(f"video {manifest.video_id}{label} is {manifest.state.value}: {where}")
+    for manifest in done:
+        if manifest.state is ReviewState.FAILED:
+            raise RuntimeError(f"video {manifest.video_id} failed: {manifest.error}")
+    return done[0].video_id
 
 
 @flow(
@@ -75,8 +96,9 @@ def produce_batch(
 ) -> list[str]:
     """Produce several items concurrently (the given ids, else the top scraped items).
 
-    ``options`` as for produce-video; ``languages`` makes one version of each item per
-    language (default: the options' language). One item's failure is recorded in its
+    ``options`` as for produce-video (``variants``: that many A/B takes of each item and
+    language); ``languages`` makes one version of each item per language (default: the
+    options' language). One item's failure is recorded in its
     manifest and the others go on.
     """
     logger = get_run_logger()
@@ -103,8 +125,10 @@ def produce_batch(
             logger.error("skipping item %s: %s", item_id, e)
             continue
         for resolved in variants:
-            takes = next_takes(store, video_id_for(item, resolved), None)
-            pending.append((submit_graph(item, resolved, cfg, opts, takes), resolved, takes))
+            for take_options, variant in variant_takes(item, resolved):
+                takes = next_takes(store, video_id_for(item, take_options), None)
+                p = submit_graph(item, take_options, cfg, opts, takes, variant=variant)
+                pending.append((p, take_options, takes))
     done = [collect(p, resolved, cfg, takes) for p, resolved, takes in pending]
     for m in done:
         print(f"{m.video_id}: {m.state.value} {m.error or ''}".rstrip())

@@ -174,6 +174,17 @@ def produce(
     transition: Annotated[
         str | None, typer.Option(help="Explainer: how scenes change: crossfade, wipe or cut.")
     ] = None,
+    variants: Annotated[
+        int | None,
+        typer.Option(
+            help="A/B takes: 2-4 videos per item whose scripts differ in hook and style, "
+            "reviewed side by side; approving one rejects the others."
+        ),
+    ] = None,
+    hook: Annotated[
+        str | None,
+        typer.Option(help="How the script opens: headline, question, stakes or surprise."),
+    ] = None,
 ) -> None:
     """Produce videos for scraped items; they land in the review queue. Options left out
     come from the template, then DEFAULT_STYLE, DEFAULT_DURATION, DEFAULT_ASPECT, TTS_VOICE."""
@@ -191,6 +202,8 @@ def produce(
             template=template,
             guest_voice=guest_voice,
             transition=transition,
+            variants=variants,
+            hook=hook,
         )
     )
     # checked here (options, voices, item ids), so a mistake is one line, not a failed run
@@ -676,7 +689,8 @@ def stats(
     days: Annotated[int, typer.Option(help="How many days back.")] = 7,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Usage figures: videos per day and state, stage times (p50/p95), providers, cost."""
+    """Usage figures: videos per day and state, stage times (p50/p95), providers, cost, and
+    the A/B takes' win rates per style and hook."""
     from novaavatar import manifests
     from novaavatar.stats import usage
     from novaavatar.store import get_store
@@ -697,6 +711,12 @@ def stats(
         typer.echo("\nproviders: " + ", ".join(f"{k} ×{v}" for k, v in sorted(u.providers.items())))
     if u.failures:
         typer.echo("failures: " + ", ".join(f"{k} ×{v}" for k, v in u.failures.items()))
+    if u.variant_groups:
+        typer.echo(f"\nA/B groups: {u.variant_groups}, a take chosen in {u.variant_decided}")
+        for title, table in (("style", u.style_wins), ("hook", u.hook_wins)):
+            typer.echo(f"{title:14} wins  takes  win rate")
+            for name, w in sorted(table.items(), key=lambda kv: -kv[1].rate):
+                typer.echo(f"{name:14} {w.wins:4d}  {w.takes:5d}  {w.rate:7.0%}")
 
 
 templates_app = typer.Typer(

@@ -27,6 +27,14 @@ VIDEO_FORMATS = ("single", "conversation", "explainer")
 VideoFormat = Literal["single", "conversation", "explainer"]
 Speaker = Literal["host", "guest"]
 SPEECH_SAMPLE_RATE = 16_000
+# A/B takes: how a take's script opens. "headline": straight with the news; "question": a
+# question to the viewer; "stakes": why it matters to the viewer; "surprise": the unexpected
+# angle first.
+HOOKS = ("headline", "question", "stakes", "surprise")
+Hook = Literal["headline", "question", "stakes", "surprise"]
+MAX_VARIANTS = 4
+VARIANT_LABELS = ("A", "B", "C", "D")
+VARIANT_LOST = "another variant chosen"  # the note on the takes a reviewer did not choose
 # Output frame size per aspect ratio (width, height); 720p-class keeps CPU renders quick.
 ASPECT_SIZES: dict[str, tuple[int, int]] = {
     "9:16": (720, 1280),
@@ -295,6 +303,18 @@ class ProduceOptions(_Frozen):
     transition: Literal["crossfade", "wipe", "cut"] = Field(
         default="crossfade", description="how an explainer's scenes change: crossfade, wipe or cut"
     )
+    variants: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_VARIANTS,
+        description="A/B takes: 2-4 makes that many videos of the item whose scripts differ "
+        "in hook and style, reviewed side by side; the reviewer approves one",
+    )
+    hook: Hook | None = Field(
+        default=None,
+        description="how the script opens: headline, question, stakes or surprise; "
+        "None: the style's own opening",
+    )
 
     @field_validator("style", mode="before")
     @classmethod
@@ -359,7 +379,56 @@ _LATER_OPTIONS = (
     "guest_voice",
     "guest_portrait_key",
     "transition",
+    "variants",
+    "hook",
 )
+
+
+class VariantTake(_Frozen):
+    """One take of an A/B group: the item made ``of`` times with different hooks and styles."""
+
+    group: str = Field(description="the group's id, the same in every take's manifest")
+    label: str = Field(description="A, B, C or D")
+    index: int = Field(ge=0, lt=MAX_VARIANTS)
+    of: int = Field(ge=2, le=MAX_VARIANTS)
+    hook: Hook
+    style: ScriptStyle
+
+
+def variant_takes(
+    item: ContentItem, options: ProduceOptions
+) -> list[tuple[ProduceOptions, VariantTake | None]]:
+    """The videos ``options`` asks for: itself alone, or one per A/B take.
+
+    Take k opens with the k-th hook (from the chosen one, else from one picked by the item,
+    so wins are not always the same hook's) and speaks the k-th style from the chosen one.
+    Each take's options name their hook, so every take has its own video id; a single video
+    keeps the id it always had.
+    """
+    if options.variants < 2:
+        return [(options, None)]
+    group = stable_id("grp", item.id, options.id_fields())
+    first_hook = (
+        HOOKS.index(options.hook)
+        if options.hook
+        else int(hashlib.sha256(item.id.encode()).hexdigest(), 16) % len(HOOKS)
+    )
+    first_style = SCRIPT_STYLES.index(options.style)
+    out: list[tuple[ProduceOptions, VariantTake | None]] = []
+    for k in range(options.variants):
+        hook = HOOKS[(first_hook + k) % len(HOOKS)]
+        style = SCRIPT_STYLES[(first_style + k) % len(SCRIPT_STYLES)]
+        data = options.model_dump(mode="json") | {"variants": 1, "hook": hook, "style": style}
+        take = VariantTake(
+            group=group,
+            label=VARIANT_LABELS[k],
+            index=k,
+            of=options.variants,
+            hook=hook,  # type: ignore[arg-type]
+            style=style,  # type: ignore[arg-type]
+        )
+        out.append((ProduceOptions.model_validate(data), take))
+    return out
 
 
 REGENERABLE = ("script", "background", "speech", "avatar")
@@ -567,6 +636,9 @@ class VideoManifest(BaseModel):
     consents: dict[str, Consent] = Field(
         default_factory=dict,
         description="per presenter (host, guest) shown from a portrait: its likeness consent",
+    )
+    variant: VariantTake | None = Field(
+        default=None, description="an A/B take: its group, label, hook and style"
     )
 
     @field_validator("video_id")

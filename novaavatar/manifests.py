@@ -120,6 +120,12 @@ def all_manifests(store: ArtifactStore) -> list[VideoManifest]:
     return sorted(out, key=lambda m: m.created_at, reverse=True)
 
 
+def variant_group(store: ArtifactStore, group: str) -> list[VideoManifest]:
+    """The takes of an A/B group, in label order (A, B, ...)."""
+    takes = [m for m in all_manifests(store) if m.variant is not None and m.variant.group == group]
+    return sorted(takes, key=lambda m: m.variant.index if m.variant else 0)
+
+
 def queue(store: ArtifactStore, state: ReviewState | None = None) -> list[VideoManifest]:
     """Videos in ``state`` (all when None), newest first."""
     return [m for m in all_manifests(store) if state is None or m.state is state]

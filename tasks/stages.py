@@ -138,6 +138,7 @@ def write_script(
                 wps,
                 variant=take,
                 language=options.language,
+                hook=options.hook,
             ),
         )
         run.provider = provider.name

@@ -73,6 +73,8 @@ def test_options_added_later_keep_old_video_ids() -> None:
                 "guest_voice",
                 "guest_portrait_key",
                 "transition",
+                "variants",
+                "hook",
             },
         ),
     )

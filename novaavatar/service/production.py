@@ -162,10 +162,12 @@ def produce(
 
 
 def produce_one(store: ArtifactStore, item: ContentItem, options: ProduceOptions) -> Work:
-    """One video of one item; ``video_id`` is the one it will have."""
-    from novaavatar.domain import video_id_for
+    """One video of one item (``options.variants``: that many A/B takes); ``video_id`` is
+    the one it will have (the first take's)."""
+    from novaavatar.domain import variant_takes, video_id_for
 
     resolved = resolve(options, store)
+    first, _ = variant_takes(item, resolved)[0]
     params: dict[str, Any] = {"item_id": item.id, "options": _parameters(options)}
 
     def local() -> Any:
@@ -173,7 +175,10 @@ def produce_one(store: ArtifactStore, item: ContentItem, options: ProduceOptions
 
         return produce_video(**params)
 
-    return Work(f"produce {item.id}", PRODUCE_VIDEO, params, local, video_id_for(item, resolved))
+    label = f"produce {item.id}"
+    if resolved.variants > 1:
+        label += f" in {resolved.variants} variants"
+    return Work(label, PRODUCE_VIDEO, params, local, video_id_for(item, first))
 
 
 def as_chosen(manifest: VideoManifest) -> ProduceOptions:

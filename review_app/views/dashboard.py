@@ -5,9 +5,38 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from novaavatar.domain import VideoManifest
 from novaavatar.service import jobs
 from novaavatar.service.lookup import NEEDS_ATTENTION, stage_averages, total_cost, videos_per_day
+from novaavatar.stats import win_rates
 from review_app import ui
+
+
+def ab_section(videos: list[VideoManifest]) -> None:
+    """Which A/B takes reviewers chose: win rates per style and per hook."""
+    ab = win_rates(videos)
+    if not ab.variant_groups:
+        return
+    st.subheader("A/B takes: what reviewers chose")
+    st.caption(
+        f"{ab.variant_groups} group(s) of takes, a take chosen in {ab.variant_decided}; "
+        "a win rate counts only groups with a chosen take."
+    )
+    for col, (by, table) in zip(
+        st.columns(2, gap="large"), (("style", ab.style_wins), ("hook", ab.hook_wins)), strict=True
+    ):
+        rows = [
+            {by: k.replace("_", " "), "wins": w.wins, "takes": w.takes, "win rate": w.rate}
+            for k, w in sorted(table.items(), key=lambda kv: -kv[1].rate)
+        ]
+        col.dataframe(
+            pd.DataFrame(rows, columns=[by, "wins", "takes", "win rate"]),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "win rate": st.column_config.ProgressColumn(format="percent", min_value=0.0)
+            },
+        )
 
 
 def main() -> None:
@@ -50,6 +79,7 @@ def main() -> None:
             help="Sum of what providers reported; offline providers cost nothing.",
         )
 
+    ab_section(queue.videos)
     st.subheader("Recent runs")
     rows = []
     for m in queue.videos[:15]:

@@ -16,7 +16,8 @@ from typing import Literal
 import pandas as pd
 import streamlit as st
 
-from novaavatar.domain import SAMPLE_BADGE, ReviewState, VideoManifest
+from novaavatar import manifests
+from novaavatar.domain import SAMPLE_BADGE, VARIANT_LOST, ReviewState, VideoManifest
 from novaavatar.errors import ConflictError, NovaAvatarError
 from novaavatar.service import decisions, jobs, production
 from novaavatar.service.lookup import (
@@ -38,6 +39,10 @@ _STYLE = """
 <style>
 .st-key-approve button { background-color: #15803d; border-color: #15803d; color: white; }
 .st-key-approve button:hover { background-color: #166534; border-color: #166534; color: white; }
+[class*="st-key-choose_"] button:enabled {
+  background-color: #15803d; border-color: #15803d; color: white;
+}
+[class*="st-key-choose_"] button:enabled:hover { background-color: #166534; border-color: #166534; }
 </style>
 """
 
@@ -144,6 +149,96 @@ def decide(
         return
     flash("success", f"{state.value.capitalize()} `{video_id}` as {by}.")
     go_to(then)
+
+
+def choose_take(
+    store: ArtifactStore, shown_id: str, take_id: str, seen_version: int, then: str | None
+) -> None:
+    """Approve one take of the A/B group shown; the service rejects the group's others."""
+    if not _is_shown(shown_id):
+        return
+    by = access.reviewer()
+    if by is None:
+        flash("error", "Enter your name in the sidebar first: it is recorded with the decision.")
+        return
+    try:
+        chosen = decisions.decide(
+            store, take_id, ReviewState.APPROVED, by=by, expected_version=seen_version
+        )
+    except ConflictError as e:
+        flash("conflict", str(e))
+        return
+    except (NovaAvatarError, ValueError, OSError) as e:
+        flash("error", f"Not saved: {e}")
+        return
+    label = chosen.variant.label if chosen.variant else "?"
+    flash(
+        "success",
+        f"Chose take {label} (`{take_id}`) as {by}; the other takes are rejected: "
+        f"“{VARIANT_LOST}”.",
+    )
+    go_to(then)
+
+
+_CHOSEN = (ReviewState.APPROVED, ReviewState.EXPORTED)
+
+
+def variant_group(store: ArtifactStore, m: VideoManifest) -> list[VideoManifest]:
+    """The takes of ``m``'s A/B group (none when it is not a take of one)."""
+    if m.variant is None:
+        return []
+    takes = manifests.variant_group(store, m.variant.group)
+    return takes if len(takes) > 1 else []
+
+
+def variants_section(
+    store: ArtifactStore, current: VideoManifest, takes: list[VideoManifest], then: str | None
+) -> None:
+    """The takes of an A/B group side by side, each with its hook, style, video and script;
+    the reviewer chooses one."""
+    won = [t.variant.label for t in takes if t.variant and t.state in _CHOSEN]
+    what = f"take {won[0]} chosen" if won else "choose one"
+    st.subheader(f"A/B takes — {len(takes)} versions of this story, {what}", anchor=False)
+    if access.reviewer() is None:
+        st.warning("Enter your name in the sidebar to choose.", icon=":material/badge:")
+    for col, take in zip(st.columns(len(takes), gap="medium"), takes, strict=True):
+        v = take.variant
+        assert v is not None
+        with col, st.container(border=True, key=f"take_{take.video_id}"):
+            shown = " · shown below" if take.video_id == current.video_id else ""
+            st.markdown(
+                f"**Take {v.label}** · hook *{v.hook}* · {v.style.replace('_', ' ')}{shown}  \n"
+                f"{ui.badge(take.state)} `{take.video_id}`"
+            )
+            player(store, take)
+            if take.quality is not None:
+                failed = take.quality.failed
+                st.caption(
+                    f"quality: {len(failed)} check(s) failed" if failed else "quality: all passed"
+                )
+            if take.script is not None:
+                st.markdown(take.script.text)
+            choosable = ReviewState.APPROVED in _allowed(take) and take.state is not (
+                ReviewState.APPROVED
+            )
+            st.button(
+                f"Choose take {v.label}",
+                icon=":material/check:",
+                type="primary",
+                width="stretch",
+                key=f"choose_{take.video_id}",
+                disabled=not choosable,
+                on_click=choose_take,
+                args=(store, current.video_id, take.video_id, take.version, then),
+            )
+            st.button(
+                "Details",
+                key=f"details_{take.video_id}",
+                width="stretch",
+                disabled=take.video_id == current.video_id,
+                on_click=go_to,
+                args=(take.video_id,),
+            )
 
 
 def regenerate(store: ArtifactStore, m: VideoManifest) -> None:
@@ -430,6 +525,10 @@ def main() -> None:
         st.query_params["video"] = current.video_id
     st.session_state[SHOWN_KEY] = current.video_id
 
+    takes = variant_group(store, current)
+    if takes:  # the group is seen together: moving on skips its other takes
+        others = {t.video_id for t in takes} - {current.video_id}
+        ids = [i for i in ids if i not in others]
     if current.video_id in ids:
         i = ids.index(current.video_id)
         position = f"{i + 1} of {len(ids)} {view}"
@@ -441,10 +540,16 @@ def main() -> None:
         position = f"not in the {view} view"
         prev_id, next_id = None, (ids[0] if ids else None)
 
+    if takes:
+        variants_section(store, current, takes, next_id or prev_id)
+        st.divider()
     wide = current.options.aspect == "16:9"
     video_col, info_col = st.columns([3, 2] if wide else [2, 3], gap="large")
     with video_col:
-        player(store, current)
+        if takes and current.variant is not None:
+            st.caption(f"Take {current.variant.label}: its video is shown above.")
+        else:
+            player(store, current)
         quality_section(current)
     with info_col:
         st.subheader(ui.title_of(current), anchor=False)

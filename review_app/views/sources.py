@@ -8,6 +8,7 @@ import streamlit as st
 from novaavatar import templates
 from novaavatar.domain import (
     MAX_DURATION_S,
+    MAX_VARIANTS,
     SAMPLE_BADGE,
     SCRIPT_STYLES,
     VIDEO_FORMATS,
@@ -70,6 +71,7 @@ def start_produce() -> None:
         return
     format = st.session_state.get("produce_format", "single")
     template = st.session_state.get("produce_template", FORMAT_DEFAULT)
+    takes = int(st.session_state.get("produce_variants", 1))
     try:
         options = production.options_from(
             dict(
@@ -81,6 +83,7 @@ def start_produce() -> None:
                 transition=(
                     st.session_state.get("produce_transition") if format == "explainer" else None
                 ),
+                variants=takes if takes > 1 else None,  # 1: one video, as before
             )
         )
         languages = list(st.session_state.get("produce_languages", ["en"]))
@@ -228,6 +231,15 @@ def main() -> None:
         )
         if format == "explainer":
             transition_col.selectbox("Scene transition", TRANSITIONS, key="produce_transition")
+        st.number_input(
+            "A/B takes per item",
+            min_value=1,
+            max_value=MAX_VARIANTS,
+            value=1,
+            key="produce_variants",
+            help="2-4: that many videos of each item whose scripts differ in hook and style, "
+            "reviewed side by side; approving one rejects the others",
+        )
         st.form_submit_button(
             "Produce", icon=":material/movie:", type="primary", on_click=start_produce
         )

@@ -173,6 +173,31 @@ STYLE_FRAMES: dict[str, dict[str, object]] = {
 }
 
 
+# A/B takes (ProduceOptions.hook): the offline template's opening line for each hook, in
+# English (other languages keep the style's opening), and what the OpenAI prompt asks for.
+HOOK_OPENINGS: dict[str, str] = {
+    "headline": "Straight to the news from {source}.",
+    "question": "Have you heard what {source} is reporting about {topic}?",
+    "stakes": "This story about {topic} could matter to you, so here is what {source} reports.",
+    "surprise": "Here is a story about {topic} from {source} that you might not expect.",
+}
+HOOK_GUIDES: dict[str, str] = {
+    "headline": "open with the news itself: the headline fact in the first sentence",
+    "question": "open with one short question to the viewer that the story then answers",
+    "stakes": "open by saying why this story matters to the viewer, then give the facts",
+    "surprise": "open with the most unexpected fact the article states",
+}
+
+
+def hook_instruction(hook: str | None) -> str:
+    """The prompt's line about the opening (``hook xxx`` marks it for fakes); empty: none."""
+    if hook is None:
+        return ""
+    if hook not in HOOK_GUIDES:
+        raise InputError(f"unknown hook {hook!r}: choose one of {', '.join(HOOK_GUIDES)}")
+    return f"Opening (hook {hook}): {HOOK_GUIDES[hook]}."
+
+
 class ScriptProvider(Protocol):
     """Writes a script for an item; ``language`` is the video's (a code of
     :data:`novaavatar.languages.LANGUAGES`) and ``words_per_second`` counts its spoken units
@@ -190,6 +215,7 @@ class ScriptProvider(Protocol):
         words_per_second: float,
         variant: int = 0,
         language: str = "en",
+        hook: str | None = None,
     ) -> VideoScript: ...
 
 
@@ -384,9 +410,17 @@ class TemplateProvider:
         return frames_for(language)
 
     def framing(
-        self, item: ContentItem, style: str, duration_s: float, variant: int, language: str
+        self,
+        item: ContentItem,
+        style: str,
+        duration_s: float,
+        variant: int,
+        language: str,
+        hook: str | None = None,
     ) -> Framing:
-        """Check the request and fill the style's frame for ``item`` (resets ``notes``)."""
+        """Check the request and fill the style's frame for ``item`` (resets ``notes``); a
+        ``hook`` (an A/B take's) replaces the style's opening line."""
+        hook_instruction(hook)  # an unknown hook is an InputError naming it
         self.check(style, duration_s)
         language = video_language(language)
         frames = self.frames(language)
@@ -403,6 +437,10 @@ class TemplateProvider:
         if variant:  # a new take borrows another style's opening and closing
             other = frames[SCRIPT_STYLES[(SCRIPT_STYLES.index(style) + variant) % 5]]
             frame.update(open=other["open"], close=other["close"])
+        if hook is not None and language == "en":
+            frame["open"] = HOOK_OPENINGS[hook]
+        elif hook is not None:
+            self.notes.append(f"hook {hook}: the offline opening lines are English only")
         kws = keywords_of(item)
         topic = " and ".join(kws[:2]) if kws else "the news"
         fill = {"source": item.source or _NEWSROOM.get(language, "our newsroom"), "topic": topic}
@@ -452,8 +490,9 @@ class TemplateScriptProvider(TemplateProvider):
         words_per_second: float,
         variant: int = 0,
         language: str = "en",
+        hook: str | None = None,
     ) -> VideoScript:
-        f = self.framing(item, style, duration_s, variant, language)
+        f = self.framing(item, style, duration_s, variant, language, hook)
         opening, closing = f.opening, f.closing
         budget = int(duration_s * words_per_second)
         # the facts come first: where the frame would leave them under half the budget (a

@@ -174,8 +174,9 @@ class DialogueTemplateProvider(TemplateProvider):
         words_per_second: float,
         variant: int = 0,
         language: str = "en",
+        hook: str | None = None,
     ) -> VideoScript:
-        f = self.framing(item, style, duration_s, variant, language)
+        f = self.framing(item, style, duration_s, variant, language, hook)
         asks = f.lines("ask")
         k = variant % (len(asks) - 1)  # the first question stays; the follow-ups rotate
         asks = [asks[0], *asks[1 + k :], *asks[1 : 1 + k]]
@@ -265,6 +266,7 @@ def dialogue_messages(
     turns: int,
     variant: int = 0,
     language: str = "en",
+    hook: str | None = None,
 ) -> list[dict[str, str]]:
     rules = [
         "You write the spoken script of a short news video in which two presenters talk: "
@@ -279,7 +281,7 @@ def dialogue_messages(
         f"{words_per_second:.1f} words per second, so all turns together have AT MOST "
         f"{budget} words (aim for about {int(budget * 0.9)}).",
     ]
-    return article_messages(item, "conversation", rules, variant)
+    return article_messages(item, "conversation", rules, variant, hook=hook)
 
 
 def normalise_turns(drafts: list[DialogueTurnDraft]) -> tuple[ScriptTurn, ...]:
@@ -324,12 +326,13 @@ class OpenAIDialogueProvider(OpenAIFormatProvider):
         words_per_second: float,
         variant: int = 0,
         language: str = "en",
+        hook: str | None = None,
     ) -> VideoScript:
         language, deadline = self.begin(_check, style, duration_s, language)
         n_turns = turn_count(duration_s)
         budget = max(int((duration_s - TURN_GAP_S * (n_turns - 1)) * words_per_second), 20)
         messages = dialogue_messages(
-            item, style, duration_s, words_per_second, budget, n_turns, variant, language
+            item, style, duration_s, words_per_second, budget, n_turns, variant, language, hook
         )
         with self.client() as client:
             draft = self.ask(client, messages, budget, deadline, DialogueDraft)

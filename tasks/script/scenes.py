@@ -215,8 +215,9 @@ class SceneTemplateProvider(TemplateProvider):
         words_per_second: float,
         variant: int = 0,
         language: str = "en",
+        hook: str | None = None,
     ) -> VideoScript:
-        f = self.framing(item, style, duration_s, variant, language)
+        f = self.framing(item, style, duration_s, variant, language, hook)
         opening, closing, cta, topic = f.opening, f.closing, f.cta, f.topic
         bridges = f.lines("bridge")
         budget = int(duration_s * words_per_second)
@@ -325,6 +326,7 @@ def explainer_messages(
     n_scenes: int,
     variant: int = 0,
     language: str = "en",
+    hook: str | None = None,
 ) -> list[dict[str, str]]:
     rules = [
         "You write the spoken script of an explainer video read aloud by one presenter, "
@@ -339,7 +341,7 @@ def explainer_messages(
         f"{budget} words (aim for about {int(budget * 0.9)}).",
     ]
     thin = "write fewer and shorter scenes rather than inventing anything"
-    return article_messages(item, "explainer", rules, variant, thin)
+    return article_messages(item, "explainer", rules, variant, thin, hook)
 
 
 def fit_scenes(scenes: list[ScriptScene], budget: int) -> list[ScriptScene]:
@@ -371,12 +373,13 @@ class OpenAISceneProvider(OpenAIFormatProvider):
         words_per_second: float,
         variant: int = 0,
         language: str = "en",
+        hook: str | None = None,
     ) -> VideoScript:
         language, deadline = self.begin(check_explainer, style, duration_s, language)
         budget = int(duration_s * words_per_second)
         n_scenes = scene_count(budget)
         messages = explainer_messages(
-            item, style, duration_s, words_per_second, budget, n_scenes, variant, language
+            item, style, duration_s, words_per_second, budget, n_scenes, variant, language, hook
         )
         with self.client() as client:
             draft = self.ask(client, messages, budget, deadline, ExplainerDraft)

@@ -219,6 +219,9 @@ class FakeOpenAI(Fake):
         # the answer to a script request in another language ("language code es" in the prompt)
         self.translations: dict[str, dict[str, Any]] = dict(TRANSLATED_SCRIPTS)
         self.scenes = dict(DEFAULT_SCENES)  # the answer to an explainer request
+        # the answer to a script request that asks for an opening ("hook question" in the
+        # prompt), as a model following the instruction would give
+        self.hooks: dict[str, dict[str, Any]] = {}
         self.steps: list[Step] = []
         self.requests: list[dict[str, Any]] = []
         self.echo_credentials = False  # answer 500 quoting the Authorization header
@@ -242,6 +245,9 @@ class FakeOpenAI(Fake):
             for m in request.get("messages", [])
             if m.get("role") == "system"
         )
+        hook = re.search(r"\(hook ([a-z]+)\)", system)
+        if hook and hook.group(1) in self.hooks:
+            return self.hooks[hook.group(1)]
         asked = re.search(r"language code ([a-z]{2,3})\b", system)
         if asked and asked.group(1) in self.translations:  # a script in the language asked for
             return self.translations[asked.group(1)]
