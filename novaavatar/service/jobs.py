@@ -214,14 +214,32 @@ def submit(
         job = _new_job(label, "deployment", video_id, by)
         tags = [runs.by_tag(by)] if by else None
         try:
-            run: Any = run_deployment(deployment, parameters=parameters, timeout=0, tags=tags)
+            run: Any = run_deployment(  # named now; the flow names it again when it starts
+                deployment, parameters=parameters, timeout=0, tags=tags, flow_run_name=label
+            )
             job.status, job.result = "submitted", str(run.id)
             job.url = flow_run_link(str(run.id))
         except Exception as e:
             job.status, job.error = "failed", redact(f"{type(e).__name__}: {e}")
         job.finished = utcnow()
         return job
-    return run_local(label, local, video_id, by)
+    return run_local(label, _on_server(local), video_id, by)
+
+
+def _on_server(call: Callable[[], Any]) -> Callable[[], Any]:
+    """``call`` against the configured server (a thread does not see the settings Prefect
+    read at import), so a local job's run is listed with the others; else as it is."""
+    url = prefect_server()
+    if url is None:
+        return call
+
+    def run() -> Any:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            return call()
+
+    return run
 
 
 def listing(by: str | None = None, limit: int = 20) -> list[runs.RunView]:
