@@ -22,7 +22,7 @@ from novaavatar import manifests
 from novaavatar.domain import utcnow
 from novaavatar.errors import NotFoundError
 from novaavatar.logs import redact
-from novaavatar.service import jobs
+from novaavatar.service import jobs, runs
 from novaavatar.service.production import Work
 from novaavatar.store import ArtifactStore
 
@@ -87,8 +87,16 @@ class JobBook:
 
     # --- starting ------------------------------------------------------------------------
 
-    def start(self, kind: schemas.JobKind, work: Work, *, item_id: str | None = None) -> Started:
-        """Start ``work``: its deployment on the server, or the flow in a thread.
+    def start(
+        self,
+        kind: schemas.JobKind,
+        work: Work,
+        *,
+        item_id: str | None = None,
+        by: str | None = None,
+    ) -> Started:
+        """Start ``work``: its deployment on the server, or the flow in a thread; ``by``: who
+        starts it, recorded on the flow run (tag ``by:<name>``).
 
         The thread gets a copy of the caller's context, so a local flow uses the same
         Prefect settings (API URL, profile) as the request that started it.
@@ -97,7 +105,7 @@ class JobBook:
 
         ctx = contextvars.copy_context()  # then one Prefect server for every job of the process
         local = work.local
-        job = replace(work, local=lambda: ctx.run(call_with_prefect_api, local)).start()
+        job = replace(work, local=lambda: ctx.run(call_with_prefect_api, local)).start(by=by)
         flow_name = work.deployment.split("/", 1)[0]
         started = Started(job, kind, flow_name, work.label, item_id, work.video_id)
         with self._lock:
@@ -141,13 +149,16 @@ class JobBook:
         kind: schemas.JobKind | None,
         limit: int,
         offset: int,
+        by: str | None = None,
     ) -> tuple[list[schemas.Job], bool]:
-        """Jobs newest first (and whether there are more): this process's, and the server's."""
+        """Jobs newest first (and whether there are more): this process's, and the server's;
+        ``by``: only those that person started."""
         views = {}
         for s in self.local():
-            views[s.id] = await self._view_started(s, store, detail=False)
+            if by is None or s.job.by == by:
+                views[s.id] = await self._view_started(s, store, detail=False)
         if jobs.prefect_server() is not None:
-            for run in await _read_flow_runs(offset + limit + 1):
+            for run in await _read_flow_runs(offset + limit + 1, by):
                 if str(run.id) not in views:
                     views[str(run.id)] = await self._view_run(run, store, detail=False)
         chosen = [
@@ -176,6 +187,7 @@ class JobBook:
             item_id=s.item_id,
             video_id=video_id,
             error=redact(job.error) if job.error else None,
+            by=job.by,
         )
         if detail and s.kind in ("generate", "manual"):
             run_id = None
@@ -213,6 +225,7 @@ class JobBook:
             item_id=s.item_id if s else run.parameters.get("item_id"),
             video_id=video_id,
             error=error,
+            by=runs.started_by(run.tags or ()),
         )
         if detail and kind in ("generate", "manual", "regenerate"):
             view.progress = await _progress(store, video_id, str(run.id), state)
@@ -318,21 +331,9 @@ async def _read_flow_run(run_id: str) -> Any:
         raise _unavailable("read flow runs", e) from None
 
 
-async def _read_flow_runs(limit: int) -> list[Any]:
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    from novaavatar.service.prefect_server import read_client
-
+async def _read_flow_runs(limit: int, by: str | None = None) -> list[Any]:
     try:
-        async with read_client() as client:
-            return list(
-                await client.read_flow_runs(
-                    flow_filter=FlowFilter(name=FlowFilterName(any_=list(FLOW_KIND))),
-                    sort=FlowRunSort.START_TIME_DESC,
-                    limit=min(limit, 200),
-                )
-            )
+        return await runs.read_flow_runs_async(list(FLOW_KIND), by, limit)
     except Exception as e:
         raise _unavailable("list flow runs", e) from None
 

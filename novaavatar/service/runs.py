@@ -227,42 +227,57 @@ async def _view(client: Any, run: Any, flow: str, api: str) -> RunView:
     return view
 
 
-async def read_runs_async(by: str | None = None, limit: int = 20) -> list[RunView]:
-    """This project's flow runs, newest first; ``by``: only those that person started.
-
-    Future runs of a schedule are left out (they are not work anyone started yet).
-    Raises when the server cannot be read (the caller says so; never an empty list).
-    """
+def _runs_filter(by: str | None) -> Any:
     from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
         FlowRunFilter,
         FlowRunFilterExpectedStartTime,
         FlowRunFilterTags,
     )
+
+    soon = utcnow() + timedelta(seconds=30)  # not the future runs of a schedule
+    return FlowRunFilter(
+        expected_start_time=FlowRunFilterExpectedStartTime(before_=soon),
+        tags=FlowRunFilterTags(all_=[by_tag(by)]) if by else None,
+    )
+
+
+async def read_flow_runs_async(
+    flows: Sequence[str] = FLOWS, by: str | None = None, limit: int = 20, client: Any = None
+) -> list[Any]:
+    """The flow runs of ``flows``, newest first; ``by``: only those that person started.
+    Future runs of a schedule are left out (nobody started them yet)."""
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
     from prefect.client.schemas.sorting import FlowRunSort
 
+    from novaavatar.service.prefect_server import read_client
+
+    if client is None:
+        async with read_client() as client:
+            return await read_flow_runs_async(flows, by, limit, client)
+    return list(
+        await client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=list(flows))),
+            flow_run_filter=_runs_filter(by),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+            limit=max(1, min(limit, 200)),
+        )
+    )
+
+
+async def read_runs_async(by: str | None = None, limit: int = 20) -> list[RunView]:
+    """This project's jobs newest first, with their stages; ``by``: only those that person
+    started. Raises when the server cannot be read (the caller says so; never an empty list).
+    """
     from novaavatar.service.prefect_server import known_api_url, read_client
 
     api = known_api_url() or ""
-    run_filter = FlowRunFilter(
-        expected_start_time=FlowRunFilterExpectedStartTime(
-            before_=utcnow() + timedelta(seconds=30)
-        ),
-        tags=FlowRunFilterTags(all_=[by_tag(by)]) if by else None,
-    )
     async with read_client() as client:
         names = await _flow_names(client)
         if not names:
             return []
-        runs = await client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=list(FLOWS))),
-            flow_run_filter=run_filter,
-            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
-            limit=max(1, min(limit, 200)),
-        )
+        found = await read_flow_runs_async(FLOWS, by, limit, client)
         return list(
-            await asyncio.gather(*(_view(client, r, names.get(r.flow_id, ""), api) for r in runs))
+            await asyncio.gather(*(_view(client, r, names.get(r.flow_id, ""), api) for r in found))
         )
 
 
