@@ -134,12 +134,13 @@ def read_jobs(by: str | None, limit: int) -> list[runs.RunView] | None:
         return None
 
 
-def refresh_when_finished(current: list[runs.RunView]) -> None:
-    """Rerun the whole page when a job finishes, so the queue shows the new video."""
-    active = {r.id for r in current if not r.final}
-    seen: set[str] = st.session_state.get("_jobs_active", set())
-    st.session_state["_jobs_active"] = active
-    if seen - active:
+def refresh_when_finished(current: list[runs.RunView], key: str) -> None:
+    """Rerun the whole page when a job this list saw running finishes, so the queue shows
+    the new video (``key``: one memory per list; a job leaving the list is not a finish)."""
+    name = f"_jobs_active_{key}"
+    seen: set[str] = st.session_state.get(name, set())
+    st.session_state[name] = {r.id for r in current if not r.final}
+    if any(r.final and r.id in seen for r in current):
         st.rerun(scope="app")
 
 
@@ -157,6 +158,6 @@ def jobs_panel() -> None:
             st.caption("Your jobs" if me != "review page" else "Jobs")
             for run in current:
                 show_run(run)
-        refresh_when_finished(current)
+        refresh_when_finished(current, "sidebar")
 
     panel()

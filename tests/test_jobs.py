@@ -122,6 +122,7 @@ def test_a_deployment_run_is_followed_to_done_with_its_stage(
         assert ":blue-badge[Running]" in shown and "running: avatar " in shown, shown
         assert "%" in shown.split("running: avatar ", 1)[1][:6]  # the progress artifact
         assert f"by {ada}" in shown
+        assert run_id in at.session_state["_jobs_active_sidebar"]  # a finish reruns the page
     finally:
         go_on.set()
         worker.join(120)
@@ -133,6 +134,7 @@ def test_a_deployment_run_is_followed_to_done_with_its_stage(
     at.run()
     shown = texts(at)
     assert ":green-badge[Completed]" in shown and f"(./?video={vid})" in shown, shown
+    assert at.session_state["_jobs_active_sidebar"] == set()
     # the sidebar says it too, and the video is in the queue
     sidebar = " ".join(str(e.value) for e in at.sidebar.success)
     assert f"produce {item.id}** — done" in sidebar and f"by {ada}" in sidebar

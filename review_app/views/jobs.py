@@ -50,7 +50,7 @@ def main() -> None:
             st.info("No jobs yet: start one from Sources or Manual creation.")
         for run in current:
             show(run)
-        ui.refresh_when_finished(current)
+        ui.refresh_when_finished(current, "jobs_page")
 
     listing()
 
