@@ -6,7 +6,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from novaavatar.domain import ReviewState, VideoManifest
+from novaavatar.domain import ReviewState, VideoManifest, utcnow
 from novaavatar.service import jobs, runs
 from novaavatar.service.lookup import Queue, StoreUnavailable, load_queue, open_store
 from novaavatar.settings import Settings
@@ -144,20 +144,31 @@ def refresh_when_finished(current: list[runs.RunView], key: str) -> None:
         st.rerun(scope="app")
 
 
+RECENT_S = 15 * 60  # the sidebar shows running jobs and those finished this long ago
+
+
 def jobs_panel() -> None:
-    """The reviewer's latest jobs (everyone's, before a name is given), read again every
-    few seconds; when one finishes the whole page reruns, so the queue shows its result."""
+    """Jobs started as this reviewer (as "review page" before a name is given), running or
+    recent, read again every few seconds; when one finishes the whole page reruns, so the
+    queue shows its result. Lines, not alert boxes: the page's own messages stay apart."""
 
     @st.fragment(run_every=REFRESH_S)
     def panel() -> None:
-        me = who()
-        current = read_jobs(me if me != "review page" else None, 5)
+        current = read_jobs(who(), 5)
         if current is None:
             return
-        if current:
-            st.caption("Your jobs" if me != "review page" else "Jobs")
-            for run in current:
-                show_run(run)
+        now = utcnow()
+        recent = [
+            r
+            for r in current
+            if not r.final or r.finished is None or (now - r.finished).total_seconds() < RECENT_S
+        ]
+        if recent:
+            st.caption("Your jobs (everyone's: the Jobs page)")
+            for run in recent:
+                color = "green" if run.ok else "red" if run.final else "blue"
+                icon = STATE_ICONS.get(run.state_type, ":material/sync:")
+                st.markdown(f":{color}[{icon}] {run_line(run)}")
         refresh_when_finished(current, "sidebar")
 
     panel()

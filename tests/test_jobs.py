@@ -136,7 +136,7 @@ def test_a_deployment_run_is_followed_to_done_with_its_stage(
     assert ":green-badge[Completed]" in shown and f"(./?video={vid})" in shown, shown
     assert at.session_state["_jobs_active_sidebar"] == set()
     # the sidebar says it too, and the video is in the queue
-    sidebar = " ".join(str(e.value) for e in at.sidebar.success)
+    sidebar = " ".join(str(e.value) for e in at.sidebar.markdown)
     assert f"produce {item.id}** — done" in sidebar and f"by {ada}" in sidebar
     from novaavatar import manifests
 
