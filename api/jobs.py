@@ -26,14 +26,7 @@ from novaavatar.service import jobs, runs
 from novaavatar.service.production import Work
 from novaavatar.store import ArtifactStore
 
-STAGES = ("script", "background", "speech", "avatar", "compose", "quality")
-# task run names start with their stage (``script vid-…``); manual creation and a
-# reviewer's edits rename some
-_TASK_PREFIX = {
-    "given script": "script",
-    "given background": "background",
-    "import speech": "speech",
-}
+STAGES = runs.STAGES  # task runs are named by stage: runs.stage_of reads them
 FLOW_KIND: dict[str, schemas.JobKind] = {
     "scrape-content": "scrape",
     "produce-video": "generate",
@@ -264,11 +257,10 @@ async def _progress(
     states: dict[str, schemas.StageState] = {}
     if run_id is not None:
         for task_run in await _read_task_runs(run_id):
-            name = str(task_run.name)
-            stage = next((v for k, v in _TASK_PREFIX.items() if name.startswith(k + " ")), None)
-            stage = stage or next((s for s in STAGES if name.startswith(s + " ")), None)
-            if stage is None or task_run.state_type is None:
+            got = runs.stage_of(str(task_run.name))  # "avatar vid-… on gpu": the avatar
+            if got is None or got[0] not in STAGES or task_run.state_type is None:
                 continue
+            stage = got[0]
             states[stage] = _stage_state(task_run.state_type.value)
     elif state == "completed":
         states = dict.fromkeys(STAGES, "completed")

@@ -117,7 +117,7 @@ class RunView:
         return max((end - self.started).total_seconds(), 0.0)
 
 
-def _stage_of(task_name: str) -> tuple[str, str | None] | None:
+def stage_of(task_name: str) -> tuple[str, str | None] | None:
     """(stage, video id) of a task run name like ``avatar vid-123 on gpu``."""
     for prefix, stage in _TASK_PREFIX.items():
         if task_name.startswith(prefix + " "):
@@ -135,7 +135,7 @@ def _stages(task_runs: Sequence[Any]) -> tuple[tuple[StageState, ...], tuple[str
     found: dict[tuple[str, str | None], str] = {}
     videos: dict[str, None] = {}
     for tr in sorted(task_runs, key=lambda t: t.created or utcnow()):
-        got = _stage_of(str(tr.name))
+        got = stage_of(str(tr.name))
         if got is None or tr.state_type is None:
             continue
         stage, vid = got
