@@ -24,12 +24,16 @@ def show(run: runs.RunView) -> None:
     with st.container(border=True):
         st.markdown(f":{color}-badge[{run.state}] {ui.run_line(run)}")
         if not run.final and run.stages and run.flow in ("produce-video", "manual-create"):
+            share = (run.percent or 0) / 100 if run.stage and "avatar" in run.stage else 0
             st.progress(
-                run.stages_done / len(runs.STAGES),
+                min((run.stages_done + share) / len(runs.STAGES), 1.0),
                 text=f"{run.stages_done} of {len(runs.STAGES)} stages"
                 + (f" — now {run.stage}" if run.stage else ""),
             )
-        st.caption(f"started {ui.when(run.started or run.created)} · {run.flow or 'local job'}")
+        began = (
+            f"started {ui.when(run.started)}" if run.started else f"queued {ui.when(run.created)}"
+        )
+        st.caption(f"{began} · {run.flow or 'local job'}")
 
 
 def main() -> None:
