@@ -21,10 +21,10 @@ from novaavatar.service import jobs, production, runs
 from novaavatar.store import ArtifactStore
 
 APP = Path(__file__).resolve().parents[1] / "review_app" / "app.py"
-pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.timeout(240)]
+pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _page_env(monkeypatch: pytest.MonkeyPatch, prefect_server: str) -> None:
     for name in ("REVIEW_PASSWORD", "REVIEWERS"):  # no login
         monkeypatch.delenv(name, raising=False)
@@ -32,7 +32,7 @@ def _page_env(monkeypatch: pytest.MonkeyPatch, prefect_server: str) -> None:
 
 
 @pytest.fixture
-def deployment(prefect_server: str) -> Iterator[None]:
+def deployment(prefect_harness: None, _page_env: None) -> Iterator[None]:
     """produce-video/default on the server, as `make up` registers it (no worker: the test
     plays the worker); removed after, so other tests run their jobs locally."""
     from prefect.client.orchestration import get_client
@@ -181,3 +181,13 @@ def test_a_failed_run_shows_its_error_and_mine_is_who_started_it(store: Artifact
     assert "Failed" in res.output and "item-gone" in res.output and "sample" not in res.output
     res = CliRunner().invoke(app, ["jobs", "--mine"], env={"USER": cleo})
     assert "Completed" in res.output and cleo in res.output and bob not in res.output
+
+
+def test_run_names_and_tags_say_stage_video_and_who() -> None:
+    assert runs.stage_of("avatar vid-1a2b on gpu") == ("avatar", "vid-1a2b")
+    assert runs.stage_of("given script vid-9") == ("script", "vid-9")
+    assert runs.stage_of("enqueue vid-9") == ("review", "vid-9")
+    assert runs.stage_of("fetch-sources-11b") is None
+    tag = runs.by_tag("  Ann   Lee ")
+    assert tag == "by:Ann Lee" and runs.started_by(["sample", tag]) == "Ann Lee"
+    assert runs.started_by(["job:abc"]) is None and runs.by_tag("") == "by:unknown"

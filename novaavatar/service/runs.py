@@ -150,6 +150,15 @@ def _stages(task_runs: Sequence[Any]) -> tuple[tuple[StageState, ...], tuple[str
     return stages, tuple(videos)
 
 
+def _starter(run: Any) -> str | None:
+    """Who started a run without a ``by:`` tag: its schedule or an automation, if so."""
+    if getattr(run, "auto_scheduled", False):
+        return "schedule"
+    creator = getattr(run, "created_by", None)
+    kind = str(getattr(creator, "type", "") or "").lower()
+    return kind if kind in ("automation", "schedule") else None
+
+
 async def _flow_names(client: Any) -> dict[UUID, str]:
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 
@@ -209,7 +218,7 @@ async def _view(client: Any, run: Any, flow: str, api: str) -> RunView:
         flow=flow,
         state=str(run.state_name or state_type.title()),
         state_type=state_type,
-        by=started_by(tags),
+        by=started_by(tags) or _starter(run),
         created=run.created or run.expected_start_time or utcnow(),
         started=run.start_time,
         finished=run.end_time if state_type in FINAL else None,
