@@ -12,7 +12,6 @@ import asyncio
 import contextvars
 import threading
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -98,7 +97,15 @@ class JobBook:
 
         ctx = contextvars.copy_context()  # then one Prefect server for every job of the process
         local = work.local
-        job = replace(work, local=lambda: ctx.run(call_with_prefect_api, local)).start(by=by)
+
+        def in_request_context() -> Any:
+            from prefect.context import TagsContext
+
+            # the job's thread set its tags (by:, job:) in its own context: carry them over
+            tags = sorted(TagsContext.get().current_tags)
+            return ctx.run(call_with_prefect_api, jobs.tagged(local, *tags))
+
+        job = replace(work, local=in_request_context).start(by=by)
         flow_name = work.deployment.split("/", 1)[0]
         started = Started(job, kind, flow_name, work.label, item_id, work.video_id)
         with self._lock:
@@ -187,7 +194,7 @@ class JobBook:
             if video_id is not None and view.state in ("completed", "failed"):
                 run_id = _manifest_run_id(store, video_id)
             elif view.state == "running":
-                run_id = await _find_local_run(s.flow_name, s.run_name, job.started)
+                run_id = await _find_local_run(job.key)
             view.flow_run_id = run_id
             view.progress = await _progress(store, video_id, run_id, view.state)
         return _with_links(view)
@@ -341,34 +348,24 @@ async def _flow_name(flow_id: UUID) -> str:
         return ""
 
 
-async def _find_local_run(flow_name: str, run_name: str, after: datetime) -> str | None:
-    """The flow run a local job is running: by flow, run name and start time."""
-    from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterName,
-        FlowRunFilterStartTime,
-    )
-    from prefect.client.schemas.sorting import FlowRunSort
+async def _find_local_run(job_key: str) -> str | None:
+    """The flow run a local job is running: the one tagged with the job's key."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 
     from novaavatar.service.prefect_server import read_client
 
     try:
         async with read_client() as client:
-            runs = await client.read_flow_runs(
-                flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+            found = await client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(
-                    name=FlowRunFilterName(any_=[run_name]),
-                    start_time=FlowRunFilterStartTime(after_=after - timedelta(seconds=2)),
+                    tags=FlowRunFilterTags(all_=[f"{runs.JOB_PREFIX}{job_key}"])
                 ),
-                sort=FlowRunSort.START_TIME_DESC,
                 limit=1,
             )
     except Exception as e:
-        log.warning("Prefect server: cannot find the run of %r: %s", run_name, e)
+        log.warning("Prefect server: cannot find the run of local job %s: %s", job_key, e)
         return None
-    return str(runs[0].id) if runs else None
+    return str(found[0].id) if found else None
 
 
 async def _read_task_runs(run_id: str) -> list[Any]:

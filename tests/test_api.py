@@ -569,6 +569,10 @@ def test_manual_job_runs_and_reports_stage_progress(client: httpx.Client, store:
     assert [j["id"] for j in page["jobs"]] == [job["id"]] and page["next_offset"] == 1
     # who started it: this token; another token's "mine" does not list it
     assert job["by"] == failed["by"] == "api:token-1"
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as pc:  # on the flow run itself, as the UI shows it
+        assert "by:api:token-1" in pc.read_flow_run(job["flow_run_id"]).tags
     mine = client.get("/api/jobs", params={"mine": "true"}).json()["jobs"]
     assert {j["id"] for j in mine} == {job["id"], failed["id"]}
     other = {"Authorization": f"Bearer {OTHER}"}
