@@ -181,6 +181,11 @@ def test_a_failed_run_shows_its_error_and_mine_is_who_started_it(store: Artifact
     assert "Failed" in res.output and "item-gone" in res.output and "sample" not in res.output
     res = CliRunner().invoke(app, ["jobs", "--mine"], env={"USER": cleo})
     assert "Completed" in res.output and cleo in res.output and bob not in res.output
+    # a CLI run is tagged with $USER
+    dora = f"dora-{uuid.uuid4().hex[:6]}"
+    res = CliRunner().invoke(app, ["scrape", "--sample", "--limit", "1"], env={"USER": dora})
+    assert res.exit_code == 0, res.output
+    assert [r.flow for r in runs.read_runs(by=dora)] == ["scrape-content"]
 
 
 def test_run_names_and_tags_say_stage_video_and_who() -> None:
