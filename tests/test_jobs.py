@@ -196,3 +196,21 @@ def test_run_names_and_tags_say_stage_video_and_who() -> None:
     tag = runs.by_tag("  Ann   Lee ")
     assert tag == "by:Ann Lee" and runs.started_by(["sample", tag]) == "Ann Lee"
     assert runs.started_by(["job:abc"]) is None and runs.by_tag("") == "by:unknown"
+
+
+def test_a_manual_creation_shows_in_the_sidebar_at_once(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch, prefect_server: str
+) -> None:
+    """The sidebar is drawn after the page, so the job a page starts is in the same redraw."""
+    from review_pages import manual_page
+
+    at, started = manual_page(monkeypatch, prefect_server)
+    eve = f"eve-{uuid.uuid4().hex[:6]}"
+    at.text_input(key="reviewer").input(eve).run()
+    at.text_input(key="manual_title").input("Evening news")
+    at.text_area(key="manual_text").input("Good evening.").run()
+    next(b for b in at.button if b.label == "Create video").click().run()
+    sidebar = " ".join(str(e.value) for e in at.sidebar.markdown)
+    assert "**manual Evening news** — " in sidebar and f"by {eve}" in sidebar, sidebar
+    jobs.wait_all(10)
+    assert started and started[0]["title"] == "Evening news"
