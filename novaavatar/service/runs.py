@@ -232,6 +232,8 @@ async def _view(client: Any, run: Any, flow: str, api: str) -> RunView:
     )
     if view.final:
         with _final_lock:
+            if len(_final) >= 5000:  # a page open for weeks: start the memory again
+                _final.clear()
             _final[(api, view.id)] = view
     return view
 
