@@ -45,3 +45,10 @@ def authorized(
 
 
 Ctx = Annotated[ApiContext, Depends(api_context)]
+# the same dependency as the routers': FastAPI runs it once per request
+Who = Annotated[Caller, Depends(authorized)]
+
+
+def who(caller: Caller) -> str:
+    """The name a job records for who started it: ``api:<token position>``."""
+    return f"api:{caller.token}"

@@ -57,7 +57,7 @@ async def edit_script(
         raise ProblemError(403, str(e), kind="unknown-reviewer") from None
     except editing.NotEditable as e:
         raise ProblemError(409, str(e), kind="invalid-transition") from None
-    started = await asyncio.to_thread(ctx.jobs.start, "regenerate", work, item_id=None)
+    started = await asyncio.to_thread(ctx.jobs.start, "regenerate", work, by=body.reviewer)
     view = await ctx.jobs.view(started.id, ctx.store, detail=False)
     response.headers["Location"] = f"/api/jobs/{view.id}"
     return view
@@ -91,7 +91,7 @@ async def trim(
         raise ProblemError(403, str(e), kind="unknown-reviewer") from None
     except editing.NotEditable as e:
         raise ProblemError(409, str(e), kind="invalid-transition") from None
-    started = await asyncio.to_thread(ctx.jobs.start, "trim", work)
+    started = await asyncio.to_thread(ctx.jobs.start, "trim", work, by=body.reviewer)
     view = await ctx.jobs.view(started.id, ctx.store, detail=False)
     response.headers["Location"] = f"/api/jobs/{view.id}"
     return view
@@ -139,7 +139,7 @@ async def swap_background(
         raise ProblemError(403, str(e), kind="unknown-reviewer") from None
     except editing.NotEditable as e:
         raise ProblemError(409, str(e), kind="invalid-transition") from None
-    started = await asyncio.to_thread(ctx.jobs.start, "regenerate", work)
+    started = await asyncio.to_thread(ctx.jobs.start, "regenerate", work, by=reviewer)
     view = await ctx.jobs.view(started.id, ctx.store, detail=False)
     response.headers["Location"] = f"/api/jobs/{view.id}"
     return view

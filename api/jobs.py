@@ -12,7 +12,6 @@ import asyncio
 import contextvars
 import threading
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,18 +21,11 @@ from novaavatar import manifests
 from novaavatar.domain import utcnow
 from novaavatar.errors import NotFoundError
 from novaavatar.logs import redact
-from novaavatar.service import jobs
+from novaavatar.service import jobs, runs
 from novaavatar.service.production import Work
 from novaavatar.store import ArtifactStore
 
-STAGES = ("script", "background", "speech", "avatar", "compose", "quality")
-# task run names start with their stage (``script vid-…``); manual creation and a
-# reviewer's edits rename some
-_TASK_PREFIX = {
-    "given script": "script",
-    "given background": "background",
-    "import speech": "speech",
-}
+STAGES = runs.STAGES  # task runs are named by stage: runs.stage_of reads them
 FLOW_KIND: dict[str, schemas.JobKind] = {
     "scrape-content": "scrape",
     "produce-video": "generate",
@@ -87,8 +79,16 @@ class JobBook:
 
     # --- starting ------------------------------------------------------------------------
 
-    def start(self, kind: schemas.JobKind, work: Work, *, item_id: str | None = None) -> Started:
-        """Start ``work``: its deployment on the server, or the flow in a thread.
+    def start(
+        self,
+        kind: schemas.JobKind,
+        work: Work,
+        *,
+        item_id: str | None = None,
+        by: str | None = None,
+    ) -> Started:
+        """Start ``work``: its deployment on the server, or the flow in a thread; ``by``: who
+        starts it, recorded on the flow run (tag ``by:<name>``).
 
         The thread gets a copy of the caller's context, so a local flow uses the same
         Prefect settings (API URL, profile) as the request that started it.
@@ -97,7 +97,15 @@ class JobBook:
 
         ctx = contextvars.copy_context()  # then one Prefect server for every job of the process
         local = work.local
-        job = replace(work, local=lambda: ctx.run(call_with_prefect_api, local)).start()
+
+        def in_request_context() -> Any:
+            from prefect.context import TagsContext
+
+            # the job's thread set its tags (by:, job:) in its own context: carry them over
+            tags = sorted(TagsContext.get().current_tags)
+            return ctx.run(call_with_prefect_api, jobs.tagged(local, *tags))
+
+        job = replace(work, local=in_request_context).start(by=by)
         flow_name = work.deployment.split("/", 1)[0]
         started = Started(job, kind, flow_name, work.label, item_id, work.video_id)
         with self._lock:
@@ -141,13 +149,16 @@ class JobBook:
         kind: schemas.JobKind | None,
         limit: int,
         offset: int,
+        by: str | None = None,
     ) -> tuple[list[schemas.Job], bool]:
-        """Jobs newest first (and whether there are more): this process's, and the server's."""
+        """Jobs newest first (and whether there are more): this process's, and the server's;
+        ``by``: only those that person started."""
         views = {}
         for s in self.local():
-            views[s.id] = await self._view_started(s, store, detail=False)
+            if by is None or s.job.by == by:
+                views[s.id] = await self._view_started(s, store, detail=False)
         if jobs.prefect_server() is not None:
-            for run in await _read_flow_runs(offset + limit + 1):
+            for run in await _read_flow_runs(offset + limit + 1, by):
                 if str(run.id) not in views:
                     views[str(run.id)] = await self._view_run(run, store, detail=False)
         chosen = [
@@ -176,13 +187,14 @@ class JobBook:
             item_id=s.item_id,
             video_id=video_id,
             error=redact(job.error) if job.error else None,
+            by=job.by,
         )
         if detail and s.kind in ("generate", "manual"):
             run_id = None
             if video_id is not None and view.state in ("completed", "failed"):
                 run_id = _manifest_run_id(store, video_id)
             elif view.state == "running":
-                run_id = await _find_local_run(s.flow_name, s.run_name, job.started)
+                run_id = await _find_local_run(job.key)
             view.flow_run_id = run_id
             view.progress = await _progress(store, video_id, run_id, view.state)
         return _with_links(view)
@@ -213,6 +225,7 @@ class JobBook:
             item_id=s.item_id if s else run.parameters.get("item_id"),
             video_id=video_id,
             error=error,
+            by=runs.started_by(run.tags or ()),
         )
         if detail and kind in ("generate", "manual", "regenerate"):
             view.progress = await _progress(store, video_id, str(run.id), state)
@@ -251,11 +264,10 @@ async def _progress(
     states: dict[str, schemas.StageState] = {}
     if run_id is not None:
         for task_run in await _read_task_runs(run_id):
-            name = str(task_run.name)
-            stage = next((v for k, v in _TASK_PREFIX.items() if name.startswith(k + " ")), None)
-            stage = stage or next((s for s in STAGES if name.startswith(s + " ")), None)
-            if stage is None or task_run.state_type is None:
+            got = runs.stage_of(str(task_run.name))  # "avatar vid-… on gpu": the avatar
+            if got is None or got[0] not in STAGES or task_run.state_type is None:
                 continue
+            stage = got[0]
             states[stage] = _stage_state(task_run.state_type.value)
     elif state == "completed":
         states = dict.fromkeys(STAGES, "completed")
@@ -318,21 +330,9 @@ async def _read_flow_run(run_id: str) -> Any:
         raise _unavailable("read flow runs", e) from None
 
 
-async def _read_flow_runs(limit: int) -> list[Any]:
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    from novaavatar.service.prefect_server import read_client
-
+async def _read_flow_runs(limit: int, by: str | None = None) -> list[Any]:
     try:
-        async with read_client() as client:
-            return list(
-                await client.read_flow_runs(
-                    flow_filter=FlowFilter(name=FlowFilterName(any_=list(FLOW_KIND))),
-                    sort=FlowRunSort.START_TIME_DESC,
-                    limit=min(limit, 200),
-                )
-            )
+        return await runs.read_flow_runs_async(list(FLOW_KIND), by, limit)
     except Exception as e:
         raise _unavailable("list flow runs", e) from None
 
@@ -348,34 +348,24 @@ async def _flow_name(flow_id: UUID) -> str:
         return ""
 
 
-async def _find_local_run(flow_name: str, run_name: str, after: datetime) -> str | None:
-    """The flow run a local job is running: by flow, run name and start time."""
-    from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterName,
-        FlowRunFilterStartTime,
-    )
-    from prefect.client.schemas.sorting import FlowRunSort
+async def _find_local_run(job_key: str) -> str | None:
+    """The flow run a local job is running: the one tagged with the job's key."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 
     from novaavatar.service.prefect_server import read_client
 
     try:
         async with read_client() as client:
-            runs = await client.read_flow_runs(
-                flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+            found = await client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(
-                    name=FlowRunFilterName(any_=[run_name]),
-                    start_time=FlowRunFilterStartTime(after_=after - timedelta(seconds=2)),
+                    tags=FlowRunFilterTags(all_=[f"{runs.JOB_PREFIX}{job_key}"])
                 ),
-                sort=FlowRunSort.START_TIME_DESC,
                 limit=1,
             )
     except Exception as e:
-        log.warning("Prefect server: cannot find the run of %r: %s", run_name, e)
+        log.warning("Prefect server: cannot find the run of local job %s: %s", job_key, e)
         return None
-    return str(runs[0].id) if runs else None
+    return str(found[0].id) if found else None
 
 
 async def _read_task_runs(run_id: str) -> list[Any]:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Response, UploadFile
 
 from api import schemas
-from api.context import ApiContext, Ctx, authorized
+from api.context import ApiContext, Ctx, Who, authorized, who
 from api.jobs import Started
 from api.problems import COMMON_RESPONSES, Problem, ProblemError
 from novaavatar.domain import CONSENT_STATEMENT, Aspect, ContentItem
@@ -38,12 +38,14 @@ def _scraped_items(store: ArtifactStore) -> list[ContentItem]:
     responses={202: {"model": schemas.ScrapeResult, "description": "still running"}},
     summary="Scrape sources and return the ranked items",
 )
-async def scrape(body: schemas.ScrapeRequest, ctx: Ctx, response: Response) -> schemas.ScrapeResult:
+async def scrape(
+    body: schemas.ScrapeRequest, ctx: Ctx, response: Response, caller: Who
+) -> schemas.ScrapeResult:
     """Runs the ``scrape-content`` deployment (or the flow, without a server) and waits up to
     ``wait_s`` for the items; a scrape still running answers 202 with its job."""
     sources = [str(u) for u in body.sources]
     work = production.scrape(sources, body.keywords, body.limit, sample=body.sample)
-    started = await asyncio.to_thread(ctx.jobs.start, "scrape", work)
+    started = await asyncio.to_thread(ctx.jobs.start, "scrape", work, by=who(caller))
     deadline = time.monotonic() + body.wait_s
     view = await _job_view(ctx, started, response)
     while view.state in ("scheduled", "running") and time.monotonic() < deadline:
@@ -76,7 +78,9 @@ def _item_for(store: ArtifactStore, body: schemas.GenerateRequest) -> ContentIte
     response_model=schemas.Job,
     summary="Produce a video from a scraped item or new content",
 )
-async def generate(body: schemas.GenerateRequest, ctx: Ctx, response: Response) -> schemas.Job:
+async def generate(
+    body: schemas.GenerateRequest, ctx: Ctx, response: Response, caller: Who
+) -> schemas.Job:
     """Starts a ``produce-video`` flow run; follow it at ``/api/jobs/{id}``. The same item
     with the same options is the same video: asking again while it runs returns that job.
     Options left out come from the template, then the settings (DEFAULT_STYLE...)."""
@@ -87,7 +91,9 @@ async def generate(body: schemas.GenerateRequest, ctx: Ctx, response: Response) 
     if (same := await ctx.jobs.active_for(work.video_id, ctx.store)) is not None:
         response.headers["Location"] = f"/api/jobs/{same.id}"
         return same  # this video is being made already: one run, not two
-    started = await asyncio.to_thread(ctx.jobs.start, "generate", work, item_id=item.id)
+    started = await asyncio.to_thread(
+        ctx.jobs.start, "generate", work, item_id=item.id, by=who(caller)
+    )
     return await _job_view(ctx, started, response)
 
 
@@ -107,6 +113,7 @@ async def _read_upload(upload: UploadFile | None) -> tuple[bytes, str] | None:
 async def generate_manual(
     ctx: Ctx,
     response: Response,
+    caller: Who,
     title: Annotated[str, Form(min_length=1, max_length=500)],
     portrait: Annotated[UploadFile | None, File(description="JPEG, PNG or WebP")] = None,
     audio: Annotated[UploadFile | None, File(description="speech, any common format")] = None,
@@ -159,21 +166,28 @@ async def generate_manual(
         options = production.options_from(options.chosen() | {"portrait_key": key})
     audio_key = await asyncio.to_thread(store_audio, store, *audio_upload) if audio_upload else None
     work = production.manual(store, title, options, audio_key, text, prompt)
-    started = await asyncio.to_thread(ctx.jobs.start, "manual", work)
+    started = await asyncio.to_thread(ctx.jobs.start, "manual", work, by=who(caller))
     return await _job_view(ctx, started, response)
 
 
 @router.get("/jobs", response_model=schemas.JobPage, summary="List jobs, newest first")
 async def list_jobs(
     ctx: Ctx,
+    caller: Who,
+    mine: Annotated[bool, Query(description="only jobs this token started")] = False,
+    by: Annotated[
+        str | None, Query(max_length=80, description="only jobs this person started")
+    ] = None,
     state: schemas.JobState | None = None,
     kind: schemas.JobKind | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> schemas.JobPage:
     """Jobs this API process started and, with a Prefect server, the NovaAvatar flow runs
-    it knows (scrape, produce, manual creation)."""
-    jobs, more = await ctx.jobs.page(ctx.store, state, kind, limit, offset)
+    it knows (scrape, produce, manual creation, trim, export); ``mine``: those this token
+    started, ``by``: those someone started (a reviewer on the page, a CLI user)."""
+    who_started = who(caller) if mine else by
+    jobs, more = await ctx.jobs.page(ctx.store, state, kind, limit, offset, who_started)
     return schemas.JobPage(
         jobs=jobs, limit=limit, offset=offset, next_offset=offset + limit if more else None
     )

@@ -264,6 +264,9 @@ class Job(BaseModel):
     error: str | None = None
     progress: Progress | None = None
     links: Links = Field(default_factory=Links)
+    by: str | None = Field(
+        None, description="who started it: api:token-N, a reviewer, or a CLI user ($USER)"
+    )
 
     @computed_field(description="the same as id: the original API's name for it")  # type: ignore[prop-decorator]
     @property

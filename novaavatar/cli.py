@@ -117,8 +117,10 @@ def demo(
     from novaavatar.store import get_store
 
     options = production.options_from(dict(duration_s=duration, aspect=aspect))
-    items = production.scrape([], [], max(count, 1) * 3, sample=True).run_here()
-    ids = production.produce(get_store(), [i.id for i in items[:count]], options).run_here()
+    items = production.scrape([], [], max(count, 1) * 3, sample=True).run_here(by=_who(None))
+    ids = production.produce(get_store(), [i.id for i in items[:count]], options).run_here(
+        by=_who(None)
+    )
     typer.echo(f"\n{len(ids)} videos are waiting for review:")
     _echo_videos(ids)
     typer.echo("\nApprove with `novaavatar approve VIDEO_ID`, then `novaavatar export`.")
@@ -143,7 +145,9 @@ def scrape(
 
     if sample and source:
         raise InputError("--sample reads only the bundled fictional stories: drop --source")
-    items = production.scrape(source or [], keyword or [], limit, sample=sample).run_here()
+    items = production.scrape(source or [], keyword or [], limit, sample=sample).run_here(
+        by=_who(None)
+    )
     if as_json:
         typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
         return
@@ -208,7 +212,7 @@ def produce(
     )
     # checked here (options, voices, item ids), so a mistake is one line, not a failed run
     work = production.produce(get_store(), item_ids, options, language, top)
-    ids = work.run_here()
+    ids = work.run_here(by=_who(None))
     _echo_videos(ids)
 
 
@@ -375,7 +379,9 @@ def create(
         chosen["portrait_key"] = portrait_key
     audio_key = store_audio(store, audio.read_bytes(), str(audio)) if audio else None
     options = production.options_from(chosen)
-    _echo_videos([production.manual(store, title, options, audio_key, text, prompt).run_here()])
+    _echo_videos(
+        [production.manual(store, title, options, audio_key, text, prompt).run_here(by=_who(by))]
+    )
 
 
 @app.command("queue")
@@ -401,6 +407,32 @@ def queue_cmd(
     for m in rows:
         dur = f"{m.final.duration_s:5.1f}s" if m.final else "    - "
         typer.echo(f"{m.video_id}  {m.state.value:8}  {dur}  {m.item.title[:70]}")
+
+
+@app.command("jobs")
+def jobs_cmd(
+    mine: Annotated[bool, typer.Option("--mine", help="Only jobs you started ($USER).")] = False,
+    by: Annotated[str | None, typer.Option(help="Only jobs this person started.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.")] = 20,
+) -> None:
+    """List jobs (this project's Prefect flow runs), newest first: state, stage, duration,
+    who started them, and the video or the error. Reads the server of `make up`."""
+    from novaavatar.service import jobs
+
+    if jobs.find_server() is None:
+        typer.echo("no Prefect server runs (`make up` starts one): no jobs to list")
+        return
+    who = _who(None) if mine else by
+    rows = jobs.listing(who, limit)
+    if not rows:
+        typer.echo("no jobs" + (f" started by {who}" if who else ""))
+    for r in rows:
+        took = r.seconds()
+        done = ", ".join(r.video_ids) if r.ok else (r.error or r.stage or "")
+        typer.echo(
+            f"{r.id[:8]}  {r.state:10}  {f'{took:.0f}s' if took is not None else '-':>6}  "
+            f"{(r.by or '-')[:16]:16}  {r.name[:40]:40}  {done}"
+        )
 
 
 VersionOpt = Annotated[
@@ -474,7 +506,9 @@ def regenerate(
     from novaavatar.service import production
     from novaavatar.store import get_store
 
-    _echo_videos([production.regenerate(get_store(), video_id, stage, _who(by)).run_here()])
+    _echo_videos(
+        [production.regenerate(get_store(), video_id, stage, _who(by)).run_here(by=_who(by))]
+    )
 
 
 @app.command()
@@ -521,7 +555,7 @@ def edit(
         keywords=tuple(hashtag) if hashtag else None,
         call_to_action=call_to_action,
     )
-    _echo_videos([editing.edit_script(store, video_id, changes, _who(by)).run_here()])
+    _echo_videos([editing.edit_script(store, video_id, changes, _who(by)).run_here(by=_who(by))])
     m, _ = manifests.load(store, video_id)
     if m.history and m.history[-1].diff:
         typer.echo(m.history[-1].diff)
@@ -542,7 +576,7 @@ def trim(
     from novaavatar.store import get_store
 
     store = get_store()
-    _echo_videos([editing.trim(store, video_id, start, end, _who(by)).run_here()])
+    _echo_videos([editing.trim(store, video_id, start, end, _who(by)).run_here(by=_who(by))])
 
 
 @app.command()
@@ -569,7 +603,7 @@ def background(
     work = editing.swap_background(
         get_store(), video_id, _who(by), data, image.name if image else "background", prompt
     )
-    _echo_videos([work.run_here()])
+    _echo_videos([work.run_here(by=_who(by))])
 
 
 @app.command()
@@ -596,7 +630,7 @@ def export(
             with _upload_bar(vid, "youtube" in channels) as shown:
                 publishing.publish(store, vid, channels, _who(by), progress=shown)
     else:
-        video_ids = publishing.export(store, None, channels, _who(by)).run_here()
+        video_ids = publishing.export(store, None, channels, _who(by)).run_here(by=_who(by))
     for vid in video_ids:
         m, _ = manifests.load(store, vid)
         yt = m.publications.get("youtube")

@@ -44,6 +44,7 @@ pages = [
     st.Page(PAGES / "templates.py", title="Brand templates", icon=":material/palette:"),
     st.Page(PAGES / "exports.py", title="Exports", icon=":material/download:"),
     st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:"),
+    st.Page(PAGES / "jobs.py", title="Jobs", icon=":material/work_history:"),
 ]
 page = st.navigation(pages)
 
@@ -53,6 +54,9 @@ if page.url_path == dashboard.url_path and "video" in st.query_params:
 
 access.sidebar_identity()
 with st.sidebar:
-    ui.jobs_panel()
+    jobs_slot = st.container()  # filled after the page, so work it just started shows
 
 page.run()
+
+with jobs_slot:
+    ui.jobs_panel()

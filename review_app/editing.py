@@ -52,7 +52,7 @@ def _submit_edit(store: ArtifactStore, m: VideoManifest) -> None:
     except (NovaAvatarError, ValueError, OSError) as e:
         st.session_state[_FLASH] = ("error", f"Not started: {e}")
         return
-    job = work.start()
+    job = work.start(by=by)
     st.session_state[_FLASH] = (
         "success",
         f"Re-rendering `{m.video_id}` with your script ({job.where}): speech, avatar, compose "
@@ -126,7 +126,7 @@ def _submit_trim(store: ArtifactStore, m: VideoManifest) -> None:
     except (NovaAvatarError, ValueError, OSError) as e:
         st.session_state[_FLASH] = ("error", f"Not started: {e}")
         return
-    job = work.start()
+    job = work.start(by=by)
     st.session_state[_FLASH] = (
         "success",
         f"Trimming `{m.video_id}` to {start:g}–{end:g} s ({job.where}): the final video is "
@@ -194,7 +194,7 @@ def _submit_background(store: ArtifactStore, m: VideoManifest) -> None:
     except (NovaAvatarError, ValueError, OSError) as e:
         st.session_state[_FLASH] = ("error", f"Not started: {e}")
         return
-    job = work.start()
+    job = work.start(by=by)
     st.session_state[_FLASH] = (
         "success",
         f"Swapping the background of `{m.video_id}` ({job.where}): background, avatar, compose "

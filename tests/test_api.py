@@ -567,6 +567,17 @@ def test_manual_job_runs_and_reports_stage_progress(client: httpx.Client, store:
     assert [j["id"] for j in listed] == [failed["id"]]
     page = client.get("/api/jobs", params={"limit": 1}).json()
     assert [j["id"] for j in page["jobs"]] == [job["id"]] and page["next_offset"] == 1
+    # who started it: this token; another token's "mine" does not list it
+    assert job["by"] == failed["by"] == "api:token-1"
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as pc:  # on the flow run itself, as the UI shows it
+        assert "by:api:token-1" in pc.read_flow_run(job["flow_run_id"]).tags
+    mine = client.get("/api/jobs", params={"mine": "true"}).json()["jobs"]
+    assert {j["id"] for j in mine} == {job["id"], failed["id"]}
+    other = {"Authorization": f"Bearer {OTHER}"}
+    assert client.get("/api/jobs", params={"mine": "true"}, headers=other).json()["jobs"] == []
+    assert client.get("/api/jobs", params={"by": "ada"}).json()["jobs"] == []
     assert_problem(client.get("/api/jobs/local-999999"), 404)
     r = client.get("/api/videos/" + vid, headers={"Range": "bytes=0-9"})
     assert r.status_code == 206 and r.content[4:8] == b"ftyp"
@@ -612,6 +623,10 @@ def test_generate_runs_the_deployment_when_the_server_has_it(
         run = pc.read_flow_run(job["id"])
     assert run.parameters["item_id"] == item_id
     assert run.parameters["options"] == {"duration_s": 20, "aspect": "16:9"}  # what was chosen
+    assert "by:api:token-1" in run.tags and again["by"] == "api:token-1"  # on the run itself
+    mine = client.get("/api/jobs", params={"mine": "true", "kind": "generate"}).json()["jobs"]
+    assert job["id"] in [j["id"] for j in mine]  # the server's runs, by their tag
+    assert {j["by"] for j in mine} == {"api:token-1"}
     listed = client.get("/api/jobs", params={"kind": "generate"}).json()["jobs"]
     assert job["id"] in [j["id"] for j in listed]
     # the same video again while it is queued: the same job, not a second run

@@ -18,7 +18,7 @@ from novaavatar import manifests, templates
 from novaavatar.domain import ContentItem, ProduceOptions, Regeneration, VideoManifest
 from novaavatar.errors import InputError
 from novaavatar.items import load_item
-from novaavatar.service import jobs
+from novaavatar.service import jobs, runs
 from novaavatar.settings import Settings, get_settings
 from novaavatar.store import ArtifactStore
 
@@ -38,13 +38,16 @@ class Work:
     local: Callable[[], Any]
     video_id: str | None = None
 
-    def start(self) -> jobs.Job:
-        """Hand the work to the server's deployment, else to a background thread."""
-        return jobs.submit(self.label, self.deployment, self.parameters, self.local, self.video_id)
+    def start(self, by: str | None = None) -> jobs.Job:
+        """Hand the work to the server's deployment, else to a background thread; ``by``
+        (who starts it) is recorded on the flow run as the tag ``by:<name>``."""
+        return jobs.submit(
+            self.label, self.deployment, self.parameters, self.local, self.video_id, by
+        )
 
-    def run_here(self) -> Any:
-        """Run the flow in this process and wait for it (the CLI)."""
-        return self.local()
+    def run_here(self, by: str | None = None) -> Any:
+        """Run the flow in this process and wait for it (the CLI), tagged ``by:<name>``."""
+        return jobs.tagged(self.local, runs.by_tag(by) if by else "")()
 
 
 # --- checking what a user asked for -------------------------------------------------------

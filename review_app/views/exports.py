@@ -50,7 +50,7 @@ def publish_youtube(store: ArtifactStore, video_id: str) -> None:
         )
         st.session_state["export_flash"] = ([], [message])
         return
-    publishing.export(store, [video_id], ["package", "youtube"], by).start()
+    publishing.export(store, [video_id], ["package", "youtube"], by).start(by=ui.who())
 
 
 def _youtube_cell(m: VideoManifest) -> str:

@@ -193,7 +193,7 @@ def main() -> None:
     except InputError as e:
         st.error(f"Nothing was started: {e}", icon=":material/block:")
         return
-    job = work.start()
+    job = work.start(by=ui.who())
     st.success(
         f"Started ({job.where}): progress shows in the sidebar; "
         "the video then waits in the review queue."

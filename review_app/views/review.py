@@ -256,7 +256,7 @@ def regenerate(store: ArtifactStore, m: VideoManifest) -> None:
     except (NovaAvatarError, ValueError, OSError) as e:
         flash("error", f"Not started: {e}")
         return
-    job = work.start()
+    job = work.start(by=ui.who())
     flash("success", f"Regenerating the {label} of `{m.video_id}` ({job.where}).")
 
 

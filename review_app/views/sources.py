@@ -34,11 +34,15 @@ FORMAT_LABELS = {
 def start_scrape() -> None:
     feeds = [s.strip() for s in st.session_state.get("scrape_feeds", "").splitlines() if s.strip()]
     words = [w.strip() for w in st.session_state.get("scrape_keywords", "").split(",") if w.strip()]
-    production.scrape(feeds, words, int(st.session_state.get("scrape_limit", 20))).start()
+    production.scrape(feeds, words, int(st.session_state.get("scrape_limit", 20))).start(
+        by=ui.who()
+    )
 
 
 def load_sample() -> None:
-    production.scrape([], [], int(st.session_state.get("scrape_limit", 20)), sample=True).start()
+    production.scrape([], [], int(st.session_state.get("scrape_limit", 20)), sample=True).start(
+        by=ui.who()
+    )
 
 
 def nothing_scraped(scraped: ScrapedItems) -> None:
@@ -87,7 +91,7 @@ def start_produce() -> None:
             )
         )
         languages = list(st.session_state.get("produce_languages", ["en"]))
-        production.produce(open_store()[1], chosen, options, languages).start()
+        production.produce(open_store()[1], chosen, options, languages).start(by=ui.who())
     except (InputError, StoreUnavailable) as e:  # nothing was started: say what to change
         st.session_state["sources_flash"] = f"Nothing was started: {e}"
         return
