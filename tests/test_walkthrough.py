@@ -1,0 +1,182 @@
+"""A newsroom's day on the real stack, in a real browser: `make up`'s Stack (Prefect server,
+cpu and gpu workers, deployments, review page) and Debian's Chromium driven by Playwright.
+
+produce from Sources → the job followed live to done → edit one word of the script →
+re-render → approve; a second story with two A/B takes → choose one. Screenshots of each
+state go to docs/screenshots/walkthrough-*.png for the README.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from test_review_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+
+from novaavatar import manifests
+from novaavatar.domain import ReviewState, VideoManifest
+from novaavatar.service.stack import Stack
+from novaavatar.settings import load_settings
+from novaavatar.store import ArtifactStore, get_store
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("walk-home")
+    s = Stack(
+        home=home,
+        port=_free_port(),
+        review_port=_free_port(),
+        ui=False,
+        settings=load_settings(storage_path=home / "storage"),
+        extra_env={
+            "RSS_FEEDS": "sample",  # no network: the bundled (fictional) stories, by name
+            "DEFAULT_DURATION": "15",  # short videos: the page's duration starts there
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+        },
+    )
+    try:
+        s.up(scrape=True, review=True, api=False, echo=lambda *_: None)
+        yield s
+    finally:
+        s.down(echo=lambda *_: None)
+
+
+def _until(what: str, check: Callable[[], Any], timeout_s: float = 240) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if found := check():
+            return found
+        time.sleep(1)
+    raise AssertionError(f"{what}: not within {timeout_s:g} s")
+
+
+def _videos(store: ArtifactStore) -> list[VideoManifest]:
+    return manifests.all_manifests(store)
+
+
+def _latest_items(store: ArtifactStore) -> list[str]:
+    try:
+        return list(store.get_json("items/latest.json")["ids"])
+    except Exception:
+        return []
+
+
+def test_a_newsroom_day_in_the_browser(stack: Stack) -> None:
+    store = get_store(stack.settings)
+    _until("the first scrape of `up` lists the stories", lambda: len(_latest_items(store)) >= 2)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1440, "height": 1100}).new_page()
+        page.set_default_timeout(60_000)
+        try:
+            _walk(stack, store, page)
+        except Exception:
+            page.screenshot(path=str(stack.home / "failed.png"), full_page=True)
+            print(f"the page when it failed: {stack.home / 'failed.png'}")
+            raise
+        finally:
+            browser.close()
+    states = {m.variant.label: m.state for m in _videos(store) if m.variant is not None}
+    assert states == {"A": ReviewState.REJECTED, "B": ReviewState.APPROVED}
+
+
+def _items(page: Any) -> Any:
+    """The Sources page's multiselect of items to produce."""
+    return page.get_by_test_id("stMultiSelect").filter(has_text="Items").locator("input")
+
+
+def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
+    page.goto(stack.review_url)
+    name = page.get_by_role("textbox", name="Reviewer name")
+    name.fill("Ada")
+    name.press("Enter")
+
+    # --- produce one story from Sources ------------------------------------------------
+    page.get_by_role("link", name="Sources").click()
+    expect(page.get_by_role("heading", name="Produce videos")).to_be_visible()
+    _items(page).click()
+    page.get_by_role("option").first.click()
+    page.keyboard.press("Escape")
+    page.screenshot(path=str(SHOTS / "walkthrough-1-sources.png"))
+    page.get_by_role("button", name="Produce").click()
+    one = _until(
+        "the produced video waits for review",
+        lambda: [m for m in _videos(store) if m.state is ReviewState.PENDING],
+        300,
+    )[0]
+    page.screenshot(path=str(SHOTS / "walkthrough-2-done.png"))
+
+    # --- edit one word of its script, re-render, approve --------------------------------
+    page.goto(f"{stack.review_url}/review?video={one.video_id}")
+    expect(page.get_by_text(one.video_id, exact=True).first).to_be_visible()
+    page.get_by_text("Edit the script").click()
+    script = page.get_by_role("textbox", name="Script", exact=True)
+    text = script.input_value()
+    first = text.split()[0]
+    edited = text.replace(first, "Tonight", 1) if first != "Tonight" else "Today" + text[7:]
+    script.fill(edited)
+    page.screenshot(path=str(SHOTS / "walkthrough-3-edit.png"))
+    page.get_by_role("button", name="Re-render with this script").click()
+
+    def re_rendered() -> VideoManifest | None:
+        m = manifests.load(store, one.video_id)[0]
+        done = m.state is ReviewState.PENDING and m.version > one.version
+        return m if done and m.script.text.startswith(edited.split()[0]) else None
+
+    after = _until("the edited take waits for review", re_rendered, 300)
+    page.goto(f"{stack.review_url}/review?video={one.video_id}")
+    approve = page.get_by_role("button", name="Approve")
+    expect(approve).to_be_enabled()
+    approve.click()
+    expect(page.get_by_text(f"Approved {one.video_id} as Ada.")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "walkthrough-4-approved.png"))
+    m = manifests.load(store, one.video_id)[0]
+    assert m.state is ReviewState.APPROVED and m.history[-1].by == "Ada"
+    assert m.script.text == after.script.text
+
+    # --- a second story as two A/B takes; choose one ------------------------------------
+    page.get_by_role("link", name="Sources").click()
+    _items(page).click()
+    page.get_by_role("option").nth(1).click()
+    page.keyboard.press("Escape")
+    takes = page.get_by_role("spinbutton", name="A/B takes per item")
+    takes.fill("2")
+    takes.press("Tab")
+    page.get_by_role("button", name="Produce").click()
+
+    def pending_takes() -> list[VideoManifest]:
+        group = [m for m in _videos(store) if m.variant is not None]
+        ready = [m for m in group if m.state is ReviewState.PENDING]
+        return ready if len(ready) == 2 else []
+
+    pair = _until("two takes wait for review", pending_takes, 300)
+    page.goto(f"{stack.review_url}/review?video={pair[0].video_id}")
+    choose = page.get_by_role("button", name="Choose take B")
+    expect(choose).to_be_enabled()
+    page.screenshot(path=str(SHOTS / "walkthrough-5-takes.png"))
+    choose.click()
+
+    def chosen() -> bool:
+        states = {m.variant.label: m.state for m in _videos(store) if m.variant is not None}
+        return states == {"A": ReviewState.REJECTED, "B": ReviewState.APPROVED}
+
+    _until("take B approved, take A rejected", chosen, 60)
+    page.goto(f"{stack.review_url}/review?video={pair[0].video_id}&view=all")
+    expect(page.get_by_text("take B chosen")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "walkthrough-6-chosen.png"))
