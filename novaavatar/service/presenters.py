@@ -47,6 +47,13 @@ def show(store: ArtifactStore, ref: str) -> Presenter:
     return presenters.resolve(ref, store)
 
 
+def openai_voices() -> list[str]:
+    """The voices OpenAI TTS speaks with."""
+    from tasks.speech.openai_tts import VOICES
+
+    return list(VOICES)
+
+
 def check_presenter_voice(
     kind: str, name: str | None, fallback: str | None, has_clip: bool, clip_text: str
 ) -> None:
