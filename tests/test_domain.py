@@ -73,6 +73,10 @@ def test_options_added_later_keep_old_video_ids() -> None:
                 "guest_voice",
                 "guest_portrait_key",
                 "transition",
+                "presenter",
+                "openai_voice",
+                "voice_clip_key",
+                "voice_clip_text",
             },
         ),
     )
