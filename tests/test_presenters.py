@@ -252,6 +252,26 @@ def test_review_page_saves_a_presenter_with_consent_only(
     assert presenters.resolve("anna", store).portrait_key == saved.portrait_key
 
 
+def test_sources_page_produces_with_a_chosen_presenter(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_review_app import _produce_page, _submit
+
+    for name in ("REVIEW_PASSWORD", "REVIEWERS", "PREFECT_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    _anna(store)
+    at, items, batches = _produce_page(store, monkeypatch)
+    assert at.selectbox(key="produce_presenter").options == [
+        "template's, else DEFAULT_PRESENTER",
+        "anna@1",
+        "none (no profile)",
+    ]
+    at.multiselect(key="produce_items").select(items[0].id)
+    at.selectbox(key="produce_presenter").set_value("anna@1")
+    _submit(at)
+    assert batches[0]["options"]["presenter"] == "anna@1"
+
+
 # -- a video made with a presenter ---------------------------------------------------------------
 
 
