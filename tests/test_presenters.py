@@ -148,6 +148,25 @@ def test_explicit_beats_template_beats_default_presenter(store: ArtifactStore) -
         templates.build_options(dict(presenter="carl"), store, s)
 
 
+def test_a_new_take_keeps_the_presenter_of_the_video(store: ArtifactStore) -> None:
+    """Regenerating re-uses the video's options: a later DEFAULT_PRESENTER or version of the
+    presenter never changes a video (its id stays the same)."""
+    from novaavatar.domain import VideoManifest
+    from novaavatar.service.production import as_chosen
+
+    _anna(store)
+    root = Path(store.uri.removeprefix("file://"))
+    item = ContentItem.make(title="T", url="https://e.org/t", source="E")
+    plain = templates.build_options({}, store, load_settings(storage_path=root))
+    made = templates.build_options(dict(presenter="anna"), store, load_settings(storage_path=root))
+    service.save_version(store, "anna", by="Bo", via="test", layout="full")  # anna@2
+    later = load_settings(storage_path=root, default_presenter="anna")
+    for options in (plain, made):
+        m = VideoManifest(video_id=video_id_for(item, options), item=item, options=options)
+        again = templates.build_options(as_chosen(m).chosen(), store, later)
+        assert (video_id_for(item, again), again.presenter) == (m.video_id, options.presenter)
+
+
 # -- the command line ----------------------------------------------------------------------------
 
 
