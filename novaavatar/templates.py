@@ -373,6 +373,13 @@ def save(
         raise InputError(
             f"template {filename}: field portrait_key: {t.portrait_key!r} is not in the store"
         )
+    if t.presenter and t.presenter != "none":
+        from novaavatar import presenters
+
+        try:
+            presenters.resolve(t.presenter, store)
+        except InputError as e:
+            raise InputError(f"template {filename}: field presenter: {e}") from None
     if t.portrait_key and not consent_by:
         raise consent.ConsentMissing(
             f"template {filename} names the portrait {t.portrait_key!r}: {consent.HOW_TO_ATTEST}"

@@ -122,6 +122,8 @@ def test_explicit_beats_template_beats_default_presenter(store: ArtifactStore) -
     o = templates.build_options({}, store, s)  # the default, over the news template's layout
     assert (o.presenter, o.portrait_key, o.layout) == ("bob@1", bob.portrait_key, "full")
     assert (o.voice, o.openai_voice) == ("en-us+m3", "onyx")
+    with pytest.raises(InputError, match="field presenter: unknown presenter 'carl'"):
+        templates.save(store, b'name = "anchor"\nversion = 1\npresenter = "carl"\n', "a.toml")
     templates.save(store, b'name = "anchor"\nversion = 1\npresenter = "anna"\n', "anchor.toml")
     o = templates.build_options(dict(template="anchor"), store, s)  # the template's
     assert (o.presenter, o.portrait_key, o.voice, o.layout) == (
