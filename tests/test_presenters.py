@@ -293,6 +293,25 @@ def test_sources_page_produces_with_a_chosen_presenter(
     assert batches[0]["options"]["presenter"] == "anna@1"
 
 
+def test_manual_page_creates_with_a_presenter(
+    store: ArtifactStore, monkeypatch: pytest.MonkeyPatch, prefect_server: str
+) -> None:
+    from novaavatar.service import jobs as actions
+    from tests.review_pages import manual_page
+
+    _anna(store)
+    at, started = manual_page(monkeypatch, prefect_server)
+    at.selectbox(key="manual_presenter").set_value("anna@1").run()
+    assert not [t for t in at.text_input if t.key == "manual_voice"]  # the presenter's voice
+    at.text_input(key="manual_title").input("Evening news")
+    at.text_area(key="manual_text").input("Good evening. Here is the news.").run()
+    next(b for b in at.button if b.label == "Create video").click().run()
+    assert not at.exception, at.exception
+    actions.wait_all(timeout=10)
+    (params,) = started
+    assert params["options"]["presenter"] == "anna@1" and "voice" not in params["options"]
+
+
 # -- a video made with a presenter ---------------------------------------------------------------
 
 
