@@ -253,11 +253,11 @@ def test_review_page_saves_a_presenter_with_consent_only(
     at.text_input(key="reviewer").input("Ada").run()
     at.text_input(key="presenter_name").input("anna")
     at.file_uploader(key="presenter_portrait").upload("anna.png", _face_png(), "image/png")
-    at.selectbox(key="presenter_layout").set_value("pip")
+    at.selectbox(key="presenter_layout_new").set_value("pip")
     at.button(key="presenter_save").click().run()
     assert "consent" in at.error[0].value and store.list("presenters") == []
     at.checkbox(key="presenter_consent").check()
-    at.text_input(key="presenter_espeak").input("en-gb")
+    at.text_input(key="presenter_espeak_new").input("en-gb")
     at.button(key="presenter_save").click().run()
     assert not at.exception, at.exception
     assert not at.error and "Stored **anna@1**" in at.success[0].value
@@ -267,10 +267,16 @@ def test_review_page_saves_a_presenter_with_consent_only(
     assert "anna@1" in "\n".join(str(m.value) for m in at.markdown)
     # a new version of the same presenter: only the layout changes
     at.selectbox(key="presenter_pick").set_value("anna").run()
-    at.selectbox(key="presenter_layout").set_value("full")
+    assert at.text_input(key="presenter_espeak_anna").value == "en-gb"  # from anna@1
+    at.selectbox(key="presenter_layout_anna").set_value("full")
     at.button(key="presenter_save").click().run()
     assert "Stored **anna@2**" in at.success[0].value
-    assert presenters.resolve("anna", store).portrait_key == saved.portrait_key
+    again = presenters.resolve("anna", store)
+    assert (again.portrait_key, again.layout, again.voice) == (
+        saved.portrait_key,
+        "full",
+        saved.voice,
+    )
 
 
 def test_sources_page_produces_with_a_chosen_presenter(

@@ -46,6 +46,7 @@ def form(store: ArtifactStore, existing: list[Presenter]) -> None:
     names = [NEW, *(p.name for p in existing)]
     pick = st.selectbox("Presenter", names, key="presenter_pick")
     before = next((p for p in existing if p.name == pick), None)
+    slot = before.name if before is not None else "new"  # each presenter's fields start from it
     name = (
         st.text_input("Name (lowercase, e.g. anna)", key="presenter_name", max_chars=40)
         if before is None
@@ -67,7 +68,7 @@ def form(store: ArtifactStore, existing: list[Presenter]) -> None:
         VOICE_KINDS,
         index=VOICE_KINDS.index(old.kind) if old else 0,
         format_func=KIND_LABELS.__getitem__,
-        key="presenter_voice_kind",
+        key=f"presenter_voice_kind_{slot}",
         horizontal=True,
     )
     voice = clip = None
@@ -77,14 +78,14 @@ def form(store: ArtifactStore, existing: list[Presenter]) -> None:
         voice = st.text_input(
             "eSpeak voice (e.g. en-us, en-gb, en-us+f3)",
             value=old.name if old and old.kind == "espeak" else "en-us",
-            key="presenter_espeak",
+            key=f"presenter_espeak_{slot}",
         )
     else:
         if kind == "openai":
             voices = presenters.openai_voices()
             current = old.name if old and old.kind == "openai" else "nova"
             voice = st.selectbox(
-                "OpenAI voice", voices, index=voices.index(current), key="presenter_openai"
+                "OpenAI voice", voices, index=voices.index(current), key=f"presenter_openai_{slot}"
             )
         else:
             clip = st.file_uploader(
@@ -96,25 +97,25 @@ def form(store: ArtifactStore, existing: list[Presenter]) -> None:
             clip_text = st.text_input(
                 "What the clip says",
                 value=old.clip_text if old else "",
-                key="presenter_clip_text",
+                key=f"presenter_clip_text_{slot}",
                 max_chars=600,
             )
         fallback = st.text_input(
             "eSpeak voice when that provider is not set up",
             value=old.fallback if old else "en-us",
-            key="presenter_fallback",
+            key=f"presenter_fallback_{slot}",
         )
     layout = st.selectbox(
         "Default layout",
         LAYOUTS,
         index=LAYOUTS.index(before.layout) if before else 0,
-        key="presenter_layout",
+        key=f"presenter_layout_{slot}",
         help="studio: in front of the background; pip: a window at the side; full: full frame",
     )
     description = st.text_input(
         "Description",
         value=before.description if before else "",
-        key="presenter_description",
+        key=f"presenter_description_{slot}",
         max_chars=300,
     )
     if not st.button("Save new version", type="primary", key="presenter_save"):
