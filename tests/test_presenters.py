@@ -104,7 +104,9 @@ def test_bad_names_and_a_first_version_without_portrait(store: ArtifactStore) ->
 # -- precedence --------------------------------------------------------------------------------
 
 
-def test_explicit_beats_template_beats_default_presenter(store: ArtifactStore) -> None:
+def test_explicit_beats_template_beats_default_presenter(
+    store: ArtifactStore, storage: Path
+) -> None:
     anna = _anna(store)
     bob = service.save_version(
         store,
@@ -118,7 +120,7 @@ def test_explicit_beats_template_beats_default_presenter(store: ArtifactStore) -
         fallback_voice="en-us+m3",
         layout="full",
     )
-    s = load_settings(storage_path=Path(store.uri.removeprefix("file://")), default_presenter="bob")
+    s = load_settings(storage_path=storage, default_presenter="bob")
     o = templates.build_options({}, store, s)  # the default, over the news template's layout
     assert (o.presenter, o.portrait_key, o.layout) == ("bob@1", bob.portrait_key, "full")
     assert (o.voice, o.openai_voice) == ("en-us+m3", "onyx")
@@ -150,14 +152,14 @@ def test_explicit_beats_template_beats_default_presenter(store: ArtifactStore) -
         templates.build_options(dict(presenter="carl"), store, s)
 
 
-def test_a_new_take_keeps_the_presenter_of_the_video(store: ArtifactStore) -> None:
+def test_a_new_take_keeps_the_presenter_of_the_video(store: ArtifactStore, storage: Path) -> None:
     """Regenerating re-uses the video's options: a later DEFAULT_PRESENTER or version of the
     presenter never changes a video (its id stays the same)."""
     from novaavatar.domain import VideoManifest
     from novaavatar.service.production import as_chosen
 
     _anna(store)
-    root = Path(store.uri.removeprefix("file://"))
+    root = storage
     item = ContentItem.make(title="T", url="https://e.org/t", source="E")
     plain = templates.build_options({}, store, load_settings(storage_path=root))
     made = templates.build_options(dict(presenter="anna"), store, load_settings(storage_path=root))
@@ -342,3 +344,15 @@ def test_a_video_made_with_a_presenter_records_it(store: ArtifactStore) -> None:
     # no OPENAI_API_KEY here: the reviewer is told the presenter's own voice was not used
     assert any("OpenAI voice was not used" in w for w in speech.warnings)
     assert m.final is not None and m.final.width == 1280
+
+
+def test_doctor_checks_the_default_presenter(store: ArtifactStore, storage: Path) -> None:
+    from novaavatar.doctor import _presenter
+
+    root = storage
+    assert _presenter(load_settings(storage_path=root)) == []  # none set: nothing to check
+    (missing,) = _presenter(load_settings(storage_path=root, default_presenter="anna"))
+    assert not missing.ok and "unknown presenter 'anna'" in missing.detail
+    _anna(store)
+    (found,) = _presenter(load_settings(storage_path=root, default_presenter="anna"))
+    assert found.ok and found.detail == "anna@1: eSpeak en-gb, pip"
