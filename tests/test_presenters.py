@@ -344,6 +344,10 @@ def test_a_video_made_with_a_presenter_records_it(store: ArtifactStore) -> None:
     # no OPENAI_API_KEY here: the reviewer is told the presenter's own voice was not used
     assert any("OpenAI voice was not used" in w for w in speech.warnings)
     assert m.final is not None and m.final.width == 1280
+    from tasks.publish.package import likeness
+
+    host = likeness(m)["presenters"]["host"]  # type: ignore[index]
+    assert (host["profile"], host["portrait"], host["consent"]["by"]) == ("anna@1", "photo", "Ada")
 
 
 def test_doctor_checks_the_default_presenter(store: ArtifactStore, storage: Path) -> None:
