@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import editing, ops, problems, production, publish, review
+from api import editing, ops, presenters, problems, production, publish, review
 from api.context import ApiContext
 from api.security import TokenAuth
 from novaavatar.logs import configure_logging
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(editing.router)
     app.include_router(publish.router)
     app.include_router(ops.router)
+    app.include_router(presenters.router)
     app.add_middleware(UploadLimit, max_bytes=s.max_upload_mb * 1024 * 1024)
     if s.api_cors_origins:  # outermost, so refusals (401, 413, 429) carry CORS headers too
         app.add_middleware(

@@ -133,6 +133,10 @@ async def generate_manual(
         bool,
         Form(description="with a portrait, true means: " + CONSENT_STATEMENT),
     ] = False,
+    presenter: Annotated[
+        str | None,
+        Form(pattern=schemas.PRESENTER, max_length=48, description="presenter profile or none"),
+    ] = None,
     consent_by: Annotated[
         str | None,
         Form(min_length=1, max_length=120, description="with a portrait: who attests the consent"),
@@ -146,7 +150,14 @@ async def generate_manual(
     from novaavatar.uploads import store_audio, store_portrait
 
     options = production.options_from(
-        dict(aspect=aspect, voice=voice, layout=layout, template=template, language=language)
+        dict(
+            aspect=aspect,
+            voice=voice,
+            layout=layout,
+            template=template,
+            language=language,
+            presenter=presenter,
+        )
     )
     audio_upload = await _read_upload(audio)
     portrait_upload = await _read_upload(portrait)

@@ -38,6 +38,7 @@ JOB_ID = r"^(local-[0-9]{1,9}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 VOICE = r"^[a-z]{2,3}([-_][a-z0-9]{2,8})*(\+[a-z0-9]{1,16})?$"
 REVIEWER = r"^[\w .@'\-]{1,80}$"
 TEMPLATE = r"^(none|[a-z][a-z0-9_\-]{0,39}(@[1-9][0-9]{0,5})?)$"
+PRESENTER = TEMPLATE  # name[@version] or none
 
 Layout = Literal["studio", "pip", "full"]
 JobKind = Literal["scrape", "generate", "manual", "batch", "regenerate", "trim", "other"]
@@ -140,6 +141,13 @@ class GenerateRequest(_Request):
     transition: Literal["crossfade", "wipe", "cut"] | None = Field(
         default=None, description="how an explainer's scenes change; default: crossfade"
     )
+    presenter: str | None = Field(
+        default=None,
+        pattern=PRESENTER,
+        max_length=48,
+        description="presenter profile name[@version] (GET /api/presenters) or none; "
+        "default: the template's, then DEFAULT_PRESENTER",
+    )
     language: str | None = Field(
         default=None,
         max_length=10,
@@ -223,6 +231,7 @@ OPTION_FIELDS = {
     "language",
     "variants",
     "hook",
+    "presenter",
 }
 
 

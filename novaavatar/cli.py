@@ -106,6 +106,15 @@ def _echo_videos(video_ids: list[str]) -> None:
         typer.echo(f"{vid}  {m.state.value:8}  {where}  ({qc})")
 
 
+PresenterOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Presenter profile name[@version] (see `novaavatar presenter list`), or none; "
+        "default: the template's, then DEFAULT_PRESENTER. It fills portrait, voice and layout."
+    ),
+]
+
+
 @app.command()
 def demo(
     count: Annotated[int, typer.Option(help="How many videos to make.")] = 2,
@@ -189,6 +198,7 @@ def produce(
         str | None,
         typer.Option(help="How the script opens: headline, question, stakes or surprise."),
     ] = None,
+    presenter: PresenterOpt = None,
 ) -> None:
     """Produce videos for scraped items; they land in the review queue. Options left out
     come from the template, then DEFAULT_STYLE, DEFAULT_DURATION, DEFAULT_ASPECT, TTS_VOICE."""
@@ -208,6 +218,7 @@ def produce(
             transition=transition,
             variants=variants,
             hook=hook,
+            presenter=presenter,
         )
     )
     # checked here (options, voices, item ids), so a mistake is one line, not a failed run
@@ -355,6 +366,7 @@ def create(
     by: Annotated[
         str | None, typer.Option(help="Who attests the consent (default: $USER).")
     ] = None,
+    presenter: PresenterOpt = None,
 ) -> None:
     """Manual creation: portrait + audio or text → a video in the review queue."""
     from novaavatar import consent
@@ -371,7 +383,7 @@ def create(
         raise InputError(f"--portrait {portrait}: {consent.HOW_TO_ATTEST}")
     if audio is None and not (text and text.strip()):
         raise InputError("give --audio FILE or --text 'what to say'")
-    chosen = dict(aspect=aspect, voice=voice, layout=layout, template=template)
+    chosen = dict(aspect=aspect, voice=voice, layout=layout, template=template, presenter=presenter)
     production.check_manual(store, title, production.options_from(chosen), audio is not None, text)
     if portrait is not None:
         portrait_key = store_portrait(store, portrait.read_bytes(), str(portrait))
@@ -825,6 +837,101 @@ def templates_add(
         get_store(), path.read_bytes(), path.name, consent_by=_who(by) if i_have_consent else None
     )
     typer.echo(f"stored {t.ref}")
+
+
+presenter_app = typer.Typer(
+    help="Presenter profiles: a portrait (with its likeness consent), a voice and a layout.",
+    no_args_is_help=True,
+)
+app.add_typer(presenter_app, name="presenter")
+
+
+@presenter_app.command("list")
+def presenter_list() -> None:
+    """Every presenter's newest version: layout, voice, and whose consent covers the face."""
+    from novaavatar.service import presenters
+    from novaavatar.store import get_store
+
+    shown = presenters.listing(get_store())
+    if not shown:
+        typer.echo("no presenters yet: novaavatar presenter add NAME --portrait PHOTO ...")
+    for p in shown:
+        when = p.consent.at.strftime("%Y-%m-%d")
+        typer.echo(
+            f"{p.ref:24} {p.layout:7} {p.voice.describe():40} consent: {p.consent.by} ({when})"
+        )
+
+
+@presenter_app.command("show")
+def presenter_show(
+    ref: Annotated[str, typer.Argument(help="name or name@version (default: newest).")],
+) -> None:
+    """Print one presenter version as JSON (portrait key, consent record, voice, layout)."""
+    from novaavatar.service import presenters
+    from novaavatar.store import get_store
+
+    typer.echo(presenters.show(get_store(), ref).model_dump_json(indent=2))
+
+
+@presenter_app.command("add")
+def presenter_add(
+    name: Annotated[str, typer.Argument(help="lowercase name, e.g. anna or night-desk.")],
+    portrait: Annotated[
+        Path | None,
+        typer.Option(help="Presenter photo (JPEG, PNG, WebP); a new version may keep the last."),
+    ] = None,
+    i_have_consent: ConsentOpt = False,
+    by: Annotated[
+        str | None, typer.Option(help="Who saves it and attests the consent (default: $USER).")
+    ] = None,
+    voice_kind: Annotated[
+        str | None,
+        typer.Option(help="espeak, openai or dia (a clip to clone); default: the last version's."),
+    ] = None,
+    voice: Annotated[
+        str | None,
+        typer.Option(help="eSpeak voice (en-gb, en-us+f3) or OpenAI voice (nova, onyx...)."),
+    ] = None,
+    fallback_voice: Annotated[
+        str | None,
+        typer.Option(help="openai/dia: the eSpeak voice when that provider is not set up."),
+    ] = None,
+    clip: Annotated[
+        Path | None, typer.Option(help="dia: 5–15 s of the voice to clone (any audio format).")
+    ] = None,
+    clip_text: Annotated[str, typer.Option(help="dia: the words the clip says.")] = "",
+    layout: Annotated[
+        str | None, typer.Option(help="studio, pip or full; default: the last version's.")
+    ] = None,
+    description: Annotated[str | None, typer.Option(help="A line about the presenter.")] = None,
+) -> None:
+    """Store a new version of a presenter (the first needs --portrait and --i-have-consent)."""
+    from novaavatar.errors import InputError
+    from novaavatar.service import presenters
+    from novaavatar.store import get_store
+
+    files = {}
+    for path, what in ((portrait, "portrait"), (clip, "clip")):
+        if path is not None:
+            if not path.is_file():
+                raise InputError(f"{what} {path} does not exist")
+            files[what] = presenters.Upload(path.read_bytes(), str(path))
+    p = presenters.save_version(
+        get_store(),
+        name,
+        by=_who(by),
+        via="cli",
+        portrait=files.get("portrait"),
+        i_have_consent=i_have_consent,
+        voice_kind=voice_kind,
+        voice=voice,
+        fallback_voice=fallback_voice,
+        clip=files.get("clip"),
+        clip_text=clip_text,
+        layout=layout,
+        description=description,
+    )
+    typer.echo(f"stored {p.ref}  {p.layout}  {p.voice.describe()}")
 
 
 store_app = typer.Typer(help="The artifact store: local folder or S3/MinIO.", no_args_is_help=True)

@@ -232,6 +232,23 @@ def _gpu(_: Settings) -> Check:
         return Check("gpu", True, f"torch unavailable ({e})", essential=False)
 
 
+def _presenter(s: Settings) -> list[Check]:
+    """DEFAULT_PRESENTER names a stored presenter whose portrait has its consent."""
+    if not s.default_presenter:
+        return []
+    from novaavatar import consent, presenters
+    from novaavatar.store import get_store
+
+    fix = "novaavatar presenter list; add it (presenter add) or change DEFAULT_PRESENTER"
+    try:
+        store = get_store(s)
+        p = presenters.resolve(s.default_presenter, store)
+        ok = consent.consent_for(store, p.portrait_key) is not None
+        return [Check("default presenter", ok, f"{p.ref}: {p.voice.describe()}, {p.layout}", fix)]
+    except Exception as e:
+        return [Check("default presenter", False, str(e), fix)]
+
+
 def _temp(_: Settings) -> Check:
     try:
         with tempfile.NamedTemporaryFile() as fh:
@@ -252,6 +269,7 @@ CHECKS: list[Callable[[Settings], Check | list[Check]]] = [
     _models,
     _omniavatar,
     _gpu,
+    _presenter,
 ]
 
 

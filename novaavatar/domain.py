@@ -315,6 +315,24 @@ class ProduceOptions(_Frozen):
         description="how the script opens: headline, question, stakes or surprise; "
         "None: the style's own opening",
     )
+    presenter: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_-]{0,39}(@[1-9][0-9]{0,5})?$",
+        description="presenter profile name[@version]; None: the template's, then "
+        "DEFAULT_PRESENTER (pinned to name@version when options are built)",
+    )
+    openai_voice: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2,20}$",
+        description="the OpenAI TTS voice (nova, onyx...) when OpenAI speaks; None: "
+        "OPENAI_TTS_VOICE",
+    )
+    voice_clip_key: StoreKey | None = Field(
+        default=None, description="a reference clip Dia clones the voice of (a presenter's)"
+    )
+    voice_clip_text: str = Field(
+        default="", max_length=600, description="what the reference clip says"
+    )
 
     @field_validator("style", mode="before")
     @classmethod
@@ -340,6 +358,17 @@ class ProduceOptions(_Frozen):
             from novaavatar.languages import LANGUAGES
 
             object.__setattr__(self, "voice", LANGUAGES[self.language].voice)
+        return self
+
+    @model_validator(mode="after")
+    def _clip_with_its_words(self) -> ProduceOptions:
+        if self.voice_clip_key is not None:
+            validate_key(self.voice_clip_key)
+        if (self.voice_clip_key is None) != (not self.voice_clip_text.strip()):
+            raise ValueError(
+                "voice_clip_key and voice_clip_text go together: the clip Dia clones and the "
+                "words it says, or neither"
+            )
         return self
 
     @model_validator(mode="after")
@@ -381,6 +410,10 @@ _LATER_OPTIONS = (
     "transition",
     "variants",
     "hook",
+    "presenter",
+    "openai_voice",
+    "voice_clip_key",
+    "voice_clip_text",
 )
 
 

@@ -256,6 +256,12 @@ class AvatarSettings(_Group):
         max_length=120,
         description="Who attests the right to animate PORTRAIT_PATH's likeness (recorded).",
     )
+    default_presenter: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_-]{0,39}(@[1-9][0-9]{0,5})?$",
+        description="Presenter profile (name or name@version) for runs whose request and "
+        "template name none; its portrait, voice and layout fill what the run leaves unset.",
+    )
     num_steps: int = Field(default=25, ge=10, le=50, description="OmniAvatar denoising steps.")
     guidance_scale: float = Field(default=4.5, ge=1, le=10)
     audio_scale: float = Field(default=4.5, ge=1, le=10)

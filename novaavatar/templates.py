@@ -166,6 +166,11 @@ class BrandTemplate(_Part):
     layout: Literal["studio", "pip", "full"] | None = None
     voice: str | None = Field(default=None, max_length=40)
     portrait_key: str | None = None
+    presenter: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_-]{0,39}(@[1-9][0-9]{0,5})?$",
+        description="presenter profile name[@version] for runs that name none",
+    )
     fonts: Fonts = Fonts()
     colours: Colours = Colours()
     logo: Logo | None = None
@@ -368,6 +373,13 @@ def save(
         raise InputError(
             f"template {filename}: field portrait_key: {t.portrait_key!r} is not in the store"
         )
+    if t.presenter and t.presenter != "none":
+        from novaavatar import presenters
+
+        try:
+            presenters.resolve(t.presenter, store)
+        except InputError as e:
+            raise InputError(f"template {filename}: field presenter: {e}") from None
     if t.portrait_key and not consent_by:
         raise consent.ConsentMissing(
             f"template {filename} names the portrait {t.portrait_key!r}: {consent.HOW_TO_ATTEST}"
@@ -410,20 +422,39 @@ def build_options(
     """ProduceOptions from what the user set (None or absent: not set), filled from the
     template, then from the settings' defaults.
 
-    Precedence: explicit option > template > setting (DEFAULT_STYLE, DEFAULT_DURATION fitted
-    to the format, DEFAULT_ASPECT, TTS_VOICE when it speaks the video's language) >
-    ProduceOptions' default. ``template`` in the result is pinned to ``name@version``, so the
-    video id and manifest record that version. A voice (template's or TTS_VOICE) applies only
-    when it speaks the video's language.
+    The presenter profile (explicit ``presenter`` > the template's > DEFAULT_PRESENTER;
+    ``none``: no profile) fills the portrait, voice and layout the user left unset, before
+    the template's own values.
+
+    Precedence: explicit option > presenter > template > setting (DEFAULT_STYLE,
+    DEFAULT_DURATION fitted to the format, DEFAULT_ASPECT, TTS_VOICE when it speaks the
+    video's language) > ProduceOptions' default. ``template`` (and ``presenter``) in the
+    result are pinned to ``name@version``, so the video id and manifest record that version.
+    A voice (presenter's, template's or TTS_VOICE) applies only when it speaks the video's
+    language.
     """
+    from novaavatar import presenters
     from novaavatar.domain import ProduceOptions
 
     data = {k: v for k, v in explicit.items() if v is not None}
     language = str(data.get("language", "en"))
-    if str(data.get("template", "")).strip().lower() == NO_TEMPLATE:
+    t = None
+    if str(data.get("template", "")).strip().lower() != NO_TEMPLATE:
+        t = resolve(data.get("template"), store, str(data.get("format", "single")))
+    # the presenter: explicit > the template's > DEFAULT_PRESENTER; it fills the portrait,
+    # voice and layout before the template does (a chosen face is more specific than a look)
+    chosen_presenter = data.get("presenter") or (t.presenter if t is not None else None)
+    if chosen_presenter is None and settings is not None:
+        chosen_presenter = settings.default_presenter
+    if chosen_presenter == presenters.NO_PRESENTER:
+        data.pop("presenter", None)  # none: no profile, as videos made before presenters
+    elif chosen_presenter:
+        p = presenters.resolve(chosen_presenter, store)
+        presenters.fill(data, p, language)
+        data["presenter"] = p.ref
+    if t is None:
         data["template"] = None  # the plain look, as videos made before templates
     else:
-        t = resolve(data.get("template"), store, str(data.get("format", "single")))
         for field in TEMPLATE_FIELDS:
             value = t.captions.style if field == "caption_style" else getattr(t, field)
             if field in data or value is None:
@@ -459,12 +490,9 @@ def default_portrait(store: ArtifactStore, s: Settings) -> str:
 
 
 def _speaks(voice: str, language: str) -> bool:
-    from novaavatar.languages import check_language
+    from novaavatar.presenters import speaks
 
-    try:
-        return check_language(voice.split("+")[0]) == check_language(language)
-    except ValueError:
-        return False
+    return speaks(voice, language)
 
 
 def _fill_from_settings(data: dict[str, Any], s: Settings, language: str) -> None:

@@ -42,6 +42,7 @@ pages = [
     review,
     st.Page(PAGES / "manual.py", title="Manual creation", icon=":material/upload:"),
     st.Page(PAGES / "templates.py", title="Brand templates", icon=":material/palette:"),
+    st.Page(PAGES / "presenters.py", title="Presenters", icon=":material/face:"),
     st.Page(PAGES / "exports.py", title="Exports", icon=":material/download:"),
     st.Page(PAGES / "settings.py", title="Settings", icon=":material/settings:"),
     st.Page(PAGES / "jobs.py", title="Jobs", icon=":material/work_history:"),

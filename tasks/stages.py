@@ -301,6 +301,12 @@ def synthesize_speech(
         out = run.workdir / "speech.wav"
         # Dia speaks English only: another language goes to OpenAI TTS or eSpeak NG
         providers, notes = speech.for_language(speech.default_providers(), options.language)
+        clip = None
+        if options.voice_clip_key:  # a presenter's voice for Dia to clone
+            clip = run.store.materialize(options.voice_clip_key)
+        providers = speech.with_voice(
+            providers, options.openai_voice, clip, options.voice_clip_text
+        )
         if options.format == "conversation" and video_script.turns:  # two voices, one track
             from tasks.speech.dialogue import guest_voice_for, speak_dialogue
 
@@ -328,8 +334,18 @@ def synthesize_speech(
             segments = scene_segments(texts, result.words, result.duration_s)
         run.provider = provider.name
         notes += speech.speech_notes(provider.name, options.language, video_script.text)
+        own = "dia" if clip is not None else "openai-tts" if options.openai_voice else None
+        if own is not None and provider.name != own:
+            run.warn(
+                f"the presenter's {'Dia voice clip' if own == 'dia' else 'OpenAI voice'} was "
+                f"not used: {provider.name} spoke with {result.voice} "
+                f"({'DIA_MODEL_PATH' if own == 'dia' else 'OPENAI_API_KEY'} unset, or it failed)"
+            )
         run.detail = "; ".join([result.voice, *notes])
-        tag = stable_id("", video_script.text, options.voice, cfg.speech_speed, take, length=8)
+        own_voice = [v for v in (options.openai_voice, options.voice_clip_key) if v]
+        tag = stable_id(
+            "", video_script.text, options.voice, cfg.speech_speed, take, *own_voice, length=8
+        )
         key = run.put_file(f"speech{tag}.wav", out, "audio/wav")
         native = native_wav_path(out)  # Dia's 44.1 kHz / OpenAI's 24 kHz, for the final mix
         if native.is_file():

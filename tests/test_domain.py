@@ -75,6 +75,10 @@ def test_options_added_later_keep_old_video_ids() -> None:
                 "transition",
                 "variants",
                 "hook",
+                "presenter",
+                "openai_voice",
+                "voice_clip_key",
+                "voice_clip_text",
             },
         ),
     )

@@ -245,7 +245,8 @@ def test_regenerate_reruns_one_stage_and_returns_the_video_to_the_queue(
         calls.append((item_id, stages, reviewer))
         # every option as the video was made, so its id cannot change
         assert ProduceOptions.model_validate(options).chosen() == made_with.options.chosen() | {
-            "template": "none"
+            "template": "none",
+            "presenter": "none",
         }
 
         def change(m: Any) -> None:

@@ -7,6 +7,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -252,3 +253,36 @@ def test_cli_speaks_with_dia_and_clones_a_voice(
     )
     assert res.exit_code == 0, res.output
     assert json.loads(out.with_suffix(".json").read_text())["voice"] == "dia:clone"
+
+
+def test_a_presenters_clip_reaches_dias_audio_prompt_in_the_speech_stage(
+    tiny_dia: Path, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A presenter's Dia voice (ProduceOptions.voice_clip_key/text) is Dia's audio prompt."""
+    import io
+
+    from novaavatar.domain import ProduceOptions, RenderConfig, VideoScript
+    from novaavatar.settings import get_settings
+    from novaavatar.uploads import store_audio
+    from tasks.speech import espeak
+    from tasks.stages import synthesize_speech
+
+    for name, value in dict(
+        DIA_MODEL_PATH=str(tiny_dia), DIA_DEVICE="cpu", DIA_MAX_NEW_TOKENS=str(TOKENS), DIA_SEED="7"
+    ).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    said = "This is my voice, please copy it."
+    ref = espeak.synthesize(said)
+    buf = io.BytesIO()
+    sf.write(buf, ref.samples, ref.sample_rate, format="WAV")
+    clip = store_audio(store, buf.getvalue(), "anna.wav")
+    script = VideoScript(text=TEXT, style="news_anchor", target_duration_s=15)
+    cfg = RenderConfig(store_uri=store.uri)
+    cloned = synthesize_speech.fn(
+        script, ProduceOptions(voice_clip_key=clip, voice_clip_text=said), "vid-clone01", cfg
+    )
+    plain = synthesize_speech.fn(script, ProduceOptions(), "vid-plain01", cfg)
+    assert (cloned.provider, cloned.voice) == ("dia", "dia:clone")
+    assert (plain.provider, plain.voice) == ("dia", "dia:seed7")
+    get_settings.cache_clear()

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from novaavatar import manifests, templates
+from novaavatar import manifests, presenters, templates
 from novaavatar.domain import ContentItem, ProduceOptions, Regeneration, VideoManifest
 from novaavatar.errors import InputError
 from novaavatar.items import load_item
@@ -189,6 +189,7 @@ def as_chosen(manifest: VideoManifest) -> ProduceOptions:
     that changed since, or a setting, cannot change the video (its id stays the same)."""
     data = manifest.options.model_dump(mode="json")
     data["template"] = manifest.options.template or templates.NO_TEMPLATE
+    data["presenter"] = manifest.options.presenter or presenters.NO_PRESENTER
     return ProduceOptions.model_validate(data)
 
 
@@ -251,6 +252,8 @@ def check_manual(
         raise InputError("give either an audio upload or a text to speak")
     if options.template not in (None, templates.NO_TEMPLATE):
         templates.resolve(options.template, store)  # an unknown template fails now
+    if options.presenter not in (None, presenters.NO_PRESENTER):
+        presenters.resolve(options.presenter, store)  # an unknown presenter fails now
     chosen = options.chosen()
     for voice in (chosen.get("voice"), options.guest_voice):
         if voice:

@@ -145,7 +145,24 @@ def main() -> None:
         help="studio: presenter in front; pip: a window at the side; "
         "full: the portrait fills the frame",
     )
-    voice = voice_col.text_input("Voice (eSpeak NG)", value=settings.tts_voice, key="manual_voice")
+    from novaavatar.service import presenters
+
+    names = [p.ref for p in presenters.listing(store)]
+    default = "template's, else DEFAULT_PRESENTER"
+    presenter = st.selectbox(
+        "Presenter profile",
+        [default, *names, "none"],
+        key="manual_presenter",
+        help="a saved presenter (Presenters page): its portrait, voice and layout fill what "
+        "is not set here (an uploaded portrait wins); none: no profile",
+    )
+    voice: str | None = None
+    if presenter in (default, "none"):
+        voice = voice_col.text_input(
+            "Voice (eSpeak NG)", value=settings.tts_voice, key="manual_voice"
+        )
+    else:
+        voice_col.caption(f"Voice: {presenter}'s")
     guest_voice = None
     if conversation:
         guest_voice = (
@@ -180,6 +197,7 @@ def main() -> None:
         layout=None if layout == "template's" else layout,
         template=template,
         language=language,
+        presenter=None if presenter == default else presenter,
     )
     if conversation:
         chosen.update(

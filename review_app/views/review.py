@@ -374,6 +374,8 @@ def script_section(m: VideoManifest) -> None:
     meta = (
         f"{m.script.word_count} words · {o.style.replace('_', ' ')} · {o.aspect} · voice {o.voice}"
     )
+    if o.presenter:
+        meta += f" · presenter {o.presenter}"
     st.caption(meta)
     links = list(dict.fromkeys([*m.script.sources, *([item.url] if item.url else [])]))
     if links:

@@ -16,8 +16,9 @@ from novaavatar.domain import (
 )
 from novaavatar.errors import InputError
 from novaavatar.languages import LANGUAGES
-from novaavatar.service import production
+from novaavatar.service import presenters, production
 from novaavatar.service.lookup import ScrapedItems, StoreUnavailable, load_items, open_store
+from novaavatar.store import ArtifactStore
 from review_app import ui
 from tasks.script import template_languages
 
@@ -88,6 +89,7 @@ def start_produce() -> None:
                     st.session_state.get("produce_transition") if format == "explainer" else None
                 ),
                 variants=takes if takes > 1 else None,  # 1: one video, as before
+                presenter=_chosen_presenter(),
             )
         )
         languages = list(st.session_state.get("produce_languages", ["en"]))
@@ -96,6 +98,34 @@ def start_produce() -> None:
         st.session_state["sources_flash"] = f"Nothing was started: {e}"
         return
     st.session_state["produce_items"] = []
+
+
+def _chosen_presenter() -> str | None:
+    """The presenter select's choice: None for the template's or DEFAULT_PRESENTER."""
+    chosen = st.session_state.get("produce_presenter", FORMAT_DEFAULT)
+    return None if chosen == FORMAT_DEFAULT else chosen
+
+
+def presenter_select(store: ArtifactStore) -> None:
+    """Who presents: a presenter profile, or the template's / DEFAULT_PRESENTER."""
+    try:
+        names = [p.ref for p in presenters.listing(store)]
+    except InputError as e:
+        st.warning(f"Presenters unavailable: {e}")
+        names = []
+    st.selectbox(
+        "Presenter",
+        [FORMAT_DEFAULT, *names, "none"],
+        key="produce_presenter",
+        format_func=lambda r: (
+            "template's, else DEFAULT_PRESENTER"
+            if r == FORMAT_DEFAULT
+            else "none (no profile)"
+            if r == "none"
+            else r
+        ),
+        help="a presenter profile (Presenters page) fills portrait, voice and layout",
+    )
 
 
 def main() -> None:
@@ -244,6 +274,7 @@ def main() -> None:
             help="2-4: that many videos of each item whose scripts differ in hook and style, "
             "reviewed side by side; approving one rejects the others",
         )
+        presenter_select(store)
         st.form_submit_button(
             "Produce", icon=":material/movie:", type="primary", on_click=start_produce
         )

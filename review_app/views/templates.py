@@ -95,6 +95,7 @@ def main() -> None:
         f"Layout **{t.layout or 'run default'}** · captions **{t.captions.style}** "
         f"(×{t.captions.size:g}, {t.captions.position}) · voice **{t.voice or 'run default'}** "
         f"· intro {t.intro_s:g} s · outro {t.outro_s:g} s"
+        + (f" · presenter **{t.presenter}**" if t.presenter else "")
     )
     try:
         st.image(

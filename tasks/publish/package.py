@@ -261,10 +261,13 @@ def platform_metadata(m: VideoManifest, privacy: str, category: str) -> dict[str
 
 def likeness(m: VideoManifest) -> dict[str, object]:
     """Who is shown and on whose word: each portrait's consent (who attested, when), or the
-    drawn presenter, which needs none. Exported beside the AI disclosure."""
+    drawn presenter, which needs none. Exported beside the AI disclosure; the host's
+    presenter profile (``name@version``) when the video was made with one."""
+    profile = {"host": {"profile": m.options.presenter}} if m.options.presenter else {}
     return {
         "presenters": {
-            role: (
+            role: profile.get(role, {})
+            | (
                 {
                     "portrait": "photo",
                     "consent": {

@@ -69,6 +69,29 @@ def speech_notes(provider: str, language: str, text: str) -> list[str]:
     return []
 
 
+def with_voice(
+    providers: list[SpeechProvider],
+    openai_voice: str | None = None,
+    clip: Path | None = None,
+    clip_text: str = "",
+) -> list[SpeechProvider]:
+    """The chain speaking a presenter's own voice: OpenAI TTS with ``openai_voice``, Dia
+    cloning ``clip`` (its audio prompt, with the words it says). eSpeak keeps the run's voice."""
+    from dataclasses import replace
+
+    from tasks.speech.dia import DiaProvider
+    from tasks.speech.openai_tts import OpenAITTSProvider
+
+    out: list[SpeechProvider] = []
+    for p in providers:
+        if isinstance(p, OpenAITTSProvider) and openai_voice and p.options is not None:
+            p = OpenAITTSProvider(replace(p.options, voice=openai_voice))
+        elif isinstance(p, DiaProvider) and clip is not None and p.options is not None:
+            p = DiaProvider(replace(p.options, reference_audio=clip, reference_text=clip_text))
+        out.append(p)
+    return out
+
+
 def default_providers(settings: Settings | None = None) -> list[SpeechProvider]:
     """Dia when DIA_MODEL_PATH is set, then OpenAI TTS when OPENAI_API_KEY is set, then eSpeak
     NG; ``TTS_BACKEND`` keeps only the one it names. Nothing heavy is imported here."""
