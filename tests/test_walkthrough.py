@@ -8,6 +8,7 @@ state go to docs/screenshots/walkthrough-*.png for the README.
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from test_review_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
 
 from novaavatar import manifests
 from novaavatar.domain import ReviewState, VideoManifest
+from novaavatar.items import load_item
 from novaavatar.service.stack import Stack
 from novaavatar.settings import load_settings
 from novaavatar.store import ArtifactStore, get_store
@@ -110,17 +112,25 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
     # --- produce one story from Sources ------------------------------------------------
     page.get_by_role("link", name="Sources").click()
     expect(page.get_by_role("heading", name="Produce videos")).to_be_visible()
+    titles = [load_item(store, i).title for i in _latest_items(store)[:2]]
     _items(page).click()
-    page.get_by_role("option").first.click()
+    page.get_by_role("option", name=titles[0], exact=True).click()
     page.keyboard.press("Escape")
     page.screenshot(path=str(SHOTS / "walkthrough-1-sources.png"))
     page.get_by_role("button", name="Produce").click()
+    # the sidebar follows the job's flow run on the server, stage by stage, to done
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text(re.compile(r"— (running|pending|scheduled)"))).to_be_visible()
+    page.screenshot(path=str(SHOTS / "walkthrough-2-running.png"))
+    done = sidebar.get_by_text(re.compile(r"— done"))
+    expect(done).to_be_visible(timeout=300_000)
+    page.screenshot(path=str(SHOTS / "walkthrough-3-done.png"))
     one = _until(
         "the produced video waits for review",
         lambda: [m for m in _videos(store) if m.state is ReviewState.PENDING],
-        300,
+        30,
     )[0]
-    page.screenshot(path=str(SHOTS / "walkthrough-2-done.png"))
+    assert one.video_id in done.inner_text()  # the line links to the video
 
     # --- edit one word of its script, re-render, approve --------------------------------
     page.goto(f"{stack.review_url}/review?video={one.video_id}")
@@ -131,7 +141,7 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
     first = text.split()[0]
     edited = text.replace(first, "Tonight", 1) if first != "Tonight" else "Today" + text[7:]
     script.fill(edited)
-    page.screenshot(path=str(SHOTS / "walkthrough-3-edit.png"))
+    page.screenshot(path=str(SHOTS / "walkthrough-4-edit.png"))
     page.get_by_role("button", name="Re-render with this script").click()
 
     def re_rendered() -> VideoManifest | None:
@@ -145,7 +155,7 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
     expect(approve).to_be_enabled()
     approve.click()
     expect(page.get_by_text(f"Approved {one.video_id} as Ada.")).to_be_visible()
-    page.screenshot(path=str(SHOTS / "walkthrough-4-approved.png"))
+    page.screenshot(path=str(SHOTS / "walkthrough-5-approved.png"))
     m = manifests.load(store, one.video_id)[0]
     assert m.state is ReviewState.APPROVED and m.history[-1].by == "Ada"
     assert m.script.text == after.script.text
@@ -153,7 +163,7 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
     # --- a second story as two A/B takes; choose one ------------------------------------
     page.get_by_role("link", name="Sources").click()
     _items(page).click()
-    page.get_by_role("option").nth(1).click()
+    page.get_by_role("option", name=titles[1], exact=True).click()
     page.keyboard.press("Escape")
     takes = page.get_by_role("spinbutton", name="A/B takes per item")
     takes.fill("2")
@@ -169,7 +179,7 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
     page.goto(f"{stack.review_url}/review?video={pair[0].video_id}")
     choose = page.get_by_role("button", name="Choose take B")
     expect(choose).to_be_enabled()
-    page.screenshot(path=str(SHOTS / "walkthrough-5-takes.png"))
+    page.screenshot(path=str(SHOTS / "walkthrough-6-takes.png"))
     choose.click()
 
     def chosen() -> bool:
@@ -177,6 +187,10 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
         return states == {"A": ReviewState.REJECTED, "B": ReviewState.APPROVED}
 
     _until("take B approved, take A rejected", chosen, 60)
+    # every job of the day on the Jobs page, with who started it
+    page.get_by_role("link", name="Jobs").click()
+    expect(page.get_by_text("by Ada").first).to_be_visible()
+    page.screenshot(path=str(SHOTS / "walkthrough-8-jobs.png"))
     page.goto(f"{stack.review_url}/review?video={pair[0].video_id}&view=all")
     expect(page.get_by_text("take B chosen")).to_be_visible()
-    page.screenshot(path=str(SHOTS / "walkthrough-6-chosen.png"))
+    page.screenshot(path=str(SHOTS / "walkthrough-7-chosen.png"))
