@@ -120,6 +120,8 @@ def test_pools_deployments_and_the_scrape_schedule(stack: Stack) -> None:
 
 
 def test_produce_video_renders_on_the_gpu_pool_and_lands_in_review(stack: Stack) -> None:
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
     scrapes = _flow_runs(stack, "scrape-content")
     assert scrapes, "make up triggers a first scrape"
     assert _wait_final(stack, scrapes[0].id).state.is_completed()
@@ -147,6 +149,17 @@ def test_produce_video_renders_on_the_gpu_pool_and_lands_in_review(stack: Stack)
     assert render.work_pool_name == "gpu" and render.state.is_completed()
     with stack.client() as client:  # a sub-run of the produce run
         assert client.read_task_run(render.parent_task_run_id).flow_run_id == produce.id
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[produce.id, render.id]))
+        )
+    # who rendered: the dispatcher names the backend and the pool, the GPU worker's stage
+    # task the provider it used (lite: no OmniAvatar weights here); a top-level node
+    by_name = {(t.flow_run_id, t.name): t for t in tasks}
+    m_vid = next(t.name.split()[1] for t in tasks if t.name.startswith("script "))
+    dispatch = by_name[(produce.id, f"avatar {m_vid} on gpu")]
+    assert {"provider:omniavatar", "work-pool:gpu"} <= set(dispatch.tags)
+    assert "__parents__" not in dispatch.task_inputs
+    assert "provider:lite" in by_name[(render.id, f"avatar {m_vid}")].tags
 
     (m,) = manifests.queue(store, ReviewState.PENDING)
     assert m.item.id == item_id and m.flow_run_id == str(produce.id)
@@ -378,6 +391,8 @@ def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(stack:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     zombie = _silent_flow_run(stack)
+    for r in _flow_runs(stack, "scrape-content"):  # the items to produce
+        assert _wait_final(stack, r.id).state.is_completed()
     store = get_store(stack.settings)
     item_id = store.get_json("items/latest.json")["ids"][3]
     params = ["-p", f"item_id={item_id}", "-p", 'options={"duration_s": 20, "aspect": "1:1"}']
