@@ -127,7 +127,10 @@ def first_provider(stage: str, options: ProduceOptions) -> str:
     tool a stage without a chain uses; "none" when nothing is available."""
     if stage in FIXED_PROVIDERS:
         return FIXED_PROVIDERS[stage]
-    return next((p.name for p in stage_chain(stage, options) if p.available()), "none")
+    try:
+        return next((p.name for p in stage_chain(stage, options) if p.available()), "none")
+    except Exception:  # a misconfigured chain fails in its task, whose record says why
+        return "none"
 
 
 @task(

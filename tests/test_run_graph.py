@@ -101,3 +101,38 @@ def test_stage_task_runs_carry_their_provider_and_the_avatar_is_top_level(
     assert [e["id"] for e in graph["script by template (fallback)"]["encapsulating"]] == [
         str(script.id)
     ]
+
+
+def test_the_provider_tag_names_the_first_available_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tasks.stages import first_provider, provider_tag
+
+    for name in ("OPENAI_API_KEY", "REPLICATE_API_TOKEN", "DIA_MODEL_PATH", "TTS_BACKEND"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_CREDENTIALS_BLOCK", "")
+    monkeypatch.setenv("REPLICATE_CREDENTIALS_BLOCK", "")
+    get_settings.cache_clear()
+    offline = ProduceOptions()
+    assert [first_provider(s, offline) for s in ("script", "background", "speech", "avatar")] == [
+        "template",
+        "procedural",
+        "espeak-ng",
+        "lite",
+    ]
+    assert first_provider("script", ProduceOptions(format="explainer", duration_s=60)) == (
+        "template-scenes"
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0000000000000000000000")
+    get_settings.cache_clear()
+    assert first_provider("script", offline) == "openai"
+    assert first_provider("speech", offline) == "openai-tts"
+    monkeypatch.setenv("TTS_BACKEND", "dia")  # without DIA_MODEL_PATH: its task says why
+    get_settings.cache_clear()
+    assert first_provider("speech", offline) == "none"
+    assert (first_provider("compose", offline), first_provider("quality", offline)) == (
+        "ffmpeg",
+        "checks",
+    )
+    assert provider_tag("flux") == "provider:flux"
+    get_settings.cache_clear()
