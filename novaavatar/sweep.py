@@ -265,13 +265,26 @@ def zombie_automation(within_s: float, enabled: bool = True) -> Any:
     )
 
 
+def _config(automation: Any) -> dict[str, Any]:
+    """What an automation does, comparable between ours and the server's copy."""
+    fields = {"name", "description", "enabled", "trigger", "actions"}
+    out: dict[str, Any] = automation.model_dump(mode="json", include=fields)
+    out["trigger"].pop("id", None)
+    for key in ("after", "expect", "for_each"):  # sets: their order means nothing
+        out["trigger"][key] = sorted(out["trigger"].get(key) or [])
+    return out
+
+
 def ensure_zombie_automation(client: Any, within_s: float) -> Any:
-    """Create or update the zombie automation (one, by name); returns its id."""
+    """Create the zombie automation, or update it when its settings changed (one, by name);
+    returns its id. An unchanged one is left alone: an update would forget the heartbeats
+    it is waiting on, and a run that went silent just before `make up` would go unnoticed."""
     wanted = zombie_automation(within_s)
     found = client.read_automations_by_name(ZOMBIE_AUTOMATION)
     for extra in found[1:]:  # two `up`s at once made two: keep one
         client.delete_automation(extra.id)
-    if found:
+    if not found:
+        return client.create_automation(wanted)
+    if _config(found[0]) != _config(wanted):
         client.update_automation(found[0].id, wanted)
-        return found[0].id
-    return client.create_automation(wanted)
+    return found[0].id

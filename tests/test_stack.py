@@ -305,7 +305,7 @@ def _wait(what: str, check: Any, timeout_s: float, every: float = 0.5) -> Any:
 
 
 def test_approving_a_video_runs_export_approved_for_it_when_auto_export_is_on(
-    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stack: Stack, tmp_path: Path
 ) -> None:
     from prefect.events.worker import EventsWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -329,18 +329,7 @@ def test_approving_a_video_runs_export_approved_for_it_when_auto_export_is_on(
     assert _wait_final(stack, run.id, 120).state.is_completed()
     assert store.exists(f"exports/{m.video_id}/video.mp4")
     assert manifests.load(store, m.video_id)[0].state is ReviewState.EXPORTED
-
-    # AUTO_EXPORT unset: the next deploy (every `make up`) leaves the automation off
-    monkeypatch.delenv("AUTO_EXPORT", raising=False)
-    on = stack.settings
-    stack.settings = load_settings(storage_path=on.storage_path, zombie_after_s=50)
-    try:
-        stack.deploy()
-        with stack.client() as client:
-            automations = client.read_automations_by_name(AUTO_EXPORT)
-        assert [a.enabled for a in automations] == [False]
-    finally:
-        stack.settings = on
+    # with AUTO_EXPORT unset the next `make up` turns it off: checked with the `up` below
 
 
 def _render_slots(stack: Stack) -> int:
@@ -379,12 +368,15 @@ def _silent_flow_run(stack: Stack) -> UUID:
 
 
 @pytest.mark.timeout(480)
-def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(stack: Stack) -> None:
+def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Both workers are killed (SIGKILL to their process groups) while an avatar renders on
     the gpu pool and a scrape was just picked up; `up` again marks the runs Crashed, gives
     the render slot back, restarts the workers and runs the first scrape, because no scrape
     completed; the next run on the gpu pool completes. Meanwhile a run whose heartbeats
-    stopped is crashed by the zombie automation."""
+    stopped is crashed by the zombie automation. The same `up`, with AUTO_EXPORT unset,
+    turns the auto-export automation off."""
     import os
     import signal
 
@@ -395,7 +387,7 @@ def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(stack:
         assert _wait_final(stack, r.id).state.is_completed()
     store = get_store(stack.settings)
     item_id = store.get_json("items/latest.json")["ids"][3]
-    params = ["-p", f"item_id={item_id}", "-p", 'options={"duration_s": 20, "aspect": "1:1"}']
+    params = ["-p", f"item_id={item_id}", "-p", 'options={"duration_s": 15, "aspect": "1:1"}']
     out = _cli(stack, "deployment", "run", "produce-video/default", *params)
     produce_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out.stdout).group(1))  # type: ignore[union-attr]
     _wait("the avatar holding a render slot", lambda: _render_slots(stack) > 0, 150, 0.2)
@@ -420,8 +412,26 @@ def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(stack:
         os.killpg(pid, signal.SIGKILL)
     assert _render_slots(stack) > 0, "the killed render still holds its slot"
 
-    stack.up(scrape=True, review=False, echo=lambda *_: None)
+    def heartbeats() -> list[Any]:  # flow runs of `make up`'s workers send them
+        query = {
+            "event": {"name": ["prefect.flow-run.heartbeat"]},
+            "resource": {"id": [f"prefect.flow-run.{i}" for i in (produce_id, render.id)]},
+        }
+        with stack.client() as client:
+            r = client.request("POST", "/events/filter", json={"filter": query, "limit": 10})
+        return list(r.json()["events"])
+
+    _wait("heartbeats of the killed runs", heartbeats, 30)
+
+    monkeypatch.delenv("AUTO_EXPORT", raising=False)
+    on = stack.settings
+    stack.settings = load_settings(storage_path=on.storage_path, zombie_after_s=50)
+    try:
+        stack.up(scrape=True, review=False, echo=lambda *_: None)
+    finally:
+        stack.settings = on
     with stack.client() as client:
+        assert [a.enabled for a in client.read_automations_by_name(AUTO_EXPORT)] == [False]
         ids = [produce_id, render.id, scrape.id]
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)))
     assert {r.id: r.state.type.value for r in runs} == dict.fromkeys(ids, "CRASHED")
@@ -429,11 +439,13 @@ def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(stack:
     (first,) = [r for r in _flow_runs(stack, "scrape-content") if r.name == "first scrape"]
     assert _wait_final(stack, first.id, 120).state.is_completed()
 
-    again = _cli(stack, "deployment", "run", "produce-video/default", *params)
-    rerun_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", again.stdout).group(1))  # type: ignore[union-attr]
-    assert _wait_final(stack, rerun_id, 240).state.is_completed()
-    renders = [r for r in _flow_runs(stack, "render-avatar") if r.id != render.id]
-    assert any(r.state.is_completed() and r.work_pool_name == "gpu" for r in renders)
+    # the next run on the gpu pool: the lost render again, on the restarted worker
+    with stack.client() as client:
+        dep = client.read_deployment_by_name("render-avatar/default")
+        again = client.create_flow_run_from_deployment(dep.id, parameters=render.parameters)
+    rerun = _wait_final(stack, again.id, 180)
+    assert rerun.state.is_completed() and rerun.work_pool_name == "gpu"
+    assert _render_slots(stack) == 0
 
     # the run whose heartbeats stopped: crashed by the automation `up` installed
     with stack.client() as client:
