@@ -6,7 +6,10 @@ run flows and at the start of every produce run, looks at the unfinished flow ru
 host: a run whose process is gone is set Crashed with its running task runs, which releases
 their concurrency leases (Prefect's orchestration does that for a task run leaving Running).
 Slots counted by the render limit that no lease accounts for any more (a server restarted
-with in-memory leases) are released too. Runs of other hosts are left to their lease TTL.
+with in-memory leases) are released too. Runs of other hosts are left to their lease TTL
+and to the zombie automation below (heartbeats). ``make up`` also names the pools whose
+local worker died: their runs with no live process (even those left Pending before the flow
+labelled itself) are crashed too.
 """
 
 from __future__ import annotations
