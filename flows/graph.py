@@ -4,14 +4,16 @@ speech in parallel → avatar → compose → quality → the review queue."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from prefect import task
+from prefect import Task, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import opaque
 
-from flows.render_avatar import avatar_stage
-from novaavatar import consent, manifests, templates
+from flows.render_avatar import avatar_stage_tags
+from novaavatar import consent, events, manifests, templates
 from novaavatar.domain import (
     REGENERABLE,
     BackgroundSwap,
@@ -34,9 +36,11 @@ from tasks.script.edit import background_script, generated_of, script_diff, with
 from tasks.stages import (
     check_quality,
     compose_video,
+    first_provider,
     given_background,
     given_script,
     make_background,
+    provider_tag,
     synthesize_speech,
     write_script,
 )
@@ -88,39 +92,56 @@ def submit_graph(
     retitled = edit.title if edit and generated and edit.title != generated.title else ""
     brand = templates.brand_for(item, options, store, title=retitled)
     if edit is not None and generated is not None:
-        script = given_script.with_options(**opts).submit(edit, vid, cfg, "edited")
+        script = _by(given_script, "edited", opts).submit(edit, vid, cfg, "edited")
         drawn_from = background_script(generated, edit)
     elif script is None:
-        script = write_script.with_options(**opts).submit(
+        script = _by(write_script, first_provider("script", options), opts).submit(
             item, options, vid, cfg, t.get("script", 0)
         )
     swap = _background_swap(manifest, t, background)
     if swap is not None and swap.image_key is not None:
-        image = given_background.with_options(**opts).submit(swap.image_key, options, vid, cfg)
+        image = _by(given_background, "upload", opts).submit(swap.image_key, options, vid, cfg)
     else:
         if swap is not None:  # a new prompt, for the script the background is drawn for
             base = drawn_from or (generated_of(manifest, store) if manifest else None)
             if base is None:
                 raise InputError(f"video {vid} has no script to draw a background for yet")
             drawn_from = with_backdrop(base, swap.prompt)
-        image = make_background.with_options(**opts).submit(
-            drawn_from or script, options, vid, cfg, t.get("background", 0)
+        image = _by(make_background, first_provider("background", options), opts).submit(
+            _up(drawn_from or script), options, vid, cfg, t.get("background", 0)
         )
     if audio is None:
-        audio = synthesize_speech.with_options(**opts).submit(
-            script, options, vid, cfg, t.get("speech", 0)
+        audio = _by(synthesize_speech, first_provider("speech", options), opts).submit(
+            _up(script), options, vid, cfg, t.get("speech", 0)
         )
-    avatar = (
-        avatar_stage()
-        .with_options(**opts)
-        .submit(image, audio, options, vid, cfg, t.get("avatar", 0), script, brand)
+    stage, tags = avatar_stage_tags(options)
+    avatar = stage.with_options(**opts, tags=[*stage.tags, *tags]).submit(
+        _up(image), _up(audio), options, vid, cfg, t.get("avatar", 0), _up(script), brand
     )
-    final = compose_video.with_options(**opts).submit(avatar, audio, script, vid, cfg, brand)
-    quality = check_quality.with_options(**opts).submit(final, audio, script, options, vid, cfg)
+    final = _by(compose_video, first_provider("compose", options), opts).submit(
+        _up(avatar), _up(audio), _up(script), vid, cfg, brand
+    )
+    quality = _by(check_quality, first_provider("quality", options), opts).submit(
+        _up(final), _up(audio), _up(script), options, vid, cfg
+    )
     stages = dict(
         script=script, background=image, speech=audio, avatar=avatar, compose=final, quality=quality
     )
     return Pending(vid, item, stages, generated, swap, variant)
+
+
+def _by(stage: Task[..., Any], provider: str, opts: dict) -> Task[..., Any]:
+    """The stage task with its provider as a tag: resolved now, because Prefect cannot tag a
+    task run after it is created."""
+    return stage.with_options(**opts, tags=[*stage.tags, provider_tag(provider)])
+
+
+def _up(value: Any) -> Any:
+    """An upstream stage's future as a data dependency only: ``opaque`` keeps Prefect from
+    taking a still-running upstream task for the new task's *parent* (it would draw the
+    stage nested under it in the run graph, e.g. the avatar under the script); the future
+    is still waited for and resolved to its result."""
+    return opaque(value) if isinstance(value, PrefectFuture) else value
 
 
 def _manifest_of(store: ArtifactStore, video_id: str, required: bool) -> VideoManifest | None:
@@ -198,14 +219,17 @@ def enqueue_for_review(
     was = manifest.state if etag is not None else None
     if variant is not None:
         manifest.variant = variant
+    edited = None  # what a reviewer's edit changed: the event novaavatar.video.edited says so
     if regenerated_by is not None and error is None:
         changed = [k for k, v in (takes or {}).items() if v != manifest.takes.get(k, 0)]
         if generated_script is not None and script is not None and script != manifest.script:
             diff = script_diff(generated_script, script)
             manifest.reopen(by=regenerated_by, note=_edit_note(manifest.script, script), diff=diff)
+            edited = "script"
         elif background_swap is not None and background_swap != manifest.background_swap:
             note = f"swapped the background: {background_swap.describe()}"
             manifest.reopen(by=regenerated_by, note=note)
+            edited = "background"
         else:
             note = f"regenerated: {', '.join(changed) or 'nothing'}"
             manifest.reopen(by=regenerated_by, note=note)
@@ -232,6 +256,8 @@ def enqueue_for_review(
         if (found := consent.consent_for(store, key)) is not None
     }
     manifests.save(store, manifest, etag)
+    if edited is not None:
+        events.emit_edit(manifest, edited)
     _summary_artifact(manifest)
     newly_pending = was is not ReviewState.PENDING or regenerated_by is not None
     if manifest.state is ReviewState.PENDING and newly_pending:  # not on every cached rerun

@@ -33,7 +33,7 @@ from tasks.common import (
     stage_run,
 )
 from tasks.pipeline import ensure_render_limit, render_config, with_results
-from tasks.stages import given_script
+from tasks.stages import given_script, provider_tag
 
 SILENCE_RMS = 1e-3
 
@@ -182,8 +182,14 @@ def manual_create(
         turns=turns,
         scenes=scenes,
     )
-    script_future = given_script.with_options(**opts).submit(script, vid, cfg)
-    audio = import_speech.with_options(**opts).submit(audio_key, vid, cfg) if audio_key else None
+    # the provider tag of each stage, as produce flows tag theirs: the user's own text and audio
+    script_future = given_script.with_options(
+        **opts, tags=[*given_script.tags, provider_tag("manual")]
+    ).submit(script, vid, cfg)
+    audio = None
+    if audio_key:
+        speech_tags = [*import_speech.tags, provider_tag("upload")]
+        audio = import_speech.with_options(**opts, tags=speech_tags).submit(audio_key, vid, cfg)
     pending = submit_graph(item, options, cfg, opts, script=script_future, audio=audio)
     manifest = collect(pending, options, cfg)
     if manifest.state is ReviewState.FAILED:

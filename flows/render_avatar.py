@@ -24,12 +24,13 @@ from novaavatar.domain import (
 )
 from novaavatar.settings import Settings, get_settings
 from novaavatar.templates import Brand
-from tasks.stages import render_avatar
+from tasks.stages import first_provider, provider_tag, render_avatar
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
 
 GPU_DEPLOYMENT = "render-avatar/default"
+GPU_POOL = "gpu"
 # Avatar backends that only run well on a GPU worker; "lite" runs anywhere on a CPU.
 GPU_BACKENDS = frozenset({"omniavatar"})
 
@@ -81,7 +82,7 @@ def render_avatar_flow(
     consent.require(store_from_uri(cfg.store_uri), options)
     settings = get_settings()
     # the stage task reports its own progress artifact while it renders
-    video = render_avatar.with_options(**_stage_options(settings))(
+    video = _tagged_render(options, settings)(
         image, audio, options, video_id, cfg, take, video_script, brand
     )
     print(f"avatar {video_id}: {video.key} ({video.provider}, {video.duration_s:.1f} s)")
@@ -105,7 +106,7 @@ def render_avatar_step(
         return _render_on_gpu_pool(
             image, audio, options, video_id, cfg, take, video_script, settings, brand
         )
-    return render_avatar.with_options(**_stage_options(settings))(
+    return _tagged_render(options, settings)(
         image, audio, options, video_id, cfg, take, video_script, brand
     )
 
@@ -186,3 +187,22 @@ def avatar_stage(settings: Settings | None = None) -> Any:
     if avatar_backend(s) in GPU_BACKENDS and gpu_deployment_id() is not None:
         return dispatch_render_avatar
     return render_avatar
+
+
+def avatar_stage_tags(
+    options: ProduceOptions, settings: Settings | None = None
+) -> tuple[Any, list[str]]:
+    """The avatar stage's task and the tags naming who renders it: ``provider:<backend>``
+    and ``work-pool:gpu`` for the GPU dispatcher (the render-avatar run's own stage task
+    carries the provider the GPU worker resolves), else the in-process provider."""
+    s = settings or get_settings()
+    stage = avatar_stage(s)
+    if stage is dispatch_render_avatar:
+        return stage, [provider_tag(avatar_backend(s)), f"work-pool:{GPU_POOL}"]
+    return stage, [provider_tag(first_provider("avatar", options))]
+
+
+def _tagged_render(options: ProduceOptions, settings: Settings) -> Any:
+    """The stage task with the provider this machine renders with as a tag."""
+    tags = [*render_avatar.tags, provider_tag(first_provider("avatar", options))]
+    return render_avatar.with_options(**_stage_options(settings), tags=tags)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from novaavatar import manifests
+from novaavatar import events, manifests
 from novaavatar.domain import (
     FinalVideo,
     GeneratedAudio,
@@ -111,6 +111,6 @@ def trim_video(
         m.final, m.quality = final, report
         m.stages = read_stage_records(store, video_id)  # the quality record of the cut
 
-    manifests.update(store, video_id, record)
+    events.emit_edit(manifests.update(store, video_id, record), "trim")
     print(f"video {video_id} trimmed to {final.duration_s:.2f} s: {final.key}")
     return video_id

@@ -458,6 +458,16 @@ class OrchestrationSettings(_Group):
     log_retention_days: int = Field(default=7, ge=1, le=365, description="Daily log files kept.")
     sentry_dsn: SecretStr | None = Field(default=None, description="Sentry DSN; unset: off.")
     sentry_environment: str = Field(default="local", description="Sentry environment tag.")
+    auto_export: bool = Field(
+        default=False,
+        description="Export a video as soon as it is approved (the automation in prefect.yaml).",
+    )
+    zombie_after_s: int = Field(
+        default=90,
+        ge=35,
+        le=86400,
+        description="A running flow run without a heartbeat this long is marked Crashed.",
+    )
 
 
 class Settings(

@@ -6,7 +6,10 @@ run flows and at the start of every produce run, looks at the unfinished flow ru
 host: a run whose process is gone is set Crashed with its running task runs, which releases
 their concurrency leases (Prefect's orchestration does that for a task run leaving Running).
 Slots counted by the render limit that no lease accounts for any more (a server restarted
-with in-memory leases) are released too. Runs of other hosts are left to their lease TTL.
+with in-memory leases) are released too. Runs of other hosts are left to their lease TTL
+and to the zombie automation below (heartbeats). ``make up`` also names the pools whose
+local worker died: their runs with no live process (even those left Pending before the flow
+labelled itself) are crashed too.
 """
 
 from __future__ import annotations
@@ -82,8 +85,41 @@ class SweepReport:
     released_slots: int = 0
 
 
-def sweep(client: Any, limit_tag: str | None = None) -> SweepReport:
-    """Crash the unfinished runs of dead processes on this host and free their slots."""
+def _pid_alive(pid: str | None) -> bool:
+    """Whether ``pid`` (a flow run's ``infrastructure_pid``) is a live process here."""
+    if not pid or not pid.strip().isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{int(pid)}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _orphaned(run: Any, pools: frozenset[str]) -> bool:
+    """A run of a pool whose workers all died (``pools``) with no live process of its own:
+    left Pending ("Submitting") or Running by the worker that picked it up."""
+    if run.work_pool_name not in pools:
+        return False
+    proc = (run.labels or {}).get(PROCESS_LABEL)
+    if isinstance(proc, str):
+        return process_gone(proc)
+    return not _pid_alive(run.infrastructure_pid)
+
+
+def sweep(
+    client: Any, limit_tag: str | None = None, dead_worker_pools: frozenset[str] = frozenset()
+) -> SweepReport:
+    """Crash the unfinished runs of dead processes on this host and free their slots.
+
+    ``dead_worker_pools``: pools whose workers are known to be gone (``make up`` is about to
+    restart them): their unfinished runs without a live process are crashed too, including
+    runs left Pending before the flow started and labelled itself."""
     from prefect.client.schemas.filters import (
         FlowRunFilter,
         FlowRunFilterId,
@@ -107,11 +143,28 @@ def sweep(client: Any, limit_tag: str | None = None) -> SweepReport:
     dead = [
         r
         for r in runs
-        if isinstance(proc := (r.labels or {}).get(PROCESS_LABEL), str) and process_gone(proc)
+        if (isinstance(proc := (r.labels or {}).get(PROCESS_LABEL), str) and process_gone(proc))
+        or _orphaned(r, dead_worker_pools)
     ]
-    if dead:
+    # runs already Crashed (by the zombie automation) whose task runs still hold a slot
+    crashed = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.CRASHED]))
+        ),
+        task_run_filter=TaskRunFilter(
+            state=TaskRunFilterState(type=TaskRunFilterStateType(any_=unfinished))
+        ),
+        limit=200,
+    )
+    gone = [
+        r
+        for r in crashed
+        if (isinstance(proc := (r.labels or {}).get(PROCESS_LABEL), str) and process_gone(proc))
+        or _orphaned(r, dead_worker_pools)
+    ]
+    if dead or gone:
         tasks = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[r.id for r in dead])),
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[r.id for r in dead + gone])),
             task_run_filter=TaskRunFilter(
                 state=TaskRunFilterState(type=TaskRunFilterStateType(any_=unfinished))
             ),
@@ -123,11 +176,11 @@ def sweep(client: Any, limit_tag: str | None = None) -> SweepReport:
             )
             report.crashed_task_runs.append(str(t.id))
         for r in dead:
-            client.set_flow_run_state(
-                r.id,
-                Crashed(message=f"process {r.labels[PROCESS_LABEL]} is gone (found at startup)"),
-                force=True,
-            )
+            who = (r.labels or {}).get(PROCESS_LABEL) or f"pid {r.infrastructure_pid or '?'}"
+            message = f"process {who} is gone (found at startup)"
+            if PROCESS_LABEL not in (r.labels or {}):
+                message = f"its worker on pool {r.work_pool_name} died ({message})"
+            client.set_flow_run_state(r.id, Crashed(message=message), force=True)
             report.crashed_flow_runs.append(str(r.id))
     if limit_tag:
         report.released_slots = _release_unleased_slots(client, limit_tag)
@@ -167,3 +220,74 @@ def sweep_quietly(limit_tag: str | None) -> SweepReport | None:
     except Exception as e:  # the sweep must never stop the work it runs before
         logger.warning("startup sweep skipped: %s", e)
         return None
+
+
+# --- zombies: runs whose heartbeats stopped ---------------------------------------------------
+# The sweep above finds dead processes of this host when something starts. A flow run whose
+# worker died on any machine is found by its heartbeats instead: the flow engine emits
+# `prefect.flow-run.heartbeat` every PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (the stack
+# sets 30), and this automation marks a run Crashed when neither a heartbeat nor a final
+# state followed the last heartbeat within ZOMBIE_AFTER_S.
+ZOMBIE_AUTOMATION = "novaavatar: crash zombie flow runs"
+HEARTBEAT = "prefect.flow-run.heartbeat"
+_FINAL_EVENTS = ("Completed", "Failed", "Cancelled", "Crashed")
+
+
+def zombie_automation(within_s: float, enabled: bool = True) -> Any:
+    """The automation that marks a flow run Crashed when its heartbeats stop for ``within_s``
+    seconds (more than one heartbeat interval, or healthy runs would be crashed)."""
+    from datetime import timedelta
+
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+
+    return AutomationCore(
+        name=ZOMBIE_AUTOMATION,
+        description=(
+            "Installed by `make up`: a flow run that sent a heartbeat and then neither another "
+            f"one nor a final state within {within_s:g} s lost its process (a killed worker, "
+            "a lost machine); it is marked Crashed, and its render slot's lease runs out."
+        ),
+        enabled=enabled,
+        trigger=EventTrigger(
+            match={"prefect.resource.id": "prefect.flow-run.*"},
+            after={HEARTBEAT},
+            expect={HEARTBEAT, *(f"prefect.flow-run.{s}" for s in _FINAL_EVENTS)},
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=within_s),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message=f"no heartbeat for {within_s:g} s: its worker or process is gone",
+            )
+        ],
+    )
+
+
+def _config(automation: Any) -> dict[str, Any]:
+    """What an automation does, comparable between ours and the server's copy."""
+    fields = {"name", "description", "enabled", "trigger", "actions"}
+    out: dict[str, Any] = automation.model_dump(mode="json", include=fields)
+    out["trigger"].pop("id", None)
+    for key in ("after", "expect", "for_each"):  # sets: their order means nothing
+        out["trigger"][key] = sorted(out["trigger"].get(key) or [])
+    return out
+
+
+def ensure_zombie_automation(client: Any, within_s: float) -> Any:
+    """Create the zombie automation, or update it when its settings changed (one, by name);
+    returns its id. An unchanged one is left alone: an update would forget the heartbeats
+    it is waiting on, and a run that went silent just before `make up` would go unnoticed."""
+    wanted = zombie_automation(within_s)
+    found = client.read_automations_by_name(ZOMBIE_AUTOMATION)
+    for extra in found[1:]:  # two `up`s at once made two: keep one
+        client.delete_automation(extra.id)
+    if not found:
+        return client.create_automation(wanted)
+    if _config(found[0]) != _config(wanted):
+        client.update_automation(found[0].id, wanted)
+    return found[0].id

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from novaavatar.domain import (
     ASPECT_SIZES,
@@ -77,16 +78,94 @@ P = TypeVar("P", bound=Provider)
 T = TypeVar("T")
 
 
+# --- which provider makes a stage, as a tag on its task run --------------------------------
+# Prefect cannot add a tag to a task run once it exists, so a produce flow resolves each
+# stage's provider when it submits the stage (the first available one of its chain); a
+# fallback that takes over later runs as a task run of its own, tagged with its provider.
+PROVIDER_TAG = "provider:"
+FALLBACK_TAG = "fallback"
+FIXED_PROVIDERS = {"compose": "ffmpeg", "quality": "checks"}
+
+
+def provider_tag(name: str) -> str:
+    """``provider:<name>``, the tag a stage's task run carries."""
+    return f"{PROVIDER_TAG}{name}"
+
+
+def script_providers(options: ProduceOptions) -> list[script.ScriptProvider]:
+    """The script chain for the video's format: dialogue, scenes, or a single presenter."""
+    if options.format == "conversation":  # host and guest: a dialogue in turns
+        from tasks.script import dialogue
+
+        return list(dialogue.default_providers())
+    if options.format == "explainer":  # 1-5 minutes in titled scenes
+        from tasks.script import scenes as explainer
+
+        return list(explainer.default_providers())
+    return list(script_chain())
+
+
+def stage_chain(stage: str, options: ProduceOptions) -> Sequence[Provider]:
+    """The ordered providers of a produce stage for ``options``, as its task runs them."""
+    from novaavatar.settings import get_settings
+
+    if stage == "script":
+        return script_providers(options)
+    if stage == "background":
+        return background.default_providers()
+    if stage == "speech":
+        return speech.for_language(speech.default_providers(), options.language)[0]
+    if stage == "avatar":
+        from tasks.avatar.providers import default_providers as avatar_providers
+
+        return avatar_providers(get_settings())
+    raise ValueError(f"stage {stage!r} has no provider chain")
+
+
+def first_provider(stage: str, options: ProduceOptions) -> str:
+    """The provider that will make ``stage`` (its chain's first available one), or the one
+    tool a stage without a chain uses; "none" when nothing is available."""
+    if stage in FIXED_PROVIDERS:
+        return FIXED_PROVIDERS[stage]
+    try:
+        return next((p.name for p in stage_chain(stage, options) if p.available()), "none")
+    except Exception:  # a misconfigured chain fails in its task, whose record says why
+        return "none"
+
+
+@task(
+    name="provider-fallback",
+    task_run_name="{stage} by {provider} (fallback)",
+    cache_policy=NO_CACHE,  # the stage task around it is cached
+    persist_result=False,
+)
+def provider_fallback(stage: str, provider: str, attempt: Callable[[], T]) -> T:
+    """A fallback provider making a stage after the one before it failed."""
+    return attempt()
+
+
 def run_providers(
     stage: str, providers: Sequence[P], call: Callable[[P], T]
 ) -> tuple[T, P, float, list[str]]:
     """``run_chain``, plus the cost every provider estimated (failed attempts are billed
-    too) and the failures before the one that produced the output."""
+    too) and the failures before the one that produced the output. Inside a task run, a
+    provider after the first available one runs as a nested ``provider-fallback`` task run
+    tagged ``provider:<name>`` and ``fallback``, so the Prefect UI shows who took over."""
+    from prefect.context import TaskRunContext
+
     failed: list[str] = []
+    tried: list[str] = []
+
+    def attempt(p: P) -> T:
+        tried.append(p.name)
+        if len(tried) == 1 or TaskRunContext.get() is None:
+            return call(p)
+        tags = [provider_tag(p.name), FALLBACK_TAG]
+        return provider_fallback.with_options(tags=tags)(stage, p.name, lambda: call(p))
 
     def tracked(p: P) -> T:
         try:
-            return call(p)
+            return attempt(p)
         except InputError:
             raise
         except Exception as e:
@@ -118,19 +197,9 @@ def write_script(
     """Write the presenter's script for one item."""
     with stage_run(cfg.store_uri, video_id, "script") as run:
         wps = espeak.words_per_second(options.voice, cfg.speech_speed)
-        if options.format == "conversation":  # host and guest: a dialogue in turns
-            from tasks.script import dialogue
-
-            providers: list[script.ScriptProvider] = dialogue.default_providers()
-        elif options.format == "explainer":  # 1-5 minutes in titled scenes
-            from tasks.script import scenes as explainer
-
-            providers = explainer.default_providers()
-        else:
-            providers = script_chain()
         result, provider, run.cost_usd, failed = run_providers(
             "script",
-            providers,
+            script_providers(options),
             lambda p: p.write(
                 item,
                 options.style,
@@ -313,13 +382,13 @@ def synthesize_speech(
             host = voice_for_take(options.voice, take)
             guest = voice_for_take(guest_voice_for(options.voice, options.guest_voice), take)
             result: speech.SpeechOutput
-            result, provider = run_chain(
+            result, provider, _, _ = run_providers(
                 "speech",
                 providers,
                 lambda p: speak_dialogue(p, video_script.turns, host, guest, cfg.speech_speed, out),
             )
         else:
-            result, provider = run_chain(
+            result, provider, _, _ = run_providers(
                 "speech",
                 providers,
                 lambda p: p.speak(

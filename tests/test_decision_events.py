@@ -36,6 +36,21 @@ def _events_of(video_id: str, timeout: float = 30.0) -> list[dict]:
         time.sleep(0.5)
 
 
+def wait_for_event(video_id: str, name: str, timeout: float = 30.0, **payload: object) -> dict:
+    """The newest ``name`` event about the video whose payload holds ``payload``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [
+            e
+            for e in _events_of(video_id, timeout=0)
+            if e["event"] == name and all(e["payload"].get(k) == v for k, v in payload.items())
+        ]
+        if found:
+            return found[-1]
+        assert time.monotonic() < deadline, f"no {name} {payload} event about {video_id}"
+        time.sleep(0.5)
+
+
 @pytest.mark.usefixtures("prefect_harness")
 def test_approve_and_reject_are_events_on_the_video(store: ArtifactStore) -> None:
     m = add_video(store, 4242, None)  # an id no other test decides on (one server per session)

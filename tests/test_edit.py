@@ -9,10 +9,12 @@ from typing import Any
 import httpx
 import pytest
 from test_api import _finished, api_env, assert_problem, client, serve  # noqa: F401
+from test_decision_events import wait_for_event
 
 from novaavatar import manifests
 from novaavatar.domain import ContentItem, ProduceOptions, ReviewState, VideoScript
 from novaavatar.errors import InputError
+from novaavatar.events import EDITED
 
 ITEM = ContentItem.make(
     title="Harbour bridge reopens after repair",
@@ -165,6 +167,12 @@ def test_edit_one_word_through_the_api_then_the_cli(
     for stage in ("script", "speech", "avatar"):
         assert _stage(store, vid, stage) != before[stage], stage
     assert m.stages["script"].provider == "edited"
+    edited = wait_for_event(vid, EDITED, kind="script", by="ann", version=m.version)
+    assert edited["resource"]["prefect.resource.id"] == f"novaavatar.video.{vid}"
+    assert edited["resource"]["novaavatar.video-id"] == vid
+    assert "Zorblax" in edited["payload"]["diff"]
+    assert edited["payload"]["note"] == "edited the script: text"
+    assert edited["related"][0]["prefect.resource.id"] == f"prefect.flow-run.{m.flow_run_id}"
     assert m.stages["background"].keys == first.stages["background"].keys
     assert m.final.key != first.final.key and store.exists(first.final.key)
     assert m.quality is not None
@@ -357,6 +365,8 @@ def test_trim_reencodes_the_final_video_without_rendering_again(
     assert info.has_audio and info.has_video and abs(info.duration_s - 8.0) < 0.15
     assert (m.history[-1].by, m.state) == ("ann", ReviewState.PENDING)
     assert m.history[-1].note.startswith("trimmed to 2–10 s of")
+    edited = wait_for_event(vid, EDITED, kind="trim", by="ann", version=m.version)
+    assert edited["payload"]["note"] == m.history[-1].note
     # nothing was rendered again: the avatar file and the stage records are untouched
     assert avatar_path.read_bytes() == avatar_bytes
     assert avatar_path.stat().st_mtime_ns == avatar_mtime
@@ -488,6 +498,8 @@ def test_swap_the_background_reruns_only_what_depends_on_it(
         "swapped the background: an uploaded image",
     )
     assert m.stages["background"].provider == "upload"
+    edited = wait_for_event(vid, EDITED, kind="background", by="ann", version=m.version)
+    assert edited["payload"]["note"] == "swapped the background: an uploaded image"
     for stage in ("script", "speech"):  # upstream of the background: from the cache
         assert _stage(store, vid, stage) == before[stage], stage
     for stage in ("background", "avatar"):

@@ -267,6 +267,8 @@ def test_a_fallback_is_a_warning_in_the_run_logs_and_an_artifact(
     from prefect.client.schemas.filters import (
         ArtifactFilter,
         ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterId,
         LogFilter,
         LogFilterFlowRunId,
     )
@@ -301,6 +303,13 @@ def test_a_fallback_is_a_warning_in_the_run_logs_and_an_artifact(
     assert artifacts and "the lite renderer made the video instead" in str(artifacts[-1].data)
     warned = [log.message for log in logs if log.level == 30]
     assert any("no face found" in m and "lite renderer" in m for m in warned), warned
+    # the lite renderer that took over is a task run of its own, tagged with its provider
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+        )
+    (fallback,) = [r for r in runs if r.name == "avatar by lite (fallback)"]
+    assert set(fallback.tags) == {"provider:lite", "fallback"} and fallback.state.is_completed()
 
 
 def test_the_stage_on_two_ranks_makes_the_single_process_video(

@@ -47,7 +47,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         port=_free_port(),
         review_port=_free_port(),
         ui=False,
-        settings=load_settings(storage_path=home / "storage"),
+        # the auto-export automation on; flow runs silent for 50 s (heartbeats every 30 s)
+        # are zombies
+        settings=load_settings(storage_path=home / "storage", auto_export=True, zombie_after_s=50),
         extra_env={
             "RSS_FEEDS": "sample",  # no network here: the bundled stories, asked for by name
             # a GPU backend: produce sends the avatar to the gpu pool
@@ -118,6 +120,8 @@ def test_pools_deployments_and_the_scrape_schedule(stack: Stack) -> None:
 
 
 def test_produce_video_renders_on_the_gpu_pool_and_lands_in_review(stack: Stack) -> None:
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
     scrapes = _flow_runs(stack, "scrape-content")
     assert scrapes, "make up triggers a first scrape"
     assert _wait_final(stack, scrapes[0].id).state.is_completed()
@@ -145,6 +149,17 @@ def test_produce_video_renders_on_the_gpu_pool_and_lands_in_review(stack: Stack)
     assert render.work_pool_name == "gpu" and render.state.is_completed()
     with stack.client() as client:  # a sub-run of the produce run
         assert client.read_task_run(render.parent_task_run_id).flow_run_id == produce.id
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[produce.id, render.id]))
+        )
+    # who rendered: the dispatcher names the backend and the pool, the GPU worker's stage
+    # task the provider it used (lite: no OmniAvatar weights here); a top-level node
+    by_name = {(t.flow_run_id, t.name): t for t in tasks}
+    m_vid = next(t.name.split()[1] for t in tasks if t.name.startswith("script "))
+    dispatch = by_name[(produce.id, f"avatar {m_vid} on gpu")]
+    assert {"provider:omniavatar", "work-pool:gpu"} <= set(dispatch.tags)
+    assert "__parents__" not in dispatch.task_inputs
+    assert "provider:lite" in by_name[(render.id, f"avatar {m_vid}")].tags
 
     (m,) = manifests.queue(store, ReviewState.PENDING)
     assert m.item.id == item_id and m.flow_run_id == str(produce.id)
@@ -274,3 +289,170 @@ def test_regenerating_through_the_deployment_keeps_every_option(
         assert m.history[-1].by == "ann" and m.history[-1].note == "regenerated: avatar"
     assert {m.options.format for m in before} == {"conversation", "explainer"}
     assert before[0].options.language == "es" and before[0].options.template == "shorts@1"
+
+
+# --- Prefect-native: the auto-export automation, killed workers, zombies ---------------------
+
+AUTO_EXPORT = "novaavatar auto-export approved videos"
+
+
+def _wait(what: str, check: Any, timeout_s: float, every: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout_s} s"
+        time.sleep(every)
+    return found
+
+
+def test_approving_a_video_runs_export_approved_for_it_when_auto_export_is_on(
+    stack: Stack, tmp_path: Path
+) -> None:
+    from prefect.events.worker import EventsWorker
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from test_review_app_support import add_video, tiny_mp4
+
+    with stack.client() as client:
+        (auto,) = client.read_automations_by_name(AUTO_EXPORT)
+    assert auto.enabled, "AUTO_EXPORT=true deploys the automation on"
+    store = get_store(stack.settings)
+    m = add_video(store, 4343, tiny_mp4(tmp_path / "clip.mp4"))
+    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+        manifests.decide(store, m.video_id, ReviewState.APPROVED, by="Ada")
+        EventsWorker.drain_all()
+
+    def export_run() -> Any:
+        runs = _flow_runs(stack, "export-approved")
+        return next((r for r in runs if r.parameters.get("video_ids") == [m.video_id]), None)
+
+    run = _wait("an export-approved run for the approved video", export_run, 60)
+    assert run.parameters["by"] == "auto-export of Ada's approval"
+    assert _wait_final(stack, run.id, 120).state.is_completed()
+    assert store.exists(f"exports/{m.video_id}/video.mp4")
+    assert manifests.load(store, m.video_id)[0].state is ReviewState.EXPORTED
+    # with AUTO_EXPORT unset the next `make up` turns it off: checked with the `up` below
+
+
+def _render_slots(stack: Stack) -> int:
+    from prefect.exceptions import ObjectNotFound
+
+    from tasks.common import RENDER_TAG
+
+    with stack.client() as client:
+        try:
+            return len(client.read_concurrency_limit_by_tag(RENDER_TAG).active_slots)
+        except ObjectNotFound:  # no produce run made the limit yet
+            return 0
+
+
+def _silent_flow_run(stack: Stack) -> UUID:
+    """A Running flow run that sent one heartbeat and then nothing, as one whose machine
+    was lost (no process of it on this host, so only its heartbeats can tell)."""
+    from prefect import flow
+    from prefect.events import emit_event
+    from prefect.events.worker import EventsWorker
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.states import Running
+
+    @flow(name="lost-machine")
+    def lost() -> None: ...
+
+    with stack.client() as client:
+        run = client.create_flow_run(lost, state=Running())
+    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+        emit_event(
+            event="prefect.flow-run.heartbeat",
+            resource={"prefect.resource.id": f"prefect.flow-run.{run.id}"},
+        )
+        EventsWorker.drain_all()
+    return run.id
+
+
+@pytest.mark.timeout(480)
+def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both workers are killed (SIGKILL to their process groups) while an avatar renders on
+    the gpu pool and a scrape was just picked up; `up` again marks the runs Crashed, gives
+    the render slot back, restarts the workers and runs the first scrape, because no scrape
+    completed; the next run on the gpu pool completes. Meanwhile a run whose heartbeats
+    stopped is crashed by the zombie automation. The same `up`, with AUTO_EXPORT unset,
+    turns the auto-export automation off."""
+    import os
+    import signal
+
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    zombie = _silent_flow_run(stack)
+    for r in _flow_runs(stack, "scrape-content"):  # the items to produce
+        assert _wait_final(stack, r.id).state.is_completed()
+    store = get_store(stack.settings)
+    item_id = store.get_json("items/latest.json")["ids"][3]
+    params = ["-p", f"item_id={item_id}", "-p", 'options={"duration_s": 15, "aspect": "1:1"}']
+    out = _cli(stack, "deployment", "run", "produce-video/default", *params)
+    produce_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out.stdout).group(1))  # type: ignore[union-attr]
+    _wait("the avatar holding a render slot", lambda: _render_slots(stack) > 0, 150, 0.2)
+    (render,) = [r for r in _flow_runs(stack, "render-avatar") if r.state.is_running()]
+
+    # a database whose first scrape never completed: the one of `up` is lost with the worker
+    with stack.client() as client:
+        for r in _flow_runs(stack, "scrape-content"):
+            client.delete_flow_run(r.id)
+        dep = client.read_deployment_by_name("scrape-content/default")
+        scrape = client.create_flow_run_from_deployment(dep.id, name="scrape lost in the kill")
+
+        def picked_up() -> bool:
+            state = client.read_flow_run(scrape.id).state
+            assert state is not None and not state.is_final(), "the scrape ended before the kill"
+            return state.is_pending() or state.is_running()
+
+        _wait("the cpu worker picking up the scrape", picked_up, 60, 0.1)
+    for name in ("worker-cpu", "worker-gpu"):  # the machine loses both workers at once
+        pid = stack.running_pid(stack.component(name))
+        assert pid is not None, name
+        os.killpg(pid, signal.SIGKILL)
+    assert _render_slots(stack) > 0, "the killed render still holds its slot"
+
+    def heartbeats() -> list[Any]:  # flow runs of `make up`'s workers send them
+        query = {
+            "event": {"name": ["prefect.flow-run.heartbeat"]},
+            "resource": {"id": [f"prefect.flow-run.{i}" for i in (produce_id, render.id)]},
+        }
+        with stack.client() as client:
+            r = client.request("POST", "/events/filter", json={"filter": query, "limit": 10})
+        return list(r.json()["events"])
+
+    _wait("heartbeats of the killed runs", heartbeats, 30)
+
+    monkeypatch.delenv("AUTO_EXPORT", raising=False)
+    on = stack.settings
+    stack.settings = load_settings(storage_path=on.storage_path, zombie_after_s=50)
+    try:
+        stack.up(scrape=True, review=False, echo=lambda *_: None)
+    finally:
+        stack.settings = on
+    with stack.client() as client:
+        assert [a.enabled for a in client.read_automations_by_name(AUTO_EXPORT)] == [False]
+        ids = [produce_id, render.id, scrape.id]
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)))
+    assert {r.id: r.state.type.value for r in runs} == dict.fromkeys(ids, "CRASHED")
+    assert _render_slots(stack) == 0, "the dead render's slot was given back"
+    (first,) = [r for r in _flow_runs(stack, "scrape-content") if r.name == "first scrape"]
+    assert _wait_final(stack, first.id, 120).state.is_completed()
+
+    # the next run on the gpu pool: the lost render again, on the restarted worker
+    with stack.client() as client:
+        dep = client.read_deployment_by_name("render-avatar/default")
+        again = client.create_flow_run_from_deployment(dep.id, parameters=render.parameters)
+    rerun = _wait_final(stack, again.id, 180)
+    assert rerun.state.is_completed() and rerun.work_pool_name == "gpu"
+    assert _render_slots(stack) == 0
+
+    # the run whose heartbeats stopped: crashed by the automation `up` installed
+    with stack.client() as client:
+        lost = _wait(
+            "the zombie automation crashing the silent run",
+            lambda: (r := client.read_flow_run(zombie)).state.is_crashed() and r,
+            120,
+            1,
+        )
+    assert "no heartbeat for 50 s" in (lost.state.message or "")

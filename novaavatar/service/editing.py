@@ -3,7 +3,10 @@ from every door (review page, API, CLI).
 
 An edited script is a new take of the video: speech, avatar, compose and quality run again
 with it on the ``produce-video`` deployment (or in-process), the background comes from the
-cache, and the history keeps the diff against the generated script.
+cache, and the history keeps the diff against the generated script. The flow run that
+records an edit, a trim or a background swap emits the Prefect event
+``novaavatar.video.edited`` (:func:`novaavatar.events.emit_edit`), so the event follows what
+the manifest holds, not a job that might still fail.
 """
 
 from __future__ import annotations

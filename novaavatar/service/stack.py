@@ -47,6 +47,7 @@ SERVER_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
 }
 API_APP = "api.app:create_app"
+HEARTBEAT_S = 30  # PREFECT_FLOWS_HEARTBEAT_FREQUENCY of the flow runs our workers start (min 30)
 
 
 class StackError(RuntimeError):
@@ -124,6 +125,10 @@ class Stack:
         )
         # workers look for new runs every 2 s instead of 10 s: a video waits less to start
         env.setdefault("PREFECT_WORKER_QUERY_SECONDS", "2")
+        # flow runs send a heartbeat this often; the zombie automation crashes the silent ones
+        env.setdefault("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", str(HEARTBEAT_S))
+        # prefect.yaml's auto-export automation: `enabled: "{{ $AUTO_EXPORT }}"` at deploy
+        env["AUTO_EXPORT"] = str(self.settings.auto_export).lower()
         for key, value in SERVER_ENV.items():  # leases on disk: a dead holder's slot comes back
             env.setdefault(key, value)
         env.update(self.extra_env)
@@ -307,6 +312,20 @@ class Stack:
                 if current.concurrency_limit != limit:
                     client.update_work_pool(pool, WorkPoolUpdate(concurrency_limit=limit))
 
+    def _only_local(self, client: Any, pools: frozenset[str]) -> frozenset[str]:
+        """The pools among ``pools`` that no worker of another machine serves (a run there
+        may be alive elsewhere; heartbeats and lease TTLs cover those)."""
+        suffix = f"-{os.uname().nodename}"
+        local = set()
+        for pool in pools:
+            try:
+                workers = client.read_workers_for_work_pool(pool)
+            except Exception:  # no such pool yet: nothing ran there
+                continue
+            if all(w.name.endswith(suffix) for w in workers):
+                local.add(pool)
+        return frozenset(local)
+
     def results_storage(self) -> str:
         """Save the block under STORAGE_PATH that flow and task results go to, so a produce
         run on the cpu pool reads what the render-avatar run on the gpu pool returned."""
@@ -338,19 +357,50 @@ class Stack:
             raise StackError(f"prefect deploy failed (see {log_path}):\n{tail}")
 
     def first_scrape(self) -> str | None:
-        """Run the scrape deployment now unless it ever ran; returns the new flow run id."""
-        from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+        """Run the scrape deployment now unless a scrape completed or one is under way (asked
+        for, pending or running; the sweep crashed those of dead workers first); returns the
+        new flow run id. A scrape that crashed or failed does not count: Sources would stay
+        empty until the next scheduled one."""
+        from prefect.client.schemas.filters import (
+            DeploymentFilter,
+            DeploymentFilterId,
+            FlowRunFilter,
+            FlowRunFilterState,
+            FlowRunFilterStateType,
+        )
+        from prefect.client.schemas.objects import StateType
 
+        under_way = [StateType.PENDING, StateType.RUNNING, StateType.SCHEDULED]
         with self.client() as client:
             dep = client.read_deployment_by_name(SCRAPE_DEPLOYMENT)
             ran = client.read_flow_runs(
                 deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[dep.id])),
-                limit=20,
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(
+                        type=FlowRunFilterStateType(any_=[StateType.COMPLETED, *under_way])
+                    )
+                ),
+                limit=50,
             )
-            if any(r.state_type is not None and r.state_type.value != "SCHEDULED" for r in ran):
+            # the cron schedule's future runs are not a scrape under way
+            if any(r.auto_scheduled is not True for r in ran):
                 return None
             run = client.create_flow_run_from_deployment(dep.id, name="first scrape")
             return str(run.id)
+
+    def ensure_zombie_automation(self) -> None:
+        """Install the automation that crashes flow runs whose heartbeats stopped."""
+        from novaavatar.sweep import ensure_zombie_automation
+
+        beat = int(self.env().get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY") or HEARTBEAT_S)
+        within = self.settings.zombie_after_s
+        if within <= beat:
+            raise StackError(
+                f"ZOMBIE_AFTER_S={within} must be longer than the heartbeat interval "
+                f"(PREFECT_FLOWS_HEARTBEAT_FREQUENCY={beat}), or healthy runs would be crashed"
+            )
+        with self.client() as client:
+            ensure_zombie_automation(client, within)
 
     # --- up / down ------------------------------------------------------------------------
 
@@ -370,11 +420,18 @@ class Stack:
         self.ensure_server()
         echo(f"  healthy after {time.monotonic() - t0:.1f} s")
         self.ensure_pools()
+        # pools whose worker is not running: what it had picked up lost its process with it
+        dead_pools = frozenset(
+            c.name.removeprefix("worker-")
+            for c in self.components()
+            if c.name.startswith("worker-") and self.running_pid(c) is None
+        )
         with self.client() as client:  # runs of processes that died since the last `up`
             from novaavatar.sweep import sweep
             from tasks.common import RENDER_TAG
 
-            report = sweep(client, RENDER_TAG)
+            report = sweep(client, RENDER_TAG, self._only_local(client, dead_pools))
+        self.ensure_zombie_automation()
         if report.crashed_flow_runs or report.released_slots:
             echo(
                 f"  {len(report.crashed_flow_runs)} run(s) of dead processes marked Crashed, "
