@@ -39,6 +39,7 @@ from tasks.render.photo import (
     locate_face,
 )
 from tasks.render.photo import framed_base as _framed_base
+from tasks.render.pipe import OverlappedWriter
 
 if TYPE_CHECKING:
     from novaavatar.templates import Brand
@@ -1069,19 +1070,22 @@ def render_lite(
     frame = rgb_to_i420(plan.base)
     planes = i420_planes(frame, w, h)
     total = len(plan.mouth)
-    with FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer:
+    # the pipe is fed from a thread: the next frame is drawn while ffmpeg takes this one
+    with (
+        FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer,
+        OverlappedWriter(writer) as feed,
+    ):
+        shown = np.empty_like(frame) if overlay is not None else frame
         for i in range(total):
             if progress is not None and i % fps == 0:
                 progress(i, total)
             if track is not None:  # a new scene or a transition frame: another base
                 track.enter(i, plan, frame)
             paste_rgb_i420(planes, *plan.region(i))
-            if overlay is None:
-                writer.write_i420(frame)
-            else:
-                shown = frame.copy()
+            if overlay is not None:
+                np.copyto(shown, frame)
                 overlay.apply(shown, i / fps)
-                writer.write_i420(shown)
+            feed.put(shown)
     if progress is not None:
         progress(total, total)
     if mouth_track_out is not None:

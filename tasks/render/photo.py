@@ -67,6 +67,13 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
+def remap_xy(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """``image`` sampled (bilinear, edges repeated) at the h × w × 2 float32 positions ``xy``."""
+    return cv2.remap(  # type: ignore[call-overload,no-any-return]
+        image, xy, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
 # --- loading ---------------------------------------------------------------------------------
 
 
@@ -352,6 +359,33 @@ def _tps_kernel(d2: np.ndarray) -> np.ndarray:
     return np.where(d2 > 0, d2 * np.log(np.maximum(d2, 1e-12)), 0.0)
 
 
+class CoarseGrid:
+    """A box sampled every ``step`` pixels or so, for smooth displacement fields: computed at
+    the samples, brought to every pixel by one ``cv2.resize`` (the samples sit where resize
+    expects them, so a linear field comes back exact) and added to the pixels' own positions.
+    """
+
+    def __init__(self, box: tuple[int, int, int, int], step: float) -> None:
+        x0, y0, x1, y1 = box
+        self.w, self.h = w, h = x1 - x0, y1 - y0
+        self.gw, self.gh = gw, gh = max(2, math.ceil(w / step) + 1), max(2, math.ceil(h / step) + 1)
+        self.cell = np.array([w / gw, h / gh], dtype=np.float32)  # pixels per sample
+        # resize reads pixel x from sample (x + 0.5)·gw/w − 0.5, so sample j sits at pixel
+        # (j + 0.5)·w/gw − 0.5
+        sx = (np.arange(gw) + 0.5) * w / gw - 0.5 + x0
+        sy = (np.arange(gh) + 0.5) * h / gh - 0.5 + y0
+        gx, gy = np.meshgrid(sx, sy)
+        self.points = np.dstack([gx, gy]).astype(np.float32)  # (gh, gw, 2), image coordinates
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        self.pixels = np.dstack([xs, ys])  # (h, w, 2): every pixel's own position
+
+    def map(self, disp: np.ndarray) -> np.ndarray:
+        """The cv2.remap map (h × w × 2 float32): each pixel's position plus ``disp`` (gh × gw ×
+        2, pixels) brought up from the samples."""
+        up = cv2.resize(disp, (self.w, self.h), interpolation=cv2.INTER_LINEAR)
+        return cv2.add(self.pixels, up)
+
+
 class SplineWarp:
     """A thin-plate spline over fixed rest points: give it where those points go, and it warps
     a box of the photo to match, bending as little as possible in between (no folds, smooth
@@ -364,7 +398,6 @@ class SplineWarp:
         from scipy.linalg import lu_factor, lu_solve
 
         self.box, self.step = box, step
-        x0, y0, x1, y1 = box
         self.scale = max(float(np.ptp(rest, axis=0).max()), 1.0)
         self.origin = rest.mean(0)
         self.rest = rest
@@ -375,57 +408,40 @@ class SplineWarp:
         lhs[:n, n] = lhs[n, :n] = 1
         lhs[:n, n + 1 :] = c
         lhs[n + 1 :, :n] = c.T
-        gy, gx = np.mgrid[y0 : y1 + step : step, x0 : x1 + step : step].astype(np.float64)
-        self.grid_shape = gx.shape
-        g = (np.stack([gx.ravel(), gy.ravel()], 1) - self.origin) / self.scale
+        self.grid = CoarseGrid(box, step)
+        self.grid_shape = (self.grid.gh, self.grid.gw)
+        g = (self.grid.points.reshape(-1, 2).astype(np.float64) - self.origin) / self.scale
         basis = np.hstack(
             [_tps_kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1)), np.ones((len(g), 1)), g]
         )
-        # grid displacement = basis @ lhs⁻¹ @ [point displacements; 0]: fold it into one matrix
-        self.weights_t = np.ascontiguousarray(
+        # grid displacement = basis @ lhs⁻¹ @ [point displacements; 0]: fold it into one matrix,
+        # one row per rest point (the warp is linear in the points' displacements)
+        self.weights = np.ascontiguousarray(
             lu_solve(lu_factor(lhs), basis.T, trans=1)[:n], dtype=np.float32
         )
-        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        self.xs, self.ys = xs, ys
-
-    def backward(self, moved: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
-        """(map_x, map_y) for cv2.remap: where each pixel of the box comes from, when the rest
-        points have moved to ``moved``."""
-        # einsum's own loop, not BLAS: a 2-column product gains nothing from BLAS threads,
-        # which on a busy machine only wait for each other
-        disp = np.einsum("ij,ik->kj", (moved - self.rest).astype(np.float32), self.weights_t)
         gh, gw = self.grid_shape
-        fx = (disp[:, 0] / self.step).reshape(gh, gw).astype(np.float32)  # in grid cells
-        fy = (disp[:, 1] / self.step).reshape(gh, gw).astype(np.float32)
-        # solve p + d(p) = q for p on the coarse grid: p ← q − d(p) (each half's d is gentle)
         qy, qx = np.mgrid[0:gh, 0:gw].astype(np.float32)
-        px, py = qx.copy(), qy.copy()
+        self._q = np.dstack([qx, qy])  # the coarse grid, in samples
+
+    def backward(self, moved: np.ndarray, iterations: int = 4) -> np.ndarray:
+        """The map for cv2.remap (h × w × 2, float32): where each pixel of the box comes from,
+        in image coordinates, when the rest points have moved to ``moved``."""
+        d = np.ascontiguousarray(moved - self.rest, dtype=np.float32)
+        gh, gw = self.grid_shape
+        # OpenCV's product: numpy's BLAS threads only wait for each other on a busy machine
+        disp = cv2.gemm(self.weights, d, 1.0, None, 0.0, flags=cv2.GEMM_1_T)  # type: ignore[call-overload]
+        cell = self.grid.cell
+        f = disp.reshape(gh, gw, 2) / cell  # in samples
+        # solve p + d(p) = q for p on the coarse grid: p ← q − d(p) (each half's d is gentle)
+        q = self._q
+        p = q.copy()
         for _ in range(iterations):
-            px = qx - cv2.remap(fx, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            py = qy - cv2.remap(fy, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        x0, y0, x1, y1 = self.box
-        h, w = y1 - y0, x1 - x0
-        m = np.array([[self.step, 0, 0], [0, self.step, 0]], dtype=np.float64)
-        bx = cv2.warpAffine(
-            (px - qx) * self.step,
-            m,
-            (w, h),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        by = cv2.warpAffine(
-            (py - qy) * self.step,
-            m,
-            (w, h),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        return self.xs + bx, self.ys + by
+            p = q - remap_xy(f, p)
+        return self.grid.map((p - q) * cell)
 
     def warp(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
         """The box of ``image`` with the rest points moved to ``moved``."""
-        mx, my = self.backward(moved)
-        return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return remap_xy(image, self.backward(moved))
 
 
 class MouthPainter:
@@ -676,12 +692,12 @@ class PortraitPresenter:
         ].astype(np.float64)
         rx, ry = xs - self.rig.m[0], ys - self.rig.m[1]
         self._mouth_ab = (
-            rx * self.rig.u[0] + ry * self.rig.u[1],
-            rx * self.rig.v[0] + ry * self.rig.v[1],
+            (rx * self.rig.u[0] + ry * self.rig.u[1]).astype(np.float32),
+            (rx * self.rig.v[0] + ry * self.rig.v[1]).astype(np.float32),
         )
         self._mouth_soft = (
             0.6 + np.clip(np.abs(self._mouth_ab[0]) - self.rig.mouth_w / 2, 0, None) * 1.5
-        )
+        ).astype(np.float32)
         # the head: everything inside the ring may move (nods, sway); clipped to the panel
         ring = self.rig.rest[self.rig.n_mesh :]
         hx0, hy0 = np.floor(ring.min(0)).astype(int)
@@ -711,7 +727,7 @@ class PortraitPresenter:
             self.alpha = None
         self._mouths: dict[tuple[int, ...], np.ndarray] = {}
         self._eyes: dict[int, np.ndarray] = {}
-        self._grid_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._coarse: tuple[CoarseGrid, np.ndarray] | None = None
 
     def _motion_weight(self) -> np.ndarray:
         """1 on the face, fading to 0 at the ring: how much of the head motion each pixel takes."""
@@ -841,18 +857,20 @@ class PortraitPresenter:
     def _warp_mouth(self, tg: np.ndarray) -> np.ndarray:
         """The mouth box in the pose ``tg``: the face above the lips and the face below them
         are warped each on its own (each smooth), then joined along the new line of the lips,
-        so the lips can part or close within a pixel without the spline rippling."""
+        so the lips can part or close within a pixel without the spline rippling. The two
+        maps are joined (not two pictures), so the photo is sampled once."""
         rig = self.rig
-        out = []
+        maps = []
         for keep, blend, spline in self._halves:
             moved = np.vstack([tg[keep], blend @ tg, self._mouth_fixed])
-            out.append(spline.warp(self.panel, moved).astype(np.float32))
+            maps.append(spline.backward(moved))
         a, b = self._mouth_ab
         split = (
             self.painter.line_at(tg[_UI], a, rig.m) + self.painter.line_at(tg[_LI], a, rig.m)
         ) / 2
-        w = _smoothstep((b - split) / self._mouth_soft + 0.5)[..., None]
-        return (out[0] * (1 - w) + out[1] * w).clip(0, 255).astype(np.uint8)
+        w = _smoothstep((b - split) / self._mouth_soft + 0.5).astype(np.float32)[..., None]
+        joined = maps[0] + (maps[1] - maps[0]) * w
+        return remap_xy(self.panel, joined)
 
     def pose_patch(self, pose: MouthPose) -> np.ndarray:
         """The mouth box warped to ``pose``, the mouth's inside drawn."""
@@ -957,27 +975,20 @@ class PortraitPresenter:
         """Turn and shift the face about the neck, fading to still at the ring."""
         hx0, hy0, hx1, hy1 = self.head_box
         h, w = hy1 - hy0, hx1 - hx0
-        step = 8  # the displacement is smooth: compute it coarse, interpolate up
-        ys, xs = np.mgrid[0:h:step, 0:w:step].astype(np.float32)
+        if self._coarse is None:  # the displacement is smooth: computed coarse, brought up
+            grid = CoarseGrid((0, 0, w, h), 8)
+            pts = grid.points.reshape(-1, 2).round().astype(int)
+            wgt = self._head_weight[pts[:, 1].clip(0, h - 1), pts[:, 0].clip(0, w - 1)]
+            self._coarse = (grid, wgt.reshape(grid.gh, grid.gw, 1))
+        grid, wgt = self._coarse
         px, py = self.pivot[0] - hx0, self.pivot[1] - hy0
         m = cv2.invertAffineTransform(
             cv2.getRotationMatrix2D((px, py), angle, 1.0) + np.array([[0, 0, dx], [0, 0, dy]])
         )
-        wgt = self._head_weight[0:h:step, 0:w:step]
-        ddx = ((m[0, 0] - 1) * xs + m[0, 1] * ys + m[0, 2]) * wgt
-        ddy = (m[1, 0] * xs + (m[1, 1] - 1) * ys + m[1, 2]) * wgt
-        ddx = cv2.resize(ddx.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-        ddy = cv2.resize(ddy.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-        gx, gy = self._grid(w, h)
-        return cv2.remap(
-            head, gx + ddx, gy + ddy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
-
-    def _grid(self, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
-        if self._grid_cache is None or self._grid_cache[0].shape != (h, w):
-            ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-            self._grid_cache = (xs, ys)
-        return self._grid_cache
+        m[0, 0] -= 1
+        m[1, 1] -= 1
+        disp = cv2.transform(grid.points, m) * wgt  # where each sample comes from, less itself
+        return remap_xy(head, grid.map(disp))
 
     def frame(
         self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray
