@@ -52,6 +52,7 @@ CHIN_SHARE = 0.75  # the chin follows the lower lip this much (the lip also drop
 # of an opening change, the lower lip (with the jaw) moves this much; the upper lip the rest
 JAW_SHARE = 0.7
 RING_SCALE = 1.4  # the fixed ring around the face oval: the warp fades to nothing there
+RING_SCALE_DOWN = 1.65  # ... but this far under the chin: the jaw's warp needs room there
 RING_POINTS = 28
 N_MESH_AND_RING = 468 + RING_POINTS
 # mouth poses and blinks are quantised to these many levels and cached
@@ -225,9 +226,16 @@ class FaceRig:
         self.mouth_w = float(np.linalg.norm(xy[_UO[0]] - xy[_UO[-1]]))
         oval = xy[list(FACE_OVAL)]
         self.face_w = float(np.ptp(oval @ self.u))
-        centre = oval.mean(0)
+        # the ring is centred on the oval's middle (its points crowd at the forehead) and
+        # reaches further down than across: the jaw's warp needs room under the chin
+        ou, ov = oval @ self.u, oval @ self.v
+        # (its top RING_SCALE, its bottom RING_SCALE_DOWN times the oval's half-height away)
+        down = (RING_SCALE_DOWN - RING_SCALE) / 2 * np.ptp(ov) / 2
+        centre = ((ou.min() + ou.max()) / 2) * self.u + ((ov.min() + ov.max()) / 2 + down) * self.v
         ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
-        ring_r = RING_SCALE * np.array([np.ptp(oval @ self.u), np.ptp(oval @ self.v)]) / 2
+        ring_r = np.array(
+            [RING_SCALE * np.ptp(ou) / 2, (RING_SCALE + RING_SCALE_DOWN) * np.ptp(ov) / 4]
+        )
         ring = (
             centre
             + np.outer(np.cos(ang) * ring_r[0], self.u)
@@ -337,6 +345,67 @@ class FaceRig:
             & (self.rest[:, 1] < box[3] - 1)
         )
         return box, inside
+
+    def head_box(self, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+        """The ring's bounding box in an image of ``shape`` (h, w): where head motion ends."""
+        ring = self.rest[self.n_mesh :]
+        x0, y0 = np.floor(ring.min(0)).astype(int)
+        x1, y1 = np.ceil(ring.max(0)).astype(int)
+        return max(0, int(x0)), max(0, int(y0)), min(shape[1], int(x1)), min(shape[0], int(y1))
+
+    def warp_boxes(
+        self, shape: tuple[int, int], within: tuple[int, int, int, int] | None = None
+    ) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int], np.ndarray]:
+        """The eye box, the mouth box (the two never overlap) and the rest points steering
+        the mouth's warp, in an image of ``shape`` (h, w), both inside ``within`` (default:
+        the head's box): every pose stays inside its box."""
+        hx0, hy0, hx1, hy1 = within if within is not None else self.head_box(shape)
+        extremes = [
+            (MouthPose(open=1.0, width=-1.0), 0.0),
+            (MouthPose(open=1.0, width=1.0), 0.0),
+            (MouthPose(press=1.0, width=1.0), 0.0),
+            (MouthPose(tuck=1.0, width=-1.0), 0.0),
+            (MouthPose(), 0.0),
+        ]
+        eye_box, _ = self.region([(None, 1.0)], 0.06, shape)
+        mouth_box, ctrl = self.region(extremes, 0.28, shape)
+        eye_box, mouth_box = (
+            (max(x0, hx0), max(y0, hy0), min(x1, hx1), min(y1, hy1))
+            for x0, y0, x1, y1 in (eye_box, mouth_box)
+        )
+        ctrl = ctrl[
+            (self.rest[ctrl, 0] > mouth_box[0] + 1)
+            & (self.rest[ctrl, 0] < mouth_box[2] - 1)
+            & (self.rest[ctrl, 1] < mouth_box[3] - 1)
+        ]
+        if mouth_box[1] < eye_box[3]:  # the mouth's box starts under the eyes'
+            mouth_box = (mouth_box[0], eye_box[3], mouth_box[2], mouth_box[3])
+            ctrl = ctrl[self.rest[ctrl, 1] > eye_box[3] + 1]
+        return eye_box, mouth_box, ctrl
+
+    def warp_outlines(self, shape: tuple[int, int], spacing: float = 3.0) -> list[np.ndarray]:
+        """Every edge where a warp of this face ends, as closed polylines sampled every
+        ``spacing`` px (image coordinates): the ring where head motion fades out, and the
+        head's, eye and mouth boxes. The quality check looks for seams along them."""
+        ring = self.rest[self.n_mesh :]
+        outlines = [np.vstack([ring, ring[:1]])]
+        for x0, y0, x1, y1 in (self.head_box(shape), *self.warp_boxes(shape)[:2]):
+            outlines.append(
+                np.array([[x0, y0], [x1 - 1, y0], [x1 - 1, y1 - 1], [x0, y1 - 1], [x0, y0]], float)
+            )
+        dense = []
+        for line in outlines:
+            seg = np.diff(line, axis=0)
+            n = np.maximum(1, np.ceil(np.hypot(seg[:, 0], seg[:, 1]) / spacing)).astype(int)
+            dense.append(
+                np.vstack(
+                    [
+                        a + np.outer(np.arange(k) / k, b - a)
+                        for a, b, k in zip(line[:-1], line[1:], n, strict=True)
+                    ]
+                )
+            )
+        return dense
 
 
 def border_points(box: tuple[int, int, int, int], spacing: float) -> np.ndarray:
@@ -665,39 +734,6 @@ class PortraitPresenter:
         self.iod = self.eye_cs[1][0] - self.eye_cs[0][0]
         self.rig = FaceRig(self.marks)
         self.painter = MouthPainter(self.panel, self.rig)
-        shape = (self.ph, self.pw)
-        extremes = [
-            (MouthPose(open=1.0, width=-1.0), 0.0),
-            (MouthPose(open=1.0, width=1.0), 0.0),
-            (MouthPose(press=1.0, width=1.0), 0.0),
-            (MouthPose(tuck=1.0, width=-1.0), 0.0),
-            (MouthPose(), 0.0),
-        ]
-        shape = (self.ph, self.pw)
-        self.eye_box, _ = self.rig.region([(None, 1.0)], 0.06, shape)
-        self.mouth_box, self._mouth_ctrl = self.rig.region(extremes, 0.28, shape)
-        if (
-            self.mouth_box[1] < self.eye_box[3]
-        ):  # the two boxes never overlap: the mouth's starts lower
-            mb = self.mouth_box
-            self.mouth_box = (mb[0], self.eye_box[3], mb[2], mb[3])
-            self._mouth_ctrl = self._mouth_ctrl[
-                self.rig.rest[self._mouth_ctrl, 1] > self.eye_box[3] + 1
-            ]
-        spacing = max(8.0, 0.08 * self.rig.fh)
-        self._mouth_fixed = border_points(self.mouth_box, spacing)
-        self._halves = self._mouth_halves()
-        ys, xs = np.mgrid[
-            self.mouth_box[1] : self.mouth_box[3], self.mouth_box[0] : self.mouth_box[2]
-        ].astype(np.float64)
-        rx, ry = xs - self.rig.m[0], ys - self.rig.m[1]
-        self._mouth_ab = (
-            (rx * self.rig.u[0] + ry * self.rig.u[1]).astype(np.float32),
-            (rx * self.rig.v[0] + ry * self.rig.v[1]).astype(np.float32),
-        )
-        self._mouth_soft = (
-            0.6 + np.clip(np.abs(self._mouth_ab[0]) - self.rig.mouth_w / 2, 0, None) * 1.5
-        ).astype(np.float32)
         # the head: everything inside the ring may move (nods, sway); clipped to the panel
         ring = self.rig.rest[self.rig.n_mesh :]
         hx0, hy0 = np.floor(ring.min(0)).astype(int)
@@ -714,6 +750,24 @@ class PortraitPresenter:
             max(fx1, fx0 + 2) - self.px0,
             max(fy1, fy0 + 2) - self.py0,
         )
+        # the eye and mouth warps stay inside the head's box: all of a warp is pasted
+        self.eye_box, self.mouth_box, self._mouth_ctrl = self.rig.warp_boxes(
+            (self.ph, self.pw), self.head_box
+        )
+        spacing = max(8.0, 0.08 * self.rig.fh)
+        self._mouth_fixed = border_points(self.mouth_box, spacing)
+        self._halves = self._mouth_halves()
+        ys, xs = np.mgrid[
+            self.mouth_box[1] : self.mouth_box[3], self.mouth_box[0] : self.mouth_box[2]
+        ].astype(np.float64)
+        rx, ry = xs - self.rig.m[0], ys - self.rig.m[1]
+        self._mouth_ab = (
+            (rx * self.rig.u[0] + ry * self.rig.u[1]).astype(np.float32),
+            (rx * self.rig.v[0] + ry * self.rig.v[1]).astype(np.float32),
+        )
+        self._mouth_soft = (
+            0.6 + np.clip(np.abs(self._mouth_ab[0]) - self.rig.mouth_w / 2, 0, None) * 1.5
+        ).astype(np.float32)
         self._head_weight = self._motion_weight()
         self.pivot = (self.mouth_c[0], min(self.ph - 1.0, self.mouth_c[1] + 0.9 * self.iod))
         if framed:
@@ -737,7 +791,10 @@ class PortraitPresenter:
         ru = (rel @ self.rig.u) / self.rig.ring_r[0]
         rv = (rel @ self.rig.v) / self.rig.ring_r[1]
         r = np.hypot(ru, rv) * RING_SCALE  # 1 on the face oval, RING_SCALE at the ring
-        return _smoothstep((RING_SCALE - r) / (RING_SCALE - 1.0)).astype(np.float32)
+        # and still at the box's edges too, where the panel's edge cut the ring
+        edge = np.minimum(np.minimum(xs - x0, x1 - 1 - xs), np.minimum(ys - y0, y1 - 1 - ys))
+        fade = _smoothstep(edge / max(2.0, 0.04 * self.rig.fh))
+        return (_smoothstep((RING_SCALE - r) / (RING_SCALE - 1.0)) * fade).astype(np.float32)
 
     def _crop_panel(self, image: np.ndarray, marks: FaceMesh) -> tuple[np.ndarray, FaceMesh]:
         """The photo scaled so the face is ~42 % of the panel width, eyes 40 % down.
