@@ -178,3 +178,30 @@ def test_a_hard_edge_inside_the_face_is_a_seam() -> None:
         frames.append(f)
     _, seam = lip_track(frames)
     assert seam > MAX_SEAM
+
+
+def test_breathing_lifts_the_shoulders_in_pauses_without_a_seam() -> None:
+    from tasks.avatar.lite import breath_track
+    from tasks.render.photo import BREATH_LEVELS
+
+    fps = 25
+    talk = np.r_[np.full(50, 0.5), np.zeros(40), np.full(60, 0.5)]  # 2 s, a 1.6 s pause, 2.4 s
+    b = breath_track(talk, fps)
+    assert b[:50].max() < 0.01 and b[75:90].min() > 0.4  # breathes in during the pause only
+    assert b[90] > b[100] > b[130] and b[-1] < 0.1  # and out again, slowly, once speaking
+    img = hopper()
+    p = PortraitPresenter(img, locate_face(img), (360, 640))
+    top = BREATH_LEVELS - 1
+    (x, y, still), (_, _, lifted) = p.body_region(0), p.body_region(top)
+    diff = np.abs(still.astype(int) - lifted.astype(int)).mean(axis=2)
+    assert diff.max() > 20  # the shoulders' edge rises visibly...
+    assert diff.mean() < 8  # ...by a few pixels only
+    assert diff[-1].max() < 1 and diff[:, 0].max() < 1 and diff[:, -1].max() < 1  # no tear
+    # the head (pasted over the body) meets the lifted body without a step at its bottom
+    hx, hy, head = p.region(
+        p.compose_base(np.zeros((640, 360, 3), np.uint8)), (0,) * 6, 0, np.zeros(3), top
+    )
+    row = hy + head.shape[0] - 1 - y
+    cols = slice(hx - x, hx - x + head.shape[1])
+    step = np.abs(head[-1].astype(int) - lifted[row, cols].astype(int)).mean()
+    assert step < 4, step

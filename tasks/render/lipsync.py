@@ -29,7 +29,11 @@ MAX_SEAM = 2.0  # luma levels of frame-to-frame change, inside vs outside an edg
 SILENCE_BELOW_PEAK_DB = 25.0
 ENVELOPE_SMOOTH_S = 0.04  # Gaussian sigma applied to the speech envelope before correlating
 SEAM_POINTS = 24  # samples along each quarter of a warp's outline
-SEAM_OFFSETS = tuple(np.arange(-13.5, 13.6, 1.5))  # px across a warp's outline
+# lines across a warp's outline, in steps of SEAM_STEP px (at most 1.5 px, less on a small
+# face: the window must stay narrower than the face's features)
+SEAM_OFFSETS = tuple(range(-12, 13))
+SEAM_STEP = 1.5
+SEAM_STEP_PER_FACE = 1 / 230  # of the face height
 SEAM_RADII = tuple(
     np.round(np.arange(1.45, 1.96, 0.05), 2)
 )  # past the face oval and the chin's travel
@@ -111,36 +115,38 @@ def _outline_samples(mesh: FaceMesh, shape: tuple[int, int]) -> np.ndarray:
     """Points along every edge where the photo animator's warps end for this face (the ring
     where head motion fades out, the head's, eye and mouth boxes; see
     :meth:`tasks.render.photo.FaceRig.warp_outlines`), a quarter of each outline at a time,
-    on lines across it every 1.5 px (the mesh on a finished frame is a few pixels off the one
-    the renderer used): quarters × SEAM_OFFSETS × SEAM_POINTS × 2."""
+    on lines across it every 0.5–1.5 px (the mesh on a finished frame is a few pixels off the
+    one the renderer used): quarters × SEAM_OFFSETS × SEAM_POINTS × 2."""
     from tasks.render.photo import FaceRig  # the renderer's geometry, not a copy of it
 
+    rig = FaceRig(mesh)
+    step = float(np.clip(rig.fh * SEAM_STEP_PER_FACE, 0.5, SEAM_STEP))
     out = []
-    for line in FaceRig(mesh).warp_outlines(shape):
+    for line in rig.warp_outlines(shape):
         tangent = np.gradient(line, axis=0)
         normal = np.stack([tangent[:, 1], -tangent[:, 0]], 1)
         normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-6)
         for part in np.array_split(np.arange(len(line)), 4):
             pick = part[np.linspace(0, len(part) - 1, SEAM_POINTS).round().astype(int)]
             p, nrm = line[pick], normal[pick]
-            out.append(np.stack([p + nrm * t for t in SEAM_OFFSETS]))
+            out.append(np.stack([p + nrm * (t * step) for t in SEAM_OFFSETS]))
     return np.stack(out) if out else np.zeros((0, len(SEAM_OFFSETS), SEAM_POINTS, 2))
 
 
 def _edge_steps(change: np.ndarray) -> np.ndarray:
     """Per quarter-outline, how sharply the frame-to-frame change steps across it.
 
-    At each line near the middle (the mesh's error), the mean change 1.5–4.5 px to one side
-    is set against the other side's, less what the 6–9 px bands beyond would explain: a warp
+    At each line near the middle (the mesh's error), the mean change 1–3 lines to one side
+    is set against the other side's, less what the 7–9 lines beyond would explain: a warp
     that fades out (a ramp) and content moving along the line (a bump on it) score ~0; a hard
     edge, changing on one side only, scores its full step. ``change``: quarters × offsets.
     """
     n = change.shape[1]
     best = np.zeros(len(change))
-    for k in range(6, n - 6):
+    for k in range(9, n - 9):
         near_l, near_r = change[:, k - 3 : k].mean(1), change[:, k + 1 : k + 4].mean(1)
-        far_l, far_r = change[:, k - 6 : k - 3].mean(1), change[:, k + 4 : k + 7].mean(1)
-        ramp = (np.abs(near_l - far_l) + np.abs(near_r - far_r)) * 2 / 3
+        far_l, far_r = change[:, k - 9 : k - 6].mean(1), change[:, k + 7 : k + 10].mean(1)
+        ramp = np.abs(near_l - far_l) + np.abs(near_r - far_r)
         best = np.maximum(best, np.abs(near_l - near_r) - ramp)
     return best
 
@@ -165,9 +171,10 @@ def lip_track(frames: Iterable[np.ndarray], warp_edges: bool = True) -> tuple[np
     presenter) across each quarter of every edge where the photo animator's warps end (the
     ring where head motion fades out, the head's, eye and mouth boxes), of how much the
     picture changed since the previous frame, averaged along the band; per band the 95th
-    percentile over frames, the score the largest of those. A warp that fades out smoothly
-    changes both sides alike; a region pasted with a hard edge does not. A drawn presenter's
-    edges are elsewhere (its moving eyelids would cross the photo's boxes): only the ellipses.
+    percentile over frames (the median for a warp edge), the score the largest of those. A
+    warp that fades out smoothly changes both sides alike; a region pasted with a hard edge
+    does not. A drawn presenter's edges are elsewhere (its moving eyelids would cross the
+    photo's boxes): only the ellipses.
     """
     trackers: list[MeshTracker] | None = None
     openings: list[float] = []
@@ -201,7 +208,18 @@ def lip_track(frames: Iterable[np.ndarray], warp_edges: bool = True) -> tuple[np
                     np.concatenate([np.abs(change[:, 0] - change[:, 1]), _edge_steps(across)])
                 )
             prev = now
-    seam = float(np.percentile(np.array(steps), 95, axis=0).max()) if steps else 0.0
+    seam = 0.0
+    if steps:
+        arr = np.array(steps)
+        k = len(arr[0]) - len(bands[1]) if bands is not None else len(arr[0])
+        # an ellipse's p95; a warp edge's median (blinks and lips cross the small boxes of
+        # a small face now and then; a seam steps in every frame the head moves)
+        seam = float(
+            max(
+                np.percentile(arr[:, :k], 95, axis=0).max(initial=0.0),
+                np.percentile(arr[:, k:], 50, axis=0).max(initial=0.0),
+            )
+        )
     return np.asarray(openings, dtype=np.float64), seam
 
 

@@ -59,6 +59,11 @@ N_MESH_AND_RING = 468 + RING_POINTS
 OPEN_LEVELS = 10
 WIDTH_LEVELS = 5
 BLINK_LEVELS = 4
+# breathing in pauses: at a full breath the shoulders and chest rise this share of the face
+# height, the head a little less; quantised to these many levels (the body's pixels cached)
+BREATH_BODY = 0.014
+BREATH_HEAD = 0.009
+BREATH_LEVELS = 8
 
 FaceLandmarks = FaceMesh  # what locate_face returns: box, eyes, mouth and the whole mesh
 
@@ -769,6 +774,27 @@ class PortraitPresenter:
             0.6 + np.clip(np.abs(self._mouth_ab[0]) - self.rig.mouth_w / 2, 0, None) * 1.5
         ).astype(np.float32)
         self._head_weight = self._motion_weight()
+        pad = math.ceil(BREATH_BODY * self.rig.fh) + 2
+        hb = self.head_box
+        self.head_src = (
+            max(0, hb[0] - pad),
+            max(0, hb[1] - pad),
+            min(self.pw, hb[2] + pad),
+            min(self.ph, hb[3] + pad),
+        )
+        # the body: from the chin down to the panel's bottom, across the panel (inside its
+        # frame), on the even grid; it rises a little as the presenter breathes in
+        chin = float(self.rig.rest[list(FACE_OVAL), 1].max())
+        bx0 = -(-max(self.px0 + inset, 0) // 2) * 2
+        by0 = -(-max(self.py0 + int(chin), 0) // 2) * 2
+        bx1 = min(self.px0 + self.pw - inset, w) // 2 * 2
+        by1 = min(self.py0 + self.ph - inset, h) // 2 * 2
+        self.body_box = (
+            bx0 - self.px0,
+            min(by0, by1 - 2) - self.py0,
+            max(bx1, bx0 + 2) - self.px0,
+            by1 - self.py0,
+        )
         self.pivot = (self.mouth_c[0], min(self.ph - 1.0, self.mouth_c[1] + 0.9 * self.iod))
         if framed:
             radius = max(4, int(0.04 * self.pw))
@@ -781,7 +807,8 @@ class PortraitPresenter:
             self.alpha = None
         self._mouths: dict[tuple[int, ...], np.ndarray] = {}
         self._eyes: dict[int, np.ndarray] = {}
-        self._coarse: tuple[CoarseGrid, np.ndarray] | None = None
+        self._coarse: tuple[CoarseGrid, np.ndarray, np.ndarray] | None = None
+        self._bodies: dict[int, tuple[int, int, np.ndarray]] = {}
 
     def _motion_weight(self) -> np.ndarray:
         """1 on the face, fading to 0 at the ring: how much of the head motion each pixel takes."""
@@ -1001,8 +1028,9 @@ class PortraitPresenter:
     def head(
         self, mouth: tuple[int, ...], blink: int, blink_levels: int = BLINK_LEVELS
     ) -> np.ndarray:
-        """The head box (panel pixels) in this pose, before head motion."""
-        hx0, hy0, hx1, hy1 = self.head_box
+        """The head box (panel pixels) in this pose, before head motion, with the panel's
+        pixels around it (``self.head_pad``: what breathing lifts into the box)."""
+        hx0, hy0, hx1, hy1 = self.head_src
         out = self.panel[hy0:hy1, hx0:hx1].copy()
         for (bx0, by0, bx1, by1), patch in (
             (self.mouth_box, self._mouth(tuple(mouth))),
@@ -1017,27 +1045,73 @@ class PortraitPresenter:
         return out
 
     def region(
-        self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray
+        self,
+        base: np.ndarray,
+        mouth: tuple[int, ...],
+        blink: int,
+        motion: np.ndarray,
+        breath: int = 0,
     ) -> tuple[int, int, np.ndarray]:
-        """The head's rectangle of this frame: (x, y, RGB pixels), on the even 2×2 grid."""
-        hx0, hy0 = self.head_box[:2]
+        """The head's rectangle of this frame: (x, y, RGB pixels), on the even 2×2 grid;
+        ``breath`` (0..BREATH_LEVELS − 1) lifts the head, and the body under it as
+        :meth:`body_region` does."""
+        hx0, hy0, hx1, hy1 = self.head_box
         head = self.head(mouth, blink)
         dx, dy, angle = (float(v) * 0.6 for v in motion)
         scale = self.rig.fh / 300.0  # motion is given for a ~300 px face
-        if abs(dx) + abs(dy) + abs(angle) > 1e-3:
-            head = self._move(head, dx * scale, dy * scale, angle)
+        if abs(dx) + abs(dy) + abs(angle) > 1e-3 or breath:
+            head = self._move(head, dx * scale, dy * scale, angle, breath)
+        else:
+            ox, oy = hx0 - self.head_src[0], hy0 - self.head_src[1]
+            head = head[oy : oy + hy1 - hy0, ox : ox + hx1 - hx0]
         return self.px0 + hx0, self.py0 + hy0, head
 
-    def _move(self, head: np.ndarray, dx: float, dy: float, angle: float) -> np.ndarray:
-        """Turn and shift the face about the neck, fading to still at the ring."""
+    # breathing
+    def _breath_field(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """How much of a full breath's lift each panel point takes (0..1): nothing down to the
+        chin, all of it on the shoulders and upper chest, fading out towards the panel's
+        bottom and sides (the body's box), so nothing tears."""
+        x0, y0, x1, y1 = self.body_box
+        fh = self.rig.fh
+        down = _smoothstep((ys - y0) / (0.3 * fh)) * _smoothstep((y1 - 1 - ys) / (0.5 * fh))
+        across = _smoothstep((xs - x0) / (0.1 * fh)) * _smoothstep((x1 - 1 - xs) / (0.1 * fh))
+        return np.asarray(down * across, dtype=np.float32)
+
+    def _breath_px(self, breath: int) -> tuple[float, float]:
+        """(body, head) lift in pixels at this breath level."""
+        b = breath / max(BREATH_LEVELS - 1, 1)
+        return BREATH_BODY * self.rig.fh * b, BREATH_HEAD * self.rig.fh * b
+
+    def body_region(self, breath: int) -> tuple[int, int, np.ndarray]:
+        """The shoulders and chest at this breath level (0: as in the photo): (x, y, RGB), on
+        the frame's even grid; cached per level. The head's region is pasted over it."""
+        if breath not in self._bodies:
+            x0, y0, x1, y1 = self.body_box
+            region = self.panel[y0:y1, x0:x1]
+            if breath:
+                ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+                lift = self._breath_px(breath)[0] * self._breath_field(xs, ys)
+                region = remap_xy(self.panel, np.dstack([xs, ys + lift]))
+            self._bodies[breath] = (self.px0 + x0, self.py0 + y0, np.ascontiguousarray(region))
+        return self._bodies[breath]
+
+    def _move(
+        self, head: np.ndarray, dx: float, dy: float, angle: float, breath: int = 0
+    ) -> np.ndarray:
+        """Turn and shift the face about the neck, fading to still at the ring; lift the head
+        and the body under it by ``breath``."""
         hx0, hy0, hx1, hy1 = self.head_box
         h, w = hy1 - hy0, hx1 - hx0
         if self._coarse is None:  # the displacement is smooth: computed coarse, brought up
             grid = CoarseGrid((0, 0, w, h), 8)
             pts = grid.points.reshape(-1, 2).round().astype(int)
             wgt = self._head_weight[pts[:, 1].clip(0, h - 1), pts[:, 0].clip(0, w - 1)]
-            self._coarse = (grid, wgt.reshape(grid.gh, grid.gw, 1))
-        grid, wgt = self._coarse
+            gx, gy = grid.points[..., 0] + hx0, grid.points[..., 1] + hy0
+            body = self._breath_field(gx, gy)
+            self._coarse = (grid, wgt.reshape(grid.gh, grid.gw, 1), body)
+        grid, wgt, body = self._coarse
+        lift_body, lift_head = self._breath_px(breath)
+        dy -= lift_head
         px, py = self.pivot[0] - hx0, self.pivot[1] - hy0
         m = cv2.invertAffineTransform(
             cv2.getRotationMatrix2D((px, py), angle, 1.0) + np.array([[0, 0, dx], [0, 0, dy]])
@@ -1045,6 +1119,11 @@ class PortraitPresenter:
         m[0, 0] -= 1
         m[1, 1] -= 1
         disp = cv2.transform(grid.points, m) * wgt  # where each sample comes from, less itself
+        if lift_body:
+            disp[..., 1] += lift_body * body
+        # ``head`` reaches past the box by the padding: sample it where the box sits
+        disp[..., 0] += hx0 - self.head_src[0]
+        disp[..., 1] += hy0 - self.head_src[1]
         return remap_xy(head, grid.map(disp))
 
     def frame(
