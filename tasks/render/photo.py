@@ -556,7 +556,10 @@ class MouthPainter:
             if len(face)
             else np.ones(3)
         )
-        teeth = min(bright, 235.0) * 0.9 * (0.65 * np.array([1.0, 0.95, 0.86]) + 0.35 * skin_hue)
+        # ivory, lit like the photo (a dim photo: dimmer teeth), barely tinted by the skin:
+        # a skin-coloured mix reads as grey-brown teeth
+        exposure = float(np.clip(bright / 215.0, 0.72, 1.0))
+        teeth = exposure * (0.88 * np.array([246.0, 242.0, 230.0]) + 0.12 * 240.0 * skin_hue)
         self.teeth_col = np.clip(teeth, 0, 255)
         # does the photo show teeth? then its own teeth are used (upper fixed, lower with the jaw)
         inner = polygon_pixels(np.vstack([xy[_UI], xy[_LI][::-1]]))
@@ -570,10 +573,10 @@ class MouthPainter:
         if self.photo_teeth:
             self.teeth_col = np.median(inner[toothy], axis=0)
         self.image = image
-        self.cavity = np.clip(self.lip * 0.2 + np.array([12.0, 3.0, 5.0]), 0, 255)
+        self.cavity = np.clip(self.lip * 0.28 + np.array([18.0, 4.0, 6.0]), 0, 255)
         self.tongue_col = np.clip(self.lip * np.array([0.9, 0.55, 0.57]) * 0.55 + 8, 0, 255)
         self.upper_teeth_h = 0.026 * fh
-        self.lower_teeth_h = 0.016 * fh
+        self.lower_teeth_h = 0.022 * fh
 
     def _line(self, pts: np.ndarray, a: np.ndarray) -> np.ndarray:
         """The lip line through ``pts`` (face coordinates along v) at positions ``a``."""
@@ -653,21 +656,64 @@ class MouthPainter:
         for k in (0.0, 0.16, 0.3):
             for sign in (-1, 1) if k else (1,):
                 gaps -= 0.04 * np.exp(-(((s - sign * k) * half / 0.6) ** 2))
-        fade = (1 - 0.5 * s**2) * (1 - 0.15 * _smoothstep((b - (up_edge - 2.0)) / 2.0)) * gaps
+        fade = (1 - 0.3 * s**2) * (1 - 0.1 * _smoothstep((b - (up_edge - 2.0)) / 2.0)) * gaps
         upper = self.teeth_col * fade[..., None]
         if self.photo_teeth:
             upper = np.where(
                 ((b > rest_up + 1) & (b < rest_mid))[..., None], self._photo(xs, ys), upper
             )
         col = col * (1 - ut[..., None]) + upper * ut[..., None]
-        # the upper lip shades the top of the mouth
-        col *= (1 - 0.3 * np.exp(-(b - top) / (0.012 * rig.fh + 0.8)))[..., None]
+        # the upper lip shades the top of the mouth a little; both lips' wet inner edges show
+        # their own (darker) red over a pixel or two, not a black rim
+        col *= (1 - 0.15 * np.exp(-(b - top) / (0.012 * rig.fh + 0.8)))[..., None]
+        rim = 0.35 * np.exp(-np.minimum(b - top, bottom - b).clip(0) / (0.004 * rig.fh + 0.5))
+        col = col * (1 - rim[..., None]) + self.lip * 0.6 * rim[..., None]
         col = col * opened + self.lip * 0.75 * (1 - opened)
         m = mask[..., None]
-        out = patch.copy()
+        out = self._soften_corners(patch, box, targets, float(gap.max()), a_lo, a_hi)
         sub = out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0].astype(np.float64)
         out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = (
             (sub * (1 - m) + col * m).clip(0, 255).astype(np.uint8)
+        )
+        return out
+
+    def _soften_corners(
+        self,
+        patch: np.ndarray,
+        box: tuple[int, int, int, int],
+        targets: np.ndarray,
+        gap: float,
+        a_lo: float,
+        a_hi: float,
+    ) -> np.ndarray:
+        """A copy of ``patch`` with the photo's lip line beyond the mouth's corners smoothed
+        away as the mouth opens: left there, it reads as a crease running out of the corners."""
+        rig = self.rig
+        out = patch.copy()
+        amount = float(np.clip((gap - 2.0) / (0.04 * rig.fh), 0, 1))
+        if amount <= 0.02:
+            return out
+        reach = 0.1 * rig.fh
+        bx0, by0, bx1, by1 = box
+        ends = np.vstack([targets[_UI[0]], targets[_UI[-1]]])
+        x0, y0 = np.floor(ends.min(0) - reach).astype(int)
+        x1, y1 = np.ceil(ends.max(0) + reach).astype(int)
+        x0, y0, x1, y1 = max(x0, bx0), max(y0, by0), min(x1, bx1), min(y1, by1)
+        if x1 <= x0 or y1 <= y0:
+            return out
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        rel_x, rel_y = xs - rig.m[0], ys - rig.m[1]
+        a = rel_x * rig.u[0] + rel_y * rig.u[1]
+        b = rel_x * rig.v[0] + rel_y * rig.v[1]
+        mid = (self._line(rig.rest[_UI], a) + self._line(rig.rest[_LI], a)) / 2
+        past = np.maximum(a_lo - a, a - a_hi)  # > 0 beyond a corner
+        along = np.where(past > 0, 1 - _smoothstep(past / reach), 0.0)
+        near = np.exp(-(((b - mid) / (0.025 * rig.fh + 2.0)) ** 2))
+        w = (amount * along * near)[..., None]
+        region = out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
+        soft = cv2.GaussianBlur(region, (0, 0), sigmaX=1.0, sigmaY=0.012 * rig.fh + 1.5)
+        out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = (region * (1 - w) + soft * w).astype(
+            np.uint8
         )
         return out
 
@@ -988,20 +1034,31 @@ class PortraitPresenter:
             up = self.painter.line_at(rig.rest[list(upper)], a, centre)
             lo = self.painter.line_at(rig.rest[list(lower)], a, centre)
             height = np.maximum(lo - up, 0.0)
+            # only between the eye's corners (np.interp carries the lids on beyond them)
+            span = (rig.rest[list(upper)] - centre) @ rig.u
+            inside = _smoothstep((a - span.min()) / 2.0) * _smoothstep((span.max() - a) / 2.0)
             new = up + c * 0.88 * height
             crease = up - 1.1 * height - 0.012 * rig.fh
+            lash_h = 0.01 * rig.fh
             src_b = b.copy()
             above = (b >= crease) & (b < new)
-            src_b[above] = (crease + (b - crease) * (up - crease) / np.maximum(new - crease, 1e-3))[
-                above
-            ]
+            # the lid's skin is stretched down, not its lashes (a stretched lash is a smear):
+            # the lash line is drawn at the new edge instead
+            skin = up - c * lash_h
+            src_b[above] = (
+                crease + (b - crease) * (skin - crease) / np.maximum(new - crease, 1e-3)
+            )[above]
             below = (b >= new) & (b < lo)
             src_b[below] = (up + (b - new) * (lo - up) / np.maximum(lo - new, 1e-3))[below]
-            shift = src_b - b
+            shift = (src_b - b) * inside
             map_x += shift * rig.v[0]
             map_y += shift * rig.v[1]
             lash = np.maximum(
-                lash, np.exp(-(((b - new) / max(0.7, 0.004 * rig.fh)) ** 2)) * (height > 0.5) * c
+                lash,
+                np.exp(-(((b - new) / max(0.7, 0.004 * rig.fh)) ** 2))
+                * (height > 0.5)
+                * inside
+                * c,
             )
         out = cv2.remap(
             self.panel,
