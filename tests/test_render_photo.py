@@ -205,3 +205,20 @@ def test_breathing_lifts_the_shoulders_in_pauses_without_a_seam() -> None:
     cols = slice(hx - x, hx - x + head.shape[1])
     step = np.abs(head[-1].astype(int) - lifted[row, cols].astype(int)).mean()
     assert step < 4, step
+
+
+def test_the_i420_head_matches_the_rgb_head() -> None:
+    """The encoder gets the head as cached I420 planes moved per frame; it must be the same
+    picture as the RGB head (rounding aside)."""
+    import cv2
+
+    img = astronaut()
+    p = PortraitPresenter(img, locate_face(img), (360, 640))
+    base = p.compose_base(np.zeros((640, 360, 3), np.uint8))
+    motion = np.array([1.5, -1.0, 0.8])
+    x, y, rgb = p.region(base, (6, 2, 0, 0, 0, 0), 1, motion, 5)
+    xi, yi, (ys, us, vs) = p.region_i420((6, 2, 0, 0, 0, 0), 1, motion, 5)
+    assert (x, y) == (xi, yi) and x % 2 == 0 and y % 2 == 0
+    ref = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
+    got = np.concatenate([ys.ravel(), us.ravel(), vs.ravel()])
+    assert np.percentile(np.abs(ref.ravel().astype(int) - got.astype(int)), 99.9) <= 3

@@ -963,6 +963,34 @@ class _Plan:
             return self.presenter.body_region(_quantise_breath(self.breath[i]))
         return None
 
+    def paste_i420(
+        self, planes: tuple[np.ndarray, np.ndarray, np.ndarray], i: int, body: object
+    ) -> object:
+        """Write frame ``i``'s changing parts into an I420 frame's planes; ``body`` is what
+        the previous call returned (the body is written only when it changed)."""
+        p = self.presenter
+        if not (isinstance(p, PortraitPresenter) and self.breath is not None):
+            paste_rgb_i420(planes, *self.region(i))
+            return None
+        level = _quantise_breath(self.breath[i])
+        now = p.body_region_i420(level)
+        parts = [
+            p.region_i420(
+                _quantise_mouth(self.mouth[i]),
+                _quantise_blink(self.blink[i]),
+                self.motion[i],
+                level,
+            )
+        ]
+        if now is not body:
+            parts.insert(0, now)
+        for x, y, (ys, us, vs) in parts:
+            h, w = ys.shape
+            planes[0][y : y + h, x : x + w] = ys
+            planes[1][y // 2 : (y + h) // 2, x // 2 : (x + w) // 2] = us
+            planes[2][y // 2 : (y + h) // 2, x // 2 : (x + w) // 2] = vs
+        return now
+
     def paste(self, frame: np.ndarray, i: int) -> np.ndarray:
         """Frame ``i`` in RGB: the body, then the head, over a copy of ``frame``."""
         out = frame.copy()
@@ -1123,27 +1151,30 @@ def render_lite(
     frame = rgb_to_i420(plan.base)
     planes = i420_planes(frame, w, h)
     total = len(plan.mouth)
-    # the pipe is fed from a thread: the next frame is drawn while ffmpeg takes this one
-    with (
-        FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer,
-        OverlappedWriter(writer) as feed,
-    ):
-        shown = np.empty_like(frame) if overlay is not None else frame
-        body = None
-        for i in range(total):
-            if progress is not None and i % fps == 0:
-                progress(i, total)
-            if track is not None:  # a new scene or a transition frame: another base
-                track.enter(i, plan, frame)
-            now = plan.body(i)  # the body changes only as the breath does: pasted then
-            if now is not None and (now is not body or track is not None):
-                paste_rgb_i420(planes, *now)
-            body = now
-            paste_rgb_i420(planes, *plan.region(i))
-            if overlay is not None:
-                np.copyto(shown, frame)
-                overlay.apply(shown, i / fps)
-            feed.put(shown)
+    # the pipe is fed from a thread: the next frame is drawn while ffmpeg takes this one; and
+    # while ffmpeg keeps both cores busy OpenCV's own threads would only wait for each other
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        with (
+            FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer,
+            OverlappedWriter(writer) as feed,
+        ):
+            shown = np.empty_like(frame) if overlay is not None else frame
+            body: object = None  # the body changes only as the breath does: written then
+            for i in range(total):
+                if progress is not None and i % fps == 0:
+                    progress(i, total)
+                if track is not None:  # a new scene or a transition frame: another base
+                    track.enter(i, plan, frame)
+                    body = None
+                body = plan.paste_i420(planes, i, body)
+                if overlay is not None:
+                    np.copyto(shown, frame)
+                    overlay.apply(shown, i / fps)
+                feed.put(shown)
+    finally:
+        cv2.setNumThreads(threads)
     if progress is not None:
         progress(total, total)
     if mouth_track_out is not None:

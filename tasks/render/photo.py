@@ -820,13 +820,15 @@ class PortraitPresenter:
             0.6 + np.clip(np.abs(self._mouth_ab[0]) - self.rig.mouth_w / 2, 0, None) * 1.5
         ).astype(np.float32)
         self._head_weight = self._motion_weight()
-        pad = math.ceil(BREATH_BODY * self.rig.fh) + 2
+        pad = (math.ceil(BREATH_BODY * self.rig.fh) + 3) // 2 * 2
         hb = self.head_box
+        # on the frame's even grid too (its I420 form is cached): an odd panel edge rounds in
+        ex0, ey0 = self.px0 % 2, self.py0 % 2
         self.head_src = (
-            max(0, hb[0] - pad),
-            max(0, hb[1] - pad),
-            min(self.pw, hb[2] + pad),
-            min(self.ph, hb[3] + pad),
+            max(ex0, hb[0] - pad),
+            max(ey0, hb[1] - pad),
+            min(self.pw - (self.pw - ex0) % 2, hb[2] + pad),
+            min(self.ph - (self.ph - ey0) % 2, hb[3] + pad),
         )
         # the body: from the chin down to the panel's bottom, across the panel (inside its
         # frame), on the even grid; it rises a little as the presenter breathes in
@@ -853,8 +855,12 @@ class PortraitPresenter:
             self.alpha = None
         self._mouths: dict[tuple[int, ...], np.ndarray] = {}
         self._eyes: dict[int, np.ndarray] = {}
-        self._coarse: tuple[CoarseGrid, np.ndarray, np.ndarray] | None = None
         self._bodies: dict[int, tuple[int, int, np.ndarray]] = {}
+        Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
+        self._heads_i420: dict[tuple[tuple[int, ...], int], Planes] = {}
+        self._bodies_i420: dict[int, tuple[int, int, Planes]] = {}
+        self._grid_pair: tuple[CoarseGrid, CoarseGrid] | None = None
+        self._fields: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     def _motion_weight(self) -> np.ndarray:
         """1 on the face, fading to 0 at the ring: how much of the head motion each pixel takes."""
@@ -1152,21 +1158,81 @@ class PortraitPresenter:
             self._bodies[breath] = (self.px0 + x0, self.py0 + y0, np.ascontiguousarray(region))
         return self._bodies[breath]
 
-    def _move(
-        self, head: np.ndarray, dx: float, dy: float, angle: float, breath: int = 0
-    ) -> np.ndarray:
-        """Turn and shift the face about the neck, fading to still at the ring; lift the head
-        and the body under it by ``breath``."""
+    def region_i420(
+        self, mouth: tuple[int, ...], blink: int, motion: np.ndarray, breath: int = 0
+    ) -> tuple[int, int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`region` as I420 planes (Y, U, V) at an even (x, y): the head of each pose is
+        converted once and cached, and each frame's motion moves the planes themselves (the
+        chroma at half resolution), half the pixels of RGB and no conversion per frame."""
+        key = (tuple(mouth), blink)
+        planes = self._heads_i420.get(key)
+        if planes is None:
+            rgb = self.head(mouth, blink)
+            h, w = rgb.shape[:2]
+            flat = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+            q = (h // 2) * (w // 2)
+            planes = (
+                flat[: h * w].reshape(h, w),
+                flat[h * w : h * w + q].reshape(h // 2, w // 2),
+                flat[h * w + q :].reshape(h // 2, w // 2),
+            )
+            if len(self._heads_i420) < 400:
+                self._heads_i420[key] = planes
+        hx0, hy0 = self.head_box[:2]
+        dx, dy, angle = (float(v) * 0.6 for v in motion)
+        scale = self.rig.fh / 300.0
+        disp, disp_c = self._displacement(dx * scale, dy * scale, angle, breath)
+        yp, up, vp = planes
+        grid, grid_c = self._grids()
+        chroma = grid_c.map(disp_c)
+        out = (remap_xy(yp, grid.map(disp)), remap_xy(up, chroma), remap_xy(vp, chroma))
+        return self.px0 + hx0, self.py0 + hy0, out
+
+    def body_region_i420(
+        self, breath: int
+    ) -> tuple[int, int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`body_region` as I420 planes, cached per breath level."""
+        if breath not in self._bodies_i420:
+            x, y, rgb = self.body_region(breath)
+            h, w = rgb.shape[:2]
+            flat = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+            q = (h // 2) * (w // 2)
+            self._bodies_i420[breath] = (
+                x,
+                y,
+                (
+                    flat[: h * w].reshape(h, w),
+                    flat[h * w : h * w + q].reshape(h // 2, w // 2),
+                    flat[h * w + q :].reshape(h // 2, w // 2),
+                ),
+            )
+        return self._bodies_i420[breath]
+
+    def _grids(self) -> tuple[CoarseGrid, CoarseGrid]:
+        """The head box's coarse grids: full resolution (luma, RGB) and half (chroma)."""
+        if self._grid_pair is None:
+            hx0, hy0, hx1, hy1 = self.head_box
+            w, h = hx1 - hx0, hy1 - hy0
+            self._grid_pair = (CoarseGrid((0, 0, w, h), 8), CoarseGrid((0, 0, w // 2, h // 2), 4))
+        return self._grid_pair
+
+    def _displacement(
+        self, dx: float, dy: float, angle: float, breath: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Where each coarse sample of the head box comes from, less itself, in the padded
+        head's pixels: for full resolution, and for the half-resolution chroma planes."""
         hx0, hy0, hx1, hy1 = self.head_box
         h, w = hy1 - hy0, hx1 - hx0
-        if self._coarse is None:  # the displacement is smooth: computed coarse, brought up
-            grid = CoarseGrid((0, 0, w, h), 8)
-            pts = grid.points.reshape(-1, 2).round().astype(int)
-            wgt = self._head_weight[pts[:, 1].clip(0, h - 1), pts[:, 0].clip(0, w - 1)]
-            gx, gy = grid.points[..., 0] + hx0, grid.points[..., 1] + hy0
-            body = self._breath_field(gx, gy)
-            self._coarse = (grid, wgt.reshape(grid.gh, grid.gw, 1), body)
-        grid, wgt, body = self._coarse
+        grid, grid_c = self._grids()
+        if self._fields is None:
+            fields = []
+            for g, f in ((grid, 1.0), (grid_c, 2.0)):
+                full = g.points * f + (f - 1) / 2  # the samples' full-resolution positions
+                pts = full.reshape(-1, 2).round().astype(int)
+                wgt = self._head_weight[pts[:, 1].clip(0, h - 1), pts[:, 0].clip(0, w - 1)]
+                body = self._breath_field(full[..., 0] + hx0, full[..., 1] + hy0)
+                fields.append((full, wgt.reshape(g.gh, g.gw, 1), body))
+            self._fields = fields
         lift_body, lift_head = self._breath_px(breath)
         dy -= lift_head
         px, py = self.pivot[0] - hx0, self.pivot[1] - hy0
@@ -1175,13 +1241,24 @@ class PortraitPresenter:
         )
         m[0, 0] -= 1
         m[1, 1] -= 1
-        disp = cv2.transform(grid.points, m) * wgt  # where each sample comes from, less itself
-        if lift_body:
-            disp[..., 1] += lift_body * body
-        # ``head`` reaches past the box by the padding: sample it where the box sits
-        disp[..., 0] += hx0 - self.head_src[0]
-        disp[..., 1] += hy0 - self.head_src[1]
-        return remap_xy(head, grid.map(disp))
+        ox, oy = hx0 - self.head_src[0], hy0 - self.head_src[1]  # the padding
+        out = []
+        for (full, wgt, body), f in zip(self._fields, (1.0, 2.0), strict=True):
+            disp = cv2.transform(full, m) * wgt
+            if lift_body:
+                disp[..., 1] += lift_body * body
+            disp[..., 0] += ox
+            disp[..., 1] += oy
+            out.append(disp / f)
+        return out[0], out[1]
+
+    def _move(
+        self, head: np.ndarray, dx: float, dy: float, angle: float, breath: int = 0
+    ) -> np.ndarray:
+        """Turn and shift the face about the neck, fading to still at the ring; lift the head
+        and the body under it by ``breath``. ``head`` is the padded head (``head_src``)."""
+        disp, _ = self._displacement(dx, dy, angle, breath)
+        return remap_xy(head, self._grids()[0].map(disp))
 
     def frame(
         self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray
