@@ -222,3 +222,33 @@ def test_the_i420_head_matches_the_rgb_head() -> None:
     ref = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
     got = np.concatenate([ys.ravel(), us.ravel(), vs.ravel()])
     assert np.percentile(np.abs(ref.ravel().astype(int) - got.astype(int)), 99.9) <= 3
+
+
+@pytest.mark.parametrize("kind", ["4k", "grayscale", "cmyk", "exif-rotated"])
+def test_odd_photo_files_give_the_same_face(kind: str, tmp_path: Path) -> None:
+    """A real photo (not the drawn test face) as a 4K JPEG, grayscale, CMYK or a phone's
+    EXIF-rotated file: loaded upright, the same face found, and its mouth opens."""
+    from tasks.render.photo import load_portrait
+
+    photo = Image.fromarray(hopper())
+    path = tmp_path / "portrait.jpg"
+    if kind == "4k":
+        photo.resize((3840, 3840 * photo.height // photo.width)).save(path, quality=90)
+    elif kind == "grayscale":
+        photo.convert("L").save(path.with_suffix(".png"))
+        path = path.with_suffix(".png")
+    elif kind == "cmyk":
+        photo.convert("CMYK").save(path, quality=95)
+    else:
+        exif = Image.Exif()
+        exif[0x0112] = 6  # the camera was turned: the file is stored on its side
+        photo.transpose(Image.Transpose.ROTATE_90).save(path, exif=exif, quality=95)
+    loaded = np.asarray(load_portrait(path))
+    assert loaded.shape[0] > loaded.shape[1]  # upright, as the original
+    want = find_face(hopper())
+    got = locate_face(loaded, path.name)
+    f = loaded.shape[1] / hopper().shape[1]
+    assert np.allclose(np.array(got.eyes) / f, want.eyes, atol=0.04 * want.height)
+    p = PortraitPresenter(loaded, got, (360, 640))
+    opened = p.pose_patch(MouthPose(open=0.8)).astype(int)
+    assert np.abs(opened - p.pose_patch(MouthPose()).astype(int)).mean() > 2

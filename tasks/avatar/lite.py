@@ -8,6 +8,7 @@ mouth × blink state, then nudged by a tiny deterministic head motion.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -1153,8 +1154,10 @@ def render_lite(
     total = len(plan.mouth)
     # the pipe is fed from a thread: the next frame is drawn while ffmpeg takes this one; and
     # while ffmpeg keeps both cores busy OpenCV's own threads would only wait for each other
-    threads = cv2.getNumThreads()
+    # and the writer thread gets the GIL back soon after each pipe write
+    threads, switch = cv2.getNumThreads(), sys.getswitchinterval()
     cv2.setNumThreads(1)
+    sys.setswitchinterval(0.0005)
     try:
         with (
             FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer,
@@ -1175,6 +1178,7 @@ def render_lite(
                 feed.put(shown)
     finally:
         cv2.setNumThreads(threads)
+        sys.setswitchinterval(switch)
     if progress is not None:
         progress(total, total)
     if mouth_track_out is not None:

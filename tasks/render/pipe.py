@@ -9,9 +9,16 @@ side stops both: the encoder's error is raised from the next :meth:`put` or on l
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
+from pathlib import Path
 from types import TracebackType
+
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 import numpy as np
 
@@ -39,8 +46,26 @@ class OverlappedWriter:
         self._thread = threading.Thread(target=self._run, name="frame-writer", daemon=True)
 
     def __enter__(self) -> OverlappedWriter:
+        self._widen_pipe()
         self._thread.start()
         return self
+
+    def _widen_pipe(self) -> None:
+        """Let the pipe hold a whole frame where Linux allows it: with the default 64 KiB a
+        frame takes ~20 writes, and between each the writer thread waits for the GIL while
+        the renderer holds it."""
+        proc = getattr(self.writer, "_proc", None)
+        stdin = getattr(proc, "stdin", None)
+        setpipe = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+        if stdin is None or setpipe is None:
+            return
+        want = self._buffers[0].nbytes
+        try:
+            limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        except (OSError, ValueError):
+            limit = want
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(stdin.fileno(), setpipe, min(want, limit))
 
     def _run(self) -> None:
         while True:
