@@ -80,6 +80,18 @@ def remap_xy(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
     )
 
 
+def remap_rel(plane: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """A single-channel ``plane`` sampled at each output pixel's own position plus
+    ``offsets`` (h × w × 2 float32)."""
+    return cv2.remap(  # type: ignore[call-overload,no-any-return]
+        plane,
+        offsets,
+        None,
+        cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
 # --- loading ---------------------------------------------------------------------------------
 
 
@@ -452,6 +464,10 @@ class CoarseGrid:
         self.points = np.dstack([gx, gy]).astype(np.float32)  # (gh, gw, 2), image coordinates
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         self.pixels = np.dstack([xs, ys])  # (h, w, 2): every pixel's own position
+
+    def offsets(self, disp: np.ndarray) -> np.ndarray:
+        """``disp`` (gh × gw × 2, pixels) brought up to every pixel: a relative remap map."""
+        return cv2.resize(disp, (self.w, self.h), interpolation=cv2.INTER_LINEAR)
 
     def map(self, disp: np.ndarray) -> np.ndarray:
         """The cv2.remap map (h × w × 2 float32): each pixel's position plus ``disp`` (gh × gw ×
@@ -1184,8 +1200,13 @@ class PortraitPresenter:
         disp, disp_c = self._displacement(dx * scale, dy * scale, angle, breath)
         yp, up, vp = planes
         grid, grid_c = self._grids()
-        chroma = grid_c.map(disp_c)
-        out = (remap_xy(yp, grid.map(disp)), remap_xy(up, chroma), remap_xy(vp, chroma))
+        # maps relative to each pixel: no grid of positions to add per frame
+        chroma = grid_c.offsets(disp_c)
+        out = (
+            remap_rel(yp, grid.offsets(disp)),
+            remap_rel(up, chroma),
+            remap_rel(vp, chroma),
+        )
         return self.px0 + hx0, self.py0 + hy0, out
 
     def body_region_i420(
