@@ -965,32 +965,32 @@ class _Plan:
         return None
 
     def paste_i420(
-        self, planes: tuple[np.ndarray, np.ndarray, np.ndarray], i: int, body: object
+        self, planes: tuple[np.ndarray, np.ndarray, np.ndarray], i: int, last: object
     ) -> object:
-        """Write frame ``i``'s changing parts into an I420 frame's planes; ``body`` is what
-        the previous call returned (the body is written only when it changed)."""
+        """Write frame ``i``'s changing parts into an I420 frame's planes; ``last`` is what
+        the previous call returned (None after the frame was reset): the body and the head
+        are written only when they changed."""
         p = self.presenter
         if not (isinstance(p, PortraitPresenter) and self.breath is not None):
             paste_rgb_i420(planes, *self.region(i))
             return None
+        body, head = last if isinstance(last, tuple) else (None, None)
         level = _quantise_breath(self.breath[i])
         now = p.body_region_i420(level)
-        parts = [
-            p.region_i420(
-                _quantise_mouth(self.mouth[i]),
-                _quantise_blink(self.blink[i]),
-                self.motion[i],
-                level,
-            )
-        ]
+        face = p.region_i420(
+            _quantise_mouth(self.mouth[i]), _quantise_blink(self.blink[i]), self.motion[i], level
+        )
+        parts = []
         if now is not body:
-            parts.insert(0, now)
+            parts.append(now)
+        if face is not head or now is not body:
+            parts.append(face)
         for x, y, (ys, us, vs) in parts:
             h, w = ys.shape
             planes[0][y : y + h, x : x + w] = ys
             planes[1][y // 2 : (y + h) // 2, x // 2 : (x + w) // 2] = us
             planes[2][y // 2 : (y + h) // 2, x // 2 : (x + w) // 2] = vs
-        return now
+        return now, face
 
     def paste(self, frame: np.ndarray, i: int) -> np.ndarray:
         """Frame ``i`` in RGB: the body, then the head, over a copy of ``frame``."""
@@ -1164,14 +1164,14 @@ def render_lite(
             OverlappedWriter(writer) as feed,
         ):
             shown = np.empty_like(frame) if overlay is not None else frame
-            body: object = None  # the body changes only as the breath does: written then
+            last: object = None  # body and head are written only when they change
             for i in range(total):
                 if progress is not None and i % fps == 0:
                     progress(i, total)
                 if track is not None:  # a new scene or a transition frame: another base
                     track.enter(i, plan, frame)
-                    body = None
-                body = plan.paste_i420(planes, i, body)
+                    last = None
+                last = plan.paste_i420(planes, i, last)
                 if overlay is not None:
                     np.copyto(shown, frame)
                     overlay.apply(shown, i / fps)

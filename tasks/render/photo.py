@@ -876,6 +876,7 @@ class PortraitPresenter:
         self._heads_i420: dict[tuple[tuple[int, ...], int], Planes] = {}
         self._bodies_i420: dict[int, tuple[int, int, Planes]] = {}
         self._grid_pair: tuple[CoarseGrid, CoarseGrid] | None = None
+        self._last_i420: tuple[object, tuple[int, int, Planes]] | None = None
         self._fields: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     def _motion_weight(self) -> np.ndarray:
@@ -1197,6 +1198,12 @@ class PortraitPresenter:
         hx0, hy0 = self.head_box[:2]
         dx, dy, angle = (float(v) * 0.6 for v in motion)
         scale = self.rig.fh / 300.0
+        # a head that moved less than a tenth of a pixel since the last frame, in the same
+        # pose, is the same picture: the last one is returned (the caller may skip it)
+        moved = (round(dx * scale * 10), round(dy * scale * 10), round(angle * 30))
+        same = (key, breath, moved)
+        if self._last_i420 is not None and self._last_i420[0] == same:
+            return self._last_i420[1]
         disp, disp_c = self._displacement(dx * scale, dy * scale, angle, breath)
         yp, up, vp = planes
         grid, grid_c = self._grids()
@@ -1207,7 +1214,9 @@ class PortraitPresenter:
             remap_rel(up, chroma),
             remap_rel(vp, chroma),
         )
-        return self.px0 + hx0, self.py0 + hy0, out
+        result = (self.px0 + hx0, self.py0 + hy0, out)
+        self._last_i420 = (same, result)
+        return result
 
     def body_region_i420(
         self, breath: int
