@@ -324,6 +324,15 @@ def bench_photo(size: tuple[int, int], runs: int, layout: str) -> None:
         f"  render / encode-alone: {rt / et:.2f} wall, {rc / ec:.2f} CPU  "
         "(targets: ≤ 0.2 of the duration, ≤ 1.5 × encode)"
     )
+    # each run's render is followed by its encode: their ratio, pair by pair, is steadier on
+    # a shared machine whose load drifts between runs
+    pairs = [r[0] / e[0] for r, e in zip(render, encode, strict=True)]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"  paired render / encode-alone (wall): median {statistics.median(pairs):.2f}, "
+        f"min {min(pairs):.2f}, max {max(pairs):.2f}; load average {load:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
 
 
 def main() -> None:

@@ -91,15 +91,30 @@ def speech_envelope(samples: np.ndarray, rate: int, n_frames: int, fps: float) -
 
 
 def lip_sync(
-    path: Path, envelope: np.ndarray, fps: float, start: int = 0, stop: int | None = None
+    path: Path,
+    envelope: np.ndarray,
+    fps: float,
+    start: int = 0,
+    stop: int | None = None,
+    presenter: str = "photo",
 ) -> LipSyncMeasure:
     """How the presenter's lips follow the speech in frames ``start``..``stop`` of the video,
-    measured with the face mesh (see :mod:`tasks.render.lipsync`)."""
+    measured with the face mesh (see :mod:`tasks.render.lipsync`), against the thresholds
+    for a ``photo`` or ``drawn`` presenter."""
     info = probe(path)
     width = min(info.width, LIP_ANALYSIS_WIDTH) // 2 * 2
     frames = itertools.islice(iter_frames(path, width=width), start, stop)
-    openings, seam = lip_track(frames)
-    return measure(openings, envelope[start : start + len(openings)], fps, seam)
+    openings, seam = lip_track(frames, warp_edges=presenter == "photo")
+    return measure(openings, envelope[start : start + len(openings)], fps, seam, presenter)
+
+
+def presenter_kind(options: ProduceOptions) -> str:
+    """``photo`` when every presenter on screen is a portrait (the issue's thresholds apply),
+    else ``drawn``: a conversation with one drawn presenter is judged as drawn."""
+    portraits = [options.portrait_key]
+    if options.format == "conversation":
+        portraits.append(options.guest_portrait_key)
+    return "photo" if all(portraits) else "drawn"
 
 
 def caption_coverage(srt: str, envelope: np.ndarray, fps: float) -> float:
@@ -285,7 +300,7 @@ def assess(
     # the presenter is on screen between the cards: measure the lips there
     a, b = round(final.intro_s * fps), n - round(final.outro_s * fps)
     if samples.size and rms > 0:
-        lips = lip_sync(path, envelope, fps, a, b)
+        lips = lip_sync(path, envelope, fps, a, b, presenter_kind(options))
         add("lip_sync", lips.passed, round(lips.correlation, 2), lips.describe())
     else:
         add("lip_sync", False, None, "no speech to follow")

@@ -234,3 +234,24 @@ def test_script_text_flags_boilerplate_run_ons_urls_and_markup(setup: dict, good
         "markup read aloud: '<b>'",
     ):
         assert expected in check.detail, check.detail
+
+
+def test_photo_presenters_are_held_to_the_issue_figures_drawn_ones_to_their_own() -> None:
+    from tasks.quality import presenter_kind
+    from tasks.render.lipsync import GATES, LipSyncMeasure
+
+    assert GATES["photo"].min_correlation == 0.5 and GATES["photo"].min_opening_range == 0.06
+    assert presenter_kind(ProduceOptions()) == "drawn"
+    assert presenter_kind(ProduceOptions(portrait_key="p/a.png")) == "photo"
+    duo = ProduceOptions(format="conversation", portrait_key="p/a.png")
+    assert presenter_kind(duo) == "drawn"  # the guest is drawn
+    assert presenter_kind(duo.model_copy(update={"guest_portrait_key": "p/b.png"})) == "photo"
+    # r 0.45, range 0.055: enough for a drawn presenter, not for a photo
+    fair = dict(lag_frames=1, closed_in_pauses=0.8, seam=0.5, face_share=1.0)
+    m = LipSyncMeasure(correlation=0.45, opening_range=0.055, presenter="drawn", **fair)
+    assert m.passed and "≥ 0.4" in m.describe()
+    m = LipSyncMeasure(correlation=0.45, opening_range=0.055, presenter="photo", **fair)
+    assert not m.passed and "≥ 0.5" in m.describe() and "≥ 0.06" in m.describe()
+    assert LipSyncMeasure(correlation=0.52, opening_range=0.061, **fair).passed
+    closed = dict(fair, closed_in_pauses=0.6)  # lips open in pauses: fails either way
+    assert not LipSyncMeasure(correlation=0.9, opening_range=0.1, **closed).passed

@@ -8,6 +8,7 @@ mouth × blink state, then nudged by a tiny deterministic head motion.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from tasks.render.images import cover as _cover
 from tasks.render.images import load_image as _load_image
 from tasks.render.photo import (
     BLINK_LEVELS,
+    BREATH_LEVELS,
     OPEN_LEVELS,
     WIDTH_LEVELS,
     FaceLandmarks,
@@ -39,6 +41,7 @@ from tasks.render.photo import (
     locate_face,
 )
 from tasks.render.photo import framed_base as _framed_base
+from tasks.render.pipe import OverlappedWriter
 
 if TYPE_CHECKING:
     from novaavatar.templates import Brand
@@ -299,6 +302,40 @@ def head_motion(
     out[:, 1] += 0.8 * nod
     out[:, 2] += 0.4 * nod
     return out
+
+
+BREATH_MIN_PAUSE_S = 0.5  # a silent stretch this long is a breath
+BREATH_IN_S = 0.45  # time constants of breathing in (in a pause) and out (speaking again)
+BREATH_OUT_S = 0.9
+BREATH_CYCLE_S = 4.0  # in a long pause the chest keeps rising and falling this slowly
+
+
+def breath_track(openness: np.ndarray, fps: float) -> np.ndarray:
+    """Per-frame breath 0..1: the presenter breathes in through each silent stretch (lips
+    closed for BREATH_MIN_PAUSE_S or more), slowly, and out again once speaking."""
+    n = len(openness)
+    quiet = np.asarray(openness) < 0.08
+    target = np.zeros(n)
+    i = 0
+    while i < n:
+        j = i
+        while j < n and quiet[j] == quiet[i]:
+            j += 1
+        if quiet[i] and (j - i) / fps >= BREATH_MIN_PAUSE_S:
+            t = np.arange(j - i) / fps
+            target[i:j] = 0.6 + 0.4 * np.cos(2 * np.pi * t / BREATH_CYCLE_S)
+        i = j
+    out = np.zeros(n)
+    level = 0.0
+    rise, fall = 1 - math.exp(-1 / (BREATH_IN_S * fps)), 1 - math.exp(-1 / (BREATH_OUT_S * fps))
+    for k in range(n):
+        level += (target[k] - level) * (rise if target[k] > level else fall)
+        out[k] = level
+    return out
+
+
+def _quantise_breath(b: float) -> int:
+    return round(float(np.clip(b, 0, 1)) * (BREATH_LEVELS - 1))
 
 
 def _quantise_mouth(pose: np.ndarray) -> tuple[int, ...]:
@@ -910,14 +947,59 @@ class _Plan:
     mouth: np.ndarray
     blink: np.ndarray
     motion: np.ndarray
+    breath: np.ndarray | None = None  # per frame 0..1 (photo presenters breathe)
 
     def region(self, i: int) -> tuple[int, int, np.ndarray]:
-        return self.presenter.region(
-            self.base,
-            _quantise_mouth(self.mouth[i]),
-            _quantise_blink(self.blink[i]),
-            self.motion[i],
+        mouth, blink = _quantise_mouth(self.mouth[i]), _quantise_blink(self.blink[i])
+        if isinstance(self.presenter, PortraitPresenter) and self.breath is not None:
+            return self.presenter.region(
+                self.base, mouth, blink, self.motion[i], _quantise_breath(self.breath[i])
+            )
+        return self.presenter.region(self.base, mouth, blink, self.motion[i])
+
+    def body(self, i: int) -> tuple[int, int, np.ndarray] | None:
+        """The body under the head at frame ``i`` (the same object while the breath holds),
+        or None for a presenter that does not breathe."""
+        if isinstance(self.presenter, PortraitPresenter) and self.breath is not None:
+            return self.presenter.body_region(_quantise_breath(self.breath[i]))
+        return None
+
+    def paste_i420(
+        self, planes: tuple[np.ndarray, np.ndarray, np.ndarray], i: int, last: object
+    ) -> object:
+        """Write frame ``i``'s changing parts into an I420 frame's planes; ``last`` is what
+        the previous call returned (None after the frame was reset): the body and the head
+        are written only when they changed."""
+        p = self.presenter
+        if not (isinstance(p, PortraitPresenter) and self.breath is not None):
+            paste_rgb_i420(planes, *self.region(i))
+            return None
+        body, head = last if isinstance(last, tuple) else (None, None)
+        level = _quantise_breath(self.breath[i])
+        now = p.body_region_i420(level)
+        face = p.region_i420(
+            _quantise_mouth(self.mouth[i]), _quantise_blink(self.blink[i]), self.motion[i], level
         )
+        parts = []
+        if now is not body:
+            parts.append(now)
+        if face is not head or now is not body:
+            parts.append(face)
+        for x, y, (ys, us, vs) in parts:
+            h, w = ys.shape
+            planes[0][y : y + h, x : x + w] = ys
+            planes[1][y // 2 : (y + h) // 2, x // 2 : (x + w) // 2] = us
+            planes[2][y // 2 : (y + h) // 2, x // 2 : (x + w) // 2] = vs
+        return now, face
+
+    def paste(self, frame: np.ndarray, i: int) -> np.ndarray:
+        """Frame ``i`` in RGB: the body, then the head, over a copy of ``frame``."""
+        out = frame.copy()
+        for part in (self.body(i), self.region(i)):
+            if part is not None:
+                x, y, rgb = part
+                out[y : y + rgb.shape[0], x : x + rgb.shape[1]] = rgb
+        return out
 
 
 def _plan(
@@ -947,7 +1029,8 @@ def _plan(
     mouth = mouth_track(phonemes, n, fps, audio_samples)
     blink = blink_track(n, fps, rng)
     motion = head_motion(n, fps, rng, mouth[:, 0])
-    return _Plan(presenter, presenter.compose_base(bg), mouth, blink, motion)
+    breath = breath_track(mouth[:, 0], fps)
+    return _Plan(presenter, presenter.compose_base(bg), mouth, blink, motion, breath)
 
 
 def lite_frames(
@@ -979,7 +1062,7 @@ def lite_frames(
         layout=layout,
         face_index=face_index,
     )
-    return (_paste(plan.base, *plan.region(i)) for i in range(len(plan.mouth)))
+    return (plan.paste(plan.base, i) for i in range(len(plan.mouth)))
 
 
 def read_speech(audio: Path) -> tuple[np.ndarray, float]:
@@ -1069,19 +1152,33 @@ def render_lite(
     frame = rgb_to_i420(plan.base)
     planes = i420_planes(frame, w, h)
     total = len(plan.mouth)
-    with FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer:
-        for i in range(total):
-            if progress is not None and i % fps == 0:
-                progress(i, total)
-            if track is not None:  # a new scene or a transition frame: another base
-                track.enter(i, plan, frame)
-            paste_rgb_i420(planes, *plan.region(i))
-            if overlay is None:
-                writer.write_i420(frame)
-            else:
-                shown = frame.copy()
-                overlay.apply(shown, i / fps)
-                writer.write_i420(shown)
+    # the pipe is fed from a thread: the next frame is drawn while ffmpeg takes this one; and
+    # while ffmpeg keeps both cores busy OpenCV's own threads would only wait for each other
+    # and the writer thread gets the GIL back soon after each pipe write
+    threads, switch = cv2.getNumThreads(), sys.getswitchinterval()
+    cv2.setNumThreads(1)
+    sys.setswitchinterval(0.0005)
+    try:
+        with (
+            FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer,
+            OverlappedWriter(writer) as feed,
+        ):
+            shown = np.empty_like(frame) if overlay is not None else frame
+            last: object = None  # body and head are written only when they change
+            for i in range(total):
+                if progress is not None and i % fps == 0:
+                    progress(i, total)
+                if track is not None:  # a new scene or a transition frame: another base
+                    track.enter(i, plan, frame)
+                    last = None
+                last = plan.paste_i420(planes, i, last)
+                if overlay is not None:
+                    np.copyto(shown, frame)
+                    overlay.apply(shown, i / fps)
+                feed.put(shown)
+    finally:
+        cv2.setNumThreads(threads)
+        sys.setswitchinterval(switch)
     if progress is not None:
         progress(total, total)
     if mouth_track_out is not None:

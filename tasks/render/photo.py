@@ -52,12 +52,18 @@ CHIN_SHARE = 0.75  # the chin follows the lower lip this much (the lip also drop
 # of an opening change, the lower lip (with the jaw) moves this much; the upper lip the rest
 JAW_SHARE = 0.7
 RING_SCALE = 1.4  # the fixed ring around the face oval: the warp fades to nothing there
+RING_SCALE_DOWN = 1.65  # ... but this far under the chin: the jaw's warp needs room there
 RING_POINTS = 28
 N_MESH_AND_RING = 468 + RING_POINTS
 # mouth poses and blinks are quantised to these many levels and cached
 OPEN_LEVELS = 10
 WIDTH_LEVELS = 5
 BLINK_LEVELS = 4
+# breathing in pauses: at a full breath the shoulders and chest rise this share of the face
+# height, the head a little less; quantised to these many levels (the body's pixels cached)
+BREATH_BODY = 0.014
+BREATH_HEAD = 0.009
+BREATH_LEVELS = 8
 
 FaceLandmarks = FaceMesh  # what locate_face returns: box, eyes, mouth and the whole mesh
 
@@ -65,6 +71,25 @@ FaceLandmarks = FaceMesh  # what locate_face returns: box, eyes, mouth and the w
 def _smoothstep(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
+
+
+def remap_xy(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """``image`` sampled (bilinear, edges repeated) at the h × w × 2 float32 positions ``xy``."""
+    return cv2.remap(  # type: ignore[call-overload,no-any-return]
+        image, xy, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def remap_rel(plane: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """A single-channel ``plane`` sampled at each output pixel's own position plus
+    ``offsets`` (h × w × 2 float32)."""
+    return cv2.remap(  # type: ignore[call-overload,no-any-return]
+        plane,
+        offsets,
+        None,
+        cv2.INTER_LINEAR | cv2.WARP_RELATIVE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -218,9 +243,16 @@ class FaceRig:
         self.mouth_w = float(np.linalg.norm(xy[_UO[0]] - xy[_UO[-1]]))
         oval = xy[list(FACE_OVAL)]
         self.face_w = float(np.ptp(oval @ self.u))
-        centre = oval.mean(0)
+        # the ring is centred on the oval's middle (its points crowd at the forehead) and
+        # reaches further down than across: the jaw's warp needs room under the chin
+        ou, ov = oval @ self.u, oval @ self.v
+        # (its top RING_SCALE, its bottom RING_SCALE_DOWN times the oval's half-height away)
+        down = (RING_SCALE_DOWN - RING_SCALE) / 2 * np.ptp(ov) / 2
+        centre = ((ou.min() + ou.max()) / 2) * self.u + ((ov.min() + ov.max()) / 2 + down) * self.v
         ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
-        ring_r = RING_SCALE * np.array([np.ptp(oval @ self.u), np.ptp(oval @ self.v)]) / 2
+        ring_r = np.array(
+            [RING_SCALE * np.ptp(ou) / 2, (RING_SCALE + RING_SCALE_DOWN) * np.ptp(ov) / 4]
+        )
         ring = (
             centre
             + np.outer(np.cos(ang) * ring_r[0], self.u)
@@ -331,6 +363,67 @@ class FaceRig:
         )
         return box, inside
 
+    def head_box(self, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+        """The ring's bounding box in an image of ``shape`` (h, w): where head motion ends."""
+        ring = self.rest[self.n_mesh :]
+        x0, y0 = np.floor(ring.min(0)).astype(int)
+        x1, y1 = np.ceil(ring.max(0)).astype(int)
+        return max(0, int(x0)), max(0, int(y0)), min(shape[1], int(x1)), min(shape[0], int(y1))
+
+    def warp_boxes(
+        self, shape: tuple[int, int], within: tuple[int, int, int, int] | None = None
+    ) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int], np.ndarray]:
+        """The eye box, the mouth box (the two never overlap) and the rest points steering
+        the mouth's warp, in an image of ``shape`` (h, w), both inside ``within`` (default:
+        the head's box): every pose stays inside its box."""
+        hx0, hy0, hx1, hy1 = within if within is not None else self.head_box(shape)
+        extremes = [
+            (MouthPose(open=1.0, width=-1.0), 0.0),
+            (MouthPose(open=1.0, width=1.0), 0.0),
+            (MouthPose(press=1.0, width=1.0), 0.0),
+            (MouthPose(tuck=1.0, width=-1.0), 0.0),
+            (MouthPose(), 0.0),
+        ]
+        eye_box, _ = self.region([(None, 1.0)], 0.06, shape)
+        mouth_box, ctrl = self.region(extremes, 0.28, shape)
+        eye_box, mouth_box = (
+            (max(x0, hx0), max(y0, hy0), min(x1, hx1), min(y1, hy1))
+            for x0, y0, x1, y1 in (eye_box, mouth_box)
+        )
+        ctrl = ctrl[
+            (self.rest[ctrl, 0] > mouth_box[0] + 1)
+            & (self.rest[ctrl, 0] < mouth_box[2] - 1)
+            & (self.rest[ctrl, 1] < mouth_box[3] - 1)
+        ]
+        if mouth_box[1] < eye_box[3]:  # the mouth's box starts under the eyes'
+            mouth_box = (mouth_box[0], eye_box[3], mouth_box[2], mouth_box[3])
+            ctrl = ctrl[self.rest[ctrl, 1] > eye_box[3] + 1]
+        return eye_box, mouth_box, ctrl
+
+    def warp_outlines(self, shape: tuple[int, int], spacing: float = 3.0) -> list[np.ndarray]:
+        """Every edge where a warp of this face ends, as closed polylines sampled every
+        ``spacing`` px (image coordinates): the ring where head motion fades out, and the
+        head's, eye and mouth boxes. The quality check looks for seams along them."""
+        ring = self.rest[self.n_mesh :]
+        outlines = [np.vstack([ring, ring[:1]])]
+        for x0, y0, x1, y1 in (self.head_box(shape), *self.warp_boxes(shape)[:2]):
+            outlines.append(
+                np.array([[x0, y0], [x1 - 1, y0], [x1 - 1, y1 - 1], [x0, y1 - 1], [x0, y0]], float)
+            )
+        dense = []
+        for line in outlines:
+            seg = np.diff(line, axis=0)
+            n = np.maximum(1, np.ceil(np.hypot(seg[:, 0], seg[:, 1]) / spacing)).astype(int)
+            dense.append(
+                np.vstack(
+                    [
+                        a + np.outer(np.arange(k) / k, b - a)
+                        for a, b, k in zip(line[:-1], line[1:], n, strict=True)
+                    ]
+                )
+            )
+        return dense
+
 
 def border_points(box: tuple[int, int, int, int], spacing: float) -> np.ndarray:
     """Points along a box's edge: fixed, so the warp is exactly still where the box ends."""
@@ -352,6 +445,37 @@ def _tps_kernel(d2: np.ndarray) -> np.ndarray:
     return np.where(d2 > 0, d2 * np.log(np.maximum(d2, 1e-12)), 0.0)
 
 
+class CoarseGrid:
+    """A box sampled every ``step`` pixels or so, for smooth displacement fields: computed at
+    the samples, brought to every pixel by one ``cv2.resize`` (the samples sit where resize
+    expects them, so a linear field comes back exact) and added to the pixels' own positions.
+    """
+
+    def __init__(self, box: tuple[int, int, int, int], step: float) -> None:
+        x0, y0, x1, y1 = box
+        self.w, self.h = w, h = x1 - x0, y1 - y0
+        self.gw, self.gh = gw, gh = max(2, math.ceil(w / step) + 1), max(2, math.ceil(h / step) + 1)
+        self.cell = np.array([w / gw, h / gh], dtype=np.float32)  # pixels per sample
+        # resize reads pixel x from sample (x + 0.5)·gw/w − 0.5, so sample j sits at pixel
+        # (j + 0.5)·w/gw − 0.5
+        sx = (np.arange(gw) + 0.5) * w / gw - 0.5 + x0
+        sy = (np.arange(gh) + 0.5) * h / gh - 0.5 + y0
+        gx, gy = np.meshgrid(sx, sy)
+        self.points = np.dstack([gx, gy]).astype(np.float32)  # (gh, gw, 2), image coordinates
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        self.pixels = np.dstack([xs, ys])  # (h, w, 2): every pixel's own position
+
+    def offsets(self, disp: np.ndarray) -> np.ndarray:
+        """``disp`` (gh × gw × 2, pixels) brought up to every pixel: a relative remap map."""
+        return cv2.resize(disp, (self.w, self.h), interpolation=cv2.INTER_LINEAR)
+
+    def map(self, disp: np.ndarray) -> np.ndarray:
+        """The cv2.remap map (h × w × 2 float32): each pixel's position plus ``disp`` (gh × gw ×
+        2, pixels) brought up from the samples."""
+        up = cv2.resize(disp, (self.w, self.h), interpolation=cv2.INTER_LINEAR)
+        return cv2.add(self.pixels, up)
+
+
 class SplineWarp:
     """A thin-plate spline over fixed rest points: give it where those points go, and it warps
     a box of the photo to match, bending as little as possible in between (no folds, smooth
@@ -364,7 +488,6 @@ class SplineWarp:
         from scipy.linalg import lu_factor, lu_solve
 
         self.box, self.step = box, step
-        x0, y0, x1, y1 = box
         self.scale = max(float(np.ptp(rest, axis=0).max()), 1.0)
         self.origin = rest.mean(0)
         self.rest = rest
@@ -375,57 +498,40 @@ class SplineWarp:
         lhs[:n, n] = lhs[n, :n] = 1
         lhs[:n, n + 1 :] = c
         lhs[n + 1 :, :n] = c.T
-        gy, gx = np.mgrid[y0 : y1 + step : step, x0 : x1 + step : step].astype(np.float64)
-        self.grid_shape = gx.shape
-        g = (np.stack([gx.ravel(), gy.ravel()], 1) - self.origin) / self.scale
+        self.grid = CoarseGrid(box, step)
+        self.grid_shape = (self.grid.gh, self.grid.gw)
+        g = (self.grid.points.reshape(-1, 2).astype(np.float64) - self.origin) / self.scale
         basis = np.hstack(
             [_tps_kernel(((g[:, None, :] - c[None, :, :]) ** 2).sum(-1)), np.ones((len(g), 1)), g]
         )
-        # grid displacement = basis @ lhs⁻¹ @ [point displacements; 0]: fold it into one matrix
-        self.weights_t = np.ascontiguousarray(
+        # grid displacement = basis @ lhs⁻¹ @ [point displacements; 0]: fold it into one matrix,
+        # one row per rest point (the warp is linear in the points' displacements)
+        self.weights = np.ascontiguousarray(
             lu_solve(lu_factor(lhs), basis.T, trans=1)[:n], dtype=np.float32
         )
-        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        self.xs, self.ys = xs, ys
-
-    def backward(self, moved: np.ndarray, iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
-        """(map_x, map_y) for cv2.remap: where each pixel of the box comes from, when the rest
-        points have moved to ``moved``."""
-        # einsum's own loop, not BLAS: a 2-column product gains nothing from BLAS threads,
-        # which on a busy machine only wait for each other
-        disp = np.einsum("ij,ik->kj", (moved - self.rest).astype(np.float32), self.weights_t)
         gh, gw = self.grid_shape
-        fx = (disp[:, 0] / self.step).reshape(gh, gw).astype(np.float32)  # in grid cells
-        fy = (disp[:, 1] / self.step).reshape(gh, gw).astype(np.float32)
-        # solve p + d(p) = q for p on the coarse grid: p ← q − d(p) (each half's d is gentle)
         qy, qx = np.mgrid[0:gh, 0:gw].astype(np.float32)
-        px, py = qx.copy(), qy.copy()
+        self._q = np.dstack([qx, qy])  # the coarse grid, in samples
+
+    def backward(self, moved: np.ndarray, iterations: int = 4) -> np.ndarray:
+        """The map for cv2.remap (h × w × 2, float32): where each pixel of the box comes from,
+        in image coordinates, when the rest points have moved to ``moved``."""
+        d = np.ascontiguousarray(moved - self.rest, dtype=np.float32)
+        gh, gw = self.grid_shape
+        # OpenCV's product: numpy's BLAS threads only wait for each other on a busy machine
+        disp = cv2.gemm(self.weights, d, 1.0, None, 0.0, flags=cv2.GEMM_1_T)  # type: ignore[call-overload]
+        cell = self.grid.cell
+        f = disp.reshape(gh, gw, 2) / cell  # in samples
+        # solve p + d(p) = q for p on the coarse grid: p ← q − d(p) (each half's d is gentle)
+        q = self._q
+        p = q.copy()
         for _ in range(iterations):
-            px = qx - cv2.remap(fx, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            py = qy - cv2.remap(fy, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        x0, y0, x1, y1 = self.box
-        h, w = y1 - y0, x1 - x0
-        m = np.array([[self.step, 0, 0], [0, self.step, 0]], dtype=np.float64)
-        bx = cv2.warpAffine(
-            (px - qx) * self.step,
-            m,
-            (w, h),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        by = cv2.warpAffine(
-            (py - qy) * self.step,
-            m,
-            (w, h),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        return self.xs + bx, self.ys + by
+            p = q - remap_xy(f, p)
+        return self.grid.map((p - q) * cell)
 
     def warp(self, image: np.ndarray, moved: np.ndarray) -> np.ndarray:
         """The box of ``image`` with the rest points moved to ``moved``."""
-        mx, my = self.backward(moved)
-        return cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return remap_xy(image, self.backward(moved))
 
 
 class MouthPainter:
@@ -466,7 +572,10 @@ class MouthPainter:
             if len(face)
             else np.ones(3)
         )
-        teeth = min(bright, 235.0) * 0.9 * (0.65 * np.array([1.0, 0.95, 0.86]) + 0.35 * skin_hue)
+        # ivory, lit like the photo (a dim photo: dimmer teeth), barely tinted by the skin:
+        # a skin-coloured mix reads as grey-brown teeth
+        exposure = float(np.clip(bright / 215.0, 0.72, 1.0))
+        teeth = exposure * (0.88 * np.array([246.0, 242.0, 230.0]) + 0.12 * 240.0 * skin_hue)
         self.teeth_col = np.clip(teeth, 0, 255)
         # does the photo show teeth? then its own teeth are used (upper fixed, lower with the jaw)
         inner = polygon_pixels(np.vstack([xy[_UI], xy[_LI][::-1]]))
@@ -480,10 +589,10 @@ class MouthPainter:
         if self.photo_teeth:
             self.teeth_col = np.median(inner[toothy], axis=0)
         self.image = image
-        self.cavity = np.clip(self.lip * 0.2 + np.array([12.0, 3.0, 5.0]), 0, 255)
+        self.cavity = np.clip(self.lip * 0.28 + np.array([18.0, 4.0, 6.0]), 0, 255)
         self.tongue_col = np.clip(self.lip * np.array([0.9, 0.55, 0.57]) * 0.55 + 8, 0, 255)
         self.upper_teeth_h = 0.026 * fh
-        self.lower_teeth_h = 0.016 * fh
+        self.lower_teeth_h = 0.022 * fh
 
     def _line(self, pts: np.ndarray, a: np.ndarray) -> np.ndarray:
         """The lip line through ``pts`` (face coordinates along v) at positions ``a``."""
@@ -563,21 +672,64 @@ class MouthPainter:
         for k in (0.0, 0.16, 0.3):
             for sign in (-1, 1) if k else (1,):
                 gaps -= 0.04 * np.exp(-(((s - sign * k) * half / 0.6) ** 2))
-        fade = (1 - 0.5 * s**2) * (1 - 0.15 * _smoothstep((b - (up_edge - 2.0)) / 2.0)) * gaps
+        fade = (1 - 0.3 * s**2) * (1 - 0.1 * _smoothstep((b - (up_edge - 2.0)) / 2.0)) * gaps
         upper = self.teeth_col * fade[..., None]
         if self.photo_teeth:
             upper = np.where(
                 ((b > rest_up + 1) & (b < rest_mid))[..., None], self._photo(xs, ys), upper
             )
         col = col * (1 - ut[..., None]) + upper * ut[..., None]
-        # the upper lip shades the top of the mouth
-        col *= (1 - 0.3 * np.exp(-(b - top) / (0.012 * rig.fh + 0.8)))[..., None]
+        # the upper lip shades the top of the mouth a little; both lips' wet inner edges show
+        # their own (darker) red over a pixel or two, not a black rim
+        col *= (1 - 0.15 * np.exp(-(b - top) / (0.012 * rig.fh + 0.8)))[..., None]
+        rim = 0.35 * np.exp(-np.minimum(b - top, bottom - b).clip(0) / (0.004 * rig.fh + 0.5))
+        col = col * (1 - rim[..., None]) + self.lip * 0.6 * rim[..., None]
         col = col * opened + self.lip * 0.75 * (1 - opened)
         m = mask[..., None]
-        out = patch.copy()
+        out = self._soften_corners(patch, box, targets, float(gap.max()), a_lo, a_hi)
         sub = out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0].astype(np.float64)
         out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = (
             (sub * (1 - m) + col * m).clip(0, 255).astype(np.uint8)
+        )
+        return out
+
+    def _soften_corners(
+        self,
+        patch: np.ndarray,
+        box: tuple[int, int, int, int],
+        targets: np.ndarray,
+        gap: float,
+        a_lo: float,
+        a_hi: float,
+    ) -> np.ndarray:
+        """A copy of ``patch`` with the photo's lip line beyond the mouth's corners smoothed
+        away as the mouth opens: left there, it reads as a crease running out of the corners."""
+        rig = self.rig
+        out = patch.copy()
+        amount = float(np.clip((gap - 2.0) / (0.04 * rig.fh), 0, 1))
+        if amount <= 0.02:
+            return out
+        reach = 0.1 * rig.fh
+        bx0, by0, bx1, by1 = box
+        ends = np.vstack([targets[_UI[0]], targets[_UI[-1]]])
+        x0, y0 = np.floor(ends.min(0) - reach).astype(int)
+        x1, y1 = np.ceil(ends.max(0) + reach).astype(int)
+        x0, y0, x1, y1 = max(x0, bx0), max(y0, by0), min(x1, bx1), min(y1, by1)
+        if x1 <= x0 or y1 <= y0:
+            return out
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        rel_x, rel_y = xs - rig.m[0], ys - rig.m[1]
+        a = rel_x * rig.u[0] + rel_y * rig.u[1]
+        b = rel_x * rig.v[0] + rel_y * rig.v[1]
+        mid = (self._line(rig.rest[_UI], a) + self._line(rig.rest[_LI], a)) / 2
+        past = np.maximum(a_lo - a, a - a_hi)  # > 0 beyond a corner
+        along = np.where(past > 0, 1 - _smoothstep(past / reach), 0.0)
+        near = np.exp(-(((b - mid) / (0.025 * rig.fh + 2.0)) ** 2))
+        w = (amount * along * near)[..., None]
+        region = out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
+        soft = cv2.GaussianBlur(region, (0, 0), sigmaX=1.0, sigmaY=0.012 * rig.fh + 1.5)
+        out[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = (region * (1 - w) + soft * w).astype(
+            np.uint8
         )
         return out
 
@@ -649,39 +801,6 @@ class PortraitPresenter:
         self.iod = self.eye_cs[1][0] - self.eye_cs[0][0]
         self.rig = FaceRig(self.marks)
         self.painter = MouthPainter(self.panel, self.rig)
-        shape = (self.ph, self.pw)
-        extremes = [
-            (MouthPose(open=1.0, width=-1.0), 0.0),
-            (MouthPose(open=1.0, width=1.0), 0.0),
-            (MouthPose(press=1.0, width=1.0), 0.0),
-            (MouthPose(tuck=1.0, width=-1.0), 0.0),
-            (MouthPose(), 0.0),
-        ]
-        shape = (self.ph, self.pw)
-        self.eye_box, _ = self.rig.region([(None, 1.0)], 0.06, shape)
-        self.mouth_box, self._mouth_ctrl = self.rig.region(extremes, 0.28, shape)
-        if (
-            self.mouth_box[1] < self.eye_box[3]
-        ):  # the two boxes never overlap: the mouth's starts lower
-            mb = self.mouth_box
-            self.mouth_box = (mb[0], self.eye_box[3], mb[2], mb[3])
-            self._mouth_ctrl = self._mouth_ctrl[
-                self.rig.rest[self._mouth_ctrl, 1] > self.eye_box[3] + 1
-            ]
-        spacing = max(8.0, 0.08 * self.rig.fh)
-        self._mouth_fixed = border_points(self.mouth_box, spacing)
-        self._halves = self._mouth_halves()
-        ys, xs = np.mgrid[
-            self.mouth_box[1] : self.mouth_box[3], self.mouth_box[0] : self.mouth_box[2]
-        ].astype(np.float64)
-        rx, ry = xs - self.rig.m[0], ys - self.rig.m[1]
-        self._mouth_ab = (
-            rx * self.rig.u[0] + ry * self.rig.u[1],
-            rx * self.rig.v[0] + ry * self.rig.v[1],
-        )
-        self._mouth_soft = (
-            0.6 + np.clip(np.abs(self._mouth_ab[0]) - self.rig.mouth_w / 2, 0, None) * 1.5
-        )
         # the head: everything inside the ring may move (nods, sway); clipped to the panel
         ring = self.rig.rest[self.rig.n_mesh :]
         hx0, hy0 = np.floor(ring.min(0)).astype(int)
@@ -698,7 +817,48 @@ class PortraitPresenter:
             max(fx1, fx0 + 2) - self.px0,
             max(fy1, fy0 + 2) - self.py0,
         )
+        # the eye and mouth warps stay inside the head's box: all of a warp is pasted
+        self.eye_box, self.mouth_box, self._mouth_ctrl = self.rig.warp_boxes(
+            (self.ph, self.pw), self.head_box
+        )
+        spacing = max(8.0, 0.08 * self.rig.fh)
+        self._mouth_fixed = border_points(self.mouth_box, spacing)
+        self._halves = self._mouth_halves()
+        ys, xs = np.mgrid[
+            self.mouth_box[1] : self.mouth_box[3], self.mouth_box[0] : self.mouth_box[2]
+        ].astype(np.float64)
+        rx, ry = xs - self.rig.m[0], ys - self.rig.m[1]
+        self._mouth_ab = (
+            (rx * self.rig.u[0] + ry * self.rig.u[1]).astype(np.float32),
+            (rx * self.rig.v[0] + ry * self.rig.v[1]).astype(np.float32),
+        )
+        self._mouth_soft = (
+            0.6 + np.clip(np.abs(self._mouth_ab[0]) - self.rig.mouth_w / 2, 0, None) * 1.5
+        ).astype(np.float32)
         self._head_weight = self._motion_weight()
+        pad = (math.ceil(BREATH_BODY * self.rig.fh) + 3) // 2 * 2
+        hb = self.head_box
+        # on the frame's even grid too (its I420 form is cached): an odd panel edge rounds in
+        ex0, ey0 = self.px0 % 2, self.py0 % 2
+        self.head_src = (
+            max(ex0, hb[0] - pad),
+            max(ey0, hb[1] - pad),
+            min(self.pw - (self.pw - ex0) % 2, hb[2] + pad),
+            min(self.ph - (self.ph - ey0) % 2, hb[3] + pad),
+        )
+        # the body: from the chin down to the panel's bottom, across the panel (inside its
+        # frame), on the even grid; it rises a little as the presenter breathes in
+        chin = float(self.rig.rest[list(FACE_OVAL), 1].max())
+        bx0 = -(-max(self.px0 + inset, 0) // 2) * 2
+        by0 = -(-max(self.py0 + int(chin), 0) // 2) * 2
+        bx1 = min(self.px0 + self.pw - inset, w) // 2 * 2
+        by1 = min(self.py0 + self.ph - inset, h) // 2 * 2
+        self.body_box = (
+            bx0 - self.px0,
+            min(by0, by1 - 2) - self.py0,
+            max(bx1, bx0 + 2) - self.px0,
+            by1 - self.py0,
+        )
         self.pivot = (self.mouth_c[0], min(self.ph - 1.0, self.mouth_c[1] + 0.9 * self.iod))
         if framed:
             radius = max(4, int(0.04 * self.pw))
@@ -711,7 +871,13 @@ class PortraitPresenter:
             self.alpha = None
         self._mouths: dict[tuple[int, ...], np.ndarray] = {}
         self._eyes: dict[int, np.ndarray] = {}
-        self._grid_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._bodies: dict[int, tuple[int, int, np.ndarray]] = {}
+        Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
+        self._heads_i420: dict[tuple[tuple[int, ...], int], Planes] = {}
+        self._bodies_i420: dict[int, tuple[int, int, Planes]] = {}
+        self._grid_pair: tuple[CoarseGrid, CoarseGrid] | None = None
+        self._last_i420: tuple[object, tuple[int, int, Planes]] | None = None
+        self._fields: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     def _motion_weight(self) -> np.ndarray:
         """1 on the face, fading to 0 at the ring: how much of the head motion each pixel takes."""
@@ -721,7 +887,10 @@ class PortraitPresenter:
         ru = (rel @ self.rig.u) / self.rig.ring_r[0]
         rv = (rel @ self.rig.v) / self.rig.ring_r[1]
         r = np.hypot(ru, rv) * RING_SCALE  # 1 on the face oval, RING_SCALE at the ring
-        return _smoothstep((RING_SCALE - r) / (RING_SCALE - 1.0)).astype(np.float32)
+        # and still at the box's edges too, where the panel's edge cut the ring
+        edge = np.minimum(np.minimum(xs - x0, x1 - 1 - xs), np.minimum(ys - y0, y1 - 1 - ys))
+        fade = _smoothstep(edge / max(2.0, 0.04 * self.rig.fh))
+        return (_smoothstep((RING_SCALE - r) / (RING_SCALE - 1.0)) * fade).astype(np.float32)
 
     def _crop_panel(self, image: np.ndarray, marks: FaceMesh) -> tuple[np.ndarray, FaceMesh]:
         """The photo scaled so the face is ~42 % of the panel width, eyes 40 % down.
@@ -841,18 +1010,20 @@ class PortraitPresenter:
     def _warp_mouth(self, tg: np.ndarray) -> np.ndarray:
         """The mouth box in the pose ``tg``: the face above the lips and the face below them
         are warped each on its own (each smooth), then joined along the new line of the lips,
-        so the lips can part or close within a pixel without the spline rippling."""
+        so the lips can part or close within a pixel without the spline rippling. The two
+        maps are joined (not two pictures), so the photo is sampled once."""
         rig = self.rig
-        out = []
+        maps = []
         for keep, blend, spline in self._halves:
             moved = np.vstack([tg[keep], blend @ tg, self._mouth_fixed])
-            out.append(spline.warp(self.panel, moved).astype(np.float32))
+            maps.append(spline.backward(moved))
         a, b = self._mouth_ab
         split = (
             self.painter.line_at(tg[_UI], a, rig.m) + self.painter.line_at(tg[_LI], a, rig.m)
         ) / 2
-        w = _smoothstep((b - split) / self._mouth_soft + 0.5)[..., None]
-        return (out[0] * (1 - w) + out[1] * w).clip(0, 255).astype(np.uint8)
+        w = _smoothstep((b - split) / self._mouth_soft + 0.5).astype(np.float32)[..., None]
+        joined = maps[0] + (maps[1] - maps[0]) * w
+        return remap_xy(self.panel, joined)
 
     def pose_patch(self, pose: MouthPose) -> np.ndarray:
         """The mouth box warped to ``pose``, the mouth's inside drawn."""
@@ -886,20 +1057,31 @@ class PortraitPresenter:
             up = self.painter.line_at(rig.rest[list(upper)], a, centre)
             lo = self.painter.line_at(rig.rest[list(lower)], a, centre)
             height = np.maximum(lo - up, 0.0)
+            # only between the eye's corners (np.interp carries the lids on beyond them)
+            span = (rig.rest[list(upper)] - centre) @ rig.u
+            inside = _smoothstep((a - span.min()) / 2.0) * _smoothstep((span.max() - a) / 2.0)
             new = up + c * 0.88 * height
             crease = up - 1.1 * height - 0.012 * rig.fh
+            lash_h = 0.01 * rig.fh
             src_b = b.copy()
             above = (b >= crease) & (b < new)
-            src_b[above] = (crease + (b - crease) * (up - crease) / np.maximum(new - crease, 1e-3))[
-                above
-            ]
+            # the lid's skin is stretched down, not its lashes (a stretched lash is a smear):
+            # the lash line is drawn at the new edge instead
+            skin = up - c * lash_h
+            src_b[above] = (
+                crease + (b - crease) * (skin - crease) / np.maximum(new - crease, 1e-3)
+            )[above]
             below = (b >= new) & (b < lo)
             src_b[below] = (up + (b - new) * (lo - up) / np.maximum(lo - new, 1e-3))[below]
-            shift = src_b - b
+            shift = (src_b - b) * inside
             map_x += shift * rig.v[0]
             map_y += shift * rig.v[1]
             lash = np.maximum(
-                lash, np.exp(-(((b - new) / max(0.7, 0.004 * rig.fh)) ** 2)) * (height > 0.5) * c
+                lash,
+                np.exp(-(((b - new) / max(0.7, 0.004 * rig.fh)) ** 2))
+                * (height > 0.5)
+                * inside
+                * c,
             )
         out = cv2.remap(
             self.panel,
@@ -926,8 +1108,9 @@ class PortraitPresenter:
     def head(
         self, mouth: tuple[int, ...], blink: int, blink_levels: int = BLINK_LEVELS
     ) -> np.ndarray:
-        """The head box (panel pixels) in this pose, before head motion."""
-        hx0, hy0, hx1, hy1 = self.head_box
+        """The head box (panel pixels) in this pose, before head motion, with the panel's
+        pixels around it (``self.head_pad``: what breathing lifts into the box)."""
+        hx0, hy0, hx1, hy1 = self.head_src
         out = self.panel[hy0:hy1, hx0:hx1].copy()
         for (bx0, by0, bx1, by1), patch in (
             (self.mouth_box, self._mouth(tuple(mouth))),
@@ -942,42 +1125,170 @@ class PortraitPresenter:
         return out
 
     def region(
-        self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray
+        self,
+        base: np.ndarray,
+        mouth: tuple[int, ...],
+        blink: int,
+        motion: np.ndarray,
+        breath: int = 0,
     ) -> tuple[int, int, np.ndarray]:
-        """The head's rectangle of this frame: (x, y, RGB pixels), on the even 2×2 grid."""
-        hx0, hy0 = self.head_box[:2]
+        """The head's rectangle of this frame: (x, y, RGB pixels), on the even 2×2 grid;
+        ``breath`` (0..BREATH_LEVELS − 1) lifts the head, and the body under it as
+        :meth:`body_region` does."""
+        hx0, hy0, hx1, hy1 = self.head_box
         head = self.head(mouth, blink)
         dx, dy, angle = (float(v) * 0.6 for v in motion)
         scale = self.rig.fh / 300.0  # motion is given for a ~300 px face
-        if abs(dx) + abs(dy) + abs(angle) > 1e-3:
-            head = self._move(head, dx * scale, dy * scale, angle)
+        if abs(dx) + abs(dy) + abs(angle) > 1e-3 or breath:
+            head = self._move(head, dx * scale, dy * scale, angle, breath)
+        else:
+            ox, oy = hx0 - self.head_src[0], hy0 - self.head_src[1]
+            head = head[oy : oy + hy1 - hy0, ox : ox + hx1 - hx0]
         return self.px0 + hx0, self.py0 + hy0, head
 
-    def _move(self, head: np.ndarray, dx: float, dy: float, angle: float) -> np.ndarray:
-        """Turn and shift the face about the neck, fading to still at the ring."""
+    # breathing
+    def _breath_field(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """How much of a full breath's lift each panel point takes (0..1): nothing down to the
+        chin, all of it on the shoulders and upper chest, fading out towards the panel's
+        bottom and sides (the body's box), so nothing tears."""
+        x0, y0, x1, y1 = self.body_box
+        fh = self.rig.fh
+        down = _smoothstep((ys - y0) / (0.3 * fh)) * _smoothstep((y1 - 1 - ys) / (0.5 * fh))
+        across = _smoothstep((xs - x0) / (0.1 * fh)) * _smoothstep((x1 - 1 - xs) / (0.1 * fh))
+        return np.asarray(down * across, dtype=np.float32)
+
+    def _breath_px(self, breath: int) -> tuple[float, float]:
+        """(body, head) lift in pixels at this breath level."""
+        b = breath / max(BREATH_LEVELS - 1, 1)
+        return BREATH_BODY * self.rig.fh * b, BREATH_HEAD * self.rig.fh * b
+
+    def body_region(self, breath: int) -> tuple[int, int, np.ndarray]:
+        """The shoulders and chest at this breath level (0: as in the photo): (x, y, RGB), on
+        the frame's even grid; cached per level. The head's region is pasted over it."""
+        if breath not in self._bodies:
+            x0, y0, x1, y1 = self.body_box
+            region = self.panel[y0:y1, x0:x1]
+            if breath:
+                ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+                lift = self._breath_px(breath)[0] * self._breath_field(xs, ys)
+                region = remap_xy(self.panel, np.dstack([xs, ys + lift]))
+            self._bodies[breath] = (self.px0 + x0, self.py0 + y0, np.ascontiguousarray(region))
+        return self._bodies[breath]
+
+    def region_i420(
+        self, mouth: tuple[int, ...], blink: int, motion: np.ndarray, breath: int = 0
+    ) -> tuple[int, int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`region` as I420 planes (Y, U, V) at an even (x, y): the head of each pose is
+        converted once and cached, and each frame's motion moves the planes themselves (the
+        chroma at half resolution), half the pixels of RGB and no conversion per frame."""
+        key = (tuple(mouth), blink)
+        planes = self._heads_i420.get(key)
+        if planes is None:
+            rgb = self.head(mouth, blink)
+            h, w = rgb.shape[:2]
+            flat = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+            q = (h // 2) * (w // 2)
+            planes = (
+                flat[: h * w].reshape(h, w),
+                flat[h * w : h * w + q].reshape(h // 2, w // 2),
+                flat[h * w + q :].reshape(h // 2, w // 2),
+            )
+            if len(self._heads_i420) < 400:
+                self._heads_i420[key] = planes
+        hx0, hy0 = self.head_box[:2]
+        dx, dy, angle = (float(v) * 0.6 for v in motion)
+        scale = self.rig.fh / 300.0
+        # a head that moved less than a tenth of a pixel since the last frame, in the same
+        # pose, is the same picture: the last one is returned (the caller may skip it)
+        moved = (round(dx * scale * 10), round(dy * scale * 10), round(angle * 30))
+        same = (key, breath, moved)
+        if self._last_i420 is not None and self._last_i420[0] == same:
+            return self._last_i420[1]
+        disp, disp_c = self._displacement(dx * scale, dy * scale, angle, breath)
+        yp, up, vp = planes
+        grid, grid_c = self._grids()
+        # maps relative to each pixel: no grid of positions to add per frame
+        chroma = grid_c.offsets(disp_c)
+        out = (
+            remap_rel(yp, grid.offsets(disp)),
+            remap_rel(up, chroma),
+            remap_rel(vp, chroma),
+        )
+        result = (self.px0 + hx0, self.py0 + hy0, out)
+        self._last_i420 = (same, result)
+        return result
+
+    def body_region_i420(
+        self, breath: int
+    ) -> tuple[int, int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`body_region` as I420 planes, cached per breath level."""
+        if breath not in self._bodies_i420:
+            x, y, rgb = self.body_region(breath)
+            h, w = rgb.shape[:2]
+            flat = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).reshape(-1)
+            q = (h // 2) * (w // 2)
+            self._bodies_i420[breath] = (
+                x,
+                y,
+                (
+                    flat[: h * w].reshape(h, w),
+                    flat[h * w : h * w + q].reshape(h // 2, w // 2),
+                    flat[h * w + q :].reshape(h // 2, w // 2),
+                ),
+            )
+        return self._bodies_i420[breath]
+
+    def _grids(self) -> tuple[CoarseGrid, CoarseGrid]:
+        """The head box's coarse grids: full resolution (luma, RGB) and half (chroma)."""
+        if self._grid_pair is None:
+            hx0, hy0, hx1, hy1 = self.head_box
+            w, h = hx1 - hx0, hy1 - hy0
+            self._grid_pair = (CoarseGrid((0, 0, w, h), 8), CoarseGrid((0, 0, w // 2, h // 2), 4))
+        return self._grid_pair
+
+    def _displacement(
+        self, dx: float, dy: float, angle: float, breath: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Where each coarse sample of the head box comes from, less itself, in the padded
+        head's pixels: for full resolution, and for the half-resolution chroma planes."""
         hx0, hy0, hx1, hy1 = self.head_box
         h, w = hy1 - hy0, hx1 - hx0
-        step = 8  # the displacement is smooth: compute it coarse, interpolate up
-        ys, xs = np.mgrid[0:h:step, 0:w:step].astype(np.float32)
+        grid, grid_c = self._grids()
+        if self._fields is None:
+            fields = []
+            for g, f in ((grid, 1.0), (grid_c, 2.0)):
+                full = g.points * f + (f - 1) / 2  # the samples' full-resolution positions
+                pts = full.reshape(-1, 2).round().astype(int)
+                wgt = self._head_weight[pts[:, 1].clip(0, h - 1), pts[:, 0].clip(0, w - 1)]
+                body = self._breath_field(full[..., 0] + hx0, full[..., 1] + hy0)
+                fields.append((full, wgt.reshape(g.gh, g.gw, 1), body))
+            self._fields = fields
+        lift_body, lift_head = self._breath_px(breath)
+        dy -= lift_head
         px, py = self.pivot[0] - hx0, self.pivot[1] - hy0
         m = cv2.invertAffineTransform(
             cv2.getRotationMatrix2D((px, py), angle, 1.0) + np.array([[0, 0, dx], [0, 0, dy]])
         )
-        wgt = self._head_weight[0:h:step, 0:w:step]
-        ddx = ((m[0, 0] - 1) * xs + m[0, 1] * ys + m[0, 2]) * wgt
-        ddy = (m[1, 0] * xs + (m[1, 1] - 1) * ys + m[1, 2]) * wgt
-        ddx = cv2.resize(ddx.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-        ddy = cv2.resize(ddy.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-        gx, gy = self._grid(w, h)
-        return cv2.remap(
-            head, gx + ddx, gy + ddy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
+        m[0, 0] -= 1
+        m[1, 1] -= 1
+        ox, oy = hx0 - self.head_src[0], hy0 - self.head_src[1]  # the padding
+        out = []
+        for (full, wgt, body), f in zip(self._fields, (1.0, 2.0), strict=True):
+            disp = cv2.transform(full, m) * wgt
+            if lift_body:
+                disp[..., 1] += lift_body * body
+            disp[..., 0] += ox
+            disp[..., 1] += oy
+            out.append(disp / f)
+        return out[0], out[1]
 
-    def _grid(self, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
-        if self._grid_cache is None or self._grid_cache[0].shape != (h, w):
-            ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-            self._grid_cache = (xs, ys)
-        return self._grid_cache
+    def _move(
+        self, head: np.ndarray, dx: float, dy: float, angle: float, breath: int = 0
+    ) -> np.ndarray:
+        """Turn and shift the face about the neck, fading to still at the ring; lift the head
+        and the body under it by ``breath``. ``head`` is the padded head (``head_src``)."""
+        disp, _ = self._displacement(dx, dy, angle, breath)
+        return remap_xy(head, self._grids()[0].map(disp))
 
     def frame(
         self, base: np.ndarray, mouth: tuple[int, ...], blink: int, motion: np.ndarray
