@@ -22,9 +22,27 @@ from tasks.common import job_timeout
 from tasks.pipeline import ensure_render_limit, render_config, with_results
 
 
+def _video_run_name() -> str:
+    """What a produce-video run does, as the Jobs page and the Prefect UI list it: a new
+    video, an edit, a background swap or new takes of some stages."""
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters
+    item, again = params.get("item_id", "?"), params.get("regenerate")
+    if again is None:
+        return f"produce {item}"
+    if isinstance(again, Regeneration):
+        again = again.model_dump()
+    if again.get("script"):
+        return f"edit script of {item} by {again.get('reviewer', '?')}"
+    if again.get("background"):
+        return f"swap background of {item} by {again.get('reviewer', '?')}"
+    return f"regenerate {', '.join(again.get('stages') or ())} of {item}"
+
+
 @flow(
     name="produce-video",
-    flow_run_name="produce {item_id}",
+    flow_run_name=_video_run_name,
     log_prints=True,
     timeout_seconds=job_timeout(),  # JOB_TIMEOUT: a hung video fails instead of waiting forever
     task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]

@@ -2,13 +2,16 @@
 cpu and gpu workers, deployments, review page) and Debian's Chromium driven by Playwright.
 
 produce from Sources → the job followed live to done → edit one word of the script →
-re-render → approve; a second story with two A/B takes → choose one. Screenshots of each
+re-render → approve; a second story with two A/B takes → choose one; a third story whose
+worker is killed mid-run → `make up` again → the run shows Crashed. Screenshots of each
 state go to docs/screenshots/walkthrough-*.png for the README.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -98,6 +101,13 @@ def test_a_newsroom_day_in_the_browser(stack: Stack) -> None:
     assert states == {"A": ReviewState.REJECTED, "B": ReviewState.APPROVED}
 
 
+def _shot(page: Any, name: str) -> None:
+    """A screenshot for the README once the page has finished drawing."""
+    expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / name))
+
+
 def _items(page: Any) -> Any:
     """The Sources page's multiselect of items to produce."""
     return page.get_by_test_id("stMultiSelect").filter(has_text="Items").locator("input")
@@ -112,19 +122,19 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
     # --- produce one story from Sources ------------------------------------------------
     page.get_by_role("link", name="Sources").click()
     expect(page.get_by_role("heading", name="Produce videos")).to_be_visible()
-    titles = [load_item(store, i).title for i in _latest_items(store)[:2]]
+    titles = [load_item(store, i).title for i in _latest_items(store)[:3]]
     _items(page).click()
     page.get_by_role("option", name=titles[0], exact=True).click()
     page.keyboard.press("Escape")
-    page.screenshot(path=str(SHOTS / "walkthrough-1-sources.png"))
+    _shot(page, "walkthrough-1-sources.png")
     page.get_by_role("button", name="Produce").click()
     # the sidebar follows the job's flow run on the server, stage by stage, to done
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_text(re.compile(r"— (running|pending|scheduled)"))).to_be_visible()
-    page.screenshot(path=str(SHOTS / "walkthrough-2-running.png"))
+    _shot(page, "walkthrough-2-running.png")
     done = sidebar.get_by_text(re.compile(r"— done"))
     expect(done).to_be_visible(timeout=300_000)
-    page.screenshot(path=str(SHOTS / "walkthrough-3-done.png"))
+    _shot(page, "walkthrough-3-done.png")
     one = _until(
         "the produced video waits for review",
         lambda: [m for m in _videos(store) if m.state is ReviewState.PENDING],
@@ -141,7 +151,7 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
     first = text.split()[0]
     edited = text.replace(first, "Tonight", 1) if first != "Tonight" else "Today" + text[7:]
     script.fill(edited)
-    page.screenshot(path=str(SHOTS / "walkthrough-4-edit.png"))
+    _shot(page, "walkthrough-4-edit.png")
     page.get_by_role("button", name="Re-render with this script").click()
 
     def re_rendered() -> VideoManifest | None:
@@ -155,7 +165,7 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
     expect(approve).to_be_enabled()
     approve.click()
     expect(page.get_by_text(f"Approved {one.video_id} as Ada.")).to_be_visible()
-    page.screenshot(path=str(SHOTS / "walkthrough-5-approved.png"))
+    _shot(page, "walkthrough-5-approved.png")
     m = manifests.load(store, one.video_id)[0]
     assert m.state is ReviewState.APPROVED and m.history[-1].by == "Ada"
     assert m.script.text == after.script.text
@@ -179,7 +189,7 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
     page.goto(f"{stack.review_url}/review?video={pair[0].video_id}")
     choose = page.get_by_role("button", name="Choose take B")
     expect(choose).to_be_enabled()
-    page.screenshot(path=str(SHOTS / "walkthrough-6-takes.png"))
+    _shot(page, "walkthrough-6-takes.png")
     choose.click()
 
     def chosen() -> bool:
@@ -187,10 +197,27 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
         return states == {"A": ReviewState.REJECTED, "B": ReviewState.APPROVED}
 
     _until("take B approved, take A rejected", chosen, 60)
+    # --- a worker dies mid-run; `make up` again: the run shows Crashed ----------------------
+    page.get_by_role("link", name="Sources").click()
+    _items(page).click()
+    page.get_by_role("option", name=titles[2], exact=True).click()
+    page.keyboard.press("Escape")
+    page.get_by_role("spinbutton", name="A/B takes per item").fill("1")
+    page.get_by_role("button", name="Produce").click()
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_text(re.compile(r"— running"))).to_be_visible()
+    pid = stack.running_pid(stack.component("worker-cpu"))
+    assert pid is not None
+    os.killpg(pid, signal.SIGKILL)  # the machine loses the worker and its flow run
+    stack.up(scrape=True, review=True, api=False, echo=lambda *_: None)
+    page.get_by_role("link", name="Jobs").click()
+    expect(page.get_by_text(re.compile(r"— crashed")).first).to_be_visible()
+    _shot(page, "walkthrough-8-crashed.png")
+
     # every job of the day on the Jobs page, with who started it
     page.get_by_role("link", name="Jobs").click()
     expect(page.get_by_text("by Ada").first).to_be_visible()
-    page.screenshot(path=str(SHOTS / "walkthrough-8-jobs.png"))
+    _shot(page, "walkthrough-9-jobs.png")
     page.goto(f"{stack.review_url}/review?video={pair[0].video_id}&view=all")
     expect(page.get_by_text("take B chosen")).to_be_visible()
-    page.screenshot(path=str(SHOTS / "walkthrough-7-chosen.png"))
+    _shot(page, "walkthrough-7-chosen.png")
