@@ -15,6 +15,7 @@ os.environ.setdefault("PREFECT_UI_ENABLED", "false")
 # first, so neither worker is left with one of them at the end while the other idles.
 HEAVY_FIRST = (
     "test_stack.py",
+    "test_walkthrough.py",
     "test_prefect_server.py",
     "test_omniavatar_stage.py",
     "test_edit.py",
@@ -24,6 +25,9 @@ HEAVY_FIRST = (
     "test_api.py",
     "test_conversation.py",
     "test_consent.py",
+    "test_run_graph.py",
+    "test_variants.py",
+    "test_presenters.py",
 )
 
 
