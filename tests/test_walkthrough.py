@@ -118,6 +118,8 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
     name = page.get_by_role("textbox", name="Reviewer name")
     name.fill("Ada")
     name.press("Enter")
+    # the name outlives a page load once its signed cookie is set
+    page.wait_for_function("document.cookie.includes('novaavatar_reviewer=v1.')")
 
     # --- produce one story from Sources ------------------------------------------------
     page.get_by_role("link", name="Sources").click()
