@@ -269,14 +269,15 @@ async def _progress(
                 continue
             stage = got[0]
             states[stage] = _stage_state(task_run.state_type.value)
-    elif state == "completed":
-        states = dict.fromkeys(STAGES, "completed")
     records = {}
     if video_id is not None:
         try:
             records = await asyncio.to_thread(read_stage_records, store, video_id)
         except (NotFoundError, ValueError, OSError):
             records = {}
+    if state == "completed":  # the run is done: its task runs may reach the server later
+        done = [n for n in STAGES if n in records or not records]
+        states.update(dict.fromkeys(done, "completed"))
     stages = []
     for name in STAGES:
         st = states.get(name, "pending")

@@ -46,7 +46,9 @@ def fuzz_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     for n in range(3):
         add_video(store, n, mp4)
 
-    def start(self: JobBook, kind: Any, work: Work, *, item_id: str | None = None) -> Started:
+    def start(
+        self: JobBook, kind: Any, work: Work, *, item_id: str | None = None, by: str | None = None
+    ) -> Started:
         job = actions.Job(id=10_000 + len(self.local()), label=work.label, where="local")
         job.status = "completed"
         flow = work.deployment.split("/")[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -30,15 +31,20 @@ def _render_spans(names: set[str], flow_run_id: object) -> list[tuple[float, flo
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
-    return [
-        (r.start_time.timestamp(), r.end_time.timestamp())
-        for r in runs
-        if r.name in names and r.start_time and r.end_time
-    ]
+    deadline = time.monotonic() + 30  # task run states reach the server as events, later
+    while True:
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+        spans = [
+            (r.start_time.timestamp(), r.end_time.timestamp())
+            for r in runs
+            if r.name in names and r.start_time and r.end_time
+        ]
+        if len(spans) >= len(names) or time.monotonic() > deadline:
+            return spans
+        time.sleep(0.5)
 
 
 def test_batch_produces_reviewable_videos_and_rerun_is_cached(

@@ -304,11 +304,18 @@ def test_a_fallback_is_a_warning_in_the_run_logs_and_an_artifact(
     warned = [log.message for log in logs if log.level == 30]
     assert any("no face found" in m and "lite renderer" in m for m in warned), warned
     # the lite renderer that took over is a task run of its own, tagged with its provider
+    deadline = time.monotonic() + 30  # task run states reach the server as events, later
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
-        )
-    (fallback,) = [r for r in runs if r.name == "avatar by lite (fallback)"]
+        while True:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+            )
+            fallbacks = [r for r in runs if r.name == "avatar by lite (fallback)"]
+            done = fallbacks and all(r.state is not None and r.state.is_final() for r in fallbacks)
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    (fallback,) = fallbacks
     assert set(fallback.tags) == {"provider:lite", "fallback"} and fallback.state.is_completed()
 
 

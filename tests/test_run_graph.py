@@ -5,6 +5,7 @@ not the script or any other stage)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,10 +40,18 @@ def _task_runs(flow_run_id: Any) -> list[Any]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    # task run states reach the server as events, a little after the flow run ends
+    deadline, seen = time.monotonic() + 30, -1
     with get_client(sync_client=True) as client:
-        return client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
+        while True:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+            final = all(r.state is not None and r.state.is_final() for r in runs)
+            if (final and len(runs) == seen) or time.monotonic() > deadline:
+                return runs
+            seen = len(runs)
+            time.sleep(0.5)
 
 
 def _graph(flow_run_id: Any) -> dict[str, Any]:

@@ -371,8 +371,8 @@ def _silent_flow_run(stack: Stack) -> UUID:
 def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both workers are killed (SIGKILL to their process groups) while an avatar renders on
-    the gpu pool and a scrape was just picked up; `up` again marks the runs Crashed, gives
+    """Both workers are killed (SIGKILL to their process groups): the gpu one while an avatar
+    renders on it, the cpu one just after it picked up a scrape; `up` again marks the runs Crashed, gives
     the render slot back, restarts the workers and runs the first scrape, because no scrape
     completed; the next run on the gpu pool completes. Meanwhile a run whose heartbeats
     stopped is crashed by the zombie automation. The same `up`, with AUTO_EXPORT unset,
@@ -393,6 +393,14 @@ def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(
     _wait("the avatar holding a render slot", lambda: _render_slots(stack) > 0, 150, 0.2)
     (render,) = [r for r in _flow_runs(stack, "render-avatar") if r.state.is_running()]
 
+    def kill(name: str) -> None:
+        pid = stack.running_pid(stack.component(name))
+        assert pid is not None, name
+        os.killpg(pid, signal.SIGKILL)
+
+    kill("worker-gpu")  # at once: a short render on a busy machine would be done otherwise
+    assert _render_slots(stack) > 0, "the killed render still holds its slot"
+
     # a database whose first scrape never completed: the one of `up` is lost with the worker
     with stack.client() as client:
         for r in _flow_runs(stack, "scrape-content"):
@@ -406,11 +414,7 @@ def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(
             return state.is_pending() or state.is_running()
 
         _wait("the cpu worker picking up the scrape", picked_up, 60, 0.1)
-    for name in ("worker-cpu", "worker-gpu"):  # the machine loses both workers at once
-        pid = stack.running_pid(stack.component(name))
-        assert pid is not None, name
-        os.killpg(pid, signal.SIGKILL)
-    assert _render_slots(stack) > 0, "the killed render still holds its slot"
+    kill("worker-cpu")  # the machine has lost both workers now
 
     def heartbeats() -> list[Any]:  # flow runs of `make up`'s workers send them
         query = {

@@ -149,6 +149,7 @@ def _walk(stack: Stack, store: ArtifactStore, page: Any) -> None:
     expect(page.get_by_text(one.video_id, exact=True).first).to_be_visible()
     page.get_by_text("Edit the script").click()
     script = page.get_by_role("textbox", name="Script", exact=True)
+    expect(script).not_to_have_value("")  # drawn with the video's script
     text = script.input_value()
     first = text.split()[0]
     edited = text.replace(first, "Tonight", 1) if first != "Tonight" else "Today" + text[7:]
