@@ -372,11 +372,11 @@ def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both workers are killed (SIGKILL to their process groups): the gpu one while an avatar
-    renders on it, the cpu one just after it picked up a scrape; `up` again marks the runs Crashed, gives
-    the render slot back, restarts the workers and runs the first scrape, because no scrape
-    completed; the next run on the gpu pool completes. Meanwhile a run whose heartbeats
-    stopped is crashed by the zombie automation. The same `up`, with AUTO_EXPORT unset,
-    turns the auto-export automation off."""
+    renders on it, the cpu one just after it picked up a scrape; `up` again marks the runs
+    Crashed, gives the render slot back, restarts the workers and runs the first scrape,
+    because no scrape completed; the next run on the gpu pool completes. Meanwhile a run
+    whose heartbeats stopped is crashed by the zombie automation. The same `up`, with
+    AUTO_EXPORT unset, turns the auto-export automation off."""
     import os
     import signal
 
