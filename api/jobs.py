@@ -276,8 +276,8 @@ async def _progress(
         except (NotFoundError, ValueError, OSError):
             records = {}
     if state == "completed":  # the run is done: its task runs may reach the server later
-        done = [n for n in STAGES if n in records or not records]
-        states.update(dict.fromkeys(done, "completed"))
+        made = [n for n in STAGES if n in records or not records]
+        states.update(dict.fromkeys(made, "completed"))
     stages = []
     for name in STAGES:
         st = states.get(name, "pending")
