@@ -39,25 +39,35 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    home = tmp_path_factory.mktemp("prefect-home")
-    s = Stack(
+def make_stack(home: Path, env: dict[str, str], **settings: Any) -> Stack:
+    """`make up`'s Stack on free loopback ports under ``home``, with the bundled (fictional)
+    stories as its feed and workers that look for runs every second."""
+    return Stack(
         home=home,
         port=_free_port(),
         review_port=_free_port(),
         ui=False,
-        # the auto-export automation on; flow runs silent for 50 s (heartbeats every 30 s)
-        # are zombies
-        settings=load_settings(storage_path=home / "storage", auto_export=True, zombie_after_s=50),
+        settings=load_settings(storage_path=home / "storage", **settings),
         extra_env={
             "RSS_FEEDS": "sample",  # no network here: the bundled stories, asked for by name
-            # a GPU backend: produce sends the avatar to the gpu pool
-            "AVATAR_BACKEND": "omniavatar",
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             "PREFECT_WORKER_PREFETCH_SECONDS": "5",
-            "PREFECT_LOGGING_LEVEL": "INFO",
+            **env,
         },
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    s = make_stack(
+        home,
+        # a GPU backend: produce sends the avatar to the gpu pool
+        {"AVATAR_BACKEND": "omniavatar", "PREFECT_LOGGING_LEVEL": "INFO"},
+        # the auto-export automation on; flow runs silent for 50 s (heartbeats every 30 s)
+        # are zombies
+        auto_export=True,
+        zombie_after_s=50,
     )
     try:
         s.up(scrape=True, review=False)

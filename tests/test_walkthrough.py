@@ -12,19 +12,18 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from test_review_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+from test_stack import make_stack
 
 from novaavatar import manifests
 from novaavatar.domain import ReviewState, VideoManifest
 from novaavatar.items import load_item
 from novaavatar.service.stack import Stack
-from novaavatar.settings import load_settings
 from novaavatar.store import ArtifactStore, get_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -32,28 +31,10 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    home = tmp_path_factory.mktemp("walk-home")
-    s = Stack(
-        home=home,
-        port=_free_port(),
-        review_port=_free_port(),
-        ui=False,
-        settings=load_settings(storage_path=home / "storage"),
-        extra_env={
-            "RSS_FEEDS": "sample",  # no network: the bundled (fictional) stories, by name
-            "DEFAULT_DURATION": "15",  # short videos: the page's duration starts there
-            "PREFECT_WORKER_QUERY_SECONDS": "1",
-            "PREFECT_WORKER_PREFETCH_SECONDS": "5",
-        },
-    )
+    # short videos: the page's duration starts at DEFAULT_DURATION
+    s = make_stack(tmp_path_factory.mktemp("walk-home"), {"DEFAULT_DURATION": "15"})
     try:
         s.up(scrape=True, review=True, api=False, echo=lambda *_: None)
         yield s
