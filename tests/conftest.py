@@ -39,6 +39,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=weight)  # stable: each file keeps its own order
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _events_follow_the_api_url() -> Iterator[None]:
+    """Prefect's events worker (task-run states, the decision events) keeps the server it was
+    first started for, whatever PREFECT_API_URL says later in the process: after a module that
+    talked to another server in-process (a stack's), it is stopped, so the next module's task
+    runs reach the session's server."""
+    yield
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.drain_all(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One real Prefect server for the whole session; yields its API URL. In-process flows
