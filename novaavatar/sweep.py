@@ -206,7 +206,8 @@ def _release_unleased_slots(client: Any, tag: str) -> int:
         return 0
     extra = counted - len(holders)
     if extra > 0:
-        client.release_concurrency_slots(names=[f"tag:{tag}"], slots=extra, occupancy_seconds=0.0)
+        # occupancy must be > 0 for the server; it only feeds slot-decay accounting
+        client.release_concurrency_slots(names=[f"tag:{tag}"], slots=extra, occupancy_seconds=0.001)
     return max(extra, 0)
 
 
