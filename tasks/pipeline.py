@@ -99,7 +99,9 @@ def with_results(settings: Settings) -> dict[str, Any]:
         )
         where = f"{settings.s3_endpoint}/{settings.s3_bucket}/{prefix}"
         name = stable_id("novaavatar-results", where, length=10)
-        block.save(name, overwrite=True)  # no credentials in it: workers use their settings
+        # no credentials in it: workers use their settings. `_sync`: saved here and now even
+        # when the caller's thread runs an event loop (Prefect would hand back a coroutine)
+        block.save(name, overwrite=True, _sync=True)  # type: ignore[call-arg]
         return {"result_storage": f"{block.get_block_type_slug()}/{name}"}
 
     from prefect.filesystems import LocalFileSystem
@@ -108,5 +110,5 @@ def with_results(settings: Settings) -> dict[str, Any]:
     path.mkdir(parents=True, exist_ok=True)
     # Prefect wants result storage saved server-side; one block per results folder
     name = stable_id("novaavatar-results", str(path), length=10)
-    LocalFileSystem(basepath=str(path)).save(name, overwrite=True)
+    LocalFileSystem(basepath=str(path)).save(name, overwrite=True, _sync=True)  # type: ignore[call-arg]
     return {"result_storage": f"local-file-system/{name}"}
