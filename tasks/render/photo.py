@@ -73,6 +73,33 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
+def _rounded(x: np.ndarray, y: np.ndarray, per: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """The polyline through (x, y) (x increasing) as a Catmull-Rom curve sampled ``per`` times a
+    segment: a lip line drawn through a mesh's few points would show their corners."""
+    if len(x) < 3:
+        return x, y
+    p = np.stack([x, y], axis=1)
+    p = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
+    t = np.linspace(0, 1, per, endpoint=False)[:, None]
+    t2, t3 = t * t, t * t * t
+    out = []
+    for k in range(1, len(p) - 2):
+        p0, p1, p2, p3 = p[k - 1], p[k], p[k + 1], p[k + 2]
+        out.append(
+            0.5
+            * (
+                2 * p1
+                + (p2 - p0) * t
+                + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2
+                + (3 * p1 - p0 - 3 * p2 + p3) * t3
+            )
+        )
+    out.append(p[-2][None])
+    c = np.vstack(out)
+    cx = np.maximum.accumulate(c[:, 0])  # np.interp needs x that never goes back
+    return cx, c[:, 1]
+
+
 def remap_xy(image: np.ndarray, xy: np.ndarray) -> np.ndarray:
     """``image`` sampled (bilinear, edges repeated) at the h × w × 2 float32 positions ``xy``."""
     return cv2.remap(  # type: ignore[call-overload,no-any-return]
@@ -267,7 +294,8 @@ class FaceRig:
         self.thick_u = np.maximum((xy[_UI] - xy[_UO]) @ self.v, 0.5)
         self.thick_l = np.maximum((xy[_LO] - xy[_LI]) @ self.v, 0.5)
         s = self.a[_UI] / max(self.mouth_w / 2, 1e-6)
-        self.profile = np.clip(1 - s**2, 0, 1) ** 0.75
+        # a lens: the lips part most in the middle and taper into the corners
+        self.profile = np.clip(1 - s**2, 0, 1)
         self.jaw_w = self._jaw_weights()
         # the warp is steered by the lip and lid contours; other mesh points close to them would
         # pin the skin a pixel away from a moving lip, so they do not steer
@@ -589,8 +617,10 @@ class MouthPainter:
         if self.photo_teeth:
             self.teeth_col = np.median(inner[toothy], axis=0)
         self.image = image
-        self.cavity = np.clip(self.lip * 0.28 + np.array([18.0, 4.0, 6.0]), 0, 255)
-        self.tongue_col = np.clip(self.lip * np.array([0.9, 0.55, 0.57]) * 0.55 + 8, 0, 255)
+        # a mouth's inside is nearly black with the lips' red in it; the tongue a muted pink
+        self.cavity = np.clip(self.lip * 0.18 + np.array([10.0, 2.0, 4.0]), 0, 255)
+        self.tongue_col = np.clip(self.lip * np.array([0.95, 0.6, 0.62]) * 0.62 + 6, 0, 255)
+        self.soft = max(1.0, 0.005 * fh)  # edge softness inside the mouth, in pixels
         self.upper_teeth_h = 0.026 * fh
         self.lower_teeth_h = 0.022 * fh
 
@@ -604,7 +634,8 @@ class MouthPainter:
         rel = pts - origin
         pa, pb = rel @ self.rig.u, rel @ self.rig.v
         order = np.argsort(pa)
-        return np.interp(a, pa[order], pb[order])
+        pa, pb = _rounded(pa[order], pb[order])
+        return np.interp(a, pa, pb)
 
     def paint(
         self,
@@ -642,20 +673,30 @@ class MouthPainter:
         half = max((a_hi - a_lo) / 2, 1e-6)
         s = np.clip((a - (a_lo + a_hi) / 2) / half, -1.2, 1.2)
         depth = np.clip((b - top) / np.maximum(gap, 1.0), 0, 1)
-        # the cavity: darkest at the back, towards the corners the cheeks' shadow
-        shade = 0.8 + 0.4 * (1 - np.abs(2 * depth - 1)) * (1 - s**2)
+        # the cavity: in the upper teeth's shadow at the top and the cheeks' towards the corners,
+        # a little light reaching the floor of the mouth
+        shade = (0.65 + 0.7 * depth) * (1 - 0.5 * s**2)
         col = self.cavity[None, None, :] * shade[..., None]
         jaw_shift = float((targets[LOWER_LIP_MID] - rig.rest[LOWER_LIP_MID]) @ rig.v)
         rest_up = self._line(rig.rest[_UI], a)
         rest_low = self._line(rig.rest[_LI], a)
         rest_mid = (rest_up + rest_low) / 2
-        # tongue: low in the mouth, its tip raised to the teeth for l/th/n
-        tongue_top = bottom - (0.3 + 0.55 * pose.tongue) * np.maximum(gap, 0)
-        t_mask = _smoothstep((b - tongue_top) / 1.5) * np.clip(1 - np.abs(s) / 0.7, 0, 1) ** 0.5
-        col = col * (1 - 0.9 * t_mask[..., None]) + self.tongue_col * 0.9 * t_mask[..., None]
+        # tongue: a dome low in the mouth, highest in the middle, its tip raised to the teeth for
+        # l/th/n; lit at the front, its top edge (further back) in shadow
+        gmax = max(float(gap.max()), 1.0)
+        dome = np.sqrt(np.clip(1 - (s / 0.85) ** 2, 0, 1))
+        tongue_top = bottom - gmax * dome * (0.28 + 0.5 * pose.tongue)
+        t_mask = _smoothstep((b - tongue_top) / (0.12 * gmax + self.soft))
+        t_light = (0.75 + 0.25 * dome) * (
+            0.55 + 0.45 * _smoothstep((b - tongue_top) / (0.3 * gmax))
+        )
+        tongue = self.tongue_col * t_light[..., None]
+        col = col * (1 - t_mask[..., None]) + tongue * t_mask[..., None]
         # lower teeth ride with the jaw, just above the lower lip; the tongue hides them for l/th/n
         low_edge = rest_low + jaw_shift - self.lower_teeth_h * np.clip(1 - s**2, 0.2, 1) ** 0.4
-        lt = _smoothstep((b - low_edge) / 1.2) * np.clip((0.6 - np.abs(s)) / 0.3, 0, 1)
+        lt = _smoothstep((b - low_edge) / (1.2 * self.soft)) * np.clip(
+            (0.6 - np.abs(s)) / 0.3, 0, 1
+        )
         lt *= 1 - 0.7 * pose.tongue
         lower = np.broadcast_to(self.teeth_col * 0.78, col.shape)
         if self.photo_teeth:
@@ -666,7 +707,9 @@ class MouthPainter:
         up_edge = rest_up + self.upper_teeth_h * np.clip(1 - s**2, 0.2, 1) ** 0.4
         if self.photo_teeth:
             up_edge = np.maximum(up_edge, rest_mid)
-        ut = _smoothstep((up_edge - b) / 1.2) * np.clip((0.72 - np.abs(s)) / 0.3, 0, 1)
+        ut = _smoothstep((up_edge - b) / (1.2 * self.soft)) * np.clip(
+            (0.72 - np.abs(s)) / 0.3, 0, 1
+        )
         # incisors: faint gaps between teeth, darker towards the corners and the biting edge
         gaps = np.ones_like(a)
         for k in (0.0, 0.16, 0.3):
