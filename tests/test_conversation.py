@@ -434,6 +434,35 @@ def test_each_presenters_mouth_moves_only_in_its_own_turns(
         assert motion[own].mean() > 5 * motion[other].mean()
 
 
+def test_a_photo_presenter_breathes_while_the_other_speaks(dialogue_speech, tmp_path: Path) -> None:
+    """The conversation uses the solo animator's breathing: a photo host's shoulders rise
+    through the guest's turns (a listener breathes), the drawn guest has no body to lift."""
+    from tasks.avatar.duo import plan_duo, speaking_mask
+
+    speech, _ = dialogue_speech
+    photo, bg = tmp_path / "host.png", tmp_path / "bg.png"
+    Image.fromarray(pytest.importorskip("skimage.data").astronaut()).save(photo)
+    Image.new("RGB", (360, 640), (40, 60, 90)).save(bg)
+    plan = plan_duo(
+        bg,
+        speech.phonemes,
+        speech.segments,
+        speech.duration_s,
+        size=(360, 640),
+        fps=25,
+        seed=0,
+        portraits=(photo, None),
+    )
+    host, guest = plan.seats
+    levels = plan.breaths[0]
+    times = (np.arange(len(levels)) + 0.5) / 25
+    listening = speaking_mask(speech.segments, "guest", times)
+    assert levels[listening].max() >= 3 and levels[:12].max() == 0  # breathes in as it listens
+    (x, y, still), (x2, y2, lifted) = host.body(0), host.body(int(levels.max()))
+    assert (x, y) == (x2, y2) and np.abs(still.astype(int) - lifted.astype(int)).max() > 20
+    assert guest.body(3) is None
+
+
 def test_both_looks_differ_and_every_aspect_keeps_faces_apart() -> None:
     from tasks.avatar.duo import compose_seats, make_seats
 

@@ -55,8 +55,10 @@ from tasks.avatar.lite import (
     _load_image,
     _premultiply,
     _quantise_blink,
+    _quantise_breath,
     _quantise_mouth,
     blink_track,
+    breath_track,
     head_motion,
     mouth_track,
     read_speech,
@@ -157,12 +159,22 @@ class Seat:
     base: np.ndarray | None = None  # the final base under this canvas
 
     def region(
-        self, mouth: np.ndarray, blink: float, motion: np.ndarray
+        self, mouth: np.ndarray, blink: float, motion: np.ndarray, breath: int = 0
     ) -> tuple[int, int, np.ndarray]:
         assert self.base is not None, "compose the base first"
-        x, y, rgb = self.presenter.region(
-            self.base, _quantise_mouth(mouth), _quantise_blink(blink), motion
-        )
+        args = (self.base, _quantise_mouth(mouth), _quantise_blink(blink), motion)
+        if isinstance(self.presenter, PortraitPresenter):
+            x, y, rgb = self.presenter.region(*args, breath)
+        else:
+            x, y, rgb = self.presenter.region(*args)
+        return self.x + x, self.y + y, rgb
+
+    def body(self, breath: int) -> tuple[int, int, np.ndarray] | None:
+        """The shoulders and chest at breath level ``breath``, or None for a presenter that
+        does not breathe (the drawn ones)."""
+        if not isinstance(self.presenter, PortraitPresenter):
+            return None
+        x, y, rgb = self.presenter.body_region(breath)
         return self.x + x, self.y + y, rgb
 
 
@@ -288,6 +300,7 @@ class DuoPlan:
     blinks: list[np.ndarray]
     motions: list[np.ndarray]
     active: list[np.ndarray]  # per seat: n floats 0..1 (the name tag's brightness)
+    breaths: list[np.ndarray]  # per seat: n breath levels (0 .. BREATH_LEVELS - 1)
 
 
 def plan_duo(
@@ -317,7 +330,7 @@ def plan_duo(
     base = compose_seats(bg, seats)
     n = max(1, round(duration_s * fps))
     times = (np.arange(n) + 0.5) / fps
-    mouths, blinks, motions, active = [], [], [], []
+    mouths, blinks, motions, active, breaths = [], [], [], [], []
     for k, seat in enumerate(seats):
         rng = np.random.default_rng(seed + 7907 * k)
         own = speaker_phonemes(phonemes, segments, seat.speaker)
@@ -339,7 +352,10 @@ def plan_duo(
         blinks.append(blink_track(n, fps, rng))
         motions.append(motion)
         active.append(np.clip(_gaussian_smooth(talking.astype(np.float64), 0.08 * fps), 0, 1))
-    return DuoPlan(seats, base, mouths, blinks, motions, active)
+        # a photo presenter breathes in its pauses, and slowly while the other one speaks
+        breath = breath_track(mouth[:, 0], fps)
+        breaths.append(np.array([_quantise_breath(b) for b in breath], dtype=np.int64))
+    return DuoPlan(seats, base, mouths, blinks, motions, active, breaths)
 
 
 # --- name tags -------------------------------------------------------------------------------
@@ -471,12 +487,20 @@ def render_duo(
     frame = rgb_to_i420(plan.base)
     planes = i420_planes(frame, w, h)
     total = len(plan.mouths[0])
+    bodies: list[int | None] = [None] * len(plan.seats)  # the breath level each body shows
     with FrameWriter(out, (w, h), fps, audio=audio, crf=crf, preset=preset) as writer:
         for i in range(total):
             if progress is not None and i % fps == 0:
                 progress(i, total)
             for k, seat in enumerate(plan.seats):
-                region = seat.region(plan.mouths[k][i], plan.blinks[k][i], plan.motions[k][i])
+                level = int(plan.breaths[k][i])
+                if level != bodies[k]:  # the body changes only when the breath does
+                    body = seat.body(level)
+                    if body is not None:
+                        paste_rgb_i420(planes, *body)
+                    bodies[k] = level
+                motion = plan.motions[k][i]
+                region = seat.region(plan.mouths[k][i], plan.blinks[k][i], motion, level)
                 paste_rgb_i420(planes, *region)
             levels = [plan.active[k][i] for k in range(len(plan.seats))]
             _put_frame(writer, frame.copy(), size, tags, levels, overlay, i / fps)
