@@ -1091,6 +1091,8 @@ class PortraitPresenter:
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
         map_x, map_y = xs.copy(), ys.copy()
         lash = np.zeros(xs.shape)
+        lid = np.zeros(xs.shape)  # how much of the lid's own smooth skin covers each pixel
+        lid_b = np.zeros(xs.shape)  # where above the lashes that skin is taken from
         c = float(np.clip(closure, 0, 1))
         for upper, lower in ((LEFT_EYE_UPPER, LEFT_EYE_LOWER), (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)):
             centre = rig.rest[list(upper + lower)].mean(0)
@@ -1104,8 +1106,8 @@ class PortraitPresenter:
             span = (rig.rest[list(upper)] - centre) @ rig.u
             inside = _smoothstep((a - span.min()) / 2.0) * _smoothstep((span.max() - a) / 2.0)
             new = up + c * 0.88 * height
-            crease = up - 1.1 * height - 0.012 * rig.fh
-            lash_h = 0.01 * rig.fh
+            crease = up - 0.6 * height - 0.01 * rig.fh
+            lash_h = 0.02 * rig.fh
             src_b = b.copy()
             above = (b >= crease) & (b < new)
             # the lid's skin is stretched down, not its lashes (a stretched lash is a smear):
@@ -1119,6 +1121,13 @@ class PortraitPresenter:
             shift = (src_b - b) * inside
             map_x += shift * rig.v[0]
             map_y += shift * rig.v[1]
+            # over the eye the lid is smooth skin: a thin strip stretched that far would streak
+            soft = max(1.0, 0.004 * rig.fh)
+            fade = np.maximum(0.5 * height, soft)  # blends in from the lid's old edge down
+            cover = _smoothstep((b - up + 0.25 * height) / fade) * _smoothstep((new - b) / soft)
+            cover *= inside
+            lid = np.maximum(lid, cover * _smoothstep((c - 0.15) / 0.35))
+            lid_b = np.where(cover > 0, up - lash_h - 0.004 * rig.fh - b, lid_b)
             lash = np.maximum(
                 lash,
                 np.exp(-(((b - new) / max(0.7, 0.004 * rig.fh)) ** 2))
@@ -1133,6 +1142,21 @@ class PortraitPresenter:
             cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE,
         )
+        if lid.max() > 0:
+            # the skin just above the lashes, its texture blurred away, carried down column by
+            # column and a little darker towards the lash line
+            smooth = cv2.GaussianBlur(self.panel, (0, 0), max(1.0, 0.004 * rig.fh))
+            skin_px = cv2.remap(
+                smooth,
+                (xs + lid_b * rig.v[0]).astype(np.float32),
+                (ys + lid_b * rig.v[1]).astype(np.float32),
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            ).astype(np.float32)
+            depth = np.clip(-lid_b / max(0.05 * rig.fh, 1.0), 0, 1)
+            skin_px *= (1 - 0.06 * depth)[..., None]
+            w = lid[..., None].astype(np.float32)
+            out = (out.astype(np.float32) * (1 - w) + skin_px * w).astype(np.uint8)
         dark = (0.4 * lash)[..., None]
         return (out.astype(np.float32) * (1 - dark) + 30 * dark).astype(np.uint8)
 
