@@ -165,3 +165,14 @@ def test_join_is_click_free_and_reports_starts() -> None:
     paused, starts = audio.join_segments([a, b], SR, pause_s=0.2)
     assert paused.size == a.size + b.size + int(0.2 * SR)
     assert abs(starts[1] - (a.size / SR + 0.2)) < 1e-9
+
+
+def test_no_word_ends_after_the_audio_even_when_rounded(base) -> None:  # type: ignore[no-untyped-def]
+    """Timings are whole milliseconds; audio that stops mid-word 0.625 ms past one must not
+    get a last word ending after it (rounding to the nearest millisecond did)."""
+    samples, _ = base
+    loud = int(np.flatnonzero(np.abs(samples) > 0.01)[-1])
+    cut = samples[: (loud // 16) * 16 + 10]  # 16 samples a millisecond at 16 kHz
+    result = align(TEXT, cut, SR)
+    assert result.words[-1].end <= cut.size / SR
+    assert all(p.end <= cut.size / SR for p in result.phonemes)

@@ -165,13 +165,17 @@ def align(
     ref_frames = np.arange(f_ref.shape[0]) * HOP_S
     tgt_times = mapped * HOP_S
 
+    # timings are rounded to milliseconds: capped at the last whole millisecond, no rounding
+    # puts a word's end after the audio's
+    end_ms = math.floor(duration * 1000) / 1000
+
     def warp(t: float) -> float:
         local = t - ref_trim.offset_s
         if local <= 0:
-            return target.offset_s
+            return min(end_ms, target.offset_s)
         if local >= ref_frames[-1]:
-            return min(duration, target.offset_s + spoken_s)
-        return min(duration, target.offset_s + float(np.interp(local, ref_frames, tgt_times)))
+            return min(end_ms, target.offset_s + spoken_s)
+        return min(end_ms, target.offset_s + float(np.interp(local, ref_frames, tgt_times)))
 
     words = []
     for w, a, b in ref.words:
