@@ -189,6 +189,25 @@ def test_approve_and_reject_are_recorded_with_reviewer_and_move_on(
     assert "No pending videos" in texts(at)
 
 
+def test_a_rejection_and_next_in_one_run_keep_the_note(store: ArtifactStore, mp4: Path) -> None:
+    """Enter in the note then J at once: Streamlit merges the two into one run whose
+    callbacks both fire. Moving on must not clear the note before the rejection has read it."""
+    for n in range(3):
+        add_video(store, n, mp4)
+    at = open_page("views/review.py")
+    at.text_input(key="reviewer").input("Ada").run()
+    shown = at.query_params["video"]
+    at.text_input(key="review_note").input("wrong name in the second sentence")
+    button(at, "Next").click()  # the J, registered first
+    button(at, "Reject").click().run()
+    assert not at.exception
+    m, _ = manifests.load(store, shown)
+    assert m.state is ReviewState.REJECTED, texts(at)
+    assert m.history[-1].note == "wrong name in the second sentence"
+    assert at.query_params["video"] != shown
+    assert at.text_input(key="review_note").value == ""  # the next video's note starts empty
+
+
 def test_a_concurrent_decision_is_shown_not_overwritten(store: ArtifactStore, mp4: Path) -> None:
     add_video(store, 0, mp4)
     at = open_page("views/review.py")

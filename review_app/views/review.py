@@ -33,6 +33,10 @@ from review_app import access, editing, ui
 # Stage names a reviewer sees, mapped to the pipeline's stage ids.
 REGENERATE = {"script": "script", "background": "background", "voice": "speech", "avatar": "avatar"}
 NOTE_KEY = "review_note"
+# set by a callback that moves on; the next run empties the note before drawing it. A callback
+# must not empty it itself: two keys pressed at once (Enter, then J) run both callbacks in one
+# run, and the rejection would find its note gone
+CLEAR_NOTE_KEY = "review_clear_note"
 
 # Approving is the happy path: green, not the theme's alarm-red primary colour.
 _STYLE = """
@@ -100,7 +104,7 @@ def go_to(video_id: str | None) -> None:
         st.query_params["video"] = video_id
     else:
         st.query_params.pop("video", None)
-    st.session_state[NOTE_KEY] = ""
+    st.session_state[CLEAR_NOTE_KEY] = True
 
 
 def switch_view(ids_by_view: dict[str, list[str]]) -> None:
@@ -475,6 +479,8 @@ def _allowed(m: VideoManifest) -> set[ReviewState]:
 
 
 def main() -> None:
+    if st.session_state.pop(CLEAR_NOTE_KEY, False):  # moved on: the note is the next video's
+        st.session_state[NOTE_KEY] = ""
     st.title("Review queue")
     _settings, store = ui.store_or_stop()
     queue = ui.queue_or_stop(store)
