@@ -191,6 +191,17 @@ def _flow_run_pids(run_id: UUID) -> list[int]:
     return pids
 
 
+def _tasks_completed(stack: Stack, run_id: UUID, names: set[str]) -> bool:
+    """Whether the task runs called ``names`` in flow run ``run_id`` are all Completed."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with stack.client() as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+        )
+    return names <= {r.name for r in runs if r.state is not None and r.state.is_completed()}
+
+
 def test_a_run_killed_mid_way_is_crashed_and_a_rerun_resumes_from_cache(stack: Stack) -> None:
     import os
     import signal
@@ -207,9 +218,11 @@ def test_a_run_killed_mid_way_is_crashed_and_a_rerun_resumes_from_cache(stack: S
     out = _cli(stack, "deployment", "run", "produce-video/default", *params)
     run_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out.stdout).group(1))  # type: ignore[union-attr]
 
-    speech = f"videos/{vid}/stages/speech.json"
+    # the stage files are written inside the tasks; their cache records only once each task
+    # returns, which its Completed state follows: a kill between the two runs it again
     deadline = time.monotonic() + 90
-    while not (store.exists(speech) and store.exists(f"videos/{vid}/stages/background.json")):
+    stages = {f"{stage} {vid}" for stage in ("script", "background", "speech")}
+    while not _tasks_completed(stack, run_id, stages):
         assert time.monotonic() < deadline, "the run never reached the avatar stage"
         time.sleep(0.2)
     done_before = {k: store.get_bytes(k) for k in store.list(f"videos/{vid}/stages")}
