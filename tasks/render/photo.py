@@ -1126,7 +1126,7 @@ class PortraitPresenter:
             fade = np.maximum(0.5 * height, soft)  # blends in from the lid's old edge down
             cover = _smoothstep((b - up + 0.25 * height) / fade) * _smoothstep((new - b) / soft)
             cover *= inside
-            lid = np.maximum(lid, cover * _smoothstep((c - 0.15) / 0.35))
+            lid = np.maximum(lid, cover * float(_smoothstep(np.asarray((c - 0.15) / 0.35))))
             lid_b = np.where(cover > 0, up - lash_h - 0.004 * rig.fh - b, lid_b)
             lash = np.maximum(
                 lash,
