@@ -68,6 +68,12 @@ BREATH_LEVELS = 8
 FaceLandmarks = FaceMesh  # what locate_face returns: box, eyes, mouth and the whole mesh
 
 
+# where the upper teeth meet, across the mouth (-1..1 corner to corner): the midline, then the
+# central incisors' (about 8.5 mm of a 50 mm mouth), the laterals' and the canines' far edges,
+# narrower as the arch turns away from the camera
+_TOOTH_GAPS = (0.0, -0.33, 0.33, -0.55, 0.55, -0.72, 0.72)
+
+
 def _smoothstep(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
@@ -685,9 +691,9 @@ class MouthPainter:
         # l/th/n; lit at the front, its top edge (further back) in shadow
         gmax = max(float(gap.max()), 1.0)
         dome = np.sqrt(np.clip(1 - (s / 0.85) ** 2, 0, 1))
-        tongue_top = bottom - gmax * dome * (0.28 + 0.5 * pose.tongue)
+        tongue_top = bottom - gmax * dome * (0.22 + 0.55 * pose.tongue)
         t_mask = _smoothstep((b - tongue_top) / (0.12 * gmax + self.soft))
-        t_light = (0.75 + 0.25 * dome) * (
+        t_light = (0.65 + 0.25 * dome) * (
             0.55 + 0.45 * _smoothstep((b - tongue_top) / (0.3 * gmax))
         )
         tongue = self.tongue_col * t_light[..., None]
@@ -703,8 +709,14 @@ class MouthPainter:
             src = self._photo(xs - jaw_shift * rig.v[0], ys - jaw_shift * rig.v[1])
             lower = np.where((b - jaw_shift > rest_mid)[..., None], src * 0.92, lower)
         col = col * (1 - lt[..., None]) + lower * lt[..., None]
-        # upper teeth hang from the upper jaw (the rest upper lip): they never move
+        # upper teeth hang from the upper jaw (the rest upper lip): they never move; each tooth's
+        # biting edge is rounded into the gaps beside it (a straight edge reads as a strip)
         up_edge = rest_up + self.upper_teeth_h * np.clip(1 - s**2, 0.2, 1) ** 0.4
+        if not self.photo_teeth:
+            notch = np.zeros_like(a)
+            for k in _TOOTH_GAPS:
+                notch = np.maximum(notch, np.exp(-((((s - k) * half) / (0.008 * rig.fh)) ** 2)))
+            up_edge = up_edge - 0.15 * self.upper_teeth_h * notch
         if self.photo_teeth:
             up_edge = np.maximum(up_edge, rest_mid)
         ut = _smoothstep((up_edge - b) / (1.2 * self.soft)) * np.clip(
@@ -712,10 +724,9 @@ class MouthPainter:
         )
         # incisors: faint gaps between teeth, darker towards the corners and the biting edge
         gaps = np.ones_like(a)
-        for k in (0.0, 0.16, 0.3):
-            for sign in (-1, 1) if k else (1,):
-                gaps -= 0.04 * np.exp(-(((s - sign * k) * half / 0.6) ** 2))
-        fade = (1 - 0.3 * s**2) * (1 - 0.1 * _smoothstep((b - (up_edge - 2.0)) / 2.0)) * gaps
+        for k in _TOOTH_GAPS:
+            gaps -= 0.06 * np.exp(-(((s - k) * half / 0.6) ** 2))
+        fade = (1 - 0.45 * s**2) * (1 - 0.1 * _smoothstep((b - (up_edge - 2.0)) / 2.0)) * gaps
         upper = self.teeth_col * fade[..., None]
         if self.photo_teeth:
             upper = np.where(
