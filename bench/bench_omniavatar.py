@@ -25,6 +25,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -153,7 +154,10 @@ def run_model(
     dtype: torch.dtype,
     args: argparse.Namespace,
     deadline: float,
+    on_row: Callable[[list[Row]], None] = lambda rows: None,
 ) -> list[Row]:
+    """Time each configuration of ``cfg``; ``on_row`` gets the rows so far after each one
+    (the JSON is rewritten then: a run cut off at its limit keeps what it measured)."""
     rows = plan_rows(cfg.name, device.type == "cuda")
     build_on = device
     if device.type == "cuda":
@@ -201,6 +205,7 @@ def run_model(
             row.peak_gib = torch.cuda.max_memory_allocated() / 2**30
         blocks = f"{len(plan.resident_blocks)}/{cfg.num_layers} blocks resident"
         print(f"  {describe(row)}  ({blocks})")
+        on_row(rows)
     dit.stream_blocks(None, device)
     del dit
     gc.collect()
@@ -265,6 +270,21 @@ def main(argv: list[str] | None = None) -> int:
     deadline = time.perf_counter() + args.time_limit
     rows: list[Row] = []
     info: dict[str, object] = {"torch": torch.__version__, "python": platform.python_version()}
+    grid = (3, 8, 8)
+
+    def write(more: list[Row] = []) -> None:  # noqa: B006 (never mutated)
+        if args.json is None:
+            return
+        report = {
+            **info,
+            "frames": FRAMES if cuda else None,
+            "size": [WIDTH, HEIGHT] if cuda else None,
+            "latent_grid": list(grid),
+            "passes_per_step": args.passes,
+            "rows": [asdict(r) for r in [*rows, *more]],
+        }
+        args.json.write_text(json.dumps(report, indent=2))
+
     if cuda:
         device, dtype = torch.device("cuda"), torch.bfloat16
         free, total = torch.cuda.mem_get_info()
@@ -278,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         presets = {"1.3B": OmniAvatarConfig.wan_1_3b(), "14B": OmniAvatarConfig.wan_14b()}
         for name in args.sizes.split(","):
-            rows += run_model(presets[name.strip()], grid, device, dtype, args, deadline)
+            rows += run_model(presets[name.strip()], grid, device, dtype, args, deadline, write)
     else:
         print(
             "NO GPU: the tiny test config runs on the CPU. Only the ratios mean something "
@@ -288,9 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         info |= {"device": "cpu (tiny config)"}
         torch.set_num_threads(1)  # tiny kernels: threads only add noise on a shared CPU
         args.mode_steps = max(args.mode_steps, 6)
-        grid = (3, 8, 8)
         rows += run_model(
-            OmniAvatarConfig.tiny(), grid, torch.device("cpu"), torch.float32, args, deadline
+            OmniAvatarConfig.tiny(), grid, torch.device("cpu"), torch.float32, args, deadline, write
         )
     print("\nratios:")
     for line in ratios(rows):
@@ -300,15 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         "19.4 s/it at 21 GB with 7e9, 22.1 s/it at 8 GB with none; 4 GPUs FSDP 4.8 s/it"
     )
     if args.json is not None:
-        report = {
-            **info,
-            "frames": FRAMES if cuda else None,
-            "size": [WIDTH, HEIGHT] if cuda else None,
-            "latent_grid": list(grid),
-            "passes_per_step": args.passes,
-            "rows": [asdict(r) for r in rows],
-        }
-        args.json.write_text(json.dumps(report, indent=2))
+        write()
         print(f"wrote {args.json}")
     return 0
 
