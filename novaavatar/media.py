@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
@@ -96,6 +96,31 @@ def _require_file(path: str | Path, what: str = "media file") -> Path:
     if p.stat().st_size == 0:
         raise InputError(f"{what} {str(p)!r} is empty (0 bytes); expected an image, audio or video")
     return p
+
+
+def partial_path(out: Path) -> Path:
+    """Where a file being written to ``out`` lives until it is whole (hidden, this process's)."""
+    return out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
+
+
+def ffmpeg_into(out: Path, args: Sequence[str], failed: Callable[[int, str], Exception]) -> None:
+    """Run ffmpeg with ``args`` (inputs and options, no output) writing ``out`` atomically.
+
+    ffmpeg writes a :func:`partial_path` beside ``out``, which replaces ``out`` only when
+    ffmpeg succeeded: readers see the old file or the new one, never half of one. A failure
+    raises ``failed(exit code, the end of ffmpeg's stderr)`` and leaves ``out`` as it was.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = partial_path(out)
+    try:
+        res = subprocess.run(
+            [*ffmpeg_quiet(), "-y", *args, str(tmp)], capture_output=True, check=False
+        )
+        if res.returncode != 0:
+            raise failed(res.returncode, _tail(res.stderr))
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _hms(h: str, m: str, s: str) -> float:
@@ -428,37 +453,24 @@ def remux_with_audio(
     atomically.
     """
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
-    try:
-        res = subprocess.run(
-            [
-                *ffmpeg_quiet(),
-                "-y",
-                "-i",
-                str(_require_file(video, "video file")),
-                "-i",
-                str(_require_file(audio, "audio file")),
-                "-map",
-                "0:v:0",
-                "-map",
-                "1:a:0",
-                "-c:v",
-                "copy",
-                *aac_args(audio_bitrate),
-                *MP4_OUT,
-                str(tmp),
-            ],
-            capture_output=True,
-            check=False,
-        )
-        if res.returncode != 0:
-            raise RuntimeError(
-                f"ffmpeg failed (exit {res.returncode}) writing {out}: {_tail(res.stderr)}"
-            )
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    ffmpeg_into(
+        out,
+        [
+            "-i",
+            str(_require_file(video, "video file")),
+            "-i",
+            str(_require_file(audio, "audio file")),
+            "-map",
+            "0:v:0",
+            "-map",
+            "1:a:0",
+            "-c:v",
+            "copy",
+            *aac_args(audio_bitrate),
+            *MP4_OUT,
+        ],
+        lambda code, err: RuntimeError(f"ffmpeg failed (exit {code}) writing {out}: {err}"),
+    )
 
 
 def _rate_arg(fps: float) -> str:
@@ -584,7 +596,7 @@ class FrameWriter:
         self.audio_bitrate = audio_bitrate
         self.audio_rate = audio_rate
         self.frames = 0
-        self._tmp = self.out.with_name(f".{self.out.stem}.partial-{os.getpid()}{self.out.suffix}")
+        self._tmp = partial_path(self.out)
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
         self._frame_bytes = width * height * 3

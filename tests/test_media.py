@@ -14,6 +14,7 @@ from novaavatar.media import (
     FrameWriter,
     extract_frame,
     ffmpeg_exe,
+    ffmpeg_into,
     iter_frames,
     measure_loudness,
     normalise_loudness,
@@ -103,6 +104,22 @@ def test_frame_writer_leaves_nothing_when_interrupted(tmp_path: Path) -> None:
         writer.write(np.zeros((64, 64, 3), np.uint8))
         raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ffmpeg_into_replaces_whole_or_keeps_the_old_file(tmp_path: Path, tone: Path) -> None:
+    src = _solid_video(tmp_path / "src.mp4", tone)
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"the old file")
+
+    def failed(code: int, err: str) -> Exception:
+        return InputError(f"exit {code}: {err}")
+
+    with pytest.raises(InputError, match=r"exit [1-9].*no-such-codec"):
+        ffmpeg_into(out, ["-i", str(src), "-c:v", "no-such-codec", "-f", "mp4"], failed)
+    assert out.read_bytes() == b"the old file"  # untouched by the failed run
+    ffmpeg_into(out, ["-i", str(src), "-c", "copy", "-f", "mp4"], failed)
+    assert probe(out).has_video and probe(out).duration_s == pytest.approx(2.0, abs=0.1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "src.mp4", "tone.wav"]
 
 
 def test_frame_writer_checks_frames_and_size(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from novaavatar.domain import Chapter, ScriptScene, SpeechSegment
-from novaavatar.media import _tail, ffmpeg_exe, ffmpeg_quiet
+from novaavatar.media import MP4_OUT, ffmpeg_exe, ffmpeg_into
 from tasks.compose.captions import _timestamp
 
 _CHAPTER_RE = re.compile(
@@ -74,13 +74,11 @@ def write_chapters(mp4: Path, chapters: Sequence[Chapter]) -> None:
     """Put ``chapters`` into ``mp4`` in place (stream copy, atomic replace)."""
     mp4 = Path(mp4)
     meta = mp4.with_name(f".{mp4.stem}.chapters-{os.getpid()}.txt")
-    tmp = mp4.with_name(f".{mp4.stem}.partial-{os.getpid()}{mp4.suffix}")
     meta.write_text(ffmetadata(chapters), encoding="utf-8")
     try:
-        res = subprocess.run(
+        ffmpeg_into(
+            mp4,
             [
-                *ffmpeg_quiet(),
-                "-y",
                 "-i",
                 str(mp4),
                 "-f",
@@ -95,21 +93,12 @@ def write_chapters(mp4: Path, chapters: Sequence[Chapter]) -> None:
                 "1",
                 "-c",
                 "copy",
-                "-movflags",
-                "+faststart",
-                "-f",
-                "mp4",
-                str(tmp),
+                *MP4_OUT,
             ],
-            capture_output=True,
-            check=False,
+            lambda _code, err: RuntimeError(f"ffmpeg could not add chapters to {mp4}: {err}"),
         )
-        if res.returncode != 0:
-            raise RuntimeError(f"ffmpeg could not add chapters to {mp4}: {_tail(res.stderr)}")
-        os.replace(tmp, mp4)
     finally:
         meta.unlink(missing_ok=True)
-        tmp.unlink(missing_ok=True)
 
 
 def read_chapters(path: Path) -> list[Chapter]:

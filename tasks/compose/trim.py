@@ -8,14 +8,12 @@ compare against is what the cut keeps of it.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from novaavatar.domain import Chapter, FinalVideo, GeneratedAudio, VideoManifest, WordTiming
 from novaavatar.errors import InputError
-from novaavatar.media import MP4_OUT, _tail, aac_args, ffmpeg_quiet, h264_args, probe
+from novaavatar.media import MP4_OUT, aac_args, ffmpeg_into, h264_args, probe
 from novaavatar.store import ArtifactStore
 
 MIN_KEPT_S = 1.0
@@ -57,41 +55,29 @@ def cut(src: Path, out: Path, w: Window, crf: int, preset: str) -> None:
     """Re-encode ``src`` from ``w.start_s`` to ``w.end_s`` into ``out`` (H.264 + AAC), with
     a short audio fade at both cuts; atomic."""
     fade_out = max(w.length_s - FADE_S, 0)
-    tmp = out.with_name(f".{out.stem}.partial-{os.getpid()}{out.suffix}")
-    try:
-        res = subprocess.run(
-            [
-                *ffmpeg_quiet(),
-                "-y",
-                "-ss",
-                f"{w.start_s:.3f}",
-                "-i",
-                str(src),
-                "-t",
-                f"{w.length_s:.3f}",
-                "-map",
-                "0:v:0",
-                "-map",
-                "0:a:0",
-                "-map_chapters",
-                "-1",
-                *h264_args(crf, preset),
-                "-af",
-                f"afade=t=in:d={FADE_S},afade=t=out:st={fade_out:.3f}:d={FADE_S}",
-                *aac_args(),
-                *MP4_OUT,
-                str(tmp),
-            ],
-            capture_output=True,
-            check=False,
-        )
-        if res.returncode != 0:
-            raise InputError(
-                f"cannot trim {src.name}: ffmpeg exit {res.returncode}: {_tail(res.stderr)}"
-            )
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    ffmpeg_into(
+        out,
+        [
+            "-ss",
+            f"{w.start_s:.3f}",
+            "-i",
+            str(src),
+            "-t",
+            f"{w.length_s:.3f}",
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0",
+            "-map_chapters",
+            "-1",
+            *h264_args(crf, preset),
+            "-af",
+            f"afade=t=in:d={FADE_S},afade=t=out:st={fade_out:.3f}:d={FADE_S}",
+            *aac_args(),
+            *MP4_OUT,
+        ],
+        lambda code, err: InputError(f"cannot trim {src.name}: ffmpeg exit {code}: {err}"),
+    )
     _hold_peaks(out)
 
 
