@@ -1102,8 +1102,9 @@ class PortraitPresenter:
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
         map_x, map_y = xs.copy(), ys.copy()
         lash = np.zeros(xs.shape)
-        lid = np.zeros(xs.shape)  # how much of the lid's own smooth skin covers each pixel
-        lid_b = np.zeros(xs.shape)  # where above the lashes that skin is taken from
+        lid = np.zeros(xs.shape)  # how much smooth lid skin covers each pixel
+        shade = np.zeros(xs.shape)  # how much darker that skin is (near the lash line)
+        opening = np.zeros(xs.shape)  # the open eyes themselves: not skin
         c = float(np.clip(closure, 0, 1))
         for upper, lower in ((LEFT_EYE_UPPER, LEFT_EYE_LOWER), (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER)):
             centre = rig.rest[list(upper + lower)].mean(0)
@@ -1135,10 +1136,16 @@ class PortraitPresenter:
             # over the eye the lid is smooth skin: a thin strip stretched that far would streak
             soft = max(1.0, 0.004 * rig.fh)
             fade = np.maximum(0.5 * height, soft)  # blends in from the lid's old edge down
-            cover = _smoothstep((b - up + 0.25 * height) / fade) * _smoothstep((new - b) / soft)
-            cover *= inside
+            cover = _smoothstep((b - crease) / (up - crease + fade)) * _smoothstep((new - b) / soft)
+            # the lid meets the skin at the eye's corners gradually, not along a cut
+            reach = 0.18 * (span.max() - span.min()) + soft
+            cover *= _smoothstep((a - span.min()) / reach) * _smoothstep((span.max() - a) / reach)
             lid = np.maximum(lid, cover * float(_smoothstep(np.asarray((c - 0.15) / 0.35))))
-            lid_b = np.where(cover > 0, up - lash_h - 0.004 * rig.fh - b, lid_b)
+            near_lash = np.exp(-(((new - b) / (0.35 * height + soft)) ** 2)) * (b <= new)
+            shade = np.maximum(shade, cover * near_lash)
+            opening = np.maximum(
+                opening, ((b > up - 0.4 * height - soft) & (b < lo + 0.2 * height + soft)) * inside
+            )
             lash = np.maximum(
                 lash,
                 np.exp(-(((b - new) / max(0.7, 0.004 * rig.fh)) ** 2))
@@ -1154,20 +1161,33 @@ class PortraitPresenter:
             borderMode=cv2.BORDER_REPLICATE,
         )
         if lid.max() > 0:
-            # the skin just above the lashes, its texture blurred away, carried down column by
-            # column and a little darker towards the lash line
-            smooth = cv2.GaussianBlur(self.panel, (0, 0), max(1.0, 0.004 * rig.fh))
-            skin_px = cv2.remap(
-                smooth,
-                (xs + lid_b * rig.v[0]).astype(np.float32),
-                (ys + lid_b * rig.v[1]).astype(np.float32),
-                cv2.INTER_LINEAR,
-                borderMode=cv2.BORDER_REPLICATE,
-            ).astype(np.float32)
-            depth = np.clip(-lid_b / max(0.05 * rig.fh, 1.0), 0, 1)
-            skin_px *= (1 - 0.06 * depth)[..., None]
+            # the closed lid is the colour of the skin around the eye, smooth: a blur of the eye
+            # box that leaves the open eyes out (each pixel the weighted mean of the skin near
+            # it), darker towards the lash line. Stretching the lid's own pixels down instead
+            # draws every column as a streak.
+            sigma = max(2.0, 0.02 * rig.fh)
+            px = region.astype(np.float32)
+            keep = (1 - opening).astype(np.float32)
+            # lashes, brows and glasses frames are not the lid's colour: only skin-bright pixels
+            luma = px.mean(axis=2)
+            ref = float(np.median(luma[keep > 0.5])) if (keep > 0.5).any() else float(luma.mean())
+            keep *= np.clip((luma - 0.5 * ref) / (0.15 * ref + 1), 0, 1)
+            keep *= np.clip((1.35 * ref - luma) / (0.15 * ref + 1), 0, 1)
+            num = cv2.GaussianBlur(px * keep[..., None], (0, 0), sigma)
+            den = cv2.GaussianBlur(keep, (0, 0), sigma)[..., None]
+            skin_px = num / np.maximum(den, 1e-3)
+            skin_px *= (1 - 0.12 * shade)[..., None]
+            # with the skin's own grain, so the lid is not a plastic patch
+            fine = px - cv2.GaussianBlur(px, (0, 0), 1.5)
+            grain = float(np.sqrt(np.average(fine.mean(axis=2) ** 2, weights=keep + 1e-6)))
+            noise = cv2.GaussianBlur(
+                np.random.default_rng(7).standard_normal(luma.shape).astype(np.float32),
+                (0, 0),
+                0.8,
+            )
+            skin_px += (0.5 * grain / max(float(noise.std()), 1e-6) * noise)[..., None]
             w = lid[..., None].astype(np.float32)
-            out = (out.astype(np.float32) * (1 - w) + skin_px * w).astype(np.uint8)
+            out = np.clip(out.astype(np.float32) * (1 - w) + skin_px * w, 0, 255).astype(np.uint8)
         dark = (0.4 * lash)[..., None]
         return (out.astype(np.float32) * (1 - dark) + 30 * dark).astype(np.uint8)
 
