@@ -345,6 +345,7 @@ def render(
             portrait=portrait,
             layout=layout or "studio",
             face_index=face_index,
+            language="en",  # the AI-generated label, as on every video
         )
     typer.echo(f"{out}  {info.width}x{info.height}, {info.duration_s:.2f} s")
 

@@ -206,6 +206,37 @@ LANGUAGES: dict[str, Language] = {
 }
 
 
+# "AI-generated" as each language writes it: the label on every frame of every video (see
+# tasks.compose.video.render_ai_label), so a viewer who never reads a description knows
+AI_LABELS: dict[str, str] = {
+    "en": "AI-generated",
+    "es": "Generado con IA",
+    "fr": "Généré par IA",
+    "de": "KI-generiert",
+    "it": "Generato con IA",
+    "pt": "Gerado por IA",
+    "nl": "Gemaakt met AI",
+    "pl": "Wygenerowane przez AI",
+    "tr": "Yapay zekâ ile üretildi",
+    "ru": "Создано ИИ",
+    "uk": "Створено ШІ",
+    "ar": "مُنشأ بالذكاء الاصطناعي",
+    "fa": "ساخته‌شده با هوش مصنوعی",
+    "ur": "مصنوعی ذہانت سے تیار کردہ",
+    "he": "נוצר בבינה מלאכותית",
+    "hi": "एआई द्वारा निर्मित",
+    "zh": "AI 生成",
+    "ja": "AI 生成",
+    "ko": "AI 생성",
+}
+
+
+def ai_label(code: str) -> str:
+    """The AI-generated label in the language ``code`` (English for one it does not know)."""
+    head = code.strip().lower().replace("_", "-").split("-")[0]
+    return AI_LABELS.get(head, AI_LABELS["en"])
+
+
 def check_language(code: str) -> str:
     """The normalised code, or a ValueError that lists the supported ones."""
     c = code.strip().lower().replace("_", "-").split("-")[0]

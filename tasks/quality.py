@@ -25,9 +25,17 @@ from novaavatar.domain import (
     QualityReport,
     VideoScript,
 )
+from novaavatar.errors import InputError
 from novaavatar.hygiene import script_problems
 from novaavatar.languages import LANGUAGES, foreign_sentences, split_sentences
-from novaavatar.media import iter_frames, measure_loudness, probe, read_audio
+from novaavatar.media import (
+    MediaInfo,
+    extract_frame,
+    iter_frames,
+    measure_loudness,
+    probe,
+    read_audio,
+)
 from novaavatar.store import ArtifactStore
 from tasks.render.lipsync import LipSyncMeasure, lip_track, measure
 
@@ -43,6 +51,7 @@ MAX_BLACK_S = 0.5
 MAX_FROZEN_S = 2.0
 FROZEN_CHANGE = 2.0  # no analysis cell changes its mean luma by this much: encoder noise only
 MIN_CAPTION_COVERAGE = 0.9
+MIN_LABEL_MATCH = 0.7  # the AI label's pixels against the expected ones (wrong language: ~0.3)
 
 ANALYSIS_WIDTH = 192  # frames are analysed scaled to this width, in luma only
 CELL = 6  # px of the analysis frame per motion cell
@@ -167,6 +176,47 @@ def chapters_check(path: Path, video_script: VideoScript, final: FinalVideo) -> 
         passed=ok,
         value=len(found),
         detail=f"{want} scenes → {want} chapters starting at 0 s; found: {titles or 'none'}",
+    )
+
+
+def ai_label_check(path: Path, info: MediaInfo, language: str) -> QualityCheck:
+    """The AI-generated label, in the video's language, is on the first, middle and last frame.
+
+    The label's expected picture is held against each frame's corner: the correlation of
+    their luma is about 0.98 where it is drawn, about 0.3 for another language's label and
+    undefined (a fail) on a plain corner.
+    """
+    from novaavatar.languages import ai_label
+    from tasks.compose.label import render_ai_label
+
+    img, x, y = render_ai_label(language, info.width, info.height)
+    h, w = img.shape[:2]
+    alpha = img[..., 3].astype(np.float64) / 255
+    luma = img[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    expected = (luma + 128 * (1 - alpha)).ravel()  # as it shows over a mid-grey picture
+    # the last half second, not the container's end: the sound can outlast the last frame
+    times = (0.05, info.duration_s / 2, max(info.duration_s - 0.5, 0.0))
+    scores = []
+    for t in times:
+        try:
+            corner = extract_frame(path, t)[y : y + h, x : x + w].astype(np.float64)
+        except InputError:  # no frame there: measured as missing, never raised
+            scores.append(0.0)
+            continue
+        seen = (corner @ np.array([0.299, 0.587, 0.114])).ravel()
+        if corner.shape[:2] != (h, w) or seen.std() < 1e-6:
+            scores.append(0.0)
+            continue
+        scores.append(float(np.corrcoef(expected, seen)[0, 1]))
+    worst = min(scores)
+    return QualityCheck(
+        name="ai_label",
+        passed=bool(np.isfinite(worst) and worst >= MIN_LABEL_MATCH),
+        value=round(worst, 2) if np.isfinite(worst) else None,
+        detail=f"the label {ai_label(language)!r} shows in the top right corner of the first, "
+        f"middle and last second's frames (match ≥ {MIN_LABEL_MATCH:g} in each: "
+        + ", ".join(f"{v:.2f}" for v in scores)
+        + ")",
     )
 
 
@@ -317,6 +367,10 @@ def assess(
         f"captions on screen for ≥ {MIN_CAPTION_COVERAGE:.0%} of the speech "
         f"({len(audio.words)} timed words)",
     )
+    if info.has_video and info.width > 0 and info.height > 0:
+        checks.append(ai_label_check(path, info, options.language))
+    else:
+        add("ai_label", False, None, "no picture to carry the AI-generated label")
     if video_script.scenes:  # an explainer: its chapters are in the file
         checks.append(chapters_check(path, video_script, final))
     return QualityReport(checks=tuple(checks))

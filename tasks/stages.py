@@ -526,6 +526,7 @@ def render_avatar(
             transition=options.transition,
             scenes=explainer_scenes(store, image, audio, video_script),
             brand=brand if scripted else None,
+            language=video_script.language if video_script is not None else options.language,
             crf=cfg.crf,
             preset=cfg.preset,
             progress=progress,
@@ -585,6 +586,7 @@ def compose_video(
             preset=cfg.preset,
             burn_captions=not avatar.captions_burnt,
             brand=brand,
+            language=video_script.language,
         )
         captions = build_captions(shift_words(audio.words, info.intro_s))
         srt, vtt = run.workdir / "captions.srt", run.workdir / "captions.vtt"

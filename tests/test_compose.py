@@ -194,3 +194,45 @@ def test_silent_or_empty_speech_is_refused_and_nothing_written(tmp_path: Path) -
         with pytest.raises(InputError, match=message):
             compose_final(avatar, bad, words_of("hi"), out_dir / "final.mp4")
     assert not out_dir.exists() or list(out_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("aspect", ["9:16", "16:9", "1:1"])
+@pytest.mark.parametrize("language", ["en", "de", "ar", "zh", "hi"])
+def test_the_ai_label_sits_above_the_title_bar_and_the_logo(aspect: str, language: str) -> None:
+    """Top right, in the strip above the title bar and a top logo (both 4.5 % down): it can
+    cover neither, nor the captions, the lower third or a scene title further down."""
+    from novaavatar.domain import ASPECT_SIZES
+    from tasks.compose.label import render_ai_label
+    from tasks.compose.video import render_title
+
+    w, h = ASPECT_SIZES[aspect]
+    img, x, y = render_ai_label(language, w, h)
+    lh, lw = img.shape[:2]
+    assert y >= 0 and y + lh <= round(0.045 * h) and x >= w // 2 and x + lw <= w
+    assert lh >= 0.025 * min(w, h)  # big enough to read on a phone
+    title = render_title("A headline long enough to take two whole lines " * 2, w, h)
+    assert title is not None and title[2] >= y + lh
+
+
+def test_every_frame_and_both_cards_carry_the_ai_label(tmp_path: Path) -> None:
+    """The label is in the composed picture from the intro card's first frame to the outro's
+    last, in the video's language."""
+    from novaavatar.media import probe
+    from novaavatar.templates import Brand, resolve
+    from tasks.compose.label import render_ai_label
+
+    audio = _speech(tmp_path / "speech.wav", seconds=2.0)
+    avatar = _grey_avatar(tmp_path / "avatar.mp4", audio, size=(360, 640))
+    out = tmp_path / "final.mp4"
+    brand = Brand(template=resolve("news"), source="Wire", date="1 Dec", title="Title")
+    info = compose_final(
+        avatar, audio, words_of("hola a todos"), out, brand=brand, language="es", preset="ultrafast"
+    )
+    assert info.intro_s > 0 and info.outro_s > 0
+    img, x, y = render_ai_label("es", 360, 640)
+    text = (img[..., 3] > 250) & (img[..., :3].mean(axis=2) > 200)
+    pill = (img[..., 3] > 120) & (img[..., 3] < 200)
+    d = probe(out).duration_s
+    for t in (0.0, info.intro_s / 2, info.intro_s + 1.0, d - info.outro_s / 2):
+        corner = extract_frame(out, t)[y : y + img.shape[0], x : x + img.shape[1]].mean(axis=2)
+        assert corner[text].mean() > corner[pill].mean() + 80, t

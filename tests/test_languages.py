@@ -409,6 +409,8 @@ def test_one_english_item_becomes_three_language_versions(
         assert "language mismatch" in m.stages["script"].detail
         check = next(c for c in m.quality.checks if c.name == "language")
         assert not check.passed and "cannot translate" in check.detail
+        label = next(c for c in m.quality.checks if c.name == "ai_label")
+        assert label.passed, label  # drawn in the video's language, found in its frames
         srt = store.get_bytes(m.final.srt_key).decode("utf-8")
         first = srt.split("\n")[2]  # the first cue: the script's first words, reading order
         assert m.script.text.startswith(first) and first.split()[0] in m.script.text.split()[0]

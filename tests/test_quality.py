@@ -144,9 +144,22 @@ def test_a_good_video_passes(good: dict) -> None:
         "not_frozen",
         "lip_sync",
         "captions",
+        "ai_label",
     ):
         assert good[name].passed, good[name]
     assert not good["resolution"].passed  # the test clip is small on purpose
+
+
+def test_the_ai_label_must_show_in_the_videos_language(setup: dict, good: dict) -> None:
+    """The label is measured in the frames: another language's label or none at all fails."""
+    final = setup["final"]("good", setup["dir"] / "good.mp4")
+    script = VideoScript(text="ma ma", style="news_anchor", target_duration_s=15.0)
+    report = assess(setup["store"], final, setup["audio"], script, ProduceOptions(language="es"))
+    label = next(c for c in report.checks if c.name == "ai_label")
+    assert good["ai_label"].passed and good["ai_label"].value >= 0.9, good["ai_label"]
+    assert not label.passed and "Generado con IA" in label.detail, label
+    bare = setup["final"]("bare", _frames_video(setup, "bare", _moving, setup["wav"]))
+    assert not _assess(setup, bare)["ai_label"].passed
 
 
 def test_out_of_sync_mouth_fails_lip_sync(setup: dict, good: dict) -> None:

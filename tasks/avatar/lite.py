@@ -1105,6 +1105,7 @@ def render_lite(
     scenes: Sequence[SceneBackground] | None = None,
     transition: str = "crossfade",
     brand: Brand | None = None,
+    language: str | None = None,
 ) -> AvatarInfo:
     """Render the presenter over ``background``, lip-synced to ``phonemes``, with ``audio``
     muxed in.
@@ -1115,6 +1116,9 @@ def render_lite(
     then ``compose_final(..., burn_captions=False)`` only adds the normalised speech.
     ``progress(done, total)`` is called about once a second of video.
     A ``brand`` (a resolved template) adds its logo and lower third and colours the captions.
+    Whatever draws over the picture (captions, title, brand) draws the AI-generated label too,
+    in ``language`` (English by default); a ``language`` alone draws just the label. Without
+    any of them the picture is left for ``compose_final`` to label.
     With ``scenes`` (an explainer) the background changes at each scene's start with a
     ``transition`` (crossfade, wipe or cut) and each scene's title card shows; see
     :mod:`tasks.avatar.scenes`.
@@ -1135,11 +1139,17 @@ def render_lite(
     )
     w, h = _check_size(size, fps)
     overlay: Overlay | None = None
-    if words is not None or title or brand is not None:
+    if words is not None or title or brand is not None or language is not None:
         from tasks.compose.video import FrameOverlay
 
         overlay = FrameOverlay(
-            words or (), w, h, title=title, caption_style=caption_style, brand=brand
+            words or (),
+            w,
+            h,
+            title=title,
+            caption_style=caption_style,
+            brand=brand,
+            language=language or "en",
         )
     track = None
     if scenes:

@@ -46,6 +46,7 @@ class AvatarJob:
     transition: str = "crossfade"
     scenes: Sequence[SceneBackground] | None = None  # an explainer's backgrounds
     brand: Brand | None = None
+    language: str = "en"  # of the AI-generated label drawn with the captions
     crf: int = 23
     preset: str = "veryfast"
     progress: Callable[[int, int], None] | None = None
@@ -54,6 +55,13 @@ class AvatarJob:
     @property
     def two_presenters(self) -> bool:
         return self.format == "conversation" and bool(self.segments)
+
+    def overlay_options(self) -> dict[str, Any] | None:
+        """What a renderer's caption overlay draws besides the words: the brand's layers and
+        the AI-generated label's language; None without words (compose draws them all)."""
+        if self.words is None:
+            return None
+        return {"language": self.language} | ({"brand": self.brand} if self.brand else {})
 
 
 class AvatarProvider(Protocol):
@@ -102,7 +110,7 @@ class OmniAvatarProvider:
                 crf=job.crf,
                 preset=job.preset,
                 progress=job.progress,
-                overlay_options={"brand": job.brand} if job.brand is not None else None,
+                overlay_options=job.overlay_options(),
             )
         return render_presenter(
             self.settings,
@@ -157,7 +165,7 @@ class LiteProvider:
                 title=job.title,
                 caption_style=job.caption_style,
                 progress=job.progress,
-                overlay_options={"brand": job.brand} if job.brand is not None else None,
+                overlay_options=job.overlay_options(),
             )
         return render_lite(
             job.background,
@@ -176,6 +184,7 @@ class LiteProvider:
             caption_style=job.caption_style,
             progress=job.progress,
             brand=job.brand,
+            language=job.language if job.words is not None else None,
             scenes=job.scenes,
             transition=job.transition,
         )

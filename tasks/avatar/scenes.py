@@ -190,9 +190,9 @@ def render_scene_card(
         draw_text,
         fit_title,
         mostly_rtl,
+        premultiplied,
         text_width,
     )
-    from tasks.compose.video import _premultiplied
 
     look = look or CaptionLook()
     title = " ".join(title.split())
@@ -234,7 +234,7 @@ def render_scene_card(
     x0 = width - margin - box_w if rtl else margin
     # below a two-line title bar (compose.render_title: 4.5 % down, ~14 % of the short side)
     y = round(0.045 * height + 0.14 * min(width, height) + 0.01 * height)
-    return _premultiplied(img), max(x0, 0), y
+    return premultiplied(img), max(x0, 0), y
 
 
 def explainer_scenes(

@@ -18,7 +18,17 @@ from PIL import Image, ImageDraw, ImageFont
 from novaavatar.errors import InputError
 from novaavatar.media import I420Overlay, i420_planes, rgb_to_i420
 from novaavatar.templates import TEMPLATES_DIR, Brand, BrandTemplate, rgba
-from tasks.compose.text import CaptionLook, Font, covers, draw_text, fit_title, font_for, text_width
+from tasks.compose.label import render_ai_label
+from tasks.compose.text import (
+    CaptionLook,
+    Font,
+    covers,
+    draw_text,
+    fit_title,
+    font_for,
+    premultiplied,
+    text_width,
+)
 
 _FONT_DIRS = (
     "/usr/share/fonts",
@@ -71,13 +81,6 @@ def _truetype(path: str, size: int) -> Font:
 def _rgb(colour: str) -> tuple[int, int, int]:
     r, g, b, _ = rgba(colour)
     return (r, g, b)
-
-
-def _premultiplied(img: Image.Image) -> np.ndarray:
-    a = np.asarray(img.convert("RGBA"), dtype=np.uint16)
-    out = a.copy()
-    out[..., :3] = (a[..., :3] * a[..., 3:4] + 127) // 255
-    return out.astype(np.uint8)
 
 
 def caption_look(t: BrandTemplate, width: int) -> CaptionLook:
@@ -142,7 +145,7 @@ def _logo_layer(t: BrandTemplate, width: int, height: int) -> tuple[np.ndarray, 
     mx, my = round(width * 0.045), round(height * 0.045)
     x = width - w - mx if t.logo.position.endswith("right") else mx
     y = my if t.logo.position.startswith("top") else round(height * 0.6) - h
-    return _premultiplied(img), x, y
+    return premultiplied(img), x, y
 
 
 def _lower_third_layer(brand: Brand, width: int, height: int) -> tuple[np.ndarray, int, int] | None:
@@ -176,7 +179,7 @@ def _lower_third_layer(brand: Brand, width: int, height: int) -> tuple[np.ndarra
     d.rectangle((0, 0, block - 1, box_h - 1), fill=rgba(c.accent))
     draw_text(d, (block + pad, pad), text, font, rgba(c.lower_third_text))
     bottom = 0.655 if t.captions.position == "lower-middle" else 0.685
-    return _premultiplied(img), round(width * 0.06), round(height * bottom) - box_h
+    return premultiplied(img), round(width * 0.06), round(height * bottom) - box_h
 
 
 class BrandLayers:
@@ -219,7 +222,9 @@ def _ease_out(p: float) -> float:
 class CardRenderer:
     """One intro or outro card: a static background, a sliding headline and a growing line."""
 
-    def __init__(self, brand: Brand, which: str, width: int, height: int, fps: float) -> None:
+    def __init__(
+        self, brand: Brand, which: str, width: int, height: int, fps: float, language: str = "en"
+    ) -> None:
         if which not in ("intro", "outro"):
             raise ValueError(f"card {which!r}: expected intro or outro")
         t = brand.template
@@ -251,6 +256,9 @@ class CardRenderer:
             ff = brand_font(round(short * 0.032), t.fonts.family, foot, bold=False)
             draw_text(d, (margin, round(height * 0.86)), foot, ff, (*rgba(c.card_text)[:3], 190))
         self.base = rgb_to_i420(np.asarray(img.convert("RGB")))
+        # the AI-generated label, as on every frame of the video (the intro is its poster)
+        label = I420Overlay(*render_ai_label(language, width, height, caption_look(t, width)))
+        label.blend(i420_planes(self.base, width, height))
         # moving part: kicker label and headline
         headline = brand.fill(card.text)
         family = t.fonts.headline_family or t.fonts.family
@@ -284,7 +292,7 @@ class CardRenderer:
             draw_text(ld, (0, y0 + i * line_h), line, hf, rgba(c.card_text))
         self.text_y = round(height * 0.42) // 2 * 2
         self.slide = round(height * 0.03) // 2 * 2
-        self.text = I420Overlay(_premultiplied(layer), margin, self.text_y)
+        self.text = I420Overlay(premultiplied(layer), margin, self.text_y)
         self.line_y = self.text_y + layer_h + round(hsize * 0.35)
         self.line = (margin, max(4, round(short * 0.009)) // 2 * 2, max_w)
         yr, ur, vr = rgb_to_i420(np.full((2, 2, 3), _rgb(c.accent), np.uint8)).reshape(-1)[

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from PIL import ImageDraw, ImageFont
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from novaavatar.languages import is_cjk_letter, is_unspaced, join_words, needs_space, tokens
 
@@ -464,6 +465,14 @@ _FONT_CANDIDATES = (
     "/System/Library/Fonts/Supplemental/Arial Bold.ttf",
     "C:/Windows/Fonts/arialbd.ttf",
 )
+
+
+def premultiplied(img: Image.Image) -> np.ndarray:
+    """``img`` as RGBA uint8 with its colours multiplied by alpha (what overlays blend)."""
+    a = np.asarray(img.convert("RGBA"), dtype=np.uint16)
+    out = a.copy()
+    out[..., :3] = (a[..., :3] * a[..., 3:4] + 127) // 255
+    return out.astype(np.uint8)
 
 
 @dataclass(frozen=True)

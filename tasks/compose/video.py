@@ -36,6 +36,7 @@ from novaavatar.media import (
     true_peak,
 )
 from tasks.compose.captions import Caption, build_captions
+from tasks.compose.label import render_ai_label
 from tasks.compose.text import (
     CaptionLook,
     Font,
@@ -44,6 +45,7 @@ from tasks.compose.text import (
     fit_title,
     line_layout,
     mostly_rtl,
+    premultiplied,
     text_width,
     wrap_words,
 )
@@ -74,13 +76,6 @@ class ComposeInfo:
     size_bytes: int
     intro_s: float = 0.0  # a brand's intro card before the speech starts
     outro_s: float = 0.0
-
-
-def _premultiplied(img: Image.Image) -> np.ndarray:
-    rgba = np.asarray(img, dtype=np.uint16)
-    out = rgba.copy()
-    out[..., :3] = (rgba[..., :3] * rgba[..., 3:4] + 127) // 255
-    return out.astype(np.uint8)
 
 
 def _blend(dst: np.ndarray, src: np.ndarray, x: int, y: int) -> None:
@@ -170,7 +165,7 @@ class CaptionPainter:
         y0 = round(min(self.height * centre - box_h / 2, self.height * 0.96 - box_h))
         y0 = max(y0, round(self.height * (0.69 if look.position == "lower-middle" else 0.7)), 0)
         y0 = min(y0, self.height - box_h)
-        out = (_premultiplied(img), x0, y0)
+        out = (premultiplied(img), x0, y0)
         self._cache[key] = out
         return out
 
@@ -212,7 +207,7 @@ def render_title(
         x = box_w - stripe - pad - text_width(font, text) if rtl else stripe + pad
         draw_text(d, (x, pad + row * line_h), text, font, look.title_text)
     x0 = width - margin - reserve - box_w if rtl else margin
-    return _premultiplied(img), max(x0, 0), round(height * 0.045)
+    return premultiplied(img), max(x0, 0), round(height * 0.045)
 
 
 def prepare_speech(
@@ -281,7 +276,8 @@ def _active_word(caption: Caption, t: float) -> int:
 
 
 class FrameOverlay:
-    """Captions (the spoken word highlighted) and a title bar, blended into I420 frames."""
+    """Captions (the spoken word highlighted), a title bar and the AI-generated label (in
+    ``language``), blended into I420 frames."""
 
     def __init__(
         self,
@@ -292,6 +288,7 @@ class FrameOverlay:
         title: str = "",
         caption_style: str = "highlight",
         brand: Brand | None = None,
+        language: str = "en",
     ) -> None:
         if caption_style not in CAPTION_STYLES:
             raise InputError(
@@ -310,6 +307,7 @@ class FrameOverlay:
         self.size = (width, height)
         title_img = render_title(title, width, height, look)
         self.title = I420Overlay(*title_img) if title_img is not None else None
+        self.ai_label = I420Overlay(*render_ai_label(language, width, height, look))
         self._overlays: dict[tuple[int, int], I420Overlay] = {}
         self._ci = 0
 
@@ -339,6 +337,7 @@ class FrameOverlay:
             self._overlays[key].blend(planes)
         if self.title is not None:
             self.title.blend(planes)
+        self.ai_label.blend(planes)
         if self.brand is not None:
             self.brand.blend_over(planes)
 
@@ -355,6 +354,7 @@ def compose_final(
     caption_style: str = "highlight",
     burn_captions: bool = True,
     brand: Brand | None = None,
+    language: str = "en",
 ) -> ComposeInfo:
     """Burn captions (current word highlighted) and a title into the avatar video; mux the speech.
 
@@ -363,12 +363,14 @@ def compose_final(
     rendered with its captions, see ``render_lite(words=...)``) the picture is copied untouched.
     A ``brand`` adds its logo and lower third (when burning) and its intro and outro cards:
     the speech is padded with silence for them, so it stays in sync with the picture.
+    Burning also draws the AI-generated label in ``language`` (an avatar rendered with its
+    captions has it already); the cards carry it too.
     """
     info = probe(avatar_mp4)
     if not info.has_video or info.width <= 0 or info.fps <= 0:
         raise InputError(f"avatar video {str(avatar_mp4)!r} has no readable video stream")
     w, h, fps = info.width // 2 * 2, info.height // 2 * 2, info.fps
-    intro, outro = _cards(brand, w, h, fps)
+    intro, outro = _cards(brand, w, h, fps, language)
     intro_s = intro.n_frames / fps if intro is not None else 0.0
     outro_s = outro.n_frames / fps if outro is not None else 0.0
     if not burn_captions:
@@ -392,7 +394,9 @@ def compose_final(
             intro_s=intro_s,
             outro_s=outro_s,
         )
-    overlay = FrameOverlay(words, w, h, title=title, caption_style=caption_style, brand=brand)
+    overlay = FrameOverlay(
+        words, w, h, title=title, caption_style=caption_style, brand=brand, language=language
+    )
     buf = bytearray(w * h * 3 // 2)
     frame = np.frombuffer(buf, dtype=np.uint8).reshape(h * 3 // 2, w)
     last: np.ndarray | None = None
@@ -461,14 +465,14 @@ def compose_final(
 
 
 def _cards(
-    brand: Brand | None, w: int, h: int, fps: float
+    brand: Brand | None, w: int, h: int, fps: float, language: str = "en"
 ) -> tuple[CardRenderer | None, CardRenderer | None]:
     """The brand's intro and outro cards (None where it has none)."""
     if brand is None:
         return None, None
     from tasks.compose.brand import CardRenderer
 
-    intro, outro = (CardRenderer(brand, which, w, h, fps) for which in ("intro", "outro"))
+    intro, outro = (CardRenderer(brand, which, w, h, fps, language) for which in ("intro", "outro"))
     return (intro if intro.n_frames else None), (outro if outro.n_frames else None)
 
 
