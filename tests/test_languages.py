@@ -103,6 +103,20 @@ def test_a_bundled_font_draws_every_character_of_each_script(code: str, sample: 
         assert not np.array_equal(glyph(ch, font), tofu), f"{ch!r} draws as a tofu box"
 
 
+@pytest.mark.parametrize("code", sorted(LANGUAGES))
+def test_every_languages_words_and_ai_label_draw_without_a_tofu_box(code: str) -> None:
+    """Each language's reference sentence and its AI-generated label: one font covers them
+    (Urdu's heh goal and yeh barree come from the Noto Sans Arabic wheel)."""
+    from novaavatar.languages import ai_label
+
+    for text in (LANGUAGES[code].sample, ai_label(code)):
+        font = T.font_for(text, 48)
+        assert T.covers(font, text), f"{code}: {font.path} lacks glyphs for {text!r}"
+        tofu = glyph("\U0010fffd", font)
+        for ch in {c for c in text if not c.isspace() and ord(c) > 0x7F}:
+            assert not np.array_equal(glyph(ch, font), tofu), f"{code}: {ch!r} is a tofu box"
+
+
 def test_a_brand_font_without_the_glyphs_falls_back_to_one_with_them() -> None:
     latin = T.choose_font_file("Aa")
     assert latin is not None

@@ -121,6 +121,12 @@ def _candidates(script: str, bold: bool) -> tuple[FontFile, ...]:
             [f"NotoSansArabic-{weight}.ttf", f"NotoNaskhArabic-{weight}.ttf"], "Noto Sans Arabic"
         )
         wheel_dejavu()
+        # Urdu's heh goal and yeh barree, which DejaVu Sans lacks (presentation forms too)
+        noto_ar = _package_dir("fontpkg_noto_sans_arabic")
+        for p in sorted(noto_ar.glob("files/NotoSansArabic*.ttf")) if noto_ar else []:
+            out.append(
+                FontFile(str(p), bold=bold, family="Noto Sans Arabic", weight=700 if bold else 400)
+            )
     elif script == "hebrew":
         system([f"NotoSansHebrew-{weight}.ttf"], "Noto Sans Hebrew")
         wheel_dejavu()
