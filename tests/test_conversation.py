@@ -647,3 +647,34 @@ def test_dia_speaks_the_whole_conversation_with_its_speaker_tags(
     bounds = [s.start for s in speech.segments] + [speech.segments[-1].end]
     assert bounds == sorted(bounds) and bounds[0] == 0 and bounds[-1] == speech.duration_s
     assert speech.voices == ("dia:seed7:S1", "dia:seed7:S2")
+
+
+@pytest.mark.parametrize(
+    "aspect, photo", [("16:9", False), ("1:1", False), ("9:16", False), ("9:16", True)]
+)
+def test_the_name_tags_stay_clear_of_the_brands_lower_third(
+    tmp_path: Path, aspect: str, photo: bool
+) -> None:
+    """The lower third is drawn over the presenters; in the 16:9 studio it used to cover the
+    host's "Host" tag. A tag under it moves just below (or above) it."""
+    from novaavatar.domain import ASPECT_SIZES
+    from novaavatar.templates import Brand, resolve
+    from tasks.avatar.duo import _lower_third, make_seats, name_tags
+    from tasks.compose.video import FrameOverlay
+    from tasks.render.photo import locate_face
+
+    size = ASPECT_SIZES[aspect]
+    host = pytest.importorskip("skimage.data").astronaut() if photo else None
+    seats = make_seats(size, [host, None], [locate_face(host) if photo else None, None])
+    brand = Brand(template=resolve("news"), source="NovaAvatar Sample Newswire", date="9 Mar")
+    box = _lower_third(FrameOverlay((), *size, brand=brand))
+    assert box is not None
+    ax, ay, aw, ah = box
+    clear = name_tags(seats, size, ("Host", "Guest"), box)
+    for tag in clear:
+        img = tag[0]
+        x, y, th, tw = img.x, img.y, *img.y_keep.shape
+        assert not (x < ax + aw and ax < x + tw and y < ay + ah and ay < y + th), (x, y)
+        assert y >= 0 and y + th <= size[1]
+    if aspect == "16:9":  # there the host's tag lay under the lower third and has moved
+        assert name_tags(seats, size, ("Host", "Guest"))[0][0].y != clear[0][0].y

@@ -384,24 +384,47 @@ def _tag_images(label: str, size: tuple[int, int]) -> list[np.ndarray]:
 
 
 def name_tags(
-    seats: list[Seat], size: tuple[int, int], labels: Sequence[str]
+    seats: list[Seat],
+    size: tuple[int, int],
+    labels: Sequence[str],
+    avoid: tuple[int, int, int, int] | None = None,
 ) -> list[list[I420Overlay]]:
-    """Per seat, its tag at each brightness, centred under the face (panels: bottom-left)."""
-    tags = []
+    """Per seat, its tag at each brightness, centred under the face (panels: bottom-left).
+
+    A tag that would lie under ``avoid`` (x, y, w, h: the brand's lower third, drawn over
+    the presenters) moves just below it, or above it where below would leave the panel or
+    reach the captions' band.
+    """
+    placed = []
     for seat, label in zip(seats, labels, strict=True):
         imgs = _tag_images(label, size)
         th, tw = imgs[0].shape[:2]
         x, y = seat.tag_xy
-        if (
-            seat.w == size[0]
-            and seat.x == 0
-            and not isinstance(seat.presenter, IllustratedPresenter)
-        ):
+        panel = seat.w == size[0] and seat.x == 0
+        if panel and not isinstance(seat.presenter, IllustratedPresenter):
             y -= th  # a panel: the tag sits inside its lower-left corner
+            bottom = seat.tag_xy[1]
         else:
             x -= tw // 2
-        tags.append([I420Overlay(img, x, y) for img in imgs])
-    return tags
+            bottom = round(size[1] * 0.8)
+        row = y
+        if avoid is not None:
+            ax, ay, aw, ah = avoid
+            if x < ax + aw and ax < x + tw and y < ay + ah and ay < y + th:
+                gap = max(2, th // 5)
+                y = ay + ah + gap if ay + ah + gap + th <= bottom else ay - th - gap
+        placed.append((imgs, x, y, row))
+    # side by side, the tags stay level: one moved for the lower third takes the other along
+    rows = [row for _, _, _, row in placed]
+    level = max(rows) - min(rows) < placed[0][0][0].shape[0]
+    low = max(y for _, _, y, _ in placed)
+    return [[I420Overlay(img, x, low if level else y) for img in imgs] for imgs, x, y, _ in placed]
+
+
+def _lower_third(overlay: FrameOverlay | None) -> tuple[int, int, int, int] | None:
+    """Where the overlay's brand draws its lower third, if it has one."""
+    brand = overlay.brand if overlay is not None else None
+    return brand.lt_box if brand is not None else None
 
 
 # --- render ----------------------------------------------------------------------------------
@@ -483,7 +506,7 @@ def render_duo(
     )
     w, h = size
     overlay = _captions(words, size, title, caption_style, overlay_options)
-    tags = name_tags(plan.seats, (w, h), labels)
+    tags = name_tags(plan.seats, (w, h), labels, _lower_third(overlay))
     frame = rgb_to_i420(plan.base)
     planes = i420_planes(frame, w, h)
     total = len(plan.mouths[0])
@@ -621,8 +644,8 @@ def render_pair(
             seat = Seat(speaker, None, 0, 0, w, h, (x + pw / 2, y + ph / 2))
             seat.tag_xy = (x + int(0.04 * pw), y + ph - int(0.04 * pw))
             seats.append(seat)
-        tags = name_tags(seats, (w, h), labels)
         overlay = _captions(words, (w, h), title, caption_style, overlay_options)
+        tags = name_tags(seats, (w, h), labels, _lower_third(overlay))
         total = round(samples.size / AUDIO_RATE * fps)
         times = (np.arange(total) + 0.5) / fps
         active = [
