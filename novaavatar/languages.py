@@ -207,7 +207,7 @@ LANGUAGES: dict[str, Language] = {
 
 
 # "AI-generated" as each language writes it: the label on every frame of every video (see
-# tasks.compose.video.render_ai_label), so a viewer who never reads a description knows
+# tasks.compose.label), so a viewer who never reads a description knows
 AI_LABELS: dict[str, str] = {
     "en": "AI-generated",
     "es": "Generado con IA",

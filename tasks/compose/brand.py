@@ -257,7 +257,7 @@ class CardRenderer:
             draw_text(d, (margin, round(height * 0.86)), foot, ff, (*rgba(c.card_text)[:3], 190))
         self.base = rgb_to_i420(np.asarray(img.convert("RGB")))
         # the AI-generated label, as on every frame of the video (the intro is its poster)
-        label = I420Overlay(*render_ai_label(language, width, height, caption_look(t, width)))
+        label = I420Overlay(*render_ai_label(language, width, height))
         label.blend(i420_planes(self.base, width, height))
         # moving part: kicker label and headline
         headline = brand.fill(card.text)

@@ -307,7 +307,7 @@ class FrameOverlay:
         self.size = (width, height)
         title_img = render_title(title, width, height, look)
         self.title = I420Overlay(*title_img) if title_img is not None else None
-        self.ai_label = I420Overlay(*render_ai_label(language, width, height, look))
+        self.ai_label = I420Overlay(*render_ai_label(language, width, height))
         self._overlays: dict[tuple[int, int], I420Overlay] = {}
         self._ci = 0
 
