@@ -278,6 +278,10 @@ def test_keys_act_only_on_the_video_shown_and_the_url_follows(
         expect(
             page.get_by_role("textbox", name="Note — why reject? (N to type, Enter rejects)")
         ).to_be_focused()
+        # letters typed while the page is still drawing can be lost when Streamlit redraws
+        # the field (seen once in nine clean-clone runs: the note kept only its last words);
+        # a person reads the video before typing, so type once the page is drawn
+        expect(page.get_by_test_id("stStatusWidgetRunningIcon")).to_have_count(0)
         page.keyboard.type("wrong name in the second sentence")
         page.keyboard.press("Enter")
         page.keyboard.press("j")  # at once, while the page redraws: a key, not a letter
