@@ -103,12 +103,20 @@ def _pid_alive(pid: str | None) -> bool:
 
 def _orphaned(run: Any, pools: frozenset[str]) -> bool:
     """A run of a pool whose workers all died (``pools``) with no live process of its own:
-    left Pending ("Submitting") or Running by the worker that picked it up."""
+    left Pending ("Submitting") or Running by the worker that picked it up.
+
+    A Pending run is orphaned even when the process its worker started is still alive: that
+    process had not begun the flow, and without its worker it may never do so (a run was seen
+    left Pending for good that way); Crashed, it no longer waits unseen and can be run again."""
+    from prefect.client.schemas.objects import StateType
+
     if run.work_pool_name not in pools:
         return False
     proc = (run.labels or {}).get(PROCESS_LABEL)
     if isinstance(proc, str):
         return process_gone(proc)
+    if run.state is not None and run.state.type is StateType.PENDING:
+        return True
     return not _pid_alive(run.infrastructure_pid)
 
 
