@@ -9,6 +9,11 @@ import pytest
 # Keep every Prefect file of the test run away from the user's profile.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+# x264's fastest preset for every video the tests make, in this process and in every server,
+# worker and CLI it starts: the tests judge what is in the frames, not the compression, and
+# encoding was a third of the CPU a test video cost (VIDEO_PRESET=veryfast is the product's
+# default; `make bench` and `make demo` use it)
+os.environ.setdefault("VIDEO_PRESET", "ultrafast")
 
 # `make test` runs two pytest-xdist workers, a file at a time (`--dist loadfile`), handing
 # out files in collection order (`--no-loadscope-reorder`). The files that take minutes go

@@ -131,7 +131,6 @@ def test_edit_one_word_through_the_api_then_the_cli(
     from novaavatar.cli import app
     from novaavatar.settings import get_settings
 
-    monkeypatch.setenv("VIDEO_PRESET", "ultrafast")
     get_settings.cache_clear()
     item_id = scrape_content(sample=True, limit=1)[0].id
     vid = produce_video(item_id, options=ProduceOptions(duration_s=15, aspect="1:1"))
@@ -333,7 +332,6 @@ def test_trim_reencodes_the_final_video_without_rendering_again(
     from novaavatar.media import probe
     from novaavatar.settings import get_settings
 
-    monkeypatch.setenv("VIDEO_PRESET", "ultrafast")
     get_settings.cache_clear()
     item_id = scrape_content(sample=True, limit=1)[0].id
     vid = produce_video(item_id, options=ProduceOptions(duration_s=15, aspect="1:1"))
@@ -465,7 +463,6 @@ def test_swap_the_background_reruns_only_what_depends_on_it(
     from novaavatar.media import extract_frame
     from novaavatar.settings import get_settings
 
-    monkeypatch.setenv("VIDEO_PRESET", "ultrafast")
     get_settings.cache_clear()
     item_id = scrape_content(sample=True, limit=1)[0].id
     vid = produce_video(item_id, options=ProduceOptions(duration_s=15, aspect="1:1"))

@@ -404,7 +404,6 @@ def test_one_english_item_becomes_three_language_versions(
     from novaavatar.settings import get_settings
 
     monkeypatch.setenv("AVATAR_FPS", "10")  # a quick render: this test is about languages
-    monkeypatch.setenv("VIDEO_PRESET", "ultrafast")
     get_settings.cache_clear()
     store.put_json(f"items/{ITEM.id}.json", ITEM.model_dump(mode="json"))
     videos = produce_batch(

@@ -30,7 +30,6 @@ def failing_openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
         monkeypatch.setenv("OPENAI_TIMEOUT", "2")
         monkeypatch.setenv("OPENAI_MAX_RETRIES", "0")
         monkeypatch.setenv("TTS_BACKEND", "espeak")  # no OpenAI TTS: speech stays offline
-        monkeypatch.setenv("VIDEO_PRESET", "ultrafast")
         get_settings.cache_clear()
         yield fake
     get_settings.cache_clear()

@@ -177,72 +177,6 @@ def test_produce_video_renders_on_the_gpu_pool_and_lands_in_review(stack: Stack)
     assert store.exists(m.final.key)
 
 
-def _flow_run_pids(run_id: UUID) -> list[int]:
-    """Processes that a worker started for ``run_id`` (they carry its id in the environment)."""
-    marker = f"PREFECT__FLOW_RUN_ID={run_id}".encode()
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if marker in (proc / "environ").read_bytes().split(b"\0"):
-                    pids.append(int(proc.name))
-            except OSError:  # gone, or not ours
-                continue
-    return pids
-
-
-def _tasks_completed(stack: Stack, run_id: UUID, names: set[str]) -> bool:
-    """Whether the task runs called ``names`` in flow run ``run_id`` are all Completed."""
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    with stack.client() as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
-        )
-    return names <= {r.name for r in runs if r.state is not None and r.state.is_completed()}
-
-
-def test_a_run_killed_mid_way_is_crashed_and_a_rerun_resumes_from_cache(stack: Stack) -> None:
-    import os
-    import signal
-
-    from novaavatar.domain import video_id_for
-    from novaavatar.items import load_item
-    from novaavatar.templates import build_options
-
-    store = get_store(stack.settings)
-    item_id = store.get_json("items/latest.json")["ids"][1]
-    options = build_options(dict(duration_s=45, aspect="1:1"), store)  # as the flow pins it
-    vid = video_id_for(load_item(store, item_id), options)
-    params = ["-p", f"item_id={item_id}", "-p", 'options={"duration_s": 45, "aspect": "1:1"}']
-    out = _cli(stack, "deployment", "run", "produce-video/default", *params)
-    run_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out.stdout).group(1))  # type: ignore[union-attr]
-
-    # the stage files are written inside the tasks; their cache records only once each task
-    # returns, which its Completed state follows: a kill between the two runs it again
-    deadline = time.monotonic() + 90
-    stages = {f"{stage} {vid}" for stage in ("script", "background", "speech")}
-    while not _tasks_completed(stack, run_id, stages):
-        assert time.monotonic() < deadline, "the run never reached the avatar stage"
-        time.sleep(0.2)
-    done_before = {k: store.get_bytes(k) for k in store.list(f"videos/{vid}/stages")}
-    pids = _flow_run_pids(run_id)
-    assert pids, "the flow run's process was not found"
-    for pid in pids:  # the machine loses the run's process, as in a crash or OOM kill
-        os.kill(pid, signal.SIGKILL)
-    crashed = _wait_final(stack, run_id, timeout_s=60)
-    assert crashed.state.is_crashed(), crashed.state
-
-    again = _cli(stack, "deployment", "run", "produce-video/default", *params)
-    rerun_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", again.stdout).group(1))  # type: ignore[union-attr]
-    assert _wait_final(stack, rerun_id).state.is_completed()
-    for key in ("script", "background", "speech"):  # finished before the kill: from the cache
-        k = f"videos/{vid}/stages/{key}.json"
-        assert store.get_bytes(k) == done_before[k], f"{key} ran again"
-    m, _ = manifests.load(store, vid)
-    assert m.state is ReviewState.PENDING and m.final is not None
-
-
 def test_a_wrong_or_missing_parameter_is_a_schema_error(stack: Stack) -> None:
     wrong = _cli(
         stack,
@@ -279,7 +213,8 @@ def test_regenerating_through_the_deployment_keeps_every_option(
 ) -> None:
     """As the review page does with the stack up: the regeneration is a run of the
     produce-video deployment carrying every option the video was made with, so a Spanish
-    conversation with a non-default template and an explainer keep their ids."""
+    conversation with a non-default template and a video whose options are all chosen keep
+    their ids."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from novaavatar.domain import ProduceOptions
@@ -291,7 +226,16 @@ def test_regenerating_through_the_deployment_keeps_every_option(
     item = load_item(store, store.get_json("items/latest.json")["ids"][2])
     made = [
         ProduceOptions(format="conversation", language="es", template="shorts", duration_s=15),
-        ProduceOptions(format="explainer", duration_s=60, aspect="1:1", transition="cut"),
+        # every other option away from its default (an explainer's transition included)
+        ProduceOptions(
+            duration_s=15,
+            aspect="1:1",
+            transition="cut",
+            layout="pip",
+            caption_style="plain",
+            hook="question",
+            style="casual",
+        ),
     ]
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
         first = [production.produce_one(store, item, o).start() for o in made]
@@ -310,7 +254,8 @@ def test_regenerating_through_the_deployment_keeps_every_option(
         assert m.options == old.options  # nothing filled in anew
         assert m.takes == {"avatar": 1} and m.state is ReviewState.PENDING
         assert m.history[-1].by == "ann" and m.history[-1].note == "regenerated: avatar"
-    assert {m.options.format for m in before} == {"conversation", "explainer"}
+    assert {m.options.format for m in before} == {"conversation", "single"}
+    assert (before[1].options.layout, before[1].options.transition) == ("pip", "cut")
     assert before[0].options.language == "es" and before[0].options.template == "shorts@1"
 
 
@@ -397,24 +342,34 @@ def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(
     """Both workers are killed (SIGKILL to their process groups): the gpu one while an avatar
     renders on it, the cpu one just after it picked up a scrape; `up` again marks the runs
     Crashed, gives the render slot back, restarts the workers and runs the first scrape,
-    because no scrape completed; the next run on the gpu pool completes. Meanwhile a run
-    whose heartbeats stopped is crashed by the zombie automation. The same `up`, with
-    AUTO_EXPORT unset, turns the auto-export automation off."""
+    because no scrape completed; the lost video run again resumes from the cache (script,
+    background and speech are not made again) and its avatar renders on the gpu pool.
+    Meanwhile a run whose heartbeats stopped is crashed by the zombie automation. The same
+    `up`, with AUTO_EXPORT unset, turns the auto-export automation off."""
     import os
     import signal
 
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from novaavatar.domain import video_id_for
+    from novaavatar.items import load_item
+    from novaavatar.templates import build_options
 
     zombie = _silent_flow_run(stack)
     for r in _flow_runs(stack, "scrape-content"):  # the items to produce
         assert _wait_final(stack, r.id).state.is_completed()
     store = get_store(stack.settings)
     item_id = store.get_json("items/latest.json")["ids"][3]
+    options = build_options(dict(duration_s=15, aspect="1:1"), store)  # as the flow pins it
+    vid = video_id_for(load_item(store, item_id), options)
     params = ["-p", f"item_id={item_id}", "-p", 'options={"duration_s": 15, "aspect": "1:1"}']
     out = _cli(stack, "deployment", "run", "produce-video/default", *params)
     produce_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", out.stdout).group(1))  # type: ignore[union-attr]
     _wait("the avatar holding a render slot", lambda: _render_slots(stack) > 0, 150, 0.2)
     (render,) = [r for r in _flow_runs(stack, "render-avatar") if r.state.is_running()]
+    # script, background and speech finished before the avatar began: their stage files
+    # and cache records are written; the kill below must not make them run again
+    done_before = {k: store.get_bytes(k) for k in store.list(f"videos/{vid}/stages")}
 
     def kill(name: str) -> None:
         pid = stack.running_pid(stack.component(name))
@@ -466,12 +421,19 @@ def test_killed_workers_runs_are_crashed_slots_freed_and_up_scrapes_again(
     (first,) = [r for r in _flow_runs(stack, "scrape-content") if r.name == "first scrape"]
     assert _wait_final(stack, first.id, 120).state.is_completed()
 
-    # the next run on the gpu pool: the lost render again, on the restarted worker
-    with stack.client() as client:
-        dep = client.read_deployment_by_name("render-avatar/default")
-        again = client.create_flow_run_from_deployment(dep.id, parameters=render.parameters)
-    rerun = _wait_final(stack, again.id, 180)
-    assert rerun.state.is_completed() and rerun.work_pool_name == "gpu"
+    # the lost video again: it resumes from the cache, and its avatar renders on the
+    # restarted gpu worker
+    earlier = {r.id for r in _flow_runs(stack, "render-avatar")}
+    again = _cli(stack, "deployment", "run", "produce-video/default", *params)
+    rerun_id = UUID(re.search(r"UUID: ([0-9a-f-]{36})", again.stdout).group(1))  # type: ignore[union-attr]
+    assert _wait_final(stack, rerun_id, 240).state.is_completed()
+    (rendered,) = [r for r in _flow_runs(stack, "render-avatar") if r.id not in earlier]
+    assert rendered.state.is_completed() and rendered.work_pool_name == "gpu"
+    for key in ("script", "background", "speech"):  # finished before the kill: from the cache
+        k = f"videos/{vid}/stages/{key}.json"
+        assert store.get_bytes(k) == done_before[k], f"{key} ran again"
+    m, _ = manifests.load(store, vid)
+    assert m.state is ReviewState.PENDING and m.final is not None
     assert _render_slots(stack) == 0
 
     # the run whose heartbeats stopped: crashed by the automation `up` installed

@@ -26,10 +26,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
-
 from novaavatar.errors import NovaAvatarError
-from novaavatar.service.stack import SERVER_ENV
+from novaavatar.service.stack import SERVER_ENV, server_healthy
 
 _PR_SET_PDEATHSIG = 1
 T = TypeVar("T")
@@ -116,10 +114,7 @@ class TemporaryServer:
         return self._healthy and self.proc is not None and self.proc.poll() is None
 
     def healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
+        return server_healthy(self.api_url)
 
     def start(self) -> str:
         """Start the server and wait for its health; returns its API URL."""

@@ -9,9 +9,9 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
-from scipy import signal
 
 from novaavatar.errors import InputError
 
@@ -19,6 +19,14 @@ MIN_SPEED = 0.5
 MAX_SPEED = 2.0
 PRE_NORM_LUFS = -20.0  # compose sets the final loudness; this only evens out voices
 PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS
+
+
+def _signal() -> ModuleType:
+    """scipy.signal, imported on first use: it costs a second at import, and every flow-run
+    process imports this module whether or not it speaks."""
+    from scipy import signal
+
+    return signal
 
 
 def _mono(samples: np.ndarray) -> np.ndarray:
@@ -72,7 +80,7 @@ def change_speed(samples: np.ndarray, sample_rate: int, factor: float) -> np.nda
             # the natural continuation of the previous frame, one output hop later
             template = padded[prev + hop_out : prev + hop_out + win]
             region = padded[ideal - tol : ideal + tol + win]
-            corr = signal.correlate(region, template, mode="valid", method="fft")
+            corr = _signal().correlate(region, template, mode="valid", method="fft")
             pos = ideal - tol + int(np.argmax(corr))
         out[k * hop_out : k * hop_out + win] += padded[pos : pos + win] * window
         norm[k * hop_out : k * hop_out + win] += window
@@ -136,7 +144,7 @@ def loudness_lufs(samples: np.ndarray, sample_rate: int) -> float:
     """Integrated loudness in LUFS (K-weighted, 400 ms blocks, absolute and relative gates)."""
     x = _mono(samples).astype(np.float64)
     for b, a in _k_weighting(sample_rate):
-        x = signal.lfilter(b, a, x)
+        x = _signal().lfilter(b, a, x)
     block, step = int(0.4 * sample_rate), int(0.1 * sample_rate)
     if x.size < block:
         x = np.pad(x, (0, block - x.size))
