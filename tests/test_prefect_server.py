@@ -169,6 +169,9 @@ def test_cli_killed_while_two_avatars_render_leaves_no_slot_and_no_process(
     home = tmp_path / "home"
     env = cli_env(tmp_path, home)
     env["MAX_CONCURRENT_JOBS"] = "2"
+    # the product's preset: with the suite's ultrafast one the two renders could both end
+    # before the poll saw them at once, and the CLI with its server was gone (clean clone 19)
+    env["VIDEO_PRESET"] = "veryfast"
     demo = [sys.executable, "-m", "novaavatar.cli", "demo", "--count", "2", "--duration", "15"]
     with open(tmp_path / "first.log", "wb") as log:
         first = subprocess.Popen(
